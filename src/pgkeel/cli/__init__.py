@@ -1,0 +1,67 @@
+"""The ``pgkeel`` command line: argument parsing, rendering and exit codes only.
+
+Each command calls one public library function and renders its result; errors become
+one line on stderr and the exit code of their class (see :mod:`pgkeel.errors`).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import psycopg
+import typer
+
+from pgkeel import __version__
+from pgkeel.cli import db, reach
+from pgkeel.cli._common import err
+from pgkeel.errors import PgkeelError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="pgkeel",
+    help="PostgreSQL database management: audit, migrate, lint, optimise, back up, seed.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"pgkeel {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """PostgreSQL database management for application teams."""
+
+
+app.add_typer(db.app, name="db")
+app.command("connect")(reach.connect_command)
+
+
+def main() -> None:
+    """Entry point of the console script: run the app, map errors to exit codes."""
+    try:
+        app()
+    except PgkeelError as exc:
+        err.print(f"[bold red]error:[/bold red] {exc}", markup=True, highlight=False)
+        if exc.hint:
+            err.print(f"[bold]fix:[/bold] {exc.hint}")
+        sys.exit(exc.exit_code)
+    except psycopg.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        err.print(f"[bold red]error:[/bold red] PostgreSQL: {first}")
+        sys.exit(3)
+    except OSError as exc:
+        err.print(f"[bold red]error:[/bold red] {exc}")
+        sys.exit(3)

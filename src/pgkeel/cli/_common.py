@@ -1,0 +1,56 @@
+"""What every command shares: options, settings, the target database, stderr output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from pgkeel.config import Settings, load_settings
+from pgkeel.target import database_url
+
+__all__ = [
+    "DatabaseUrl",
+    "ProjectDir",
+    "err",
+    "note",
+    "out",
+    "resolve_url",
+    "settings",
+]
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        "-d",
+        help="libpq URI of the database (default: DATABASE_URL, .env, src/.env, "
+        "pgkeel.toml, else the local cluster).",
+        show_default=False,
+    ),
+]
+ProjectDir = Annotated[
+    Path | None,
+    typer.Option("--project", help="Project directory (default: the current one).",
+                 show_default=False),
+]
+
+
+def settings(database_url: str | None = None, project: Path | None = None) -> Settings:
+    """Load settings with the CLI's flags on top."""
+    return load_settings(project, database_url=database_url)
+
+
+def note(message: str) -> None:
+    """Say something on stderr that is not the command's output."""
+    err.print(f"[dim]pgkeel:[/dim] {message}")
+
+
+def resolve_url(database_url_flag: str | None, project: Path | None = None) -> str:
+    """The database to work on; starts the local cluster (saying so) if none is set."""
+    return database_url(settings(database_url_flag, project), notify=note)

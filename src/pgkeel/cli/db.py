@@ -1,0 +1,94 @@
+"""``pgkeel db``: the project's local PostgreSQL cluster."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from pgkeel.cli._common import ProjectDir, note, out, settings
+from pgkeel.dsn import redact
+from pgkeel.target import local_cluster
+
+__all__ = ["app"]
+
+app = typer.Typer(help="Manage the project's local PostgreSQL cluster (.pgkeel/pgdata).",
+                  no_args_is_help=True)
+
+
+@app.command()
+def start(
+    project: ProjectDir = None,
+    port: int | None = typer.Option(None, help="TCP port on 127.0.0.1 (default: a free one)."),
+) -> None:
+    """Create the cluster if needed and start it.
+
+    Example: [bold]pgkeel db start --port 55432[/bold]
+    """
+    cluster = local_cluster(settings(project=project))
+    status = cluster.start(port=port, notify=note)
+    out.print(f"running: PostgreSQL {status.major} in {status.data_dir}, "
+              f"port {status.port}, pid {status.pid}")
+    out.print(f"url: {status.url}")
+
+
+@app.command()
+def stop(project: ProjectDir = None) -> None:
+    """Stop the cluster's server (fast shutdown)."""
+    cluster = local_cluster(settings(project=project))
+    cluster.stop()
+    out.print(f"stopped: {cluster.data_dir}")
+
+
+@app.command()
+def status(
+    project: ProjectDir = None,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Say whether the cluster exists and runs. Exit 0 when running, 1 otherwise."""
+    state = local_cluster(settings(project=project)).status()
+    if as_json:
+        out.print_json(json.dumps({
+            "state": state.state, "data_dir": str(state.data_dir), "port": state.port,
+            "pid": state.pid, "major": state.major, "url": state.url,
+        }))
+    else:
+        detail = {
+            "absent": "no cluster yet (pgkeel db start creates one)",
+            "stopped": "stopped (pgkeel db start)",
+            "running": f"running, pid {state.pid}, port {state.port}",
+            "stale": "not running; a crashed server left postmaster.pid (pgkeel db start "
+            "recovers)",
+        }[state.state]
+        out.print(f"{state.data_dir}: {detail}")
+    raise typer.Exit(0 if state.state == "running" else 1)
+
+
+@app.command()
+def url(
+    project: ProjectDir = None,
+    tcp: bool = typer.Option(False, "--tcp", help="TCP URL (password shown as ****)."),
+    dbname: str = typer.Option("postgres", "--dbname", help="Database name."),
+) -> None:
+    """Print the cluster's connection URL (Unix socket by default)."""
+    cluster = local_cluster(settings(project=project))
+    text = cluster.url(dbname, tcp=tcp)
+    out.print(redact(text))
+    if tcp:
+        note(f"the password is in {cluster.directory / 'password'}")
+
+
+@app.command()
+def destroy(
+    project: ProjectDir = None,
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+) -> None:
+    """Stop the cluster and delete its directory (only one pgkeel created)."""
+    cluster = local_cluster(settings(project=project))
+    if not cluster.directory.exists():
+        out.print(f"nothing to destroy at {cluster.directory}")
+        return
+    if not yes and not typer.confirm(f"delete {cluster.directory} and all its data?"):
+        raise typer.Exit(1)
+    cluster.destroy()
+    out.print(f"destroyed: {cluster.directory}")

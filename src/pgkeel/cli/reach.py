@@ -1,0 +1,56 @@
+"""``pgkeel connect``: the handshake."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.table import Table
+
+from pgkeel.cli._common import DatabaseUrl, ProjectDir, out, resolve_url
+from pgkeel.connect import reach
+
+__all__ = ["connect_command"]
+
+_NOTABLE = ("pg_stat_statements", "hypopg", "pgcrypto", "uuid-ossp")
+
+
+def connect_command(
+    database_url: DatabaseUrl = None,
+    project: ProjectDir = None,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Connect, run a minimal query, and print what the server offers.
+
+    Example: [bold]pgkeel connect -d postgresql://app@localhost/app[/bold]
+    """
+    facts = reach(resolve_url(database_url, project))
+    if as_json:
+        out.print_json(json.dumps({
+            "dsn": facts.dsn,
+            "server_version": facts.server_version,
+            "database": facts.database,
+            "user": facts.user,
+            "latency_ms": round(facts.latency_ms, 3),
+            "extensions_installed": {e.name: e.installed for e in facts.installed_extensions},
+            "extensions_available": [e.name for e in facts.extensions],
+            "rls_tables": list(facts.rls_tables),
+        }))
+        return
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_row("connected", facts.dsn)
+    table.add_row("server", f"PostgreSQL {facts.server_version}")
+    table.add_row("database", facts.database)
+    table.add_row("user", facts.user)
+    table.add_row("latency", f"{facts.latency_ms:.2f} ms (SELECT 1 round trip)")
+    installed = ", ".join(f"{e.name} {e.installed}" for e in facts.installed_extensions)
+    table.add_row("extensions", installed or "none installed")
+    for name in _NOTABLE:
+        ext = facts.extension(name)
+        state = ("installed " + (ext.installed or "") if ext and ext.installed
+                 else "available (CREATE EXTENSION " + name + ")" if ext else "not available")
+        table.add_row(f"  {name}", state)
+    rls = f"{len(facts.rls_tables)} table(s): " + ", ".join(facts.rls_tables[:8]) \
+        if facts.rls_tables else "no table has RLS enabled"
+    table.add_row("row-level security", rls)
+    out.print(table)

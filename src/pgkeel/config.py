@@ -1,0 +1,176 @@
+"""Settings: where the database is, where the local cluster lives, migration options.
+
+Sources, highest priority first (the order the foundation issue fixes):
+
+1. keyword arguments (the CLI's ``--database-url`` and friends);
+2. environment variables: ``DATABASE_URL``, and ``PGKEEL_<FIELD>`` for every field;
+3. ``.env`` in the project root, then ``src/.env`` (where the skill keeps credentials);
+4. ``pgkeel.toml`` in the project root, or else ``[tool.pgkeel]`` in ``pyproject.toml``.
+
+Unknown keys in ``.env`` files are ignored (they hold other tools' secrets too); an
+unknown key or a wrong type in ``pgkeel.toml`` is a ``ConfigError`` naming the file,
+line and key, because a misspelt option silently ignored is a bug waiting to happen.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from pgkeel.dsn import parse_dsn
+from pgkeel.errors import ConfigError
+
+__all__ = ["Settings", "load_settings"]
+
+
+class _Options(BaseModel):
+    """The configurable fields, shared by the file model and the settings class."""
+
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("database_url", "DATABASE_URL", "PGKEEL_DATABASE_URL"),
+        description="libpq URI or key=value string of the database to work on",
+    )
+    postgres_bin: Path | None = Field(
+        default=None, description="directory holding the PostgreSQL server binaries"
+    )
+    cluster_dir: Path = Field(
+        default=Path(".pgkeel"), description="local cluster directory, relative to the project"
+    )
+    migrations_dir: Path = Field(default=Path("migrations"), description="migration files")
+    lock_timeout: float = Field(
+        default=5.0, gt=0, description="seconds a DDL statement waits for a table lock"
+    )
+    lock_wait: float = Field(
+        default=60.0, ge=0, description="seconds a runner waits for pgkeel's advisory lock"
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _dsn_parses(cls, value: str | None) -> str | None:
+        if value is not None and value.strip():
+            parse_dsn(value)  # raises ConfigError without echoing the password
+            return value
+        return None
+
+
+class _FileOptions(_Options):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Settings(_Options, BaseSettings):
+    """Resolved settings. Build with :func:`load_settings`, not directly.
+
+    Fields: ``database_url`` (str or None: None means the local cluster),
+    ``postgres_bin`` (Path or None), ``cluster_dir`` (Path, resolved against ``root``),
+    ``migrations_dir`` (Path), ``lock_timeout`` (seconds), ``lock_wait`` (seconds),
+    ``root`` (the project directory), ``source`` (where ``database_url`` came from).
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="PGKEEL_", extra="ignore", populate_by_name=True, case_sensitive=False
+    )
+
+    root: Path = Field(default_factory=Path.cwd, exclude=True)
+
+    def resolve(self, path: Path) -> Path:
+        """Return ``path`` made absolute against the project root."""
+        return path if path.is_absolute() else self.root / path
+
+
+def _config_file(root: Path) -> tuple[Path, dict[str, Any]] | None:
+    """Read ``pgkeel.toml`` or ``[tool.pgkeel]`` of ``pyproject.toml`` under ``root``."""
+    for name, table in (("pgkeel.toml", ()), ("pyproject.toml", ("tool", "pgkeel"))):
+        path = root / name
+        if not path.is_file():
+            continue
+        try:
+            data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(
+                f"not valid TOML: {exc}", path=path, hint="fix the syntax"
+            ) from None
+        for key in table:
+            data = data.get(key, {})
+        if name == "pyproject.toml" and not data:
+            continue
+        return path, data
+    return None
+
+
+def _line_of(path: Path, key: str) -> int | None:
+    """Return the 1-based line where ``key`` is assigned in a TOML file, if findable."""
+    pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
+    for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if pattern.match(text):
+            return number
+    return None
+
+
+def _validate_file(path: Path, data: dict[str, Any]) -> dict[str, Any]:
+    try:
+        _FileOptions.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = str(first["loc"][0]) if first["loc"] else "?"
+        known = ", ".join(sorted(_Options.model_fields))
+        if first["type"] == "extra_forbidden":
+            message, hint = f"unknown key {key!r}", f"known keys: {known}"
+        else:
+            message, hint = f"{key}: {first['msg']}", "fix the value's type"
+        raise ConfigError(message, path=path, line=_line_of(path, key), hint=hint) from None
+    except ConfigError as exc:
+        raise ConfigError(exc.message, path=path, line=_line_of(path, "database_url"),
+                          hint=exc.hint) from None
+    return data
+
+
+def load_settings(root: Path | None = None, **overrides: Any) -> Settings:
+    """Resolve settings for the project at ``root`` (default: the current directory).
+
+    ``overrides`` are the highest-priority values (CLI flags); ``None`` values are
+    dropped so an absent flag does not mask the environment.
+
+    Raises ``ConfigError`` for an unknown key or wrong type in ``pgkeel.toml``, or a
+    DSN that does not parse, from any source.
+    """
+    root = (root or Path.cwd()).resolve()
+    found = _config_file(root)
+    file_values = _validate_file(*found) if found else {}
+    init = {k: v for k, v in overrides.items() if v is not None}
+
+    class _Resolved(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (
+                init_settings,
+                env_settings,
+                dotenv_settings,
+                InitSettingsSource(settings_cls, init_kwargs=file_values),
+            )
+
+    # pydantic-settings gives later env files priority: .env beats src/.env.
+    env_files = (root / "src" / ".env", root / ".env")
+    try:
+        return _Resolved(_env_file=env_files, root=root, **init)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = str(first["loc"][0]) if first["loc"] else "?"
+        raise ConfigError(f"{key}: {first['msg']}", hint="fix the setting") from None

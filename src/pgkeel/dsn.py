@@ -1,0 +1,64 @@
+"""Parse and redact PostgreSQL connection strings (URIs and key=value strings).
+
+Passwords never leave this module in clear: :func:`redact` is what every message,
+log line and report uses to show a DSN.
+"""
+
+from __future__ import annotations
+
+import re
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from pgkeel.errors import ConfigError
+
+__all__ = ["parse_dsn", "redact", "with_database"]
+
+_MASK = "****"
+_QUERY_PASSWORD = re.compile(r"([?&])password=[^&]*")
+_EXAMPLE = "postgresql://user:password@localhost:5432/dbname"
+
+
+def parse_dsn(dsn: str) -> dict[str, str]:
+    """Return the libpq parameters of ``dsn`` as a dict of strings.
+
+    Raises ``ConfigError`` when libpq cannot parse it; the message never repeats the
+    DSN's text, which may hold a password.
+    """
+    try:
+        params = conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError:
+        raise ConfigError(
+            "the database URL does not parse as a libpq URI or key=value string",
+            hint=f"use the form {_EXAMPLE}",
+        ) from None
+    return {k: str(v) for k, v in params.items() if v is not None}
+
+
+def redact(dsn: str) -> str:
+    """Return ``dsn`` with any password replaced by ``****``, keeping its form.
+
+    An unparseable DSN is returned as ``<unparseable DSN>``, never echoed.
+    """
+    if "://" in dsn:
+        scheme, _, rest = dsn.partition("://")
+        netloc, slash, tail = rest.partition("/")
+        if "@" in netloc:
+            userinfo, _, hosts = netloc.rpartition("@")
+            user, sep, _password = userinfo.partition(":")
+            netloc = f"{user}:{_MASK}@{hosts}" if sep else f"{user}@{hosts}"
+        tail = _QUERY_PASSWORD.sub(rf"\1password={_MASK}", tail)
+        return f"{scheme}://{netloc}{slash}{tail}"
+    try:
+        params = conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError:
+        return "<unparseable DSN>"
+    if "password" in params:
+        params["password"] = _MASK
+    return make_conninfo(**params)  # type: ignore[arg-type]
+
+
+def with_database(dsn: str, dbname: str) -> str:
+    """Return ``dsn`` pointing at database ``dbname`` (a key=value string)."""
+    return make_conninfo(dsn, dbname=dbname)
