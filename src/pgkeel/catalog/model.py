@@ -1,0 +1,331 @@
+"""Immutable snapshot of a database's structure, as read from ``pg_catalog``.
+
+Every object carries its schema and name; ``qualified`` gives ``schema.name`` the way
+findings name objects. Collections are tuples so snapshots are hashable, comparable
+and safe to share. :meth:`Snapshot.to_dict` / :meth:`Snapshot.from_dict` round-trip
+through JSON.
+
+Sizes are in bytes, row counts are the planner's estimates (``pg_class.reltuples``,
+-1 when the table was never analysed; PostgreSQL docs, "pg_class").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
+
+__all__ = [
+    "CheckConstraint",
+    "Column",
+    "Extension",
+    "ForeignKey",
+    "Function",
+    "Index",
+    "Policy",
+    "Schema",
+    "Sequence",
+    "Snapshot",
+    "Table",
+    "Trigger",
+    "UniqueConstraint",
+    "View",
+]
+
+FkAction = Literal["NO ACTION", "RESTRICT", "CASCADE", "SET NULL", "SET DEFAULT"]
+
+
+def _q(schema: str, name: str) -> str:
+    return f"{schema}.{name}"
+
+
+@dataclass(frozen=True, slots=True)
+class Schema:
+    """A namespace; ``owner`` is its owning role."""
+
+    name: str
+    owner: str
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """A table column.
+
+    ``type`` is ``format_type()`` output (``timestamp without time zone``,
+    ``numeric(10,2)``); ``type_name`` the base type's name (``timestamp``, ``numeric``);
+    ``identity`` is ``always``, ``by default`` or None; ``generated`` the expression of a
+    stored generated column, else None; ``position`` is 1-based.
+    """
+
+    name: str
+    position: int
+    type: str
+    type_name: str
+    nullable: bool
+    default: str | None = None
+    identity: Literal["always", "by default"] | None = None
+    generated: str | None = None
+    comment: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UniqueConstraint:
+    """A PRIMARY KEY or UNIQUE constraint on ``columns`` (in key order)."""
+
+    name: str
+    columns: tuple[str, ...]
+    primary: bool
+    deferrable: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CheckConstraint:
+    """A CHECK constraint; ``validated`` is False for ``NOT VALID`` ones."""
+
+    name: str
+    expression: str
+    validated: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ForeignKey:
+    """A FOREIGN KEY from ``columns`` to ``ref_schema.ref_table(ref_columns)``."""
+
+    name: str
+    columns: tuple[str, ...]
+    ref_schema: str
+    ref_table: str
+    ref_columns: tuple[str, ...]
+    on_delete: FkAction = "NO ACTION"
+    on_update: FkAction = "NO ACTION"
+    validated: bool = True
+    deferrable: bool = False
+
+    @property
+    def ref_qualified(self) -> str:
+        """``schema.table`` of the referenced table."""
+        return _q(self.ref_schema, self.ref_table)
+
+
+@dataclass(frozen=True, slots=True)
+class Index:
+    """An index.
+
+    ``columns`` holds one entry per key column: the column name, or None for an
+    expression (then ``expressions`` holds its text). ``include`` lists INCLUDE columns.
+    ``predicate`` is the WHERE of a partial index; ``method`` is btree, gin, gist...;
+    ``valid`` is False for an index left invalid by a failed CREATE INDEX CONCURRENTLY;
+    ``definition`` is ``pg_get_indexdef()``.
+    """
+
+    name: str
+    columns: tuple[str | None, ...]
+    unique: bool
+    primary: bool
+    method: str
+    valid: bool
+    definition: str
+    size_bytes: int
+    expressions: tuple[str, ...] = ()
+    include: tuple[str, ...] = ()
+    predicate: str | None = None
+    constraint: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    """A user trigger; ``timing`` BEFORE/AFTER/INSTEAD OF, ``events`` INSERT/UPDATE/..."""
+
+    name: str
+    function: str
+    timing: str
+    events: tuple[str, ...]
+    level: Literal["ROW", "STATEMENT"]
+    enabled: bool
+    definition: str
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """A row-level security policy (PostgreSQL docs, "CREATE POLICY")."""
+
+    name: str
+    command: Literal["ALL", "SELECT", "INSERT", "UPDATE", "DELETE"]
+    permissive: bool
+    roles: tuple[str, ...]
+    using: str | None
+    with_check: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """An ordinary or partitioned table.
+
+    ``kind`` is ``table`` or ``partitioned``; ``partition_of`` is the qualified parent
+    for a partition; ``rls_enabled``/``rls_forced`` mirror ``relrowsecurity`` and
+    ``relforcerowsecurity``; ``row_estimate`` in rows (-1 never analysed);
+    ``size_bytes`` the total relation size including indexes and TOAST.
+    """
+
+    schema: str
+    name: str
+    kind: Literal["table", "partitioned"]
+    columns: tuple[Column, ...]
+    primary_key: UniqueConstraint | None
+    unique_constraints: tuple[UniqueConstraint, ...]
+    check_constraints: tuple[CheckConstraint, ...]
+    foreign_keys: tuple[ForeignKey, ...]
+    indexes: tuple[Index, ...]
+    triggers: tuple[Trigger, ...]
+    policies: tuple[Policy, ...]
+    rls_enabled: bool
+    rls_forced: bool
+    row_estimate: int
+    size_bytes: int
+    partition_of: str | None = None
+    comment: str | None = None
+
+    @property
+    def qualified(self) -> str:
+        """``schema.name``."""
+        return _q(self.schema, self.name)
+
+    @property
+    def is_partition(self) -> bool:
+        """True when this table is a partition of another."""
+        return self.partition_of is not None
+
+    def column(self, name: str) -> Column | None:
+        """Return the column ``name``, if the table has it."""
+        return next((c for c in self.columns if c.name == name), None)
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """A view or materialized view; ``definition`` is ``pg_get_viewdef()``."""
+
+    schema: str
+    name: str
+    materialized: bool
+    definition: str
+
+    @property
+    def qualified(self) -> str:
+        """``schema.name``."""
+        return _q(self.schema, self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class Sequence:
+    """A sequence; ``owned_by`` is ``schema.table.column`` for serial/identity ones."""
+
+    schema: str
+    name: str
+    data_type: str
+    owned_by: str | None = None
+
+    @property
+    def qualified(self) -> str:
+        """``schema.name``."""
+        return _q(self.schema, self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class Function:
+    """A function or procedure; ``arguments`` is ``pg_get_function_identity_arguments``."""
+
+    schema: str
+    name: str
+    arguments: str
+    returns: str
+    language: str
+    kind: Literal["function", "procedure", "aggregate", "window"]
+    security_definer: bool
+    volatility: Literal["immutable", "stable", "volatile"]
+
+    @property
+    def qualified(self) -> str:
+        """``schema.name(arguments)``."""
+        return f"{_q(self.schema, self.name)}({self.arguments})"
+
+
+@dataclass(frozen=True, slots=True)
+class Extension:
+    """An installed extension."""
+
+    name: str
+    version: str
+    schema: str
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything pgkeel knows about one database's structure at one moment.
+
+    ``server_version_num`` is e.g. 150018. ``queries`` is how many catalog queries
+    produced it (a fixed number, whatever the table count).
+    """
+
+    database: str
+    server_version: str
+    server_version_num: int
+    schemas: tuple[Schema, ...]
+    tables: tuple[Table, ...]
+    views: tuple[View, ...]
+    sequences: tuple[Sequence, ...]
+    functions: tuple[Function, ...]
+    extensions: tuple[Extension, ...]
+    queries: int = field(default=0, compare=False)
+
+    def table(self, qualified: str) -> Table | None:
+        """Return the table ``schema.name`` (``public.`` assumed when unqualified)."""
+        if "." not in qualified:
+            qualified = f"public.{qualified}"
+        return next((t for t in self.tables if t.qualified == qualified), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return plain JSON-ready data (tuples become lists)."""
+        return _to_plain(self)  # type: ignore[no-any-return]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Snapshot:
+        """Rebuild a snapshot from :meth:`to_dict` output.
+
+        Raises ``KeyError``/``TypeError`` when ``data`` is not a snapshot's shape.
+        """
+        return _from_plain(cls, data)
+
+
+def _to_plain(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _to_plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, tuple | list):
+        return [_to_plain(v) for v in value]
+    return value
+
+
+T = TypeVar("T")
+
+
+def _from_plain(cls: type[T], data: dict[str, Any]) -> T:
+    hints = get_type_hints(cls)
+    kwargs = {}
+    for f in fields(cls):  # type: ignore[arg-type]
+        if f.name in data:
+            kwargs[f.name] = _convert(hints[f.name], data[f.name])
+    return cls(**kwargs)
+
+
+def _convert(hint: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    origin = get_origin(hint)
+    if origin is tuple:
+        (item, *_rest) = get_args(hint)
+        return tuple(_convert(item, v) for v in value)
+    if origin is not None and origin is not Literal:  # unions such as X | None
+        for arg in get_args(hint):
+            if arg is not type(None):
+                return _convert(arg, value)
+    if isinstance(hint, type) and is_dataclass(hint):
+        return _from_plain(hint, value)
+    return value
