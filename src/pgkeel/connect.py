@@ -98,12 +98,16 @@ def connect(
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    line = text[-1] if text else type(exc).__name__
-    # libpq prefixes connection errors with the address tried; keep the reason only.
+    """The reason in a libpq connection error, without the addresses it tried.
+
+    libpq writes 'connection to server at "h", port p failed: REASON', possibly with
+    'FATAL:  ' before REASON and a second, indented line of advice.
+    """
+    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
+    line = lines[0] if lines else type(exc).__name__
+    line = line.rsplit("failed: ", 1)[-1]
     for prefix in ("FATAL:  ", "ERROR:  "):
-        if prefix in line:
-            line = line.split(prefix, 1)[1]
+        line = line.split(prefix, 1)[-1]
     return line.strip()
 
 

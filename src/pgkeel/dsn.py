@@ -17,6 +17,8 @@ __all__ = ["parse_dsn", "redact", "with_database"]
 
 _MASK = "****"
 _QUERY_PASSWORD = re.compile(r"([?&])password=[^&]*")
+# key=value form: the value is a single-quoted string (with backslash escapes) or a word
+_KV_PASSWORD = re.compile(r"(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)")
 _EXAMPLE = "postgresql://user:password@localhost:5432/dbname"
 
 
@@ -51,12 +53,10 @@ def redact(dsn: str) -> str:
         tail = _QUERY_PASSWORD.sub(rf"\1password={_MASK}", tail)
         return f"{scheme}://{netloc}{slash}{tail}"
     try:
-        params = conninfo_to_dict(dsn)
+        conninfo_to_dict(dsn)
     except psycopg.ProgrammingError:
         return "<unparseable DSN>"
-    if "password" in params:
-        params["password"] = _MASK
-    return make_conninfo(**params)  # type: ignore[arg-type]
+    return _KV_PASSWORD.sub(rf"\1{_MASK}", dsn)
 
 
 def with_database(dsn: str, dbname: str) -> str:

@@ -31,6 +31,9 @@ def database_url(settings: Settings, notify: Callable[[str], None] | None = None
         return settings.database_url
     say = notify or (lambda _msg: None)
     cluster = local_cluster(settings)
+    if cluster.relocated_from is not None:
+        say(f"the server user cannot enter {cluster.relocated_from}; the local cluster "
+            f"lives in {cluster.directory} instead")
     status = cluster.status()
     if status.state != "running":
         say(f"no database configured: starting the local cluster in {cluster.directory} "

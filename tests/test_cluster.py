@@ -1,0 +1,150 @@
+"""The local cluster: lifecycle, and each bad start named with its fix."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from pgkeel.cluster import Binaries, Cluster, available_binaries, find_binaries
+from pgkeel.errors import ClusterError
+
+BINARIES = available_binaries()
+
+
+@pytest.fixture
+def workdir() -> Iterator[Path]:
+    """A directory the server user can enter even when the suite runs as root."""
+    path = Path(tempfile.mkdtemp(prefix="pgkeel-cluster-test-"))
+    path.chmod(0o755)
+    yield path
+    for cluster_dir in path.iterdir():
+        if (cluster_dir / "cluster.json").exists():
+            Cluster(cluster_dir).destroy()
+    subprocess.run(["rm", "-rf", str(path)], check=False)
+
+
+@pytest.mark.parametrize("binaries", BINARIES, ids=[f"pg{b.major}" for b in BINARIES])
+def test_lifecycle(workdir: Path, binaries: Binaries) -> None:
+    cluster = Cluster(workdir / "c", binaries=binaries)
+    assert cluster.status().state == "absent"
+    running = cluster.start()
+    assert running.state == "running"
+    assert running.major == binaries.major
+    assert cluster.start().pid == running.pid  # starting twice is a no-op
+    with psycopg.connect(cluster.url()) as conn:
+        assert conn.execute("SELECT current_user").fetchone() == ("postgres",)
+    with psycopg.connect(cluster.url(tcp=True)) as conn:  # scram with the generated password
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+    assert cluster.stop().state == "stopped"
+    assert cluster.start().port == running.port  # the recorded port is reused
+    cluster.destroy()
+    assert not (workdir / "c").exists()
+
+
+def test_find_binaries_rejects_bad_postgres_bin(tmp_path: Path) -> None:
+    with pytest.raises(ClusterError, match="holds no runnable 'postgres'"):
+        find_binaries(tmp_path)
+
+
+def test_port_in_use(workdir: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        cluster = Cluster(workdir / "c")
+        with pytest.raises(ClusterError, match=f"port {port} on 127.0.0.1 is in use") as caught:
+            cluster.start(port=port)
+    assert "--port" in (caught.value.hint or "")
+    assert cluster.status().state == "stopped"
+
+
+def test_recorded_port_taken_picks_another(workdir: Path) -> None:
+    cluster = Cluster(workdir / "c")
+    first = cluster.start()
+    cluster.stop()
+    notes: list[str] = []
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", first.port or 0))
+        taken.listen()
+        again = cluster.start(notify=notes.append)
+    assert again.port != first.port
+    assert notes == [f"port {first.port} is taken; choosing another"]
+
+
+def test_crashed_server_recovers(workdir: Path) -> None:
+    cluster = Cluster(workdir / "c")
+    pid = cluster.start().pid
+    assert pid is not None
+    with psycopg.connect(cluster.url(), autocommit=True) as conn:
+        conn.execute("CREATE TABLE kept (id int)")
+    os.kill(pid, signal.SIGKILL)
+    for _ in range(100):  # the children notice the postmaster died and exit
+        if cluster.status().state == "stale":
+            break
+        time.sleep(0.05)
+    assert cluster.status().state == "stale"
+    notes: list[str] = []
+    assert cluster.start(notify=notes.append).state == "running"
+    assert any("crashed" in n for n in notes)
+    with psycopg.connect(cluster.url()) as conn:
+        assert conn.execute("SELECT count(*) FROM kept").fetchone() == (0,)
+
+
+def test_stale_pid_of_another_program_is_refused(workdir: Path) -> None:
+    cluster = Cluster(workdir / "c")
+    cluster.init()
+    other = subprocess.Popen(["sleep", "30"])
+    try:
+        pidfile = cluster.data_dir / "postmaster.pid"
+        pidfile.write_text(f"{other.pid}\n{cluster.data_dir}\n")
+        with pytest.raises(ClusterError, match=f"names process {other.pid}") as caught:
+            cluster.start()
+        assert "delete" in (caught.value.hint or "")
+        assert pidfile.exists()  # pgkeel deletes nothing it did not create
+        assert other.poll() is None  # and signals nothing it did not start
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_data_dir_owned_by_someone_else(workdir: Path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root to give the directory to another user")
+    cluster = Cluster(workdir / "c")
+    cluster.init()
+    stranger = pwd.getpwnam("nobody") if cluster._user.name != "nobody" else pwd.getpwnam("root")
+    os.chown(cluster.data_dir, stranger.pw_uid, stranger.pw_gid)
+    with pytest.raises(ClusterError, match=f"is owned by {stranger.pw_name}") as caught:
+        cluster.start()
+    assert "chown -R" in (caught.value.hint or "")
+
+
+def test_foreign_directory_is_neither_used_nor_deleted(workdir: Path) -> None:
+    foreign = workdir / "c"
+    (foreign / "pgdata").mkdir(parents=True)
+    (foreign / "pgdata" / "notes.txt").write_text("mine")
+    cluster = Cluster(foreign)
+    with pytest.raises(ClusterError, match="did not create"):
+        cluster.start()
+    with pytest.raises(ClusterError, match="not deleting it"):
+        cluster.destroy()
+    assert (foreign / "pgdata" / "notes.txt").read_text() == "mine"
+
+
+@pytest.mark.skipif(len(BINARIES) < 2, reason="needs two PostgreSQL major versions")
+def test_other_major_version_is_refused(workdir: Path) -> None:
+    old, new = BINARIES[0], BINARIES[-1]
+    Cluster(workdir / "c", binaries=old).init()
+    with pytest.raises(ClusterError, match=f"created by PostgreSQL {old.major}") as caught:
+        Cluster(workdir / "c", binaries=new).start()
+    assert "postgres_bin" in (caught.value.hint or "")
