@@ -296,7 +296,7 @@ class Cluster:
         self.directory = requested
         self.data_dir = self.directory / "pgdata"
         self.log_file = self.directory / "postgres.log"
-        self._binaries = binaries
+        self._binaries = _reachable_binaries(binaries, self._user) if binaries else None
         self._postgres_bin = postgres_bin
         self.server_settings = dict(server_settings or {})
 
@@ -306,10 +306,12 @@ class Cluster:
     def binaries(self) -> Binaries:
         """The installation this cluster runs with (found on first use)."""
         if self._binaries is None:
+            # The binaries that created the cluster come first, unless configured:
+            # a PATH change must not silently switch an existing cluster's version.
             recorded = self._state().get("bindir")
-            if recorded and _major_of(Path(recorded)) is not None:
-                self._binaries = Binaries(Path(recorded), _major_of(Path(recorded)) or 0,
-                                          "cluster.json")
+            major = _major_of(Path(str(recorded))) if recorded else None
+            if self._postgres_bin is None and recorded and major is not None:
+                self._binaries = Binaries(Path(str(recorded)), major, "cluster.json")
             else:
                 self._binaries = find_binaries(self._postgres_bin)
             self._binaries = _reachable_binaries(self._binaries, self._user)
