@@ -48,3 +48,8 @@ def pagila(pg_cluster: TestCluster, pagila_template: str) -> Iterator[TestDataba
         yield TestDatabase(name, pg_cluster.url(name), pg_cluster)
     finally:
         pg_cluster.drop_database(name)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true", default=False,
+                     help="rewrite tests/report/golden/* from the renderers' current output")

@@ -6,7 +6,11 @@ and safe to share. :meth:`Snapshot.to_dict` / :meth:`Snapshot.from_dict` round-t
 through JSON.
 
 Sizes are in bytes, row counts are the planner's estimates (``pg_class.reltuples``,
--1 when the table was never analysed; PostgreSQL docs, "pg_class").
+-1 when the table was never analysed; PostgreSQL docs, "pg_class"). Sizes are
+estimates too unless ``Snapshot.exact_sizes`` says otherwise: ``relpages`` times the
+block size, as of the last VACUUM, ANALYZE or CREATE INDEX (0 before any); exact ones
+are measured on disk (``pg_table_size`` per relation, summing to
+``pg_total_relation_size`` per table).
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
 __all__ = [
     "CheckConstraint",
     "Column",
+    "Domain",
+    "Enum",
     "Extension",
     "ForeignKey",
     "Function",
@@ -51,9 +57,12 @@ class Column:
     """A table column.
 
     ``type`` is ``format_type()`` output (``timestamp without time zone``,
-    ``numeric(10,2)``); ``type_name`` the base type's name (``timestamp``, ``numeric``);
-    ``identity`` is ``always``, ``by default`` or None; ``generated`` the expression of a
-    stored generated column, else None; ``position`` is 1-based.
+    ``numeric(10,2)``, a domain's or enum's name); ``type_name`` the base type's
+    ``pg_type.typname`` (``timestamp``, ``numeric``, ``int4``, ``_text`` for ``text[]``),
+    looking through a domain to the type it is defined over; ``identity`` is ``always``,
+    ``by default`` or None; ``generated`` the expression of a generated column, else
+    None, and ``generated_kind`` says whether it is ``stored`` or (PostgreSQL 18+)
+    ``virtual``; ``position`` is 1-based.
     """
 
     name: str
@@ -65,30 +74,43 @@ class Column:
     identity: Literal["always", "by default"] | None = None
     generated: str | None = None
     comment: str | None = None
+    generated_kind: Literal["stored", "virtual"] | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class UniqueConstraint:
-    """A PRIMARY KEY or UNIQUE constraint on ``columns`` (in key order)."""
+    """A PRIMARY KEY or UNIQUE constraint on ``columns`` (in key order).
+
+    ``nulls_not_distinct`` is True for ``UNIQUE NULLS NOT DISTINCT`` (PostgreSQL 15+).
+    """
 
     name: str
     columns: tuple[str, ...]
     primary: bool
     deferrable: bool = False
+    nulls_not_distinct: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class CheckConstraint:
-    """A CHECK constraint; ``validated`` is False for ``NOT VALID`` ones."""
+    """A CHECK constraint; ``validated`` is False for ``NOT VALID`` ones.
+
+    ``enforced`` is False for ``NOT ENFORCED`` ones (PostgreSQL 18+; always True before).
+    """
 
     name: str
     expression: str
     validated: bool = True
+    enforced: bool = True
 
 
 @dataclass(frozen=True, slots=True)
 class ForeignKey:
-    """A FOREIGN KEY from ``columns`` to ``ref_schema.ref_table(ref_columns)``."""
+    """A FOREIGN KEY from ``columns`` to ``ref_schema.ref_table(ref_columns)``.
+
+    ``columns`` and ``ref_columns`` pair up in key order. ``validated`` is False for
+    ``NOT VALID`` ones, ``enforced`` False for ``NOT ENFORCED`` ones (PostgreSQL 18+).
+    """
 
     name: str
     columns: tuple[str, ...]
@@ -99,6 +121,7 @@ class ForeignKey:
     on_update: FkAction = "NO ACTION"
     validated: bool = True
     deferrable: bool = False
+    enforced: bool = True
 
     @property
     def ref_qualified(self) -> str:
@@ -114,7 +137,10 @@ class Index:
     expression (then ``expressions`` holds its text). ``include`` lists INCLUDE columns.
     ``predicate`` is the WHERE of a partial index; ``method`` is btree, gin, gist...;
     ``valid`` is False for an index left invalid by a failed CREATE INDEX CONCURRENTLY;
-    ``definition`` is ``pg_get_indexdef()``.
+    ``definition`` is ``pg_get_indexdef()``; ``size_bytes`` its size (module
+    docstring), 0 for the index of a partitioned table; ``constraint`` names
+    the PRIMARY KEY, UNIQUE or EXCLUDE constraint it backs; ``nulls_not_distinct`` is
+    ``indnullsnotdistinct`` (PostgreSQL 15+).
     """
 
     name: str
@@ -129,6 +155,7 @@ class Index:
     include: tuple[str, ...] = ()
     predicate: str | None = None
     constraint: str | None = None
+    nulls_not_distinct: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +190,11 @@ class Table:
     ``kind`` is ``table`` or ``partitioned``; ``partition_of`` is the qualified parent
     for a partition; ``rls_enabled``/``rls_forced`` mirror ``relrowsecurity`` and
     ``relforcerowsecurity``; ``row_estimate`` in rows (-1 never analysed);
-    ``size_bytes`` the total relation size including indexes and TOAST.
+    ``size_bytes`` the total size including indexes and TOAST (module docstring; 0 for
+    a partitioned table, whose rows live in its partitions); ``partition_key`` is
+    ``pg_get_partkeydef()`` of a
+    partitioned table (``RANGE (payment_date)``) and ``partition_bound`` the ``FOR
+    VALUES ...`` clause of a partition.
     """
 
     schema: str
@@ -183,6 +214,8 @@ class Table:
     size_bytes: int
     partition_of: str | None = None
     comment: str | None = None
+    partition_key: str | None = None
+    partition_bound: str | None = None
 
     @property
     def qualified(self) -> str:
@@ -201,12 +234,20 @@ class Table:
 
 @dataclass(frozen=True, slots=True)
 class View:
-    """A view or materialized view; ``definition`` is ``pg_get_viewdef()``."""
+    """A view or materialized view; ``definition`` is ``pg_get_viewdef()``.
+
+    ``columns`` are its output columns; ``indexes`` exist only on materialized views;
+    ``triggers`` are INSTEAD OF (or statement) triggers on a view.
+    """
 
     schema: str
     name: str
     materialized: bool
     definition: str
+    columns: tuple[Column, ...] = ()
+    indexes: tuple[Index, ...] = ()
+    triggers: tuple[Trigger, ...] = ()
+    comment: str | None = None
 
     @property
     def qualified(self) -> str:
@@ -249,6 +290,40 @@ class Function:
 
 
 @dataclass(frozen=True, slots=True)
+class Enum:
+    """An enum type; ``labels`` in sort order (PostgreSQL docs, "Enumerated Types")."""
+
+    schema: str
+    name: str
+    labels: tuple[str, ...]
+
+    @property
+    def qualified(self) -> str:
+        """``schema.name``."""
+        return _q(self.schema, self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class Domain:
+    """A domain over ``base_type`` (``format_type()`` text, e.g. ``integer``).
+
+    ``checks`` holds its CHECK constraints (PostgreSQL docs, "CREATE DOMAIN").
+    """
+
+    schema: str
+    name: str
+    base_type: str
+    nullable: bool
+    default: str | None = None
+    checks: tuple[CheckConstraint, ...] = ()
+
+    @property
+    def qualified(self) -> str:
+        """``schema.name``."""
+        return _q(self.schema, self.name)
+
+
+@dataclass(frozen=True, slots=True)
 class Extension:
     """An installed extension."""
 
@@ -262,7 +337,11 @@ class Snapshot:
     """Everything pgkeel knows about one database's structure at one moment.
 
     ``server_version_num`` is e.g. 150018. ``queries`` is how many catalog queries
-    produced it (a fixed number, whatever the table count).
+    produced it (a fixed number, whatever the table count); it is left out of
+    equality, so two snapshots of an unchanged database compare equal.
+    ``exact_sizes`` says whether sizes were measured on disk or estimated from
+    ``relpages`` (module docstring). ``enums`` and ``domains`` are the user-defined
+    enum types and domains.
     """
 
     database: str
@@ -275,6 +354,9 @@ class Snapshot:
     functions: tuple[Function, ...]
     extensions: tuple[Extension, ...]
     queries: int = field(default=0, compare=False)
+    enums: tuple[Enum, ...] = ()
+    domains: tuple[Domain, ...] = ()
+    exact_sizes: bool = False
 
     def table(self, qualified: str) -> Table | None:
         """Return the table ``schema.name`` (``public.`` assumed when unqualified)."""

@@ -13,7 +13,7 @@ import psycopg
 import typer
 
 from pgkeel import __version__
-from pgkeel.cli import db, reach
+from pgkeel.cli import check, db, inspect, reach
 from pgkeel.cli._common import err
 from pgkeel.errors import PgkeelError
 
@@ -47,6 +47,8 @@ def _root(
 
 app.add_typer(db.app, name="db")
 app.command("connect")(reach.connect_command)
+app.command("check")(check.check_command)
+app.command("inspect")(inspect.inspect_command)
 
 
 def main() -> None:

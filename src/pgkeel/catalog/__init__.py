@@ -1,0 +1,50 @@
+"""The database's structure as immutable data: :func:`read_snapshot` and the model.
+
+:func:`snapshot` reads an open connection, :func:`read_snapshot` a URL; both return a
+:class:`Snapshot` (see :mod:`pgkeel.catalog.model`) that serialises to JSON and back.
+"""
+
+from __future__ import annotations
+
+from pgkeel.catalog.introspect import read_snapshot, snapshot
+from pgkeel.catalog.model import (
+    CheckConstraint,
+    Column,
+    Domain,
+    Enum,
+    Extension,
+    FkAction,
+    ForeignKey,
+    Function,
+    Index,
+    Policy,
+    Schema,
+    Sequence,
+    Snapshot,
+    Table,
+    Trigger,
+    UniqueConstraint,
+    View,
+)
+
+__all__ = [
+    "CheckConstraint",
+    "Column",
+    "Domain",
+    "Enum",
+    "Extension",
+    "FkAction",
+    "ForeignKey",
+    "Function",
+    "Index",
+    "Policy",
+    "Schema",
+    "Sequence",
+    "Snapshot",
+    "Table",
+    "Trigger",
+    "UniqueConstraint",
+    "View",
+    "read_snapshot",
+    "snapshot",
+]

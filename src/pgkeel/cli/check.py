@@ -1,0 +1,98 @@
+"""``pgkeel check``: audit a database against the skill's Validation Checklist."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from pgkeel import __version__
+from pgkeel.check import CheckResult, check
+from pgkeel.cli._common import DatabaseUrl, ProjectDir, note, out, resolve_url
+from pgkeel.dsn import redact
+from pgkeel.examples import EXAMPLE_DATABASE, load_example
+from pgkeel.report import parse_fail_on, render_json, render_sarif
+from pgkeel.report.render_text import findings_table, fixes_script, summary_line
+
+__all__ = ["check_command"]
+
+
+class OutputFormat(StrEnum):
+    """``--format`` choices."""
+
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+
+
+class FailOnChoice(StrEnum):
+    """``--fail-on`` choices."""
+
+    error = "error"
+    warning = "warning"
+    info = "info"
+    never = "never"
+
+
+_STATUS_STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "not checked": "dim"}
+
+
+def check_command(
+    database_url: DatabaseUrl = None,
+    project: ProjectDir = None,
+    output_format: OutputFormat = typer.Option(
+        OutputFormat.text, "--format", help="Output: a terminal report, JSON or SARIF 2.1.0."),
+    fail_on: FailOnChoice = typer.Option(
+        FailOnChoice.error, "--fail-on",
+        help="Exit 1 when a finding is at or above this severity ('never': always 0)."),
+    example: bool = typer.Option(
+        False, "--example",
+        help=f"Load the skill's e-commerce example into a database {EXAMPLE_DATABASE} "
+        "(dropped and recreated) on the target server, and audit that."),
+) -> None:
+    """Audit a database: the skill's Validation Checklist, then every finding.
+
+    Exit code 0, or 1 when a finding is at or above --fail-on (default: error).
+
+    Example: [bold]pgkeel check --example[/bold] (no database needed: uses the local
+    cluster), [bold]pgkeel check -d postgresql://app@localhost/app --format sarif[/bold]
+    """
+    url = resolve_url(database_url, project)
+    if example:
+        note(f"loading the skill's e-commerce example into database {EXAMPLE_DATABASE} "
+             f"(dropped and recreated) on {redact(url)}")
+        url = load_example(url)
+    result = check(url)
+    threshold = parse_fail_on(fail_on.value)
+    if output_format is OutputFormat.json:
+        typer.echo(render_json.render(result.findings, result.header()), nl=False)
+    elif output_format is OutputFormat.sarif:
+        typer.echo(render_sarif.render(result.findings, result.rules, tool_version=__version__,
+                                       properties=result.header()), nl=False)
+    else:
+        _print_text(result, fail_on.value)
+    raise typer.Exit(1 if result.breaches(threshold) else 0)
+
+
+def _print_text(result: CheckResult, fail_on: str) -> None:
+    out.print(f"[bold]{result.database}[/bold]  PostgreSQL {result.server_version}  "
+              f"({result.tables} tables)")
+    table = Table(title="Validation Checklist", title_justify="left")
+    table.add_column("status", no_wrap=True)
+    table.add_column("item / detail", ratio=1)
+    for item in result.checklist:
+        cell = Text(item.item, style="bold")
+        cell.append(f"\n{item.detail}", style="")
+        table.add_row(Text(item.status, style=_STATUS_STYLE[item.status]), cell)
+    out.print(table)
+    if result.findings:
+        out.print(findings_table(result.findings))
+    script = fixes_script(result.findings)
+    if script:
+        out.print("Suggested fixes (review before running)", style="bold", markup=False)
+        out.print(script, markup=False, highlight=False)
+    breached = result.breaches(parse_fail_on(fail_on))
+    out.print(f"{summary_line(result.findings)} (--fail-on {fail_on}: "
+              f"{'fails' if breached else 'passes'})")

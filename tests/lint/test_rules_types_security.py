@@ -1,0 +1,117 @@
+"""timestamp-without-time-zone, float-for-money, rls-disabled-tenant-table.
+
+True and false cases side by side in one real database; the exact set of objects
+found is asserted, and the suggested fixes are applied with psql and re-checked.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from rule_helpers import apply_fixes, findings
+
+from pgkeel.lint.rules.types import name_tokens
+from pgkeel.testing import TestDatabase
+
+TIMESTAMPS = """
+CREATE DOMAIN local_ts AS timestamp;
+CREATE TABLE t (
+  plain timestamp, precise timestamp(3), zoned timestamptz, day date, clock time,
+  via_domain local_ts, many timestamp[]
+);
+CREATE TABLE ev (at timestamp, id int) PARTITION BY RANGE (at);
+CREATE TABLE ev_2024 PARTITION OF ev FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+"""
+
+
+def test_timestamp_without_time_zone(pg_database: TestDatabase, tmp_path: Path) -> None:
+    found = findings(pg_database, "timestamp-without-time-zone", TIMESTAMPS)
+    assert set(found) == {"public.t.plain", "public.t.precise", "public.t.via_domain",
+                          "public.ev.at"}
+    assert "timestamp(3) without time zone" in found["public.t.precise"].message
+    # PostgreSQL cannot alter a partition-key column: the fix says what to do instead
+    key_fix = found.pop("public.ev.at").fix or ""
+    assert key_fix.startswith("-- at is in the partition key of public.ev")
+    with pg_database.connect() as conn:
+        conn.execute("INSERT INTO t (plain) VALUES ('2024-03-31 01:30')")
+    apply_fixes(pg_database, found.values(), tmp_path)
+    assert set(findings(pg_database, "timestamp-without-time-zone")) == {"public.ev.at"}
+    with pg_database.connect() as conn:  # the stored wall-clock time was read as UTC
+        conn.execute("SET timezone = 'UTC'")
+        row = conn.execute("SELECT plain::text FROM t").fetchone()
+    assert row == ("2024-03-31 01:30:00+00",)
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [("unitPrice_usd", ("unit", "price", "usd")), ("TotalAmount", ("total", "amount")),
+     ("tax2", ("tax", "2")), ("HTTPFee", ("http", "fee"))],
+)
+def test_name_tokens(name: str, words: tuple[str, ...]) -> None:
+    assert name_tokens(name) == words
+
+
+MONEY = """
+CREATE TABLE m (
+  price double precision, "unitPrice" real, total_costs float8, taxes real,
+  order_amount_cents double precision,
+  weight double precision, rate double precision, priceless_flag boolean,
+  exact_price numeric(10, 2), credit_score real, "Amount" numeric
+);
+CREATE TABLE parted (at date, fee real) PARTITION BY RANGE (at);
+CREATE TABLE parted_2024 PARTITION OF parted FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+"""
+
+
+def test_float_for_money(pg_database: TestDatabase, tmp_path: Path) -> None:
+    found = findings(pg_database, "float-for-money", MONEY)
+    assert set(found) == {"public.m.price", "public.m.unitPrice", "public.m.total_costs",
+                          "public.m.taxes", "public.m.order_amount_cents", "public.parted.fee"}
+    assert found["public.m.price"].severity == "error"
+    with pg_database.connect() as conn:
+        conn.execute("INSERT INTO m (price) VALUES (0.1::float8 + 0.2::float8)")
+    apply_fixes(pg_database, found.values(), tmp_path)
+    assert findings(pg_database, "float-for-money") == {}
+    with pg_database.connect() as conn:
+        row = conn.execute("SELECT price = 0.3 FROM m").fetchone()
+    assert row == (True,)
+
+
+TENANTS = """
+CREATE TABLE organization_members (organization_id bigint, user_id uuid);
+CREATE TABLE open_table (id int, organization_id bigint);
+CREATE TABLE sealed (id int, organization_id bigint);
+ALTER TABLE sealed ENABLE ROW LEVEL SECURITY;
+CREATE TABLE guarded (id int, organization_id bigint);
+ALTER TABLE guarded ENABLE ROW LEVEL SECURITY;
+CREATE POLICY tenant ON guarded USING (organization_id = 1);
+CREATE TABLE not_tenant (id int, org bigint);
+CREATE TABLE ev (at date, organization_id bigint) PARTITION BY RANGE (at);
+ALTER TABLE ev ENABLE ROW LEVEL SECURITY;
+CREATE POLICY tenant ON ev USING (organization_id = 1);
+CREATE TABLE ev_2024 PARTITION OF ev FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+"""
+
+
+def test_rls_disabled_tenant_table(pg_database: TestDatabase) -> None:
+    found = findings(pg_database, "rls-disabled-tenant-table", TENANTS)
+    # a partition has its own RLS switch: querying it directly skips the parent's policy
+    assert set(found) == {"public.organization_members", "public.open_table",
+                          "public.sealed", "public.ev_2024"}
+    assert "row-level security is disabled" in found["public.open_table"].message
+    assert "enabled but no policy" in found["public.sealed"].message
+    assert (found["public.sealed"].fix or "").startswith('CREATE POLICY "tenant_access" ON '
+                                                         '"public"."sealed"')
+    assert found["public.sealed"].severity == "error"
+
+
+def test_rls_fix_applies_where_auth_uid_exists(pg_database: TestDatabase,
+                                               tmp_path: Path) -> None:
+    # The skill's pattern calls Supabase's auth.uid(); stand one in to run the fix.
+    found = findings(pg_database, "rls-disabled-tenant-table", TENANTS + """
+        CREATE SCHEMA auth;
+        CREATE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql STABLE AS 'SELECT NULL::uuid';
+    """)
+    apply_fixes(pg_database, found.values(), tmp_path)
+    assert findings(pg_database, "rls-disabled-tenant-table") == {}
