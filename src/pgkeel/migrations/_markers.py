@@ -1,0 +1,128 @@
+"""Find the ``-- migrate:up`` and ``-- migrate:down`` marker lines of a migration file.
+
+The markers are dbmate's, read the way dbmate reads them (``pkg/dbmate/migration.go``:
+``^--\\s*migrate:up``), so dbmate files work unchanged: a marker starts in column 1, and
+``--migrate:up`` is as good as ``-- migrate:up``. Options follow on the same line as
+``key:value`` words; the only option is ``transaction`` (``true`` or ``false``).
+
+Stricter than dbmate, on purpose: a line that looks like a marker but is not one
+(indented, ``-- migrate: up``, ``-- migrations:up``, ``-- Migrate:Up``,
+``-- migrate:upp``) is an error rather than a comment, as is an unknown option, a
+duplicated marker (dbmate's several up/down pairs per file, ``amacneil/dbmate#620``,
+are not supported), a down before the up, or SQL before the up marker.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["Marker", "MarkerError", "find_markers"]
+
+_MARKER = re.compile(r"--[ \t]*migrate:(up|down)(?:[ \t]+(.*?))?[ \t]*")
+# Lines a reader would take for a marker: "migrat..." right after the dashes, then
+# "up"/"down" after a colon, or alone on the line. A comment such as
+# "-- Migration: create users" is not one.
+_LOOKALIKE = re.compile(
+    r"[ \t]*-{2,}[ \t]*migrat\w*(?:[ \t]*:[ \t]*(?:up|down)|[ \t]+(?:up|down)[ \t]*$)",
+    re.IGNORECASE,
+)
+_OPTION_VALUES = {"transaction": {"true": True, "false": False}}
+EXPECTED = ("write it exactly as '-- migrate:up' or '-- migrate:down' starting in column 1, "
+            "options after it, e.g. '-- migrate:up transaction:false'")
+
+
+@dataclass(frozen=True, slots=True)
+class Marker:
+    """A marker line: its 1-based ``line``, where it starts and ends in the text."""
+
+    direction: Literal["up", "down"]
+    line: int
+    start: int  # index of the first character of the marker line
+    end: int  # index just past the line's newline (or the end of the text)
+    transaction: bool
+
+
+class MarkerError(Exception):
+    """A marker problem at ``line`` (None when no line is to blame), with a ``hint``."""
+
+    def __init__(self, message: str, line: int | None, hint: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.hint = hint
+
+
+def find_markers(text: str) -> tuple[Marker, Marker]:
+    """Return the up and down markers of ``text`` (LF line endings).
+
+    Raises ``MarkerError`` for a look-alike, a duplicate, an unknown option, a down
+    before the up, or a missing marker. dbmate requires the down marker even when the
+    down section is empty (its ``ErrParseMissingDown``), and so does pgkeel: an empty
+    down section is how a file says it is irreversible.
+    """
+    found: dict[str, Marker] = {}
+    offset = 0
+    for number, line in enumerate(text.split("\n"), start=1):
+        start, offset = offset, offset + len(line) + 1
+        marker = _read_line(line, number, start, min(offset, len(text)))
+        if marker is None:
+            continue
+        if marker.direction in found:
+            raise MarkerError(
+                f"second '-- migrate:{marker.direction}' marker (the first is on line "
+                f"{found[marker.direction].line})",
+                number,
+                "keep one up and one down section per file; put further changes in a new "
+                "migration (pgkeel migrate new NAME)",
+            )
+        if marker.direction == "up" and "down" in found:
+            raise MarkerError(
+                "'-- migrate:up' comes after '-- migrate:down'", number,
+                "put the up section first, then the down section",
+            )
+        found[marker.direction] = marker
+    if "up" not in found:
+        raise MarkerError("no '-- migrate:up' marker", None,
+                          "start the file's SQL with a line '-- migrate:up'")
+    if "down" not in found:
+        raise MarkerError(
+            "no '-- migrate:down' marker", None,
+            "add a line '-- migrate:down' after the up section, followed by the SQL that "
+            "undoes it (leave it empty only if the migration cannot be undone)",
+        )
+    return found["up"], found["down"]
+
+
+def _read_line(line: str, number: int, start: int, end: int) -> Marker | None:
+    match = _MARKER.fullmatch(line)
+    if match is None:
+        if _LOOKALIKE.match(line):
+            indented = line[:1] in (" ", "\t")
+            raise MarkerError(
+                f"{line.strip()!r} looks like a migration marker but is not one"
+                + (" (it is indented)" if indented else ""),
+                number,
+                EXPECTED,
+            )
+        return None
+    direction: Literal["up", "down"] = "up" if match[1] == "up" else "down"
+    options = _read_options(match[2] or "", number)
+    return Marker(direction, number, start, end, options.get("transaction", True))
+
+
+def _read_options(words: str, number: int) -> dict[str, bool]:
+    options: dict[str, bool] = {}
+    for word in words.split():
+        key, colon, value = word.partition(":")
+        allowed = _OPTION_VALUES.get(key)
+        if not colon or allowed is None or value not in allowed:
+            raise MarkerError(
+                f"unknown marker option {word!r}", number,
+                "the only option is transaction:false (or transaction:true, the default)",
+            )
+        if key in options:
+            raise MarkerError(f"option {key!r} given twice", number, "give it once")
+        options[key] = allowed[value]
+    return options

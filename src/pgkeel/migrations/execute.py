@@ -1,0 +1,358 @@
+"""Run one planned step: its statements, its history row, lock hygiene and retries.
+
+- **One commit.** A transactional section runs in one transaction together with its
+  history row and event (:func:`history.record_applied` / ``record_unapplied``), so a
+  killed runner leaves both or neither (Django's ``apply_migration``).
+- **One statement at a time.** Each statement is sent on its own, so an error names the
+  statement and its line, and a ``transaction:false`` section really runs outside a
+  transaction: a multi-statement string is one implicit transaction on PostgreSQL
+  (PostgreSQL docs §55.2.2.1 "Multiple Statements in a Simple Query";
+  ``amacneil/dbmate#126``, ``golang-migrate`` "x-multi-statement").
+- **Clean session.** Before each migration ``RESET ALL`` and ``RESET ROLE`` undo what
+  the previous one ``SET`` (a ``search_path`` change would otherwise leak into the next
+  file, which ``psql -f`` per file would never see; the Supabase CLI does the same in
+  ``pkg/migration/apply.go``), then ``lock_timeout`` is set.
+- **Lock hygiene.** DDL waits at most ``lock_timeout`` for its lock, then the step is
+  retried with exponential backoff and jitter (pgroll and Reshape's policy: xataio/pgroll
+  ``--lock-timeout``, fabianlindfors/reshape). Giving up names the blocking sessions.
+- **Orphans die fast.** ``client_connection_check_interval`` (PostgreSQL 14+) makes a
+  backend whose runner was killed notice within a second, instead of finishing a long
+  statement and keeping pgkeel's lock meanwhile.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import psycopg
+from psycopg import pq, sql
+
+from pgkeel.connect import connect
+from pgkeel.errors import MigrationFailed, PgkeelError
+from pgkeel.migrations import health, history
+from pgkeel.migrations.blockers import Blocker, BlockerWatch
+from pgkeel.migrations.plan import PlannedStatement
+from pgkeel.migrations.progress import Progress, emit
+from pgkeel.migrations.records import Failure
+from pgkeel.report.findings import Finding
+
+if TYPE_CHECKING:
+    from pgkeel.migrations.plan import Step
+
+__all__ = ["Executor", "RetryPolicy"]
+
+_LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL Appendix A: lock_not_available
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How often a step whose lock wait timed out is tried, and the pauses between.
+
+    ``attempts`` counts the first try; the pause before try ``n + 1`` is
+    ``min(max_delay_s, base_delay_s * 2 ** (n - 1))`` seconds times a random factor in
+    [0.5, 1) ("equal jitter"), so several blocked runners do not come back together.
+    """
+
+    attempts: int = 4
+    base_delay_s: float = 0.5
+    max_delay_s: float = 8.0
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait after failed try number ``attempt`` (1-based)."""
+        ceiling = min(self.max_delay_s, self.base_delay_s * 2.0 ** (attempt - 1))
+        return ceiling * random.uniform(0.5, 1.0)
+
+
+class _StatementFailed(Exception):
+    """A statement raised; carries the statement and PostgreSQL's error."""
+
+    def __init__(self, statement: PlannedStatement, error: psycopg.Error) -> None:
+        super().__init__(str(error))
+        self.statement = statement
+        self.error = error
+
+    @property
+    def lock_timeout(self) -> bool:
+        return self.error.sqlstate == _LOCK_NOT_AVAILABLE
+
+
+def _message(error: psycopg.Error) -> str:
+    diag = error.diag
+    text = diag.message_primary or (str(error).strip().splitlines() or [type(error).__name__])[0]
+    if diag.message_detail:
+        text += f" ({diag.message_detail})"
+    return text
+
+
+class Executor:
+    """Runs planned steps on ``conn`` (autocommit, holding pgkeel's lock).
+
+    ``url`` opens the second connection that samples blockers on retries;
+    ``lock_timeout_s`` is the ``lock_timeout`` for every statement, in seconds.
+    """
+
+    def __init__(
+        self,
+        conn: psycopg.Connection[tuple[object, ...]],
+        url: str,
+        *,
+        lock_timeout_s: float,
+        retry: RetryPolicy,
+        progress: Progress | None,
+    ) -> None:
+        self.conn = conn
+        self.url = url
+        self.lock_timeout_s = lock_timeout_s
+        self.retry = retry
+        self.progress = progress
+        self.pid = conn.info.backend_pid
+        parts: list[sql.SQL | sql.Composed] = [
+            sql.SQL("RESET ALL"),
+            sql.SQL("RESET ROLE"),
+            sql.SQL("SET lock_timeout = {}").format(
+                sql.Literal(f"{max(1, round(lock_timeout_s * 1000))}ms")),
+        ]
+        if conn.info.server_version >= 140000:
+            parts.append(sql.SQL("SET client_connection_check_interval = '1s'"))
+        self._prologue = tuple(parts)
+
+    # -- public -----------------------------------------------------------------------
+
+    def apply(self, step: Step) -> int:
+        """Run an up step and record it; return its execution time in ms.
+
+        Raises ``MigrationFailed`` (exit 3) naming the file, statement, line,
+        SQLSTATE and PostgreSQL's message; the history then holds a ``fail`` event
+        and, for a ``transaction:false`` section, the row marked ``failed``.
+        """
+        migration = step.migration
+        assert migration is not None
+        path = migration.path.name
+        if step.transactional:
+            return self._in_transaction(
+                step, lambda ms: history.record_applied(self.conn, migration, path,
+                                                        execution_ms=ms))
+        return self._autocommit(
+            step,
+            start=lambda: history.record_started(self.conn, migration, path,
+                                                 start_index=step.start_index),
+            finish=lambda ms: history.record_finished(self.conn, migration, execution_ms=ms,
+                                                      resumed=step.resumed),
+        )
+
+    def revert(self, step: Step) -> int:
+        """Run a rollback step and delete its history row; return its time in ms.
+
+        Raises ``MigrationFailed`` as :meth:`apply` does; a failed transactional down
+        leaves the migration applied, a failed ``transaction:false`` down marks it
+        ``failed`` (direction ``down``).
+        """
+        row = step.applied
+        assert row is not None and step.down_source is not None
+        source = step.down_source
+        if step.transactional:
+            return self._in_transaction(
+                step, lambda ms: history.record_unapplied(self.conn, row, execution_ms=ms,
+                                                          source=source))
+        first = step.statements[0].line if step.statements else None
+        return self._autocommit(
+            step,
+            start=lambda: history.record_down_started(self.conn, row, first),
+            finish=lambda ms: history.record_unapplied(self.conn, row, execution_ms=ms,
+                                                       source=source),
+        )
+
+    # -- the two modes -------------------------------------------------------------------
+
+    def _in_transaction(self, step: Step, record: Callable[[int], None]) -> int:
+        for attempt in range(1, self.retry.attempts + 1):
+            watch = self._watch(attempt)
+            try:
+                with watch or nullcontext():
+                    start = time.perf_counter()
+                    # BEGIN travels with the prologue: one round trip fewer per migration.
+                    self.conn.execute(sql.SQL("; ").join((sql.SQL("BEGIN"), *self._prologue)))
+                    try:
+                        for statement in step.statements:
+                            self._execute(statement)
+                        ms = round((time.perf_counter() - start) * 1000)
+                        record(ms)
+                        self._commit(len(step.statements))
+                    except BaseException:
+                        self._rollback()
+                        raise
+                return ms
+            except _StatementFailed as failed:
+                if failed.lock_timeout and attempt < self.retry.attempts:
+                    self._pause(step, attempt)
+                    continue
+                raise self._failed(step, failed, keep_row=False, attempts=attempt,
+                                   blockers=watch.blockers if watch else ()) from failed.error
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _autocommit(
+        self, step: Step, *, start: Callable[[], None], finish: Callable[[int], None]
+    ) -> int:
+        start()
+        self.conn.execute(sql.SQL("; ").join(self._prologue))
+        invalid_before = {f.object for f in health.invalid_indexes(self.conn)}
+        total = 0.0
+        for position, statement in enumerate(step.statements):
+            for attempt in range(1, self.retry.attempts + 1):
+                watch = self._watch(attempt)
+                began = time.perf_counter()
+                try:
+                    with watch or nullcontext():
+                        self._execute(statement)
+                    break
+                except _StatementFailed as failed:
+                    if failed.lock_timeout and statement.retry_safe \
+                            and attempt < self.retry.attempts:
+                        self._pause(step, attempt)
+                        continue
+                    left = [f for f in self._invalid_indexes() if f.object not in invalid_before]
+                    raise self._failed(step, failed, keep_row=True, attempts=attempt,
+                                       blockers=watch.blockers if watch else (),
+                                       invalid=left) from failed.error
+            total += time.perf_counter() - began
+            following = step.statements[position + 1:]
+            history.record_progress(self.conn, step.version, step.direction,
+                                    statement.index + 1,
+                                    following[0].line if following else None)
+            emit(self.progress, "statement", version=step.version, name=step.name,
+                 detail=f"statement {statement.index + 1} done")
+        ms = round(total * 1000)
+        with self.conn.transaction():
+            finish(ms)
+        return ms
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _commit(self, index: int) -> None:
+        try:
+            self.conn.execute(b"COMMIT")
+        except psycopg.Error as exc:
+            # A DEFERRABLE constraint is checked here, after the last statement.
+            raise _StatementFailed(PlannedStatement(index, "COMMIT", None), exc) from exc
+
+    def _rollback(self) -> None:
+        if self.conn.broken or self.conn.closed:
+            return  # the server ended the session, and the transaction with it
+        try:
+            if self.conn.info.transaction_status != pq.TransactionStatus.IDLE:
+                self.conn.execute(b"ROLLBACK")
+        except psycopg.OperationalError:
+            pass  # the session died just now: the error being raised says why
+
+    def _execute(self, statement: PlannedStatement) -> None:
+        try:
+            # Sent as bytes without parameters: the text reaches the server untouched.
+            self.conn.execute(statement.sql.encode())
+        except psycopg.Error as exc:
+            raise _StatementFailed(statement, exc) from exc
+
+    def _watch(self, attempt: int) -> BlockerWatch | None:
+        # Only retries are watched: the first try has no reason to expect a wait.
+        if attempt == 1:
+            return None
+        return BlockerWatch(self.url, self.pid, max(self.lock_timeout_s / 2, 0.05))
+
+    def _pause(self, step: Step, attempt: int) -> None:
+        delay = self.retry.delay(attempt)
+        emit(self.progress, "retry", version=step.version, name=step.name,
+             detail=f"lock_timeout ({self.lock_timeout_s:g} s) reached on try {attempt} of "
+             f"{self.retry.attempts}; trying again in {delay:.1f} s")
+        time.sleep(delay)
+
+    def _invalid_indexes(self) -> list[Finding]:
+        try:
+            return list(health.invalid_indexes(self.conn))
+        except psycopg.Error:
+            return []
+
+    def _failed(
+        self,
+        step: Step,
+        failed: _StatementFailed,
+        *,
+        keep_row: bool,
+        attempts: int,
+        blockers: tuple[Blocker, ...],
+        invalid: list[Finding] | None = None,
+    ) -> MigrationFailed:
+        statement, error = failed.statement, failed.error
+        message = _message(error)
+        failure = Failure(step.direction, statement.index, statement.line, error.sqlstate,
+                          message)
+        self._record(step, failure, keep_row)
+        emit(self.progress, "failed", version=step.version, name=step.name, detail=message)
+        verb = "applying" if step.direction == "up" else "rolling back"
+        where = f"statement {statement.index + 1}"
+        if statement.line:
+            where += f" (line {statement.line})"
+        elif statement.index == len(step.statements):
+            where = "COMMIT (deferred constraints are checked there)"
+        text = f"{verb} {step.version} failed at {where}: {message}"
+        if error.sqlstate:
+            text += f" [SQLSTATE {error.sqlstate}]"
+        hint = self._hint(step, failed, keep_row, attempts, blockers, invalid or [])
+        path = step.path if step.path is not None else (step.applied.path if step.applied
+                                                         else None)
+        return MigrationFailed(text, version=step.version, statement_index=statement.index,
+                               sqlstate=error.sqlstate, path=path, line=statement.line,
+                               hint=hint)
+
+    def _record(self, step: Step, failure: Failure, keep_row: bool) -> None:
+        try:
+            if not (self.conn.broken or self.conn.closed):
+                with self.conn.transaction():
+                    history.record_failure(self.conn, step.version, step.name, failure,
+                                           keep_row=keep_row)
+                return
+            # Our session was killed, and pgkeel's lock with it: log the event from a
+            # new connection, but leave the row alone (another runner may own it now;
+            # a transaction:false row was written ahead and already says "failed").
+            with connect(self.url) as conn:
+                history.record_failure(conn, step.version, step.name, failure,
+                                       keep_row=False)
+        except (psycopg.Error, PgkeelError):
+            pass  # the failure being reported matters more than its log entry
+
+    def _hint(
+        self,
+        step: Step,
+        failed: _StatementFailed,
+        keep_row: bool,
+        attempts: int,
+        blockers: tuple[Blocker, ...],
+        invalid: list[Finding],
+    ) -> str:
+        parts = []
+        if failed.lock_timeout:
+            who = "; ".join(b.describe() for b in blockers) or "sessions that have since ended"
+            parts.append(
+                f"lock_timeout ({self.lock_timeout_s:g} s) ran out on {attempts} tries; "
+                f"blocked by {who}. Wait for them or end them "
+                "(SELECT pg_terminate_backend(pid)), or raise lock_timeout, then run again"
+            )
+        for finding in invalid:
+            parts.append(f"the failed statement left {finding.message}: run {finding.fix}")
+        if self.conn.broken or self.conn.closed:
+            parts.append("the connection was lost; run the command again to finish")
+        elif keep_row and step.direction == "up":
+            parts.append("fix the statement, then `pgkeel migrate up --resume`; or finish "
+                         "or undo its work by hand and `pgkeel migrate repair`")
+        elif keep_row:
+            parts.append("finish the down section by hand, then `pgkeel migrate repair "
+                         "--mark-rolled-back` (or undo it and `--mark-applied`)")
+        elif step.direction == "up":
+            parts.append("nothing of this migration was applied; fix it and run again")
+        else:
+            parts.append("nothing was rolled back for this migration; fix its down section "
+                         "and run `pgkeel migrate rollback --use-file-down`")
+        return "; ".join(parts)

@@ -1,0 +1,352 @@
+"""Migration files on disk: names, the up and down sections, statements, checksums.
+
+A migration is one file, ``migrations/YYYYMMDD_feature_name.sql`` or
+``YYYYMMDDHHMMSS_feature_name.sql``, holding both directions under dbmate's markers::
+
+    -- migrate:up
+    CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL);
+
+    -- migrate:down
+    DROP TABLE users;
+
+``-- migrate:up transaction:false`` runs that section's statements one at a time
+instead of in one transaction, for statements PostgreSQL refuses inside one (``CREATE
+INDEX CONCURRENTLY`` ...). An empty down section makes the migration irreversible.
+
+This module only reads and writes files; it never connects to a database. Every
+problem is a ``MigrationFileError`` naming the file, the line and the fix, raised
+before anything runs.
+
+Sources: the marker syntax is dbmate's (``amacneil/dbmate``, ``pkg/dbmate/migration.go``);
+unlike dbmate, which sends a ``transaction:false`` section as one string that PostgreSQL
+still runs as one implicit transaction (``amacneil/dbmate#126``, ``#182``, ``#285``),
+pgkeel splits every section into statements so the runner can send them one at a time.
+Transaction control is refused because a stray ``COMMIT`` silently ends the runner's
+transaction (``supabase/cli#5047``). The non-transactional list follows the PostgreSQL
+reference pages of each command ("cannot be executed inside a transaction block"); see
+``_txrules``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import re
+from bisect import bisect_right
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from pglast import ast
+
+from pgkeel.errors import MigrationFileError
+from pgkeel.migrations import _naming
+from pgkeel.migrations._markers import Marker, MarkerError, find_markers
+from pgkeel.migrations._split import SplitError, split_sql
+from pgkeel.migrations._txrules import is_transaction_control, non_transactional_reason
+from pgkeel.migrations._write import write_new
+
+__all__ = [
+    "CHECKSUM_ALGORITHM",
+    "Migration",
+    "Section",
+    "Statement",
+    "checksum",
+    "discover",
+    "new_migration",
+    "parse_migration",
+    "read_migration",
+    "version_key",
+]
+
+CHECKSUM_ALGORITHM = "sha256"
+
+_TEMPLATE = """\
+-- migrate:up
+
+
+-- migrate:down
+-- Write the SQL that undoes the up section here. Until this section holds a
+-- statement the migration is irreversible: pgkeel refuses to roll it back.
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """One SQL statement of a section, exactly as written in the file.
+
+    ``sql`` runs from the statement's first token to its last, without the closing
+    ``;`` (line endings normalised to LF); ``line`` is the file line where it starts;
+    ``checksum`` is the SHA-256 hex of ``sql`` (``up --resume`` compares it);
+    ``non_transactional`` says why PostgreSQL refuses it inside a transaction block, or
+    is None; ``transaction_control`` marks BEGIN/COMMIT/ROLLBACK/SAVEPOINT...
+    """
+
+    index: int
+    sql: str
+    line: int
+    checksum: str
+    non_transactional: str | None
+    transaction_control: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """The up or down half of a migration; ``line`` is its marker's line.
+
+    ``transaction`` is False when the marker says ``transaction:false``.
+    """
+
+    direction: Literal["up", "down"]
+    line: int
+    transaction: bool
+    statements: tuple[Statement, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """A parsed migration file: ``version`` is its digits, ``name`` the rest.
+
+    ``checksum`` is the SHA-256 hex of the file after :func:`checksum`'s normalisation.
+    """
+
+    version: str
+    name: str
+    path: Path
+    checksum: str
+    up: Section
+    down: Section
+
+    @property
+    def reversible(self) -> bool:
+        """True when the down section has at least one statement."""
+        return bool(self.down.statements)
+
+    @property
+    def sort_key(self) -> tuple[str, int, str]:
+        """The order in which migrations apply: :func:`version_key` of the version."""
+        return version_key(self.version)
+
+
+def checksum(data: bytes) -> str:
+    """Return the SHA-256 hex digest of a migration file's bytes, normalised first.
+
+    A leading UTF-8 BOM is dropped and CRLF and lone CR become LF, so an editor or a
+    git ``autocrlf`` setting that only changes line endings does not change the
+    checksum (Flyway's checksum ignores them too). The algorithm is
+    :data:`CHECKSUM_ALGORITHM`, which the history records beside each checksum.
+    """
+    return hashlib.sha256(_normalise(data)).hexdigest()
+
+
+def version_key(version: str) -> tuple[str, int, str]:
+    """Return the sort key of a version: by date, then time.
+
+    An 8-digit version sorts before every 14-digit version of the same date, so
+    ``20240119`` < ``20240119000000`` < ``20240119093000`` < ``20240120``. Raises
+    ``MigrationFileError`` for anything but 8 or 14 digits.
+    """
+    try:
+        return _naming.version_key(version)
+    except ValueError as exc:
+        raise MigrationFileError(
+            str(exc), hint="a version is YYYYMMDD or YYYYMMDDHHMMSS, e.g. 20240119093000"
+        ) from None
+
+
+def read_migration(path: Path) -> Migration:
+    """Read and parse one migration file; see :func:`parse_migration`.
+
+    Raises ``MigrationFileError`` for a name that breaks the convention, a file that
+    cannot be read, and everything :func:`parse_migration` refuses.
+    """
+    _naming.parse_filename(path)  # refuse a bad name before reading anything
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise MigrationFileError(f"cannot read the file: {exc.strerror}", path=path,
+                                 hint="check that it exists and is readable") from None
+    return parse_migration(path, data)
+
+
+def parse_migration(path: Path, data: bytes) -> Migration:
+    """Parse ``data`` as the migration file ``path`` (which need not exist yet).
+
+    Checks, in order, each with file, line and fix in the ``MigrationFileError``:
+
+    - the name (``YYYYMMDD[HHMMSS]_snake_name.sql``, a real date/time);
+    - UTF-8 text (a BOM is allowed and ignored);
+    - the markers: exactly one ``-- migrate:up`` then one ``-- migrate:down``, in
+      column 1, options ``transaction:true|false`` only; look-alikes are errors;
+    - no SQL before the up marker (comments are fine), as dbmate requires;
+    - every statement parses with PostgreSQL's parser (pglast), and none is a
+      ``COPY ... FROM STDIN`` / ``TO STDOUT``;
+    - no transaction control (BEGIN, COMMIT, ROLLBACK, SAVEPOINT ...) in either section;
+    - no statement PostgreSQL refuses inside a transaction block in a section that runs
+      in one (the fix is ``transaction:false`` on its marker).
+
+    Statements are taken from the text with line endings normalised to LF, the same
+    text the checksum covers, so what runs is what was checksummed.
+    """
+    version, name = _naming.parse_filename(path)
+    text = _decode(path, data)
+    lines = _Lines(text)
+    try:
+        up_marker, down_marker = find_markers(text)
+    except MarkerError as exc:
+        raise MigrationFileError(exc.message, path=path, line=exc.line,
+                                 hint=exc.hint) from None
+    preamble = _statements(path, text, lines, 0, up_marker.start)
+    if preamble:
+        raise MigrationFileError(
+            "SQL before the '-- migrate:up' marker", path=path,
+            line=lines.line(preamble[0][0]),
+            hint="move it below '-- migrate:up'; only comments may come before it",
+        )
+    return Migration(
+        version=version,
+        name=name,
+        path=path,
+        checksum=checksum(data),
+        up=_section(path, text, lines, up_marker, down_marker.start),
+        down=_section(path, text, lines, down_marker, len(text)),
+    )
+
+
+def discover(directory: Path) -> list[Migration]:
+    """Read every migration in ``directory``, sorted by :func:`version_key`.
+
+    A migration candidate is a regular file directly in ``directory`` whose name ends in
+    ``.sql`` (any case) and does not start with a dot. Everything else is ignored:
+    README.md, dotfiles, editor backups, subdirectories. Every candidate must follow the
+    naming convention, so ``2024_01_19_x.sql``, ``V1__x.sql`` or ``0001_x.up.sql``
+    is an error rather than a silently skipped migration.
+
+    Raises ``MigrationFileError`` when ``directory`` is not a directory, for the first
+    bad file (in name order), and when two files share a version (naming both).
+    """
+    if not directory.is_dir():
+        raise MigrationFileError("the migrations directory does not exist", path=directory,
+                                 hint="create it, or point pgkeel at the right one")
+    candidates = sorted(
+        entry for entry in directory.iterdir()
+        if entry.suffix.lower() == ".sql" and not entry.name.startswith(".")
+        and entry.is_file()
+    )
+    by_version: dict[str, Migration] = {}
+    for path in candidates:
+        migration = read_migration(path)
+        other = by_version.get(migration.version)
+        if other is not None:
+            raise MigrationFileError(
+                f"version {migration.version} is used by both {other.path.name} and "
+                f"{path.name}", path=path,
+                hint="give one of them a later version (rename it; the version is the "
+                "leading digits)",
+            )
+        by_version[migration.version] = migration
+    return sorted(by_version.values(), key=lambda m: m.sort_key)
+
+
+def new_migration(directory: Path, name: str, *, now: datetime | None = None) -> Path:
+    """Write a new migration ``YYYYMMDDHHMMSS_snake_name.sql`` and return its path.
+
+    ``name`` is turned into snake_case ("Add Users Table", "addUsersTable" and
+    "add-users-table" all give ``add_users_table``). The version is ``now`` (default:
+    the current time) in UTC to the second, so several migrations written on one day
+    keep their order; a naive ``now`` is taken as UTC. The file holds both markers and
+    a down section that says it must be written: until it is, the migration is
+    irreversible. ``directory`` is created when missing.
+
+    Raises ``MigrationFileError`` for a name with no letters or digits, when a migration
+    with the same version already exists, or when the file exists (never overwritten).
+    """
+    slug = _naming.snake_case(name)
+    if not slug:
+        raise MigrationFileError(f"no usable migration name in {name!r}",
+                                 hint="name the change, e.g. 'add users table'")
+    moment = now or datetime.now(UTC)
+    moment = moment.astimezone(UTC) if moment.tzinfo else moment
+    version = moment.strftime("%Y%m%d%H%M%S")
+    path = directory / f"{version}_{slug}.sql"
+    directory.mkdir(parents=True, exist_ok=True)
+    clashes = sorted(other.name for other in directory.glob(f"{version}_*.sql")
+                     if other != path)
+    if clashes:
+        raise MigrationFileError(
+            f"{clashes[0]} already has version {version}", path=path,
+            hint="wait a second and run it again, so the new migration gets a later version",
+        )
+    try:
+        write_new(path, _TEMPLATE.encode())
+    except FileExistsError:
+        raise MigrationFileError("the file already exists", path=path,
+                                 hint="choose another name, or edit the file") from None
+    return path
+
+
+def _normalise(data: bytes) -> bytes:
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
+    return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+
+
+def _decode(path: Path, data: bytes) -> str:
+    normalised = _normalise(data)
+    try:
+        return normalised.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MigrationFileError(
+            "the file is not UTF-8 text", path=path,
+            line=normalised.count(b"\n", 0, exc.start) + 1,
+            hint="save it as UTF-8 (PostgreSQL's server encoding is usually UTF8)",
+        ) from None
+
+
+class _Lines:
+    """Map a ``str`` index of the file text to its 1-based line number."""
+
+    def __init__(self, text: str) -> None:
+        self._starts = [0, *(match.end() for match in re.finditer("\n", text))]
+
+    def line(self, index: int) -> int:
+        return bisect_right(self._starts, index)
+
+
+def _statements(path: Path, text: str, lines: _Lines, begin: int,
+                stop: int) -> list[tuple[int, int, ast.Node]]:
+    """Split ``text[begin:stop]``: ``(start, end, node)`` per statement, file indices."""
+    try:
+        raw = split_sql(text[begin:stop])
+    except SplitError as exc:
+        raise MigrationFileError(exc.message, path=path, line=lines.line(begin + exc.index),
+                                 hint=exc.hint) from None
+    return [(begin + item.start, begin + item.end, item.node) for item in raw]
+
+
+def _section(path: Path, text: str, lines: _Lines, marker: Marker, stop: int) -> Section:
+    statements = []
+    for index, (start, end, node) in enumerate(
+            _statements(path, text, lines, marker.end, stop)):
+        sql, line = text[start:end], lines.line(start)
+        control = is_transaction_control(node)
+        reason = non_transactional_reason(node)
+        if control:
+            raise MigrationFileError(
+                f"{sql.split(None, 1)[0].upper()} in a migration: the runner owns the "
+                "transaction", path=path, line=line,
+                hint="remove it; each section runs in its own transaction, or with "
+                f"'-- migrate:{marker.direction} transaction:false' each statement on its own",
+            )
+        if reason and marker.transaction:
+            raise MigrationFileError(
+                f"{reason}, and the {marker.direction} section runs in one",
+                path=path, line=line,
+                hint=f"add transaction:false to the marker on line {marker.line} "
+                f"('-- migrate:{marker.direction} transaction:false'); its statements then "
+                "run one at a time, so keep such a migration to this statement",
+            )
+        digest = hashlib.sha256(sql.encode()).hexdigest()
+        statements.append(Statement(index, sql, line, digest, reason, control))
+    return Section(marker.direction, marker.line, marker.transaction, tuple(statements))

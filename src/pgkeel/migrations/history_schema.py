@@ -1,0 +1,145 @@
+"""The history tables' layout, and how it is created and upgraded.
+
+Part of :mod:`pgkeel.migrations.history` (which re-exports :func:`ensure`,
+:func:`exists` and :data:`FORMAT`): only these two modules send SQL to the ``pgkeel``
+schema.
+
+``pgkeel.meta`` holds ``history_format``, the layout version. Each entry of
+``_STEPS`` brings the layout from format *i* to *i + 1*; :func:`ensure` runs the
+missing ones under pgkeel's lock, each in one transaction with the new format number.
+A pgkeel older than the layout refuses to touch it rather than misread it (Flyway's
+checksum changes broke validation across upgrades: ``flyway/flyway#1377``,
+``#2027``). Statements use ``IF NOT EXISTS`` so a half-created schema (say, someone
+created ``pgkeel`` by hand) is completed, not an error.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pgkeel import __version__
+from pgkeel.errors import Refused
+
+if TYPE_CHECKING:
+    import psycopg
+
+__all__ = ["FORMAT", "ensure", "exists"]
+
+# Each entry brings the layout from format i to i + 1; FORMAT is how many there are.
+# A later layout change appends a step (ALTER TABLE ...), never edits an old one.
+_STEPS: tuple[str, ...] = (
+    """
+    CREATE SCHEMA IF NOT EXISTS pgkeel;
+    CREATE TABLE IF NOT EXISTS pgkeel.meta (
+        key   text PRIMARY KEY,
+        value text NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS pgkeel.migrations (
+        version             text PRIMARY KEY,
+        name                text NOT NULL,
+        path                text NOT NULL,
+        checksum            text NOT NULL,
+        checksum_algorithm  text NOT NULL,
+        statement_checksums text[] NOT NULL,
+        transactional       boolean NOT NULL,
+        down_statements     text[] NOT NULL,
+        down_lines          integer[] NOT NULL,
+        down_transactional  boolean NOT NULL,
+        applied_order       bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
+        applied_at          timestamptz NOT NULL DEFAULT clock_timestamp(),
+        execution_ms        integer NOT NULL DEFAULT 0,
+        applied_by          text NOT NULL DEFAULT current_user,
+        client              text,
+        pgkeel_version      text NOT NULL,
+        method              text NOT NULL CHECK (method IN ('run', 'baseline', 'repair')),
+        status              text NOT NULL CHECK (status IN ('applied', 'failed')),
+        statements_done     integer NOT NULL DEFAULT 0,
+        failed_direction    text CHECK (failed_direction IN ('up', 'down')),
+        failed_statement    integer,
+        failed_line         integer,
+        failed_sqlstate     text,
+        failed_message      text,
+        CHECK ((status = 'failed') = (failed_direction IS NOT NULL))
+    );
+    CREATE TABLE IF NOT EXISTS pgkeel.events (
+        id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        at              timestamptz NOT NULL DEFAULT clock_timestamp(),
+        kind            text NOT NULL CHECK (kind IN
+                          ('apply', 'rollback', 'fail', 'repair', 'baseline', 'resume',
+                           'backup')),
+        version         text,
+        name            text,
+        checksum        text,
+        execution_ms    integer,
+        statement_index integer,
+        sqlstate        text,
+        message         text,
+        detail          jsonb NOT NULL DEFAULT '{}',
+        db_user         text NOT NULL DEFAULT current_user,
+        client          text,
+        backend_pid     integer NOT NULL DEFAULT pg_backend_pid(),
+        pgkeel_version  text NOT NULL
+    );
+    CREATE OR REPLACE FUNCTION pgkeel.refuse_event_change() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+    BEGIN
+        RAISE EXCEPTION 'pgkeel.events is append-only' USING ERRCODE = '55000';
+    END
+    $$;
+    DROP TRIGGER IF EXISTS append_only ON pgkeel.events;
+    CREATE TRIGGER append_only BEFORE UPDATE OR DELETE ON pgkeel.events
+        FOR EACH ROW EXECUTE FUNCTION pgkeel.refuse_event_change();
+    DROP TRIGGER IF EXISTS append_only_truncate ON pgkeel.events;
+    CREATE TRIGGER append_only_truncate BEFORE TRUNCATE ON pgkeel.events
+        FOR EACH STATEMENT EXECUTE FUNCTION pgkeel.refuse_event_change();
+    """,
+)
+FORMAT = len(_STEPS)
+
+
+def _format(conn: psycopg.Connection[tuple[object, ...]]) -> int | None:
+    row = conn.execute("SELECT pg_catalog.to_regclass('pgkeel.meta') IS NOT NULL").fetchone()
+    if not (row and row[0]):
+        return None
+    found = conn.execute(
+        "SELECT value FROM pgkeel.meta WHERE key = 'history_format'"
+    ).fetchone()
+    return int(str(found[0])) if found else 0
+
+
+def _check_not_newer(found: int | None) -> None:
+    if found is not None and found > FORMAT:
+        raise Refused(
+            f"the history in schema pgkeel has format {found}, newer than this pgkeel "
+            f"{__version__} understands ({FORMAT})",
+            hint="upgrade pgkeel (pip install -U pgkeel) before migrating this database",
+        )
+
+
+def exists(conn: psycopg.Connection[tuple[object, ...]]) -> bool:
+    """Return True when the history tables exist (False on a never-migrated database).
+
+    Raises ``Refused`` when they were written by a newer pgkeel.
+    """
+    found = _format(conn)
+    _check_not_newer(found)
+    return found is not None and found > 0
+
+
+def ensure(conn: psycopg.Connection[tuple[object, ...]]) -> None:
+    """Create the ``pgkeel`` schema and tables, or upgrade their format, if needed.
+
+    Call with pgkeel's advisory lock held, so two runners never race on ``CREATE``.
+    Each format step commits together with the new ``history_format`` value. Raises
+    ``Refused`` when the tables were written by a newer pgkeel.
+    """
+    found = _format(conn) or 0
+    _check_not_newer(found)
+    for number in range(found, FORMAT):
+        with conn.transaction():
+            conn.execute(_STEPS[number])
+            conn.execute(
+                "INSERT INTO pgkeel.meta (key, value) VALUES ('history_format', %s)"
+                " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                (str(number + 1),),
+            )

@@ -1,0 +1,292 @@
+"""Convert other tools' migration histories into pgkeel migration files.
+
+``import_history(source, dest, tool)`` reads a golang-migrate, diesel or dbmate directory
+and writes one ``YYYYMMDDHHMMSS_name.sql`` file per migration into ``dest``, in the
+original order, each with both sections and a header comment naming its original
+file(s). Every file written parses with :func:`pgkeel.migrations.read_migration`.
+
+Versions are synthesised: the i-th migration (0-based, original order) gets ``start``
++ i seconds, ``start`` defaulting to 2000-01-01T00:00:00 UTC. The old fixed date keeps
+imports reproducible (re-importing gives the same names) and sorts the whole history
+before any migration written later with ``pgkeel migrate new``. The original version
+stays in the header comment.
+
+What is not copied as it was is reported, never silently changed:
+
+- an up without a down becomes an irreversible migration (empty down section);
+- a down without an up is reported and not written;
+- a down PostgreSQL's parser rejects is kept as a comment (irreversible), with the
+  parser's message, so that one broken down does not block applying the history;
+- a section with statements PostgreSQL refuses in a transaction block gets
+  ``transaction:false`` (golang-migrate never wrapped files in a transaction, so they ran);
+- a section wrapped in ``BEGIN; ... COMMIT;`` loses the wrapper (pgkeel runs each
+  section in its own transaction), the two statements left as comments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Literal
+
+from pglast import ast
+from pglast.enums import TransactionStmtKind
+
+from pgkeel.errors import MigrationFileError, PgkeelError, UsageError
+from pgkeel.migrations._sources import READERS, FileNote, Source
+from pgkeel.migrations._split import RawStatement, SplitError, split_sql
+from pgkeel.migrations._txrules import is_transaction_control, non_transactional_reason
+from pgkeel.migrations._write import write_new
+from pgkeel.migrations.files import parse_migration
+
+__all__ = ["DEFAULT_START", "FileNote", "ImportReport", "Tool", "import_history"]
+
+Tool = Literal["golang-migrate", "diesel", "dbmate"]
+DEFAULT_START = datetime(2000, 1, 1, tzinfo=UTC)
+_TX_OPEN = {TransactionStmtKind.TRANS_STMT_BEGIN, TransactionStmtKind.TRANS_STMT_START}
+_TX_CLOSE = {TransactionStmtKind.TRANS_STMT_COMMIT}  # COMMIT and END
+_EMPTY_DOWN = ("no statements, so the migration is irreversible in pgkeel (the original tool "
+               "ran it as a no-op); add e.g. 'SELECT 1;' if rolling back past it is safe")
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    """What :func:`import_history` did.
+
+    ``written``: the new files, in order. ``unpaired_ups``: original ups without a down
+    (written as irreversible). ``unpaired_downs``: original downs without an up (not
+    written). ``skipped``: files in ``source`` that are not migrations, with the reason.
+    ``notes``: changes made while converting (``transaction:false`` added, a
+    ``BEGIN``/``COMMIT`` wrapper removed, an unparsable down kept as a comment, a
+    ``_up.sql`` name read as an up).
+    """
+
+    tool: Tool
+    source: Path
+    dest: Path
+    written: tuple[Path, ...]
+    unpaired_ups: tuple[Path, ...]
+    unpaired_downs: tuple[Path, ...]
+    skipped: tuple[FileNote, ...]
+    notes: tuple[FileNote, ...]
+
+
+def import_history(source: Path, dest: Path, tool: Tool, *,
+                   start: datetime | None = None) -> ImportReport:
+    """Convert the history in ``source`` (written for ``tool``) into pgkeel files in ``dest``.
+
+    Formats and the original order kept:
+
+    - ``golang-migrate``: ``NNNN_name.up.sql`` / ``NNNN_name.down.sql`` pairs (timestamps
+      work as versions too), ordered by numeric version, then file name, which is the
+      order of golang-migrate (numeric) and of Harness's runner (name order,
+      ``maragudk/migrate``) alike for zero-padded versions sharing a prefix.
+    - ``diesel``: ``YYYY-MM-DD-HHMMSS_name/up.sql`` + ``down.sql`` directories ordered by
+      version; ``metadata.toml`` with ``run_in_transaction = false`` becomes
+      ``transaction:false``.
+    - ``dbmate``: ``NNNN_name.sql`` files with markers, copied unchanged after the header,
+      ordered by file name as dbmate does.
+
+    ``start`` is the first synthesised version's time (naive means UTC). ``dest`` is
+    created when missing. Nothing is written unless every file converts: an existing
+    file or version in ``dest``, an up PostgreSQL's parser rejects, or a result that
+    would not re-read raises ``MigrationFileError`` naming the original file and line.
+    Files are written atomically and never overwritten; if writing fails midway, the
+    files written by this call are removed and ``PgkeelError`` is raised.
+    """
+    reader = READERS.get(tool)
+    if reader is None:
+        raise UsageError(f"unknown migration tool {tool!r}",
+                         hint="use one of: " + ", ".join(sorted(READERS)))
+    if not source.is_dir():
+        raise MigrationFileError("the directory to import does not exist", path=source,
+                                 hint="pass the directory that holds the migration files")
+    scan = reader(source)
+    moment = start or DEFAULT_START
+    moment = moment.astimezone(UTC) if moment.tzinfo else moment
+    planned: list[tuple[Path, bytes]] = []
+    for number, item in enumerate(scan.sources):
+        version = (moment + timedelta(seconds=number)).strftime("%Y%m%d%H%M%S")
+        path = dest / f"{version}_{item.name}.sql"
+        header = (f"-- Imported by pgkeel from {tool}: migration {number + 1} of "
+                  f"{len(scan.sources)} in the original order.\n")
+        pieces = (_copy_whole(item, header) if item.whole_file
+                  else _compose(source, item, header, scan.notes))
+        planned.append((path, _validated(path, pieces)))
+    _check_free(dest, [path for path, _ in planned])
+    _write_all(dest, planned)
+    return ImportReport(
+        tool=tool, source=source, dest=dest,
+        written=tuple(path for path, _ in planned),
+        unpaired_ups=tuple(scan.unpaired_ups), unpaired_downs=tuple(scan.unpaired_downs),
+        skipped=tuple(scan.skipped), notes=tuple(scan.notes),
+    )
+
+
+# --- readers: one per tool, each returning the history in its original order ---------
+
+
+# --- composing one pgkeel file -----------------------------------------------------
+
+# A piece of the new file: its text, and the original file and line it starts at (None
+# for text pgkeel wrote), so that an error in the result names the original.
+_Piece = tuple[str, Path | None, int]
+
+
+def _copy_whole(item: Source, header: str) -> list[_Piece]:
+    return [(f"{header}-- Original: {item.up.name}\n", None, 1), (_read(item.up), item.up, 1)]
+
+
+def _compose(source: Path, item: Source, header: str, notes: list[FileNote]) -> list[_Piece]:
+    up_text, up_tx = _prepare(item.up, _read(item.up), item.transaction, notes)
+    down_label = "none in the original history: irreversible until written"
+    down_text, down_tx = "", True
+    if item.down is not None:
+        down_label = str(item.down.relative_to(source))
+        try:
+            down_text, down_tx = _prepare(item.down, _read(item.down), item.transaction, notes)
+            if not split_sql(down_text):
+                notes.append(FileNote(item.down, _EMPTY_DOWN))
+        except MigrationFileError as exc:
+            # One broken down must not block applying the whole history: keep its text
+            # as a comment, so the migration is irreversible until someone fixes it.
+            problem = f"{exc.message} (line {exc.line})"
+            notes.append(FileNote(item.down, f"kept as a comment, irreversible: {problem}"))
+            down_label += f", kept as a comment below: {problem}"
+            down_text = "".join(f"-- {line}\n" for line in _read(item.down).splitlines())
+    up_label = item.up.relative_to(source)
+    return [
+        (f"{header}-- up:   {up_label}\n-- down: {down_label}\n", None, 1),
+        (f"-- migrate:up{_option(up_tx)}\n", None, 1),
+        (_terminated(up_text), item.up, 1),
+        (f"\n-- migrate:down{_option(down_tx)}\n", None, 1),
+        (_terminated(down_text), item.down, 1),
+    ]
+
+
+def _prepare(path: Path, text: str, transaction: bool,
+             notes: list[FileNote]) -> tuple[str, bool]:
+    """Return the section text and whether it runs in a transaction.
+
+    Raises ``MigrationFileError`` (naming ``path`` and its line) for SQL PostgreSQL's
+    parser rejects and for transaction control other than one wrapping BEGIN/COMMIT.
+    """
+    try:
+        statements = split_sql(text)
+    except SplitError as exc:
+        raise MigrationFileError(exc.message, path=path, line=_line(text, exc.index),
+                                 hint=exc.hint) from None
+    text, statements = _unwrap(path, text, statements, notes)
+    for statement in statements:
+        if is_transaction_control(statement.node):
+            raise MigrationFileError(
+                "transaction control in a migration", path=path,
+                line=_line(text, statement.start),
+                hint="remove it: pgkeel runs each migration in its own transaction",
+            )
+    if transaction and any(non_transactional_reason(s.node) for s in statements):
+        notes.append(FileNote(path, "holds statements PostgreSQL refuses in a transaction "
+                                    "block: written with transaction:false"))
+        transaction = False
+    return text, transaction
+
+
+def _unwrap(path: Path, text: str, statements: list[RawStatement],
+            notes: list[FileNote]) -> tuple[str, list[RawStatement]]:
+    """Comment out a BEGIN ... COMMIT pair wrapping the whole text, if there is one."""
+    if len(statements) < 2:
+        return text, statements
+    first, last = statements[0].node, statements[-1].node
+    if not (isinstance(first, ast.TransactionStmt) and first.kind in _TX_OPEN
+            and isinstance(last, ast.TransactionStmt) and last.kind in _TX_CLOSE):
+        return text, statements
+    opening, closing = statements[0], statements[-1]
+    # Block comments keep the layout, and the ';' left after each is an empty statement.
+    text = (text[:opening.start] + f"/* {text[opening.start:opening.end]} */"
+            + text[opening.end:closing.start] + f"/* {text[closing.start:closing.end]} */"
+            + text[closing.end:])
+    notes.append(FileNote(path, "BEGIN/COMMIT wrapper commented out: pgkeel runs each "
+                                "migration in its own transaction"))
+    return text, split_sql(text)
+
+
+def _validated(path: Path, pieces: list[_Piece]) -> bytes:
+    """Join ``pieces`` and prove the result re-reads; map any error to the original."""
+    data = "".join(text for text, _, _ in pieces).encode()
+    try:
+        parse_migration(path, data)
+    except MigrationFileError as exc:
+        origin, line = _origin(pieces, exc.line)
+        raise MigrationFileError(exc.message, path=origin or path, line=line,
+                                 hint=exc.hint) from None
+    return data
+
+
+def _origin(pieces: list[_Piece], line: int | None) -> tuple[Path | None, int | None]:
+    if line is None:
+        return None, None
+    first = 1
+    for text, origin, origin_line in pieces:
+        count = text.count("\n")
+        if line < first + count:
+            return (origin, origin_line + line - first) if origin else (None, line)
+        first += count
+    return None, line
+
+
+def _read(path: Path) -> str:
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise MigrationFileError("the file is not UTF-8 text", path=path,
+                                 hint="convert it to UTF-8 first") from exc
+    except OSError as exc:
+        raise MigrationFileError(f"cannot read the file: {exc.strerror}", path=path,
+                                 hint="check that it exists and is readable") from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _line(text: str, index: int) -> int:
+    return text.count("\n", 0, index) + 1
+
+
+def _terminated(text: str) -> str:
+    return text if not text or text.endswith("\n") else text + "\n"
+
+
+def _option(transaction: bool) -> str:
+    return "" if transaction else " transaction:false"
+
+
+# --- writing -----------------------------------------------------------------------
+
+
+def _check_free(dest: Path, paths: list[Path]) -> None:
+    """Refuse before writing anything when a target name or version is taken in ``dest``."""
+    if not dest.is_dir():
+        return
+    taken = {entry.name.split("_", 1)[0]: entry for entry in dest.glob("*.sql")}
+    for path in paths:
+        other = taken.get(path.name.split("_", 1)[0])
+        if other is not None:
+            raise MigrationFileError(
+                f"{other.name} already exists in the destination with version "
+                f"{path.name.split('_', 1)[0]}", path=path,
+                hint="import into an empty directory, or pass a start time after the "
+                "existing migrations",
+            )
+
+
+def _write_all(dest: Path, planned: list[tuple[Path, bytes]]) -> None:
+    dest.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    try:
+        for path, data in planned:
+            write_new(path, data)
+            written.append(path)
+    except OSError as exc:
+        for path in written:  # all or nothing: a half-imported history is worse than none
+            path.unlink()
+        raise PgkeelError(f"cannot write the imported migrations: {exc}", path=dest,
+                          hint="nothing was kept; fix the problem and import again") from exc

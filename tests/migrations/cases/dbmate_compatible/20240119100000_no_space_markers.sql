@@ -1,0 +1,4 @@
+--migrate:up
+alter table users add column name text;
+--migrate:down
+alter table users drop column name;

@@ -1,0 +1,3 @@
+-- migrate:up
+insert into users (email) values ('admin@example.com');
+-- migrate:down

@@ -1,0 +1,3 @@
+--migrate:up
+insert into users default values;
+--migrate:down

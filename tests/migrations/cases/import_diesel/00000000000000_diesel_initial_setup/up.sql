@@ -1,0 +1,7 @@
+-- diesel setup
+CREATE OR REPLACE FUNCTION diesel_set_updated_at() RETURNS trigger AS $$
+BEGIN
+    NEW.updated_at := current_timestamp;
+    RETURN NEW;
+END;
+$$ LANGUAGE plpgsql;

@@ -1,0 +1,1 @@
+DROP TABLE never_created;

@@ -1,0 +1,5 @@
+-- migrate:up
+CREATE TABLE events (id bigint PRIMARY KEY, legacy text, payload jsonb);
+
+-- migrate:down
+DROP TABLE events;

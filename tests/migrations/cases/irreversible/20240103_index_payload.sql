@@ -1,0 +1,5 @@
+-- migrate:up
+CREATE INDEX events_payload ON events USING gin (payload);
+
+-- migrate:down
+DROP INDEX events_payload;

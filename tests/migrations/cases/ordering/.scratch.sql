@@ -1,0 +1,1 @@
+a dotfile: ignored even though it ends in .sql

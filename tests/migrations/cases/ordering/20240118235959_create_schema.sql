@@ -1,0 +1,5 @@
+-- migrate:up
+CREATE SCHEMA billing;
+
+-- migrate:down
+DROP SCHEMA billing;

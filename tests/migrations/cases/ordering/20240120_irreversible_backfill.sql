@@ -1,0 +1,5 @@
+-- migrate:up
+UPDATE accounts SET email = lower(email);
+
+-- migrate:down
+-- Lower-casing cannot be undone: this migration is irreversible.

@@ -1,0 +1,269 @@
+"""Importing golang-migrate, diesel and dbmate histories, and the real Harness history."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from conftest import shared_path
+from psycopg import errors
+
+from pgkeel.errors import MigrationFileError, UsageError
+from pgkeel.migrations import discover, read_migration
+from pgkeel.migrations._split import split_sql
+from pgkeel.migrations.importer import DEFAULT_START, import_history
+from pgkeel.testing import TestDatabase
+
+CASES = Path(__file__).parent / "cases"
+HEADER_UP = re.compile(r"^-- up:   (.+)$", re.MULTILINE)
+
+
+def originals(path: Path) -> tuple[str, str]:
+    """The up and down names a written file's header gives."""
+    text = path.read_text()
+    up = HEADER_UP.search(text)
+    down = re.search(r"^-- down: (.+)$", text, re.MULTILINE)
+    assert up and down, text
+    return up[1], down[1]
+
+
+# --- golang-migrate ----------------------------------------------------------------
+
+
+def test_golang_migrate_pairs_orders_and_converts(tmp_path: Path) -> None:
+    source = CASES / "import_golang_migrate"
+    report = import_history(source, tmp_path, "golang-migrate")
+    assert [p.name for p in report.written] == [
+        "20000101000000_create_users.sql",
+        "20000101000001_add_email.sql",
+        "20000101000002_seed.sql",  # 9 sorts before 10: versions are numbers
+        "20000101000003_index_email.sql",
+    ]
+    assert report.unpaired_ups == (source / "9_seed.up.sql",)
+    assert report.unpaired_downs == (source / "11_typo.down.sql",)
+    assert [(n.path.name, n.note) for n in report.skipped] == [
+        ("README.md", "not NNNN_name.up.sql or NNNN_name.down.sql")]
+    migrations = discover(tmp_path)
+    users, email, seed, index = migrations
+    assert originals(users.path) == ("1_create_users.up.sql", "1_create_users.down.sql")
+    # The BEGIN/COMMIT wrapper is commented out; the statement between stays.
+    assert [s.sql for s in email.up.statements] == ["ALTER TABLE users ADD COLUMN email text"]
+    assert "/* BEGIN */;" in email.path.read_text()
+    # An up without a down: irreversible, and the header says so.
+    assert not seed.reversible and "irreversible" in originals(seed.path)[1]
+    assert seed.up.statements[0].sql == "INSERT INTO users VALUES (1, 'café; 100%')"
+    # CONCURRENTLY ran upstream outside a transaction; here it needs transaction:false.
+    assert not index.up.transaction and not index.down.transaction
+    notes = {(n.path.name, n.note.split(":")[0]) for n in report.notes}
+    assert ("2_add_email.up.sql", "BEGIN/COMMIT wrapper commented out") in notes
+    assert ("10_index_email.up.sql",
+            "holds statements PostgreSQL refuses in a transaction block") in notes
+
+
+def test_timestamps_work_as_versions_and_start_moves_the_versions(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    for stamp, title in [("20240301120000", "b"), ("20231201000000", "a")]:
+        (source / f"{stamp}_{title}.up.sql").write_text("select 1;\n")
+        (source / f"{stamp}_{title}.down.sql").write_text("select 2;\n")
+    report = import_history(source, tmp_path / "dest", "golang-migrate",
+                            start=datetime(2010, 5, 6, 23, 59, 59))
+    assert [p.name for p in report.written] == ["20100506235959_a.sql", "20100507000000_b.sql"]
+    assert originals(report.written[0])[0] == "20231201000000_a.up.sql"
+    assert datetime(2000, 1, 1, tzinfo=UTC) == DEFAULT_START
+
+
+def test_an_up_the_parser_rejects_names_the_original_and_writes_nothing(
+        tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "1_ok.up.sql").write_text("select 1;\n")
+    (source / "2_bad.up.sql").write_text("select 1;\n\nselec 2;\n")
+    with pytest.raises(MigrationFileError) as caught:
+        import_history(source, tmp_path / "dest", "golang-migrate")
+    assert (caught.value.path, caught.value.line) == (source / "2_bad.up.sql", 3)
+    assert not (tmp_path / "dest").exists()
+
+
+def test_a_marker_lookalike_in_an_original_names_the_original_line(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "1_x.up.sql").write_text("select 1;\n-- migrate: down later\nselect 2;\n")
+    with pytest.raises(MigrationFileError) as caught:
+        import_history(source, tmp_path / "dest", "golang-migrate")
+    assert (caught.value.path, caught.value.line) == (source / "1_x.up.sql", 2)
+
+
+def test_transaction_control_that_is_not_a_wrapper_is_refused(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "1_x.up.sql").write_text("select 1;\nCOMMIT;\nselect 2;\n")
+    with pytest.raises(MigrationFileError, match="transaction control") as caught:
+        import_history(source, tmp_path / "dest", "golang-migrate")
+    assert (caught.value.path, caught.value.line) == (source / "1_x.up.sql", 2)
+
+
+# --- diesel and dbmate -------------------------------------------------------------
+
+
+def test_diesel_directories(tmp_path: Path) -> None:
+    source = CASES / "import_diesel"
+    report = import_history(source, tmp_path, "diesel")
+    assert [p.name for p in report.written] == [
+        "20000101000000_diesel_initial_setup.sql",
+        "20000101000001_create_users.sql",
+        "20000101000002_add_index.sql",
+        "20000101000003_backfill.sql",
+    ]
+    assert report.unpaired_ups == (source / "2018-02-01-000000_backfill" / "up.sql",)
+    assert report.unpaired_downs == (source / "2018-03-01-000000_orphan_down" / "down.sql",)
+    setup, users, index, backfill = discover(tmp_path)
+    assert originals(users.path) == ("2017-12-12-000000_create_users/up.sql",
+                                     "2017-12-12-000000_create_users/down.sql")
+    assert "BEGIN\n    NEW.updated_at" in setup.up.statements[0].sql  # plpgsql body intact
+    assert not index.up.transaction  # metadata.toml: run_in_transaction = false
+    assert not backfill.reversible
+
+
+def test_dbmate_files_are_copied_unchanged_under_a_header(tmp_path: Path) -> None:
+    source = CASES / "import_dbmate"
+    report = import_history(source, tmp_path, "dbmate")
+    assert [p.name for p in report.written] == [
+        "20000101000000_create_users.sql",
+        "20000101000001_index_users.sql",
+        "20000101000002_seed.sql",
+    ]
+    assert [n.path.name for n in report.skipped] == ["schema.sql"]
+    for written, original in zip(report.written, sorted(source.glob("2*.sql")), strict=True):
+        text = written.read_text()
+        assert text.startswith("-- Imported by pgkeel from dbmate")
+        assert f"-- Original: {original.name}\n" in text
+        assert text.endswith(original.read_text())
+    index = read_migration(report.written[1])
+    assert not index.up.transaction
+
+
+def test_dbmate_multi_section_file_is_refused_with_its_own_line(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "20240119_two.sql").write_text(
+        "-- migrate:up\nselect 1;\n-- migrate:down\nselect 2;\n-- migrate:up\nselect 3;\n")
+    with pytest.raises(MigrationFileError, match="second '-- migrate:up'") as caught:
+        import_history(source, tmp_path / "dest", "dbmate")
+    assert (caught.value.path, caught.value.line) == (source / "20240119_two.sql", 5)
+
+
+# --- destination safety ------------------------------------------------------------
+
+
+def test_never_overwrites_and_checks_before_writing(tmp_path: Path) -> None:
+    source = CASES / "import_golang_migrate"
+    dest = tmp_path / "dest"
+    import_history(source, dest, "golang-migrate")
+    before = {p.name: p.read_bytes() for p in dest.iterdir()}
+    with pytest.raises(MigrationFileError, match="already exists in the destination"):
+        import_history(source, dest, "golang-migrate")
+    assert {p.name: p.read_bytes() for p in dest.iterdir()} == before  # no temp files either
+
+
+def test_unknown_tool_and_missing_source(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="unknown migration tool"):
+        import_history(tmp_path, tmp_path, "flyway")  # type: ignore[arg-type]
+    with pytest.raises(MigrationFileError, match="does not exist"):
+        import_history(tmp_path / "missing", tmp_path, "dbmate")
+
+
+# --- the real Harness history ------------------------------------------------------
+
+HARNESS_UNPAIRED_UPS = [
+    "0000_alter_table_migrations.up.sql", "0000_create_extension_btree.up.sql",
+    "0000_create_extension_citext.up.sql", "0000_create_extension_trgm.up.sql",
+    "0001_create_table_a_principals.up.sql", "0001_create_table_b_spaces.up.sql",
+    "0001_create_table_c_repositories.up.sql", "0001_create_table_d_paths.up.sql",
+    "0001_create_table_e_tokens.up.sql", "0002_create_index_paths_repo_id_is_primary.up.sql",
+    "0002_create_index_paths_space_id_is_primary.up.sql",
+    "0002_create_index_principals_lower_email.up.sql",
+    "0002_create_index_principals_sa_parent_id_sa_parent_type.up.sql",
+    "0002_create_index_repositories_parent_id.up.sql",
+    "0002_create_index_spaces_parent_id.up.sql", "0002_create_index_tokens_principal_id.up.sql",
+    "0003_create_table_pullreqs.up.sql",
+    "0004_create_index_pullreqs_source_repo_branch_target_repo_branch.up.sql",
+    "0004_create_index_pullreqs_target_repo_id_number.up.sql",
+    "0005_create_table_pullreq_activities.up.sql",
+    "0006_create_index_pullreq_activities_pullreq_id_order_sub_order.up.sql",
+    "0007_create_table_webhooks.up.sql", "0008_create_index_webhooks_repo_id.up.sql",
+    "0008_create_index_webhooks_space_id.up.sql", "0009_create_table_webhook_executions.up.sql",
+    "0010_create_index_webhook_executions_webhook_id.up.sql",
+    "0011_create_table_pullreq_reviews.up.sql",
+    "0012_create_index_pullreq_reviews_pullreq_id.up.sql",
+    "0026_alter_repo_drop_job_id.up.sql", "0033_alter_ci_tables.up.sql",
+]
+
+
+@pytest.fixture(scope="module")
+def harness(tmp_path_factory: pytest.TempPathFactory):
+    source = shared_path("harness-migrations", "postgres")
+    return source, import_history(source, tmp_path_factory.mktemp("harness"), "golang-migrate")
+
+
+def test_harness_counts_and_unpaired_files(harness) -> None:
+    _, report = harness
+    assert len(report.written) == 209
+    assert [p.name for p in report.unpaired_ups] == HARNESS_UNPAIRED_UPS
+    assert [p.name for p in report.unpaired_downs] == ["0026_alter_repo_drop_join_id.down.sql"]
+    assert report.skipped == ()
+    underscored = sorted(n.path.name for n in report.notes if "Harness's runner" in n.note)
+    assert underscored == sorted(
+        f"{stem}_{direction}.sql" for direction in ("up", "down") for stem in (
+            "0021_alter_table_webhook_add_internal", "0029_create_index_job_job_group_id",
+            "0058_alter_cde_infraprovisioned", "0115_create_table_favorite_repos"))
+    # The one down PostgreSQL cannot parse (MySQL's DROP INDEX ... ON) is kept as a comment.
+    broken = [n for n in report.notes if "kept as a comment" in n.note]
+    assert [n.path.name for n in broken] == ["0029_create_index_job_job_group_id_down.sql"]
+    assert 'syntax error at or near "ON"' in broken[0].note
+
+
+def test_harness_keeps_the_original_order_and_names(harness) -> None:
+    source, report = harness
+    # Harness's runner applies ups in file-name order (fs.ReadDir in maragudk/migrate).
+    expected = sorted(p.name for p in source.iterdir() if re.search(r"[._]up\.sql$", p.name))
+    assert [originals(p)[0] for p in report.written] == expected
+    migrations = discover(report.dest)
+    assert [m.path for m in migrations] == list(report.written)
+    assert len(migrations) == 209
+    # Irreversible: the 30 ups without a down, the unparsable 0029 down, and six downs
+    # holding only comments (or nothing), each noted in the report.
+    assert sum(m.reversible for m in migrations) == 209 - 30 - 1 - 6
+    empty = sorted(n.path.name[:4] for n in report.notes if n.note.startswith("no statements"))
+    assert empty == ["0013", "0042", "0043", "0081", "0084", "0121"]
+    # Every statement of every original up is there, byte for byte.
+    up_files = sorted(p for p in source.iterdir() if re.search(r"[._]up\.sql$", p.name))
+    assert [s.sql for m in migrations for s in m.up.statements] == [
+        text[s.start:s.end] for path in up_files
+        for text in [path.read_text()] for s in split_sql(text)]
+    by_name = {m.path.name: m for m in migrations}
+    assert by_name["20000101000256_migration_0157.sql"].up.statements
+
+
+def test_harness_ups_apply_statement_by_statement(harness, pg_database: TestDatabase) -> None:
+    """Every split statement runs, in order, each migration in its own transaction."""
+    _, report = harness
+    with pg_database.connect(autocommit=False) as conn:
+        available = conn.execute("SELECT count(*) FROM pg_available_extensions WHERE name IN "
+                                 "('uuid-ossp', 'btree_gin', 'citext', 'pg_trgm')").fetchone()
+        if available != (4,):
+            pytest.skip("the history needs uuid-ossp, btree_gin, citext and pg_trgm")
+        conn.execute("CREATE TABLE migrations (version text NOT NULL)")  # Harness's runner's
+        conn.commit()
+        for migration in discover(report.dest):
+            assert migration.up.transaction
+            for statement in migration.up.statements:
+                try:
+                    conn.execute(statement.sql)
+                except errors.Error as exc:
+                    pytest.fail(f"{migration.path.name}:{statement.line}: {exc}")
+            conn.commit()
+        tables = conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+        assert tables.fetchone()[0] > 50  # type: ignore[index]
