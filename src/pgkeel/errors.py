@@ -15,6 +15,9 @@ exit codes are the project's contract (see DESIGN.md, "Conventions")::
     └── Refused                     4  pgkeel would not act, to protect data
         ├── LockNotAcquired         4  another runner holds the advisory lock
         ├── ChecksumMismatch        4  an applied migration's file was edited
+        ├── OutOfOrderMigration     4  a pending migration sorts before an applied one
+        ├── FailedMigrationBlocks   4  a failed migration must be resolved first
+        ├── HistoryFormatTooNew     4  a newer pgkeel wrote the migration history
         └── IrreversibleMigration   4  rollback asked of a migration with no down section
 """
 
@@ -28,10 +31,13 @@ __all__ = [
     "ConfigError",
     "ConnectError",
     "DatabaseError",
+    "FailedMigrationBlocks",
+    "HistoryFormatTooNew",
     "IrreversibleMigration",
     "LockNotAcquired",
     "MigrationFailed",
     "MigrationFileError",
+    "OutOfOrderMigration",
     "PgkeelError",
     "Refused",
     "UsageError",
@@ -134,3 +140,15 @@ class ChecksumMismatch(Refused):
 
 class IrreversibleMigration(Refused):
     """A rollback reached a migration whose down section has no statements."""
+
+
+class OutOfOrderMigration(Refused):
+    """A pending migration sorts before the newest applied one."""
+
+
+class FailedMigrationBlocks(Refused):
+    """A migration failed part-way; nothing runs until it is resumed or repaired."""
+
+
+class HistoryFormatTooNew(Refused):
+    """The history tables were written by a newer pgkeel than this one."""

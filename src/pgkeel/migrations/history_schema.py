@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from pgkeel import __version__
-from pgkeel.errors import Refused
+from pgkeel.errors import HistoryFormatTooNew
 
 if TYPE_CHECKING:
     import psycopg
@@ -109,7 +109,7 @@ def _format(conn: psycopg.Connection[tuple[object, ...]]) -> int | None:
 
 def _check_not_newer(found: int | None) -> None:
     if found is not None and found > FORMAT:
-        raise Refused(
+        raise HistoryFormatTooNew(
             f"the history in schema pgkeel has format {found}, newer than this pgkeel "
             f"{__version__} understands ({FORMAT})",
             hint="upgrade pgkeel (pip install -U pgkeel) before migrating this database",

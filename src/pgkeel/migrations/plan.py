@@ -25,7 +25,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pgkeel.errors import ChecksumMismatch, IrreversibleMigration, Refused, UsageError
+from pgkeel.errors import (
+    ChecksumMismatch,
+    FailedMigrationBlocks,
+    IrreversibleMigration,
+    OutOfOrderMigration,
+    Refused,
+    UsageError,
+)
 from pgkeel.migrations.files import CHECKSUM_ALGORITHM, Migration, Section, version_key
 from pgkeel.migrations.records import AppliedMigration
 
@@ -101,7 +108,7 @@ def _statements(section: Section, start: int = 0) -> tuple[PlannedStatement, ...
     )
 
 
-def failed_refusal(row: AppliedMigration) -> Refused:
+def failed_refusal(row: AppliedMigration) -> FailedMigrationBlocks:
     """The error for a history that holds the failed migration ``row``."""
     failure = row.failure
     assert failure is not None
@@ -121,7 +128,7 @@ def failed_refusal(row: AppliedMigration) -> Refused:
             "its down section ran only in part: finish it by hand and run `pgkeel "
             "migrate repair --mark-rolled-back`, or undo it and `--mark-applied`"
         )
-    return Refused(
+    return FailedMigrationBlocks(
         f"migration {row.version} ({row.path}) failed ({failure.direction}) at {where}: "
         f"{failure.message}{state}; pgkeel will not run anything until it is resolved",
         hint=hint,
@@ -241,7 +248,7 @@ def plan_up(
         older = [m for m in pending if m.sort_key < version_key(newest)]
         if older and not allow_out_of_order:
             names = ", ".join(m.path.name for m in older)
-            raise Refused(
+            raise OutOfOrderMigration(
                 f"{len(older)} pending migration(s) sort before {newest}, the newest "
                 f"applied one: {names}",
                 hint="if it was merged from another branch, rename it so it sorts last "
