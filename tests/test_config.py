@@ -93,3 +93,41 @@ def test_redact(dsn: str, shown: str) -> None:
 
 def test_parse_dsn() -> None:
     assert parse_dsn("postgresql://app@db:6432/x")["port"] == "6432"
+
+
+def test_empty_database_url_is_an_error_not_the_local_cluster(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "pgkeel.toml").write_text(f'database_url = "{_url("toml")}"\n')
+    monkeypatch.setenv("DATABASE_URL", "")
+    with pytest.raises(ConfigError, match="set but empty"):
+        load_settings(tmp_path)
+
+
+def test_project_root_found_from_a_subdirectory(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "pgkeel.toml").write_text(f'database_url = "{_url("toml")}"\n')
+    (tmp_path / "src" / "app").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "src" / "app")
+    settings = load_settings()
+    assert settings.root == tmp_path.resolve()
+    assert settings.database_url == _url("toml")
+
+
+def test_env_value_of_wrong_type_names_the_variable(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PGKEEL_LOCK_TIMEOUT", "abc")
+    with pytest.raises(ConfigError, match="PGKEEL_LOCK_TIMEOUT") as caught:
+        load_settings(tmp_path)
+    assert "seconds" in (caught.value.hint or "")
+
+
+def test_table_where_a_value_belongs_names_its_line(tmp_path: Path) -> None:
+    (tmp_path / "pgkeel.toml").write_text("lock_wait = 3\n[database]\nurl = 'x'\n")
+    with pytest.raises(ConfigError, match=r"pgkeel.toml:2: unknown key 'database'"):
+        load_settings(tmp_path)
+
+
+def test_port_that_is_not_a_number() -> None:
+    with pytest.raises(ConfigError, match="port 'notaport' is not a number"):
+        parse_dsn("postgresql://app@db:notaport/app")

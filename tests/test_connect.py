@@ -46,3 +46,11 @@ def test_unreachable_host() -> None:
         connect(f"postgresql://u:secret@127.0.0.1:{free_port()}/db", connect_timeout=2)
     assert "cannot reach PostgreSQL at 127.0.0.1" in str(caught.value)
     assert "secret" not in str(caught.value)
+
+
+def test_bad_parameter_value_is_a_configuration_error() -> None:
+    from pgkeel.errors import ConfigError
+
+    with pytest.raises(ConfigError, match='invalid sslmode value: "bogus"') as caught:
+        connect("postgresql://u:secret@127.0.0.1:5432/db?sslmode=bogus")
+    assert caught.value.exit_code == 2

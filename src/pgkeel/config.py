@@ -30,7 +30,7 @@ from pydantic_settings import (
 from pgkeel.dsn import parse_dsn
 from pgkeel.errors import ConfigError
 
-__all__ = ["Settings", "load_settings"]
+__all__ = ["Settings", "load_settings", "project_root"]
 
 
 class _Options(BaseModel):
@@ -58,10 +58,18 @@ class _Options(BaseModel):
     @field_validator("database_url")
     @classmethod
     def _dsn_parses(cls, value: str | None) -> str | None:
-        if value is not None and value.strip():
-            parse_dsn(value)  # raises ConfigError without echoing the password
-            return value
-        return None
+        if value is None:
+            return None
+        if not value.strip():
+            # A CI secret that is missing expands to "": auditing the empty local
+            # cluster instead would pass silently.
+            raise ConfigError(
+                "the database URL is set but empty",
+                hint="give the URL, or unset DATABASE_URL (and remove empty database_url "
+                "entries from .env, src/.env, pgkeel.toml) to use the local cluster",
+            )
+        parse_dsn(value)  # raises ConfigError without echoing the password
+        return value
 
 
 class _FileOptions(_Options):
@@ -109,8 +117,8 @@ def _config_file(root: Path) -> tuple[Path, dict[str, Any]] | None:
 
 
 def _line_of(path: Path, key: str) -> int | None:
-    """Return the 1-based line where ``key`` is assigned in a TOML file, if findable."""
-    pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
+    """Return the 1-based line where ``key`` is assigned (or opens a table), if findable."""
+    pattern = re.compile(rf"^\s*(?:{re.escape(key)}\s*=|\[\s*{re.escape(key)}\s*\])")
     for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if pattern.match(text):
             return number
@@ -127,7 +135,7 @@ def _validate_file(path: Path, data: dict[str, Any]) -> dict[str, Any]:
         if first["type"] == "extra_forbidden":
             message, hint = f"unknown key {key!r}", f"known keys: {known}"
         else:
-            message, hint = f"{key}: {first['msg']}", "fix the value's type"
+            message, hint = f"{key}: {first['msg']}", _expected(key)
         raise ConfigError(message, path=path, line=_line_of(path, key), hint=hint) from None
     except ConfigError as exc:
         raise ConfigError(exc.message, path=path, line=_line_of(path, "database_url"),
@@ -135,8 +143,31 @@ def _validate_file(path: Path, data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def _expected(key: str) -> str:
+    """What a setting holds, for the hint of a wrong value."""
+    field = _Options.model_fields.get(key)
+    if field is None:
+        return "fix the value"
+    return f"{key} is the {field.description}"
+
+
+def project_root(start: Path | None = None) -> Path:
+    """Return the project directory for ``start`` (default: the current directory).
+
+    The nearest directory, ``start`` or above, holding ``pgkeel.toml``,
+    ``pyproject.toml``, ``.pgkeel`` or ``.git``; ``start`` itself when none does. So a
+    command run from ``src/`` uses the project's settings and local cluster.
+    """
+    here = (start or Path.cwd()).resolve()
+    for directory in (here, *here.parents):
+        if any((directory / marker).exists()
+               for marker in ("pgkeel.toml", "pyproject.toml", ".pgkeel", ".git")):
+            return directory
+    return here
+
+
 def load_settings(root: Path | None = None, **overrides: Any) -> Settings:
-    """Resolve settings for the project at ``root`` (default: the current directory).
+    """Resolve settings for the project at ``root`` (default: :func:`project_root`).
 
     ``overrides`` are the highest-priority values (CLI flags); ``None`` values are
     dropped so an absent flag does not mask the environment.
@@ -144,7 +175,7 @@ def load_settings(root: Path | None = None, **overrides: Any) -> Settings:
     Raises ``ConfigError`` for an unknown key or wrong type in ``pgkeel.toml``, or a
     DSN that does not parse, from any source.
     """
-    root = (root or Path.cwd()).resolve()
+    root = root.resolve() if root is not None else project_root()
     found = _config_file(root)
     file_values = _validate_file(*found) if found else {}
     init = {k: v for k, v in overrides.items() if v is not None}
@@ -173,4 +204,5 @@ def load_settings(root: Path | None = None, **overrides: Any) -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         key = str(first["loc"][0]) if first["loc"] else "?"
-        raise ConfigError(f"{key}: {first['msg']}", hint="fix the setting") from None
+        where = f"PGKEEL_{key.upper()} or {key} in .env/pgkeel.toml"
+        raise ConfigError(f"{key} ({where}): {first['msg']}", hint=_expected(key)) from None

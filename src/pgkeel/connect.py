@@ -9,6 +9,7 @@ a team needs before anything else.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 
@@ -16,11 +17,14 @@ import psycopg
 from psycopg import errors as pgerrors
 
 from pgkeel.dsn import parse_dsn, redact
-from pgkeel.errors import ConnectError
+from pgkeel.errors import ConfigError, ConnectError
 
 __all__ = ["Extension", "Handshake", "connect", "reach"]
 
 APPLICATION_NAME = "pgkeel"
+# libpq's client-side checks of parameter values ("invalid sslmode value: ...",
+# "invalid integer value ... for connection option ..."): no SQLSTATE, so by text.
+_BAD_OPTION = re.compile(r"^invalid .*(value|number)")
 
 
 def _where(params: dict[str, str]) -> str:
@@ -60,7 +64,7 @@ def connect(
         raise ConnectError(
             f"password authentication failed for user {user!r} at {_where(params)}",
             sqlstate="28P01",
-            hint="fix the password in DATABASE_URL (or .env)",
+            hint="fix the password in the database URL (--database-url, DATABASE_URL, .env)",
         ) from None
     except pgerrors.InvalidCatalogName:
         raise ConnectError(
@@ -78,11 +82,15 @@ def connect(
     except psycopg.OperationalError as exc:
         sqlstate = getattr(exc, "sqlstate", None)
         detail = _first_line(exc)
+        if _BAD_OPTION.match(detail):
+            # libpq rejected a parameter's value before connecting (sslmode=bogus...).
+            raise ConfigError(f"the database URL has {detail}",
+                              hint="fix that parameter in the URL") from None
         if "password" in detail and "authentication failed" in detail:
             raise ConnectError(
                 f"password authentication failed for user {user!r} at {_where(params)}",
                 sqlstate="28P01",
-                hint="fix the password in DATABASE_URL (or .env)",
+                hint="fix the password in the database URL (--database-url, DATABASE_URL, .env)",
             ) from None
         if "does not exist" in detail and "database" in detail:
             raise ConnectError(
@@ -105,7 +113,7 @@ def _first_line(exc: BaseException) -> str:
     """
     lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
     line = lines[0] if lines else type(exc).__name__
-    line = line.rsplit("failed: ", 1)[-1]
+    line = line.rsplit("failed: ", 1)[-1].removeprefix("connection is bad: ")
     for prefix in ("FATAL:  ", "ERROR:  "):
         line = line.split(prefix, 1)[-1]
     return line.strip()

@@ -35,7 +35,16 @@ def parse_dsn(dsn: str) -> dict[str, str]:
             "the database URL does not parse as a libpq URI or key=value string",
             hint=f"use the form {_EXAMPLE}",
         ) from None
-    return {k: str(v) for k, v in params.items() if v is not None}
+    values = {k: str(v) for k, v in params.items() if v is not None}
+    for port in values.get("port", "").split(","):
+        # libpq checks ports only when connecting, and then its message reads like an
+        # unreachable server; a typo in the URL is a configuration error.
+        if port and not (port.isdigit() and 0 < int(port) < 65536):
+            raise ConfigError(
+                f"the database URL's port {port!r} is not a number from 1 to 65535",
+                hint=f"use the form {_EXAMPLE}",
+            )
+    return values
 
 
 def redact(dsn: str) -> str:
