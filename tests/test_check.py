@@ -19,7 +19,7 @@ from pgkeel.check import CHECKLIST, check
 from pgkeel.cli import app
 from pgkeel.examples import example_sql
 from pgkeel.lint import registry
-from pgkeel.report import Finding, Severity
+from pgkeel.report import Finding, Severity, render_text
 from pgkeel.report.render_text import fixes_script
 from pgkeel.testing import TestDatabase
 
@@ -30,6 +30,11 @@ _SCOPE = """
                     AND d.objid = c.oid AND d.deptype = 'e')
 """
 _FROM = "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+# Object names as findings write them: each part as quote_ident() would.
+_NAME = "format('%I.%I', n.nspname, c.relname)"
+_COLUMN = "format('%I.%I.%I', n.nspname, c.relname, a.attname)"
+# NOT ENFORCED keys (pg_constraint.conenforced, PostgreSQL 18+) need no index.
+_ENFORCED = "@enforced@"
 _HAS = """EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid
                   AND a.attname = '{}' AND a.attnum > 0 AND NOT a.attisdropped)"""
 # A BEFORE ... FOR EACH ROW trigger on UPDATE (pg_trigger.tgtype bits: ROW 1,
@@ -38,20 +43,18 @@ _KEEPS = """EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = {} AND NOT t.tg
                     AND t.tgenabled <> 'D' AND t.tgtype & 83 = 19)"""
 
 EXPECTED_SQL = {
+    # partitions: their parent's key, or the parent's finding
     "missing-primary-key": f"""
-        SELECT n.nspname || '.' || c.relname {_FROM} WHERE {_SCOPE}
+        SELECT {_NAME} {_FROM} WHERE {_SCOPE} AND NOT c.relispartition
           AND NOT EXISTS (SELECT 1 FROM pg_constraint k
-                          WHERE k.conrelid = c.oid AND k.contype = 'p')
-          AND NOT EXISTS (SELECT 1 FROM pg_inherits i
-                          JOIN pg_constraint k ON k.conrelid = i.inhparent AND k.contype = 'p'
-                          WHERE c.relispartition AND i.inhrelid = c.oid)""",
+                          WHERE k.conrelid = c.oid AND k.contype = 'p')""",
     # conparentid = 0: declared on this table, not cloned from a parent table's key
     # (nor onto the partitions of a partitioned referenced table).
     "unindexed-foreign-key": f"""
-        SELECT n.nspname || '.' || c.relname || '.' || k.conname
+        SELECT format('%I.%I.%I', n.nspname, c.relname, k.conname)
         FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
         JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE k.contype = 'f' AND k.conparentid = 0 AND {_SCOPE}
+        WHERE k.contype = 'f' AND k.conparentid = 0 AND {_SCOPE} AND {_ENFORCED}
           AND NOT EXISTS (
             SELECT 1 FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
             JOIN pg_am am ON am.oid = ic.relam
@@ -63,35 +66,39 @@ EXPECTED_SQL = {
                 OR (am.amname = 'hash' AND cardinality(k.conkey) = 1
                     AND i.indkey[0] = k.conkey[1])))""",
     "missing-timestamps": f"""
-        SELECT n.nspname || '.' || c.relname {_FROM} WHERE {_SCOPE}
+        SELECT {_NAME} {_FROM} WHERE {_SCOPE}
           AND NOT c.relispartition
           AND NOT ({_HAS.format('created_at')} AND {_HAS.format('updated_at')})""",
     "updated-at-not-maintained": f"""
-        SELECT n.nspname || '.' || c.relname {_FROM} WHERE {_SCOPE}
+        SELECT {_NAME} {_FROM} WHERE {_SCOPE}
           AND NOT c.relispartition AND {_HAS.format('updated_at')}
           AND NOT {_KEEPS.format('c.oid')}
           AND NOT (EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhparent = c.oid)
                    AND NOT EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhparent = c.oid
                                    AND NOT {_KEEPS.format('i.inhrelid')}))""",
     "timestamp-without-time-zone": f"""
-        SELECT n.nspname || '.' || c.relname || '.' || a.attname {_FROM}
+        SELECT {_COLUMN} {_FROM}
         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
         JOIN pg_type ty ON ty.oid = a.atttypid
         WHERE {_SCOPE} AND NOT c.relispartition
-          AND COALESCE(NULLIF(ty.typbasetype, 0), ty.oid) = 'timestamp'::regtype""",
+          AND COALESCE(NULLIF(ty.typbasetype, 0), ty.oid)
+              IN ('timestamp'::regtype, 'timestamp[]'::regtype)""",
     # every float column; the money-name filter is applied in Python below
     "float-for-money": f"""
-        SELECT n.nspname || '.' || c.relname || '.' || a.attname {_FROM}
+        SELECT {_COLUMN} || chr(9) || a.attname {_FROM}
         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
         JOIN pg_type ty ON ty.oid = a.atttypid
         WHERE {_SCOPE} AND NOT c.relispartition
           AND COALESCE(NULLIF(ty.typbasetype, 0), ty.oid)
               IN ('real'::regtype, 'double precision'::regtype)""",
+    # off, or no permissive policy (restrictive ones only narrow what those grant);
+    # the per-command case is tested in tests/lint
     "rls-disabled-tenant-table": f"""
-        SELECT n.nspname || '.' || c.relname {_FROM} WHERE {_SCOPE}
+        SELECT {_NAME} {_FROM} WHERE {_SCOPE}
           AND {_HAS.format('organization_id')}
           AND (NOT c.relrowsecurity
-               OR NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid))""",
+               OR NOT EXISTS (SELECT 1 FROM pg_policy p
+                              WHERE p.polrelid = c.oid AND p.polpermissive))""",
 }
 _MONEY_NAME = re.compile(
     r"(?:^|_|(?<=[a-z])(?=[A-Z]))(amount|balance|budget|cents|charge|cost|fee|income|money|"
@@ -110,10 +117,11 @@ PAGILA_UNINDEXED = {
 
 
 def _expected(conn: psycopg.Connection[tuple[object, ...]]) -> dict[str, set[str]]:
-    expected = {rule: {str(r[0]) for r in conn.execute(query)}
+    enforced = "k.conenforced" if conn.info.server_version >= 180000 else "true"
+    expected = {rule: {str(r[0]) for r in conn.execute(query.replace(_ENFORCED, enforced))}
                 for rule, query in EXPECTED_SQL.items()}
-    expected["float-for-money"] = {o for o in expected["float-for-money"]
-                                   if _MONEY_NAME.search(o.rsplit(".", 1)[1])}
+    expected["float-for-money"] = {o.split("\t")[0] for o in expected["float-for-money"]
+                                   if _MONEY_NAME.search(o.split("\t", 1)[1])}
     return expected
 
 
@@ -197,3 +205,15 @@ def test_errors_fail_their_checklist_item(pg_database: TestDatabase) -> None:
     assert item.status == "fail"
     assert "1 float-for-money" in item.detail and "1 missing-primary-key" in item.detail
     assert result.breaches(Severity.ERROR)
+
+
+def test_check_report_escapes_markup_in_names(pg_database: TestDatabase) -> None:
+    # Names are the user's: Rich markup in them ([bold], an unmatched [/x]) prints as is.
+    with pg_database.connect() as conn:
+        conn.execute('CREATE TABLE "[bold]orders[/x]" ("[/x]price" real, "[red]" int)')
+    result = check(pg_database.url)
+    objects = {f.object for f in result.findings}
+    assert {'public."[bold]orders[/x]"', 'public."[bold]orders[/x]"."[/x]price"'} <= objects
+    text = render_text.render(result.findings, width=400)
+    assert 'public."[bold]orders[/x]"."[/x]price"' in text
+    assert 'ALTER TABLE "public"."[bold]orders[/x]" ALTER COLUMN "[/x]price"' in text

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
+import psycopg
 import pytest
 from sarif_schema import sarif_errors
 from typer.testing import CliRunner
 
 from pgkeel.check import CHECKLIST
 from pgkeel.cli import app
-from pgkeel.examples import EXAMPLE_DATABASE, example_sql
+from pgkeel.connect import connect
+from pgkeel.errors import Refused
+from pgkeel.examples import EXAMPLE_DATABASE, EXAMPLE_MARK, example_sql, load_example
 from pgkeel.lint import registry
 from pgkeel.testing import TestCluster, TestDatabase
 
@@ -96,7 +101,7 @@ def test_text_report(example_db: TestDatabase) -> None:
     for item in CHECKLIST:
         assert item.item in out
     assert "not checked" in out and "Suggested fixes" in out
-    assert 'ALTER TABLE "public"."categories" ADD COLUMN "created_at"' in out
+    assert 'ALTER TABLE "public"."categories" ADD COLUMN IF NOT EXISTS "created_at"' in out
     assert "11 findings: 0 errors, 11 warnings, 0 info (--fail-on error: passes)" in out
 
 
@@ -114,8 +119,45 @@ def test_example_loads_and_audits_without_leaking_the_password(
             "missing-timestamps", "timestamp-without-time-zone", "updated-at-not-maintained"}
         assert f"into database {EXAMPLE_DATABASE}" in err
         assert password not in out + err
-        # run twice: the example database is dropped and recreated, not appended to
+        # run twice: the example database pgkeel made (and marked) is dropped and
+        # recreated, not appended to
+        with connect(pg_cluster.url()) as conn:
+            assert _mark(conn) == EXAMPLE_MARK
         code, out, _ = _check(url, "--example", "--format", "json")
         assert code == 0 and len(json.loads(out)["findings"]) == len(data["findings"])
+    finally:
+        pg_cluster.drop_database(EXAMPLE_DATABASE)
+
+
+def _mark(conn: psycopg.Connection[tuple[object, ...]]) -> object:
+    row = conn.execute("SELECT shobj_description(oid, 'pg_database') FROM pg_database"
+                       " WHERE datname = %s", (EXAMPLE_DATABASE,)).fetchone()
+    return None if row is None else row[0]
+
+
+def test_example_refuses_a_database_it_did_not_create(pg_cluster: TestCluster) -> None:
+    # A pgkeel_example that pgkeel did not make (no mark) is someone's data: refused
+    # with exit 4, the database and its rows untouched.
+    pg_cluster.create_database(EXAMPLE_DATABASE)
+    try:
+        with connect(pg_cluster.url(EXAMPLE_DATABASE)) as conn:
+            conn.execute("CREATE TABLE precious (v text); INSERT INTO precious VALUES ('x')")
+        with pytest.raises(Refused, match=f"'{EXAMPLE_DATABASE}' already exists") as caught:
+            load_example(pg_cluster.url())
+        assert caught.value.exit_code == 4
+        assert f'DROP DATABASE "{EXAMPLE_DATABASE}"' in (caught.value.hint or "")
+        cli = subprocess.run(
+            [sys.executable, "-m", "pgkeel", "check", "--example", "-d", pg_cluster.url()],
+            capture_output=True, text=True, check=False, timeout=120)
+        assert cli.returncode == 4, cli.stderr
+        assert EXAMPLE_DATABASE in cli.stderr and "will not drop it" in cli.stderr
+        with connect(pg_cluster.url(EXAMPLE_DATABASE)) as conn:
+            assert conn.execute("SELECT v FROM precious").fetchall() == [("x",)]
+            assert _mark(conn) is None
+        # a database carrying another comment is not pgkeel's either
+        with connect(pg_cluster.url()) as conn:
+            conn.execute(f"COMMENT ON DATABASE {EXAMPLE_DATABASE} IS 'ours, keep'")
+        with pytest.raises(Refused):
+            load_example(pg_cluster.url())
     finally:
         pg_cluster.drop_database(EXAMPLE_DATABASE)

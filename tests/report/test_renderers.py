@@ -6,10 +6,13 @@ diff before committing it.
 
 from __future__ import annotations
 
+import io
 import json
+import re
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from sarif_schema import sarif_errors
 
 from pgkeel.report import Finding, RuleInfo, Severity, render_json, render_sarif, render_text
@@ -106,3 +109,55 @@ def test_sarif_schema_rejects_a_broken_log() -> None:
     log = json.loads(render_sarif.render(FINDINGS, RULES, tool_version="0.0.0"))
     del log["runs"][0]["results"][0]["message"]
     assert sarif_errors(log)
+
+
+MARKUP = Finding("missing-primary-key", Severity.ERROR,
+                 'table public."[bold]x[/x]" has no primary key [/x]',
+                 object='public."[bold]x[/x]"',
+                 fix='ALTER TABLE "public"."[bold]x[/x]" ADD PRIMARY KEY ("[red]id");')
+
+
+def test_text_escapes_markup() -> None:
+    # Names come from the database: Rich markup in them prints as is, never styles
+    # (nor fails on an unmatched closing tag such as [/x]).
+    text = render_text.render([MARKUP], width=200)
+    assert 'public."[bold]x[/x]"' in text
+    assert 'has no primary key [/x]' in text
+    assert '("[red]id");' in text
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=200, force_terminal=True, color_system="truecolor")
+    console.print(render_text.findings_table([MARKUP]))
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", buffer.getvalue())
+    assert 'public."[bold]x[/x]"' in plain and "no primary key [/x]" in plain
+
+
+def test_fixes_script_keeps_names_inside_the_comment() -> None:
+    # A line break in a name would end the "-- where" comment and run the rest as SQL.
+    evil = Finding("missing-timestamps", Severity.WARNING, "m",
+                   object='public."x\nDROP TABLE users; --"', fix="SELECT 1;")
+    script = render_text.fixes_script([evil])
+    assert script.splitlines() == ['-- public."x\\nDROP TABLE users; --" (missing-timestamps)',
+                                   "SELECT 1;"]
+
+
+@pytest.mark.parametrize(
+    ("name", "parts"),
+    [("public.rental", ("public", "rental")),
+     ('"Mixed Case"."Bestellung ü"', ("Mixed Case", "Bestellung ü")),
+     ('public."weird""name"."weird""name_a.b_fkey"', ("public", 'weird"name',
+                                                      'weird"name_a.b_fkey')),
+     ('public."a.b".c', ("public", "a.b", "c")),
+     ('not "a name', ('not "a name',))],
+)
+def test_sarif_object_parts(name: str, parts: tuple[str, ...]) -> None:
+    assert render_sarif.object_parts(name) == parts
+
+
+def test_sarif_logical_location_of_quoted_names() -> None:
+    finding = Finding("unindexed-foreign-key", Severity.WARNING, "m",
+                      object='public."weird""name"."weird""name_a.b_fkey"')
+    log = render_sarif.document([finding], RULES, tool_version="0.0.0")
+    assert sarif_errors(log) == []
+    (where,) = log["runs"][0]["results"][0]["locations"][0]["logicalLocations"]
+    assert where == {"fullyQualifiedName": 'public."weird""name"."weird""name_a.b_fkey"',
+                     "name": 'weird"name_a.b_fkey', "kind": "constraint"}

@@ -103,8 +103,10 @@ class Finding:
     ``rule`` is the kebab-case rule id; ``message`` one sentence saying what is wrong
     and where. A catalog finding sets ``object``, the schema-qualified name
     (``public.rental``, ``public.rental.customer_id``,
-    ``public.rental.rental_customer_id_fkey``); a file finding sets ``file`` and the
-    1-based ``line`` and ``column``. ``fix`` is suggested SQL or an action, ``docs`` a
+    ``public.rental.rental_customer_id_fkey``), each part written as PostgreSQL's
+    ``quote_ident`` would (``"Mixed Case"."Bestellung ü"``, ``public."user"``), so a
+    dot or a quote inside a name cannot be misread; a file finding sets ``file`` and
+    the 1-based ``line`` and ``column``. ``fix`` is suggested SQL or an action, ``docs`` a
     URL explaining the rule.
     """
 

@@ -4,9 +4,11 @@ One run whose ``tool.driver.rules`` describes each rule (id, short and full
 description, help URI, default level) and whose ``results`` point at either a file
 region (``physicalLocation``, for migration-file findings) or a catalog object
 (``logicalLocations`` with ``fullyQualifiedName`` and ``kind``: ``table``, ``column``,
-``constraint``...). SARIF's ``fixes`` must describe byte edits of an artifact, which a
-catalog finding does not have, so the suggested fix travels as text: appended to the
-message and in the result's ``properties.fix``.
+``constraint``...). ``fullyQualifiedName`` is the finding's ``object``, whose parts are
+quoted as ``quote_ident`` would (``public."Mixed.Case"``), and ``name`` the last part as
+the identifier itself, unquoted (``Mixed.Case``). SARIF's ``fixes`` must describe byte
+edits of an artifact, which a catalog finding does not have, so the suggested fix
+travels as text: appended to the message and in the result's ``properties.fix``.
 
 Reference: OASIS "Static Analysis Results Interchange Format (SARIF) Version 2.1.0",
 sections 3.19 (tool), 3.49 (reportingDescriptor), 3.27 (result), 3.28 (location),
@@ -17,12 +19,13 @@ JSON schema.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pgkeel.report.findings import Finding, RuleInfo, Severity, sort_findings
 
-__all__ = ["SARIF_SCHEMA_URI", "document", "render"]
+__all__ = ["SARIF_SCHEMA_URI", "document", "object_parts", "render"]
 
 SARIF_SCHEMA_URI = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -45,6 +48,36 @@ def _descriptor(rule: RuleInfo) -> dict[str, Any]:
     return descriptor
 
 
+_PART = r'(?:"(?:[^"]|"")*"|[^."]*)'
+_OBJECT = re.compile(rf"{_PART}(?:\.{_PART})*")
+_QUOTED = re.compile(r'"((?:[^"]|"")*)"')
+
+
+def object_parts(name: str) -> tuple[str, ...]:
+    """The identifiers of a catalog object name: ``public."a.b"`` -> public, a.b.
+
+    Parts are bare or double-quoted with inner quotes doubled, joined by dots; a name
+    of another shape is one part.
+    """
+    if not _OBJECT.fullmatch(name):
+        return (name,)
+    parts = []
+    pos = 0
+    while True:
+        quoted = _QUOTED.match(name, pos)
+        if quoted is not None:
+            parts.append(quoted.group(1).replace('""', '"'))
+            pos = quoted.end()
+        else:
+            end = name.find(".", pos)
+            end = len(name) if end < 0 else end
+            parts.append(name[pos:end])
+            pos = end
+        if pos >= len(name):
+            return tuple(parts)
+        pos += 1  # the dot
+
+
 def _location(finding: Finding, kind: str) -> dict[str, Any] | None:
     if finding.file:
         physical: dict[str, Any] = {"artifactLocation": {"uri": finding.file}}
@@ -57,7 +90,7 @@ def _location(finding: Finding, kind: str) -> dict[str, Any] | None:
     if finding.object:
         return {"logicalLocations": [{
             "fullyQualifiedName": finding.object,
-            "name": finding.object.rsplit(".", 1)[-1],
+            "name": object_parts(finding.object)[-1],
             "kind": kind,
         }]}
     return None

@@ -35,7 +35,11 @@ def location(finding: Finding) -> str:
 
 
 def findings_table(findings: Sequence[Finding]) -> Table:
-    """Return a table of ``findings``: severity, rule, and where above the message."""
+    """Return a table of ``findings``: severity, rule, and where above the message.
+
+    Every cell is a :class:`~rich.text.Text`, never markup: names and messages come
+    from the database and may hold ``[bold]`` or ``[/x]``, which must print as is.
+    """
     table = Table(title="Findings", title_justify="left")
     table.add_column("severity", no_wrap=True)
     table.add_column("rule", no_wrap=True)
@@ -43,18 +47,24 @@ def findings_table(findings: Sequence[Finding]) -> Table:
     for f in sort_findings(findings):
         cell = Text(location(f), style="bold")
         cell.append(f"\n{f.message}", style="")
-        table.add_row(Text(f.severity.value, style=_STYLE[f.severity]), f.rule, cell)
+        table.add_row(Text(f.severity.value, style=_STYLE[f.severity]), Text(f.rule), cell)
     return table
 
 
 def fixes_script(findings: Sequence[Finding]) -> str:
     """The suggested fixes as one SQL script, worst first ("" when none has a fix).
 
-    Each fix follows a ``-- <where> (<rule>)`` comment line. Review before running:
-    the comments in each fix say what it locks or rewrites.
+    Each fix follows a ``-- <where> (<rule>)`` comment line, line breaks in the
+    object's name shown as ``\\n`` so that no name can end the comment and turn into
+    SQL. Review before running: the comments in each fix say what it locks or
+    rewrites.
     """
-    return "\n".join(f"-- {location(f)} ({f.rule})\n{f.fix}"
+    return "\n".join(f"-- {_one_line(location(f))} ({f.rule})\n{f.fix}"
                      for f in sort_findings(findings) if f.fix)
+
+
+def _one_line(text: str) -> str:
+    return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 def summary_line(findings: Sequence[Finding]) -> str:

@@ -1,4 +1,12 @@
-"""What several schema rules share: quoting names for suggested SQL, and partitions.
+"""What several schema rules share: naming objects, choosing names, partitions.
+
+Names appear in two forms. In SQL a fix runs, every identifier is double-quoted
+(:func:`ident`, :func:`qualified_ident`): always right, whatever the name. In a
+finding's ``object`` and message, each part is quoted only when PostgreSQL's
+``quote_ident`` would quote it (:func:`quote_ident`, :func:`object_name`), so
+``public.rental`` stays as it is and ``"Mixed Case"."Bestellung ü"`` cannot be
+misread. Text that goes into a ``--`` comment of a fix passes :func:`comment` first,
+so no name can end the comment and smuggle SQL into the script.
 
 PostgreSQL gives every partition exactly its parent's columns, and clones the
 parent's foreign keys, indexes and row triggers onto each partition (docs, "Table
@@ -9,26 +17,44 @@ the parent alone; :func:`own_tables` yields the tables such rules look at.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
-from pgkeel.catalog.model import ForeignKey, Snapshot, Table
+from pglast.keywords import COL_NAME_KEYWORDS, RESERVED_KEYWORDS, TYPE_FUNC_NAME_KEYWORDS
+
+from pgkeel.catalog.model import ForeignKey, Snapshot, Table, View
 
 __all__ = [
     "MAX_IDENTIFIER_BYTES",
+    "SET_UPDATED_AT",
+    "choose_name",
+    "clip_bytes",
+    "comment",
     "ident",
     "in_partition_key",
     "index_name",
     "inherited_foreign_key",
+    "make_object_name",
+    "object_name",
     "own_tables",
     "parent_of",
+    "partition_key_columns",
     "partitions_of",
     "qualified_ident",
+    "quote_ident",
+    "table_name",
     "updated_at_trigger",
+    "views_using",
 ]
 
 # NAMEDATALEN - 1: PostgreSQL truncates longer identifiers (docs, "Identifiers and
-# Key Words", 4.1.1).
+# Key Words", 4.1.1). Lengths are in bytes of the server encoding, taken as UTF-8.
 MAX_IDENTIFIER_BYTES = 63
+
+# quote_ident quotes every keyword but the unreserved ones (ruleutils.c,
+# quote_identifier; the same rule as the catalog's index definitions). pglast's list
+# is PostgreSQL 18's, so a name reads the same whatever server it came from.
+_KEYWORDS = COL_NAME_KEYWORDS | RESERVED_KEYWORDS | TYPE_FUNC_NAME_KEYWORDS
+_BARE = re.compile(r"[a-z_][a-z0-9_]*")
 
 
 def ident(name: str) -> str:
@@ -41,12 +67,110 @@ def qualified_ident(schema: str, name: str) -> str:
     return f"{ident(schema)}.{ident(name)}"
 
 
-def index_name(table: str, columns: tuple[str, ...], suffix: str = "idx") -> str:
-    """A conventional index name, ``table_col1_col2_idx``, cut to 63 bytes."""
-    name = "_".join((table, *columns, suffix))
-    while len(name.encode()) > MAX_IDENTIFIER_BYTES:
-        name = name[:-1]
-    return name
+def quote_ident(name: str) -> str:
+    """``name`` as PostgreSQL's ``quote_ident`` writes it: bare only when it must be.
+
+    Lower-case ASCII letters, digits and underscores, not starting with a digit, and
+    not a keyword other than an unreserved one, stay bare; anything else is
+    double-quoted with inner quotes doubled. ``rental`` -> ``rental``,
+    ``Bestellung ü`` -> ``"Bestellung ü"``, ``user`` -> ``"user"``.
+    """
+    if _BARE.fullmatch(name) and name not in _KEYWORDS:
+        return name
+    return ident(name)
+
+
+def object_name(*parts: str) -> str:
+    """A finding's ``object``: the parts, each as :func:`quote_ident`, joined by dots."""
+    return ".".join(quote_ident(p) for p in parts)
+
+
+def table_name(table: Table | View) -> str:
+    """``schema.name`` of ``table``, each part as :func:`quote_ident`."""
+    return object_name(table.schema, table.name)
+
+
+def comment(text: str) -> str:
+    """``text`` made safe inside a ``--`` comment: line breaks shown as ``\\n``/``\\r``.
+
+    A ``--`` comment ends at the first line break (scan.l, ``comment``), so a name
+    holding one would turn the rest of it into SQL.
+    """
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
+def clip_bytes(text: str, limit: int) -> str:
+    """The longest prefix of ``text`` whose UTF-8 form fits in ``limit`` bytes.
+
+    Never splits a character (PostgreSQL's ``pg_mbcliplen``).
+    """
+    size = 0
+    for i, ch in enumerate(text):
+        size += len(ch.encode())
+        if size > limit:
+            return text[:i]
+    return text
+
+
+def make_object_name(name1: str, name2: str | None, label: str | None) -> str:
+    """``name1_name2_label`` within 63 bytes, as PostgreSQL's ``makeObjectName`` does.
+
+    Only ``name1`` and ``name2`` are truncated, the longer one first, each at a
+    character boundary; ``label`` is kept whole, so names made with different labels
+    always differ (src/backend/commands/indexcmds.c).
+    """
+    size1 = len(name1.encode())
+    size2 = len(name2.encode()) if name2 is not None else 0
+    overhead = (1 if name2 is not None else 0) + (len(label.encode()) + 1 if label else 0)
+    available = MAX_IDENTIFIER_BYTES - overhead
+    if available < 2:
+        raise ValueError(f"label {label!r} leaves no room for a name")
+    while size1 + size2 > available:
+        if size1 > size2:
+            size1 -= 1
+        else:
+            size2 -= 1
+    parts = [clip_bytes(name1, size1)]
+    if name2 is not None:
+        parts.append(clip_bytes(name2, size2))
+    if label:
+        parts.append(label)
+    return "_".join(parts)
+
+
+def _name_addition(columns: Iterable[str]) -> str:
+    # ChooseIndexNameAddition: the column names joined by "_", stopping once the
+    # result reaches NAMEDATALEN bytes (makeObjectName truncates it further).
+    addition = ""
+    for column in columns:
+        addition = f"{addition}_{column}" if addition else column
+        if len(addition.encode()) >= MAX_IDENTIFIER_BYTES + 1:
+            break
+    return addition
+
+
+def choose_name(name1: str, name2: str | None, label: str, taken: set[str]) -> str:
+    """The first of ``name1_name2_label``, ``..._label1``, ``..._label2``... not in ``taken``.
+
+    PostgreSQL's ``ChooseRelationName``. Every candidate keeps its label whole and
+    labels differ, so candidates differ, and at most ``len(taken) + 1`` are tried:
+    the loop always ends.
+    """
+    for n in range(len(taken) + 1):
+        name = make_object_name(name1, name2, f"{label}{n}" if n else label)
+        if name not in taken:
+            return name
+    raise AssertionError("unreachable: more distinct candidates than taken names")
+
+
+def index_name(table: str, columns: tuple[str, ...], taken: Iterable[str] = ()) -> str:
+    """The name ``CREATE INDEX ON table (columns)`` would get: ``table_col1_col2_idx``.
+
+    Within 63 bytes (the table and column parts are cut, never the ``idx`` suffix),
+    with a number after ``idx`` when the name is in ``taken`` (the relation names of
+    the table's schema), exactly as PostgreSQL's ``ChooseIndexName`` picks it.
+    """
+    return choose_name(table, _name_addition(columns), "idx", set(taken))
 
 
 def parent_of(snapshot: Snapshot, table: Table) -> Table | None:
@@ -61,6 +185,9 @@ def partitions_of(snapshot: Snapshot, table: Table) -> tuple[Table, ...]:
 
 # An identifier in pg_get_partkeydef() output: quoted (with "" inside) or plain.
 _KEY_IDENT = re.compile(r'"((?:[^"]|"")*)"|([A-Za-z_][A-Za-z0-9_$]*)')
+# A partition key of plain columns only: RANGE (a, "B c").
+_PLAIN_KEY = re.compile(r'^\w+ \(((?:"(?:[^"]|"")*"|[A-Za-z_][A-Za-z0-9_$]*)'
+                        r'(?:, (?:"(?:[^"]|"")*"|[A-Za-z_][A-Za-z0-9_$]*))*)\)$')
 
 
 def in_partition_key(table: Table, column: str) -> bool:
@@ -75,6 +202,19 @@ def in_partition_key(table: Table, column: str) -> bool:
     names = {quoted.replace('""', '"') if quoted else plain
              for quoted, plain in _KEY_IDENT.findall(table.partition_key)}
     return column in names
+
+
+def partition_key_columns(table: Table) -> tuple[str, ...] | None:
+    """The columns of ``table``'s partition key, or None when it has an expression.
+
+    A primary key of a partitioned table must include them (docs, "Table
+    Partitioning", Limitations).
+    """
+    match = _PLAIN_KEY.match(table.partition_key or "")
+    if match is None:
+        return None
+    return tuple(quoted.replace('""', '"') if quoted else plain
+                 for quoted, plain in _KEY_IDENT.findall(match.group(1)))
 
 
 def own_tables(snapshot: Snapshot) -> Iterator[Table]:
@@ -94,15 +234,40 @@ def inherited_foreign_key(snapshot: Snapshot, table: Table, fk: ForeignKey) -> b
     )
 
 
+def views_using(snapshot: Snapshot, table: Table, column: str) -> tuple[View, ...]:
+    """Views and materialized views whose definition names ``table`` and ``column``.
+
+    The snapshot holds no dependency list, so this reads ``pg_get_viewdef`` text,
+    where names appear as ``quote_ident`` writes them: a view naming another table's
+    column of the same name is listed too (a cautious reading).
+    """
+    def names(text: str, name: str) -> bool:
+        return re.search(rf'(?<![\w$"]){re.escape(quote_ident(name))}(?![\w$"])',
+                         text) is not None
+
+    return tuple(v for v in snapshot.views
+                 if names(v.definition, table.name) and names(v.definition, column))
+
+
+#: The trigger function the fixes create, in the table's schema. pgkeel owns this
+#: name: ``CREATE OR REPLACE`` never touches a function of the user's.
+SET_UPDATED_AT = "pgkeel_set_updated_at"
+
+
 def updated_at_trigger(table: Table) -> str:
     """SQL that keeps ``table.updated_at`` current: a trigger function and its trigger.
 
-    The function lives in the table's schema, ``CREATE OR REPLACE`` so the SQL can run
-    once per table (PostgreSQL docs, PL/pgSQL "Trigger Functions").
+    The function is pgkeel's own (:data:`SET_UPDATED_AT`) in the table's schema,
+    ``CREATE OR REPLACE`` so the SQL can run once per table (PostgreSQL docs, PL/pgSQL
+    "Trigger Functions"). The trigger takes the first free name of
+    ``pgkeel_set_updated_at``, ``pgkeel_set_updated_at_1``... on the table.
     """
-    function = qualified_ident(table.schema, "set_updated_at")
+    function = qualified_ident(table.schema, SET_UPDATED_AT)
+    used = {t.name for t in table.triggers}
+    trigger = next(n for i in range(len(used) + 1)
+                   if (n := SET_UPDATED_AT + (f"_{i}" if i else "")) not in used)
     return (f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS "
             "$$ BEGIN NEW.updated_at := now(); RETURN NEW; END $$;\n"
-            f"CREATE TRIGGER {ident(table.name + '_set_updated_at')} BEFORE UPDATE ON "
+            f"CREATE TRIGGER {ident(trigger)} BEFORE UPDATE ON "
             f"{qualified_ident(table.schema, table.name)} FOR EACH ROW "
             f"EXECUTE FUNCTION {function}();")

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pgkeel.catalog.model import Snapshot
-from pgkeel.lint.rules._catalog import qualified_ident
+from pgkeel.catalog.model import Policy, Snapshot, Table
+from pgkeel.lint.rules._catalog import qualified_ident, quote_ident, table_name
 from pgkeel.lint.rules.base import SchemaRule
 from pgkeel.report.findings import Finding, Severity
 
@@ -18,13 +18,49 @@ __all__ = ["TENANT_COLUMNS", "RlsDisabledTenantTable"]
 #: Columns that mark a table as holding several tenants' rows (the skill's name).
 TENANT_COLUMNS = ("organization_id",)
 
+_COMMANDS = ("SELECT", "INSERT", "UPDATE", "DELETE")
+
 # The skill's "Armonyco Standard RLS Pattern", with auth.uid() wrapped in a sub-select
 # so it runs once per query, not once per row (splinter auth_rls_initplan).
-_POLICY = (
-    "CREATE POLICY \"tenant_access\" ON {table} FOR ALL USING ({column} IN (SELECT "
-    "organization_id FROM public.organization_members WHERE user_id = (SELECT auth.uid())));"
-    " -- auth.uid() is Supabase's; elsewhere use your session's user id"
-)
+_TENANT = ("{column} IN (SELECT organization_id FROM public.organization_members "
+           "WHERE user_id = (SELECT auth.uid()))")
+_AUTH_NOTE = " -- auth.uid() is Supabase's; elsewhere use your session's user id"
+
+
+def _policy(table: Table, column: str, command: str = "ALL") -> str:
+    """``CREATE POLICY`` granting ``command`` to a tenant's members, on a free name."""
+    used = {p.name for p in table.policies}
+    base = "tenant_access" if command == "ALL" else f"tenant_{command.lower()}"
+    name = next(n for i in range(len(used) + 1)
+                if (n := base + (f"_{i}" if i else "")) not in used)
+    condition = _TENANT.format(column=column)
+    # INSERT has only new rows to check; the others filter existing rows (and UPDATE
+    # checks new ones with USING too, when WITH CHECK is absent).
+    clause = f"WITH CHECK ({condition})" if command == "INSERT" else f"USING ({condition})"
+    return (f'CREATE POLICY "{name}" ON {qualified_ident(table.schema, table.name)} '
+            f"FOR {command} {clause};{_AUTH_NOTE}")
+
+
+def _applies(policy: Policy, command: str) -> bool:
+    return policy.command in ("ALL", command)
+
+
+def _denied(table: Table) -> tuple[str, ...]:
+    """Commands a restrictive policy names that no permissive policy grants.
+
+    A row is visible only when some permissive policy passes and every restrictive
+    one does; with no permissive policy for a command, the command sees no rows
+    (PostgreSQL docs, "CREATE POLICY", Notes). A restrictive ``FOR ALL`` guard
+    beside a permissive ``FOR SELECT`` (a read-only tenant) is a design, so only
+    commands a restrictive policy names explicitly count, unless no permissive
+    policy exists at all.
+    """
+    permissive = [p for p in table.policies if p.permissive]
+    if not permissive:
+        return _COMMANDS
+    return tuple(c for c in _COMMANDS
+                 if any(not p.permissive and p.command == c for p in table.policies)
+                 and not any(_applies(p, c) for p in permissive))
 
 
 class RlsDisabledTenantTable(SchemaRule):
@@ -32,7 +68,9 @@ class RlsDisabledTenantTable(SchemaRule):
 
     A table (partitions included: each has its own RLS switch) with an
     `organization_id` column is reported when row-level security is off, or on
-    with no policy at all.
+    with no policy at all, or on with only restrictive policies: access needs a
+    permissive policy, which restrictive ones can only narrow. A command that a
+    restrictive policy names but no permissive policy grants is reported too.
 
     Why
     ---
@@ -71,6 +109,11 @@ class RlsDisabledTenantTable(SchemaRule):
     The table's owner bypasses RLS unless `FORCE ROW LEVEL SECURITY` is set; have
     the application connect as a role that does not own the tables.
 
+    A restrictive `FOR ALL` policy beside permissive policies for some commands
+    only (say a read-only tenant: permissive `FOR SELECT`) is taken as a design and
+    not reported; the other commands are denied on purpose. Policies' roles are not
+    compared: a permissive policy for any role counts as granting.
+
     References
     ----------
     - PostgreSQL docs, "Row Security Policies"; "CREATE POLICY".
@@ -88,21 +131,40 @@ class RlsDisabledTenantTable(SchemaRule):
     def check(self, snapshot: Snapshot) -> Iterator[Finding]:
         for table in snapshot.tables:
             column = next((c for c in TENANT_COLUMNS if table.column(c) is not None), None)
-            if column is None or (table.rls_enabled and table.policies):
+            if column is None:
                 continue
-            target = qualified_ident(table.schema, table.name)
-            policy = _POLICY.format(table=target, column=column)
+            name = table_name(table)
             if not table.rls_enabled:
                 yield self.finding(
-                    f"table {table.qualified} has a tenant column ({column}) but row-level "
-                    "security is disabled: every role that can read it sees all tenants",
-                    object=table.qualified,
-                    fix=f"ALTER TABLE {target} ENABLE ROW LEVEL SECURITY;\n{policy}",
+                    f"table {name} has a tenant column ({quote_ident(column)}) but "
+                    "row-level security is disabled: every role that can read it sees all "
+                    "tenants",
+                    object=name,
+                    fix=f"ALTER TABLE {qualified_ident(table.schema, table.name)} ENABLE "
+                        f"ROW LEVEL SECURITY;\n{_policy(table, column)}",
                 )
-            else:
+            elif not table.policies:
                 yield self.finding(
-                    f"table {table.qualified} has row-level security enabled but no policy: "
+                    f"table {name} has row-level security enabled but no policy: "
                     "every role but its owner sees no rows",
-                    object=table.qualified,
-                    fix=policy,
+                    object=name,
+                    fix=_policy(table, column),
+                )
+            elif not any(p.permissive for p in table.policies):
+                restrictive = ", ".join(quote_ident(p.name) for p in table.policies)
+                yield self.finding(
+                    f"table {name} has row-level security enabled but only restrictive "
+                    f"policies ({restrictive}): they narrow what a permissive policy "
+                    "grants, and none does, so every role but its owner sees no rows",
+                    object=name,
+                    fix=_policy(table, column),
+                )
+            elif denied := _denied(table):
+                commands = ", ".join(denied)
+                yield self.finding(
+                    f"table {name} has a restrictive policy for {commands} but no "
+                    f"permissive policy grants {commands}: every role but its owner is "
+                    f"denied {commands} on all rows",
+                    object=name,
+                    fix="\n".join(_policy(table, column, c) for c in denied),
                 )

@@ -11,7 +11,16 @@ import re
 from collections.abc import Iterator
 
 from pgkeel.catalog.model import Column, Snapshot, Table
-from pgkeel.lint.rules._catalog import ident, in_partition_key, own_tables, qualified_ident
+from pgkeel.lint.rules._catalog import (
+    comment,
+    ident,
+    in_partition_key,
+    object_name,
+    own_tables,
+    qualified_ident,
+    table_name,
+    views_using,
+)
 from pgkeel.lint.rules.base import SchemaRule
 from pgkeel.report.findings import Finding, Severity
 
@@ -22,7 +31,7 @@ class TimestampWithoutTimeZone(SchemaRule):
     """Store points in time as `timestamptz`, not `timestamp`.
 
     A column is reported when its type (or the base type of its domain) is
-    `timestamp without time zone`, at any precision.
+    `timestamp without time zone`, at any precision, or an array of it.
 
     Why
     ---
@@ -51,7 +60,13 @@ class TimestampWithoutTimeZone(SchemaRule):
     `TimeZone`. The fix sets it to UTC first: right when the application wrote UTC,
     and then (PostgreSQL 12+) the table is not rewritten. If the values were written
     in another zone, set that zone instead and expect a rewrite under ACCESS
-    EXCLUSIVE.
+    EXCLUSIVE. An array column (`timestamp[]`) is always rewritten.
+
+    PostgreSQL refuses to change the type of a column a view or rule uses; the fix
+    says so, naming the views whose definition mentions the table and column, which
+    must be dropped and recreated around the change. An array of a domain over
+    `timestamp` is not recognised (the snapshot names its element type only by the
+    domain).
 
     References
     ----------
@@ -72,16 +87,19 @@ class TimestampWithoutTimeZone(SchemaRule):
         for table in own_tables(snapshot):
             target = qualified_ident(table.schema, table.name)
             for column in table.columns:
-                if column.type_name != "timestamp":
+                if column.type_name not in ("timestamp", "_timestamp"):
                     continue
-                fix = _key_column_fix(table, column.name, "timestamptz") or (
+                array = column.type_name == "_timestamp"
+                new_type = "timestamptz[]" if array else "timestamptz"
+                fix = _key_column_fix(table, column.name, new_type) or (
                     f"SET timezone = 'UTC'; -- the zone the stored values were written "
                     f"in\nALTER TABLE {target} ALTER COLUMN {ident(column.name)} "
-                    "TYPE timestamptz;")
+                    f"TYPE {new_type};{' -- rewrites the table' if array else ''}"
+                    + _view_note(snapshot, table, column.name))
                 yield self.finding(
-                    f"column {table.qualified}.{column.name} is {column.type}: it stores "
-                    "a wall-clock reading, not a point in time",
-                    object=f"{table.qualified}.{column.name}",
+                    f"column {object_name(table.schema, table.name, column.name)} is "
+                    f"{column.type}: it stores a wall-clock reading, not a point in time",
+                    object=object_name(table.schema, table.name, column.name),
                     fix=fix,
                 )
 
@@ -90,9 +108,21 @@ def _key_column_fix(table: Table, column: str, new_type: str) -> str | None:
     """The fix for a partition-key column, whose type cannot be altered; else None."""
     if not in_partition_key(table, column):
         return None
-    return (f"-- {column} is in the partition key of {table.qualified}, so its type "
-            f"cannot be altered: create a new partitioned table with {column} "
-            f"{new_type}, copy the rows, and swap the names")
+    col = object_name(column)
+    return comment(f"-- {col} is in the partition key of {table_name(table)}, so its type "
+                   f"cannot be altered: create a new partitioned table with {col} "
+                   f"{new_type}, copy the rows, and swap the names")
+
+
+def _view_note(snapshot: Snapshot, table: Table, column: str) -> str:
+    """A comment line: the type change fails while a view or rule uses the column."""
+    views = views_using(snapshot, table, column)
+    named = (f" (here, by their definitions: {', '.join(table_name(v) for v in views)})"
+             if views else "")
+    return "\n" + comment(
+        "-- fails with \"cannot alter type of a column used by a view or rule\" while a "
+        f"view uses the column{named}: drop those views, alter, and recreate them in "
+        "one transaction")
 
 
 #: Column-name words that mean an amount of money (singular; a plural ``s``/``es`` is
@@ -154,7 +184,9 @@ class FloatForMoney(SchemaRule):
     -----
     The type change rewrites the table under an ACCESS EXCLUSIVE lock; on a large
     table add a `numeric` column, backfill it in batches and swap. Pick the scale
-    your currency needs; `round(x::numeric, 2)` keeps cents.
+    your currency needs; `round(x::numeric, 2)` keeps cents. PostgreSQL refuses to
+    change the type of a column a view or rule uses: the fix says so, naming the
+    views whose definition mentions the table and column.
 
     References
     ----------
@@ -180,10 +212,12 @@ class FloatForMoney(SchemaRule):
                 col = ident(column.name)
                 fix = _key_column_fix(table, column.name, "numeric") or (
                     f"ALTER TABLE {target} ALTER COLUMN {col} TYPE numeric(12, 2) "
-                    f"USING round({col}::numeric, 2); -- rewrites the table")
+                    f"USING round({col}::numeric, 2); -- rewrites the table"
+                    + _view_note(snapshot, table, column.name))
+                name = object_name(table.schema, table.name, column.name)
                 yield self.finding(
-                    f"column {table.qualified}.{column.name} is {column.type} but its name "
-                    f"({word!r}) says money: floating point is inexact",
-                    object=f"{table.qualified}.{column.name}",
+                    f"column {name} is {column.type} but its name ({word!r}) says money: "
+                    "floating point is inexact",
+                    object=name,
                     fix=fix,
                 )
