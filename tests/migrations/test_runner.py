@@ -270,12 +270,56 @@ def test_irreversible_rollback_is_refused_before_anything_runs(
         rollback(pg_database.url, tmp_path, everything=True)
     assert caught.value.exit_code == 4
     assert caught.value.path == tmp_path / "20240102_b.sql"
+    assert caught.value.message.startswith("cannot roll back 20240102 (20240102_b.sql): its "
+                                           "down section has no statements")
+    assert (caught.value.hint or "").startswith(
+        "`pgkeel migrate rollback --to 20240102` rolls back the 2 migration(s) applied after it")
     assert table_exists(pg_database, "c") and len(rows(pg_database)) == 4
     # An up that ran nothing is undone by running nothing.
     result = rollback(pg_database.url, tmp_path, steps=2)
     assert [d.version for d in result.done] == ["20240104", "20240103"]
     report = status(pg_database.url, tmp_path)
     assert [m.version for m in report.irreversible] == ["20240102"]
+
+
+def test_a_noop_down_rolls_back_without_running_sql(pg_database: TestDatabase,
+                                                    tmp_path: Path) -> None:
+    write(tmp_path, "20240101_a.sql", "CREATE TABLE a (x int);", "DROP TABLE a;")
+    path = tmp_path / "20240102_backfill.sql"
+    path.write_text("-- migrate:up\nINSERT INTO a VALUES (1);\n\n-- migrate:down noop:true\n"
+                    "-- The row may stay: nothing reads it before 20240102.\n")
+    up(pg_database.url, tmp_path)
+    assert [r.down.noop for r in rows(pg_database)] == [False, True]
+    entry = status(pg_database.url, tmp_path).migrations[1]
+    assert (entry.reversible, entry.noop_down) == (True, True)
+
+    planned = rollback(pg_database.url, tmp_path, dry_run=True).plan.steps
+    assert [(s.version, s.noop, s.statements) for s in planned] == [("20240102", True, ())]
+    result = rollback(pg_database.url, tmp_path)
+    assert [d.version for d in result.done] == ["20240102"]
+    with pg_database.connect() as conn:
+        assert conn.execute("SELECT x FROM a").fetchall() == [(1,)]  # no SQL ran
+        rollback_event = history.events(conn)[-1]
+    assert [r.version for r in rows(pg_database)] == ["20240101"]
+    assert (rollback_event.kind, rollback_event.version) == ("rollback", "20240102")
+    assert rollback_event.detail["down"] == "stored"
+
+
+def test_a_down_made_noop_after_apply_needs_use_file_down(pg_database: TestDatabase,
+                                                          tmp_path: Path) -> None:
+    path = write(tmp_path, "20240101_backfill.sql", "CREATE TABLE a (x int);", "-- none")
+    up(pg_database.url, tmp_path)
+    path.write_text(path.read_text().replace("-- migrate:down", "-- migrate:down noop:true"))
+    # The stored down, the one that runs by default, is still the empty one.
+    with pytest.raises(IrreversibleMigration) as caught:
+        rollback(pg_database.url, tmp_path)
+    assert "'-- migrate:down noop:true') and run `pgkeel migrate rollback --use-file-down`" \
+        in (caught.value.hint or "")
+    assert "differs from the one stored" in rollback(
+        pg_database.url, tmp_path, dry_run=True, use_file_down=True).plan.notes[0]
+    result = rollback(pg_database.url, tmp_path, use_file_down=True)
+    assert [d.version for d in result.done] == ["20240101"] and rows(pg_database) == []
+    assert table_exists(pg_database, "a")
 
 
 def test_applied_file_edit_is_refused_but_line_endings_are_not(

@@ -65,6 +65,14 @@ def test_offsets_are_characters_not_utf8_bytes() -> None:
     assert texts(source) == ["select 'é€𝄞'", "select 2", "select 'ü'", "select 3"]
 
 
+def test_comments_around_non_ascii_statements_are_trimmed() -> None:
+    # The byte offsets of the parser become str indices; comments after the last token
+    # (with non-ASCII in them) stay out of the slice, and a no-break space, which
+    # PostgreSQL's scanner reads as part of an identifier, not as blank, stays in.
+    source = "/* ü */ select 'é' -- ö\n;select 2 /* ä */;\nselect 1 \u00a0;select 3 -- x"
+    assert texts(source) == ["select 'é'", "select 2", "select 1 \u00a0", "select 3"]
+
+
 def test_comments_and_blanks_only_give_no_statements() -> None:
     assert split_sql("") == []
     assert split_sql("\n  -- just a comment; really\n/* and; another */\n") == []
@@ -225,6 +233,27 @@ def test_refused_statements_are_flagged(statement: str, command: str) -> None:
     reason = non_transactional_reason(node(statement.format(db="x")))
     assert reason is not None and reason.startswith(command)
     assert reason.endswith("cannot run inside a transaction block")
+
+
+@pytest.mark.parametrize("statement", [
+    *(s for s, _ in REFUSED + DOCUMENTED_ONLY), *ALLOWED,
+    "begin", "commit", "create index t_c on t (a)", "alter table t add column c int",
+])
+def test_split_builds_a_tree_wherever_a_rule_needs_one(statement: str) -> None:
+    # split_sql skips the Python tree where the JSON shows no rule can apply
+    # (_txrules.needs_tree): the verdicts must be those of the full tree.
+    text = statement.format(db="x")
+    (found,) = split_sql(text)
+    assert found.kind == type(node(text)).__name__
+    assert non_transactional_reason(found.node) == non_transactional_reason(node(text))
+    assert is_transaction_control(found.node) == is_transaction_control(node(text))
+
+
+def test_split_skips_the_tree_of_statements_no_rule_needs() -> None:
+    kinds = [(s.kind, s.node is None) for s in split_sql(
+        "create table t (a int); create index i on t (a); "
+        "create index concurrently j on t (a)")]
+    assert kinds == [("CreateStmt", True), ("IndexStmt", True), ("IndexStmt", False)]
 
 
 @pytest.mark.parametrize("statement", [

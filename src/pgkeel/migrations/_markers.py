@@ -3,7 +3,15 @@
 The markers are dbmate's, read the way dbmate reads them (``pkg/dbmate/migration.go``:
 ``^--\\s*migrate:up``), so dbmate files work unchanged: a marker starts in column 1, and
 ``--migrate:up`` is as good as ``-- migrate:up``. Options follow on the same line as
-``key:value`` words; the only option is ``transaction`` (``true`` or ``false``).
+``key:value`` words: ``transaction`` (``true`` or ``false``) on either marker, and
+``noop`` (``true`` or ``false``) on the down marker only.
+
+``noop:true`` keeps files dbmate-compatible: dbmate keeps every ``key:value`` word of a
+marker line in a map and reads only ``transaction`` from it (``parseMigrationOptions``),
+then runs the empty down as a no-op (checked against dbmate 2.37 in the tests). ``noop``
+stands alone on its marker: a down that runs nothing has no transaction mode, and some
+dbmate releases match the down marker with ``^--\\s*migrate:down(\\s*$|\\s+\\S+)$``,
+one word at most, so ``-- migrate:down noop:true`` is the form every release reads.
 
 Stricter than dbmate, on purpose: a line that looks like a marker but is not one
 (indented, ``-- migrate: up``, ``-- migrations:up``, ``-- Migrate:Up``,
@@ -28,7 +36,10 @@ _LOOKALIKE = re.compile(
     r"[ \t]*-{2,}[ \t]*migrat\w*(?:[ \t]*:[ \t]*(?:up|down)|[ \t]+(?:up|down)[ \t]*$)",
     re.IGNORECASE,
 )
-_OPTION_VALUES = {"transaction": {"true": True, "false": False}}
+_BOOLEAN = {"true": True, "false": False}
+_OPTION_VALUES = {"transaction": _BOOLEAN, "noop": _BOOLEAN}
+_OPTIONS_HINT = ("the options are transaction:false (either marker) and noop:true (the down "
+                 "marker only: the migration has nothing to undo)")
 EXPECTED = ("write it exactly as '-- migrate:up' or '-- migrate:down' starting in column 1, "
             "options after it, e.g. '-- migrate:up transaction:false'")
 
@@ -42,6 +53,7 @@ class Marker:
     start: int  # index of the first character of the marker line
     end: int  # index just past the line's newline (or the end of the text)
     transaction: bool
+    noop: bool = False  # down only: "nothing to undo", declared rather than left empty
 
 
 class MarkerError(Exception):
@@ -60,7 +72,9 @@ def find_markers(text: str) -> tuple[Marker, Marker]:
     Raises ``MarkerError`` for a look-alike, a duplicate, an unknown option, a down
     before the up, or a missing marker. dbmate requires the down marker even when the
     down section is empty (its ``ErrParseMissingDown``), and so does pgkeel: an empty
-    down section is how a file says it is irreversible.
+    down section is how a file says it is irreversible, ``noop:true`` on the marker how
+    it says there is nothing to undo. Also raises for ``noop`` on the up marker or
+    beside another option.
     """
     found: dict[str, Marker] = {}
     offset = 0
@@ -90,7 +104,8 @@ def find_markers(text: str) -> tuple[Marker, Marker]:
         raise MarkerError(
             "no '-- migrate:down' marker", None,
             "add a line '-- migrate:down' after the up section, followed by the SQL that "
-            "undoes it (leave it empty only if the migration cannot be undone)",
+            "undoes it (leave it empty only if the migration cannot be undone; write "
+            "'-- migrate:down noop:true' if it has nothing to undo)",
         )
     return found["up"], found["down"]
 
@@ -109,7 +124,21 @@ def _read_line(line: str, number: int, start: int, end: int) -> Marker | None:
         return None
     direction: Literal["up", "down"] = "up" if match[1] == "up" else "down"
     options = _read_options(match[2] or "", number)
-    return Marker(direction, number, start, end, options.get("transaction", True))
+    if direction == "up" and "noop" in options:
+        raise MarkerError(
+            "noop is an option of the down marker only", number,
+            "remove it from '-- migrate:up': an up section without statements already "
+            "does nothing; to say the migration has nothing to undo, write "
+            "'-- migrate:down noop:true'",
+        )
+    if "noop" in options and len(options) > 1:
+        raise MarkerError(
+            "noop takes no other option on its marker", number,
+            "write '-- migrate:down noop:true' alone: a down that runs nothing has no "
+            "transaction mode (or drop noop and keep the other option)",
+        )
+    return Marker(direction, number, start, end, options.get("transaction", True),
+                  options.get("noop", False))
 
 
 def _read_options(words: str, number: int) -> dict[str, bool]:
@@ -118,10 +147,7 @@ def _read_options(words: str, number: int) -> dict[str, bool]:
         key, colon, value = word.partition(":")
         allowed = _OPTION_VALUES.get(key)
         if not colon or allowed is None or value not in allowed:
-            raise MarkerError(
-                f"unknown marker option {word!r}", number,
-                "the only option is transaction:false (or transaction:true, the default)",
-            )
+            raise MarkerError(f"unknown marker option {word!r}", number, _OPTIONS_HINT)
         if key in options:
             raise MarkerError(f"option {key!r} given twice", number, "give it once")
         options[key] = allowed[value]

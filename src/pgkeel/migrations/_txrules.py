@@ -18,34 +18,40 @@ Not flagged, on purpose:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pglast import ast, enums
 
-__all__ = ["is_transaction_control", "non_transactional_reason"]
+__all__ = ["INSPECTED_KINDS", "is_transaction_control", "needs_tree",
+           "non_transactional_reason"]
 
 _TAIL = " cannot run inside a transaction block"
 _TRUE = {"true", "on", "1", "yes"}
 _FALSE = {"false", "off", "0", "no"}
 
 
-def is_transaction_control(node: ast.Node) -> bool:
+def is_transaction_control(node: ast.Node | None) -> bool:
     """Return True for BEGIN, START TRANSACTION, COMMIT/END, ROLLBACK/ABORT, SAVEPOINT,
     RELEASE, ROLLBACK TO, PREPARE TRANSACTION and COMMIT/ROLLBACK PREPARED.
 
     The runner owns the transaction of each migration, so a migration that opens or ends
     one itself would commit half of it behind the runner's back (``supabase/cli#5047``).
+    None (a statement whose node type is not in :data:`INSPECTED_KINDS`, for which
+    ``_split`` builds no tree) is not transaction control.
     """
     return isinstance(node, ast.TransactionStmt)
 
 
-def non_transactional_reason(node: ast.Node) -> str | None:
+def non_transactional_reason(node: ast.Node | None) -> str | None:
     """Return why ``node`` cannot run inside a transaction block, or None when it can.
 
     The reason reads like PostgreSQL's own error, e.g. "CREATE INDEX CONCURRENTLY cannot
-    run inside a transaction block", so users recognise it.
+    run inside a transaction block", so users recognise it. None (no tree: a node type
+    no rule inspects) can.
     """
+    if node is None:
+        return None
     rule = _RULES.get(type(node))
     command = rule(node) if rule is not None else None
     return command + _TAIL if command else None
@@ -191,4 +197,38 @@ _RULES: dict[type[ast.Node], Callable[[Any], str | None]] = {
     ast.DropdbStmt: _always("DROP DATABASE"),  # DROP DATABASE, Notes
     ast.CreateTableSpaceStmt: _always("CREATE TABLESPACE"),  # CREATE TABLESPACE, Notes
     ast.DropTableSpaceStmt: _always("DROP TABLESPACE"),  # DROP TABLESPACE, Notes
+}
+
+#: The parse node types the two functions above look into: every other statement is
+#: neither transaction control nor refused in a transaction block.
+INSPECTED_KINDS = frozenset(
+    {ast.TransactionStmt.__name__, *(kind.__name__ for kind in _RULES)})
+
+
+def needs_tree(kind: str, fields: Mapping[str, Any]) -> bool:
+    """Return whether the functions above need the ``pglast.ast`` tree of a statement.
+
+    ``kind`` is its parse node type and ``fields`` that node's fields in libpg_query's
+    JSON parse tree (``{"concurrent": true, ...}``), which ``_split`` has for free while
+    the Python tree costs six times as much. False means both functions would say no:
+    the type is not in :data:`INSPECTED_KINDS`, or it is one of the three types most
+    migrations are made of and lacks the one field its rule needs (:data:`_SCREENS`).
+    """
+    if kind not in INSPECTED_KINDS:
+        return False
+    screen = _SCREENS.get(kind)
+    return screen is None or screen(fields)
+
+
+def _detaches(fields: Mapping[str, Any]) -> bool:
+    return any(cmd.get("AlterTableCmd", {}).get("subtype") == "AT_DetachPartition"
+               for cmd in fields.get("cmds", ()))
+
+
+# Necessary conditions of _create_index, _drop and _alter_table, read from the JSON
+# (where a false boolean is left out): without them the rule returns None.
+_SCREENS: dict[str, Callable[[Mapping[str, Any]], bool]] = {
+    ast.IndexStmt.__name__: lambda fields: bool(fields.get("concurrent")),
+    ast.DropStmt.__name__: lambda fields: bool(fields.get("concurrent")),
+    ast.AlterTableStmt.__name__: _detaches,
 }

@@ -11,7 +11,11 @@ A migration is one file, ``migrations/YYYYMMDD_feature_name.sql`` or
 
 ``-- migrate:up transaction:false`` runs that section's statements one at a time
 instead of in one transaction, for statements PostgreSQL refuses inside one (``CREATE
-INDEX CONCURRENTLY`` ...). An empty down section makes the migration irreversible.
+INDEX CONCURRENTLY`` ...). An empty down section makes the migration irreversible;
+``-- migrate:down noop:true`` says instead that it has nothing to undo (a data fix, a
+dropped table nobody wants back), so rolling it back runs nothing and succeeds, as
+Django's ``RunSQL.noop`` and an Alembic ``downgrade()`` of ``pass`` do. A ``noop:true``
+down with statements contradicts itself and is an error.
 
 This module only reads and writes files; it never connects to a database. Every
 problem is a ``MigrationFileError`` naming the file, the line and the fix, raised
@@ -69,6 +73,7 @@ _TEMPLATE = """\
 -- migrate:down
 -- Write the SQL that undoes the up section here. Until this section holds a
 -- statement the migration is irreversible: pgkeel refuses to roll it back.
+-- If there is nothing to undo, make the marker line '-- migrate:down noop:true'.
 """
 
 
@@ -95,13 +100,16 @@ class Statement:
 class Section:
     """The up or down half of a migration; ``line`` is its marker's line.
 
-    ``transaction`` is False when the marker says ``transaction:false``.
+    ``transaction`` is False when the marker says ``transaction:false``; ``noop`` is
+    True for a down whose marker says ``noop:true`` (then ``statements`` is empty: the
+    migration deliberately has nothing to undo).
     """
 
     direction: Literal["up", "down"]
     line: int
     transaction: bool
     statements: tuple[Statement, ...]
+    noop: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,8 +128,8 @@ class Migration:
 
     @property
     def reversible(self) -> bool:
-        """True when the down section has at least one statement."""
-        return bool(self.down.statements)
+        """True when the down section has a statement or is marked ``noop:true``."""
+        return bool(self.down.statements) or self.down.noop
 
     @property
     def sort_key(self) -> tuple[str, int, str]:
@@ -178,7 +186,9 @@ def parse_migration(path: Path, data: bytes) -> Migration:
     - the name (``YYYYMMDD[HHMMSS]_snake_name.sql``, a real date/time);
     - UTF-8 text (a BOM is allowed and ignored);
     - the markers: exactly one ``-- migrate:up`` then one ``-- migrate:down``, in
-      column 1, options ``transaction:true|false`` only; look-alikes are errors;
+      column 1, options ``transaction:true|false`` and (down only, alone)
+      ``noop:true|false``; look-alikes are errors;
+    - a ``noop:true`` down holds no statements;
     - no SQL before the up marker (comments are fine), as dbmate requires;
     - every statement parses with PostgreSQL's parser (pglast), and none is a
       ``COPY ... FROM STDIN`` / ``TO STDOUT``;
@@ -315,7 +325,7 @@ class _Lines:
 
 
 def _statements(path: Path, text: str, lines: _Lines, begin: int,
-                stop: int) -> list[tuple[int, int, ast.Node]]:
+                stop: int) -> list[tuple[int, int, ast.Node | None]]:
     """Split ``text[begin:stop]``: ``(start, end, node)`` per statement, file indices."""
     try:
         raw = split_sql(text[begin:stop])
@@ -326,9 +336,16 @@ def _statements(path: Path, text: str, lines: _Lines, begin: int,
 
 
 def _section(path: Path, text: str, lines: _Lines, marker: Marker, stop: int) -> Section:
+    found = _statements(path, text, lines, marker.end, stop)
+    if marker.noop and found:
+        raise MigrationFileError(
+            f"the down section is marked noop:true (line {marker.line}) but holds SQL",
+            path=path, line=lines.line(found[0][0]),
+            hint="remove noop:true if these statements undo the up section, or remove the "
+            "statements (comments are fine) if there is nothing to undo",
+        )
     statements = []
-    for index, (start, end, node) in enumerate(
-            _statements(path, text, lines, marker.end, stop)):
+    for index, (start, end, node) in enumerate(found):
         sql, line = text[start:end], lines.line(start)
         control = is_transaction_control(node)
         reason = non_transactional_reason(node)
@@ -349,4 +366,5 @@ def _section(path: Path, text: str, lines: _Lines, marker: Marker, stop: int) ->
             )
         digest = hashlib.sha256(sql.encode()).hexdigest()
         statements.append(Statement(index, sql, line, digest, reason, control))
-    return Section(marker.direction, marker.line, marker.transaction, tuple(statements))
+    return Section(marker.direction, marker.line, marker.transaction, tuple(statements),
+                   marker.noop)

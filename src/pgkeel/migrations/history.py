@@ -11,13 +11,14 @@ them; their DDL and format upgrades are in :mod:`~pgkeel.migrations.history_sche
 ``pgkeel.migrations``
     One row per applied (or failed) migration: version, name, file, SHA-256 checksum
     and its algorithm, the up statements' checksums (for ``up --resume``), the down
-    statements as they were when applied (``rollback`` runs these, so it works after
-    the file changed or vanished), applied order, ``applied_at``, execution time in
-    ms, ``applied_by``, pgkeel version, how it got there (``run``, ``baseline``,
-    ``repair``), ``status`` (``applied`` or ``failed``) and for a failure the
-    direction, statement index (0-based), line, SQLSTATE and message. Unlike
-    golang-migrate's single ``dirty`` flag (``golang-migrate/migrate#282``), a failure
-    says *which* statement failed and what PostgreSQL said.
+    statements as they were when applied and whether the down was ``noop:true``
+    (``rollback`` runs these, so it works after the file changed or vanished), applied
+    order, ``applied_at``, execution time in ms, ``applied_by``, pgkeel version, how it
+    got there (``run``, ``baseline``, ``repair``), ``status`` (``applied`` or
+    ``failed``) and for a failure the direction, statement index (0-based), line,
+    SQLSTATE and message. Unlike golang-migrate's single ``dirty`` flag
+    (``golang-migrate/migrate#282``), a failure says *which* statement failed and what
+    PostgreSQL said.
 ``pgkeel.events``
     Append-only (a trigger refuses UPDATE, DELETE and TRUNCATE): every apply, rollback,
     failure, repair, baseline, resume and backup, with who, when and from where.
@@ -38,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pgkeel import __version__
 from pgkeel.migrations.files import CHECKSUM_ALGORITHM
-from pgkeel.migrations.history_schema import FORMAT, ensure, exists
+from pgkeel.migrations.history_schema import FORMAT, ensure, exists, found_format
 from pgkeel.migrations.records import (
     AppliedMigration,
     Direction,
@@ -80,7 +81,7 @@ _INTERRUPTED = "interrupted: the runner stopped before this statement finished"
 
 _COLUMNS = (
     "version, name, path, checksum, checksum_algorithm, statement_checksums, transactional,"
-    " down_statements, down_lines, down_transactional, applied_order, applied_at,"
+    " down_statements, down_lines, down_transactional, down_noop, applied_order, applied_at,"
     " execution_ms, applied_by, pgkeel_version, method, status, statements_done,"
     " failed_direction, failed_statement, failed_line, failed_sqlstate, failed_message"
 )
@@ -105,7 +106,7 @@ def _tuple(value: object) -> tuple[Any, ...]:
 
 def _row(values: Sequence[object]) -> AppliedMigration:
     (version, name, path, checksum, algorithm, statement_checksums, transactional,
-     down_statements, down_lines, down_transactional, applied_order, applied_at,
+     down_statements, down_lines, down_transactional, down_noop, applied_order, applied_at,
      execution_ms, applied_by, pgkeel_version, method, status, statements_done,
      failed_direction, failed_statement, failed_line, failed_sqlstate,
      failed_message) = values
@@ -130,6 +131,7 @@ def _row(values: Sequence[object]) -> AppliedMigration:
             statements=_tuple(down_statements),
             lines=_tuple(down_lines),
             transactional=bool(down_transactional),
+            noop=bool(down_noop),
         ),
         applied_order=int(str(applied_order)),
         applied_at=applied_at,  # type: ignore[arg-type]
@@ -144,11 +146,18 @@ def _row(values: Sequence[object]) -> AppliedMigration:
 
 
 def read(conn: psycopg.Connection[tuple[object, ...]]) -> list[AppliedMigration]:
-    """Return every history row in applied order (oldest first); [] without history."""
-    if not exists(conn):
+    """Return every history row in applied order (oldest first); [] without history.
+
+    An older layout is read as it is (``status`` and dry runs never upgrade it): a
+    format-1 table has no ``down_noop`` column, and none of its downs was ``noop:true``.
+    Raises ``Refused`` for a layout newer than this pgkeel's.
+    """
+    found = found_format(conn)
+    if not found:
         return []
+    columns = _COLUMNS if found >= 2 else _COLUMNS.replace(" down_noop,", " false,")
     rows = conn.execute(
-        f"SELECT {_COLUMNS} FROM pgkeel.migrations ORDER BY applied_order"
+        f"SELECT {columns} FROM pgkeel.migrations ORDER BY applied_order"
     ).fetchall()
     return [_row(r) for r in rows]
 
@@ -213,6 +222,7 @@ def _migration_values(migration: Migration, directory_relative: str) -> dict[str
         "down_statements": list(down.statements),
         "down_lines": list(down.lines),
         "down_transactional": down.transactional,
+        "down_noop": down.noop,
         "client": _CLIENT,
         "pgkeel_version": __version__,
     }
@@ -221,11 +231,11 @@ def _migration_values(migration: Migration, directory_relative: str) -> dict[str
 _INSERT = (
     "INSERT INTO pgkeel.migrations (version, name, path, checksum, checksum_algorithm,"
     " statement_checksums, transactional, down_statements, down_lines, down_transactional,"
-    " execution_ms, client, pgkeel_version, method, status, statements_done,"
+    " down_noop, execution_ms, client, pgkeel_version, method, status, statements_done,"
     " failed_direction, failed_statement, failed_line, failed_message)"
     " VALUES (%(version)s, %(name)s, %(path)s, %(checksum)s, %(algorithm)s,"
     " %(statement_checksums)s, %(transactional)s, %(down_statements)s, %(down_lines)s,"
-    " %(down_transactional)s, %(execution_ms)s, %(client)s, %(pgkeel_version)s,"
+    " %(down_transactional)s, %(down_noop)s, %(execution_ms)s, %(client)s, %(pgkeel_version)s,"
     " %(method)s, %(status)s, %(statements_done)s, %(failed_direction)s,"
     " %(failed_statement)s, %(failed_line)s, %(failed_message)s)"
 )
@@ -284,7 +294,7 @@ def record_started(
         _INSERT + " ON CONFLICT (version) DO UPDATE SET checksum = EXCLUDED.checksum,"
         " path = EXCLUDED.path, statement_checksums = EXCLUDED.statement_checksums,"
         " down_statements = EXCLUDED.down_statements, down_lines = EXCLUDED.down_lines,"
-        " down_transactional = EXCLUDED.down_transactional,"
+        " down_transactional = EXCLUDED.down_transactional, down_noop = EXCLUDED.down_noop,"
         " statements_done = EXCLUDED.statements_done,"
         " failed_statement = EXCLUDED.failed_statement, failed_line = EXCLUDED.failed_line,"
         " failed_sqlstate = NULL, failed_message = EXCLUDED.failed_message",
@@ -450,7 +460,7 @@ def record_repaired(
                 " checksum = %(checksum)s, checksum_algorithm = %(algorithm)s,"
                 " path = %(path)s, statement_checksums = %(statement_checksums)s,"
                 " down_statements = %(down_statements)s, down_lines = %(down_lines)s,"
-                " down_transactional = %(down_transactional)s,"
+                " down_transactional = %(down_transactional)s, down_noop = %(down_noop)s,"
                 " statements_done = cardinality(%(statement_checksums)s::text[]),"
                 " failed_direction = NULL, failed_statement = NULL, failed_line = NULL,"
                 " failed_sqlstate = NULL, failed_message = NULL WHERE version = %(version)s",

@@ -23,7 +23,7 @@ from pgkeel.errors import HistoryFormatTooNew
 if TYPE_CHECKING:
     import psycopg
 
-__all__ = ["FORMAT", "ensure", "exists"]
+__all__ = ["FORMAT", "ensure", "exists", "found_format"]
 
 # Each entry brings the layout from format i to i + 1; FORMAT is how many there are.
 # A later layout change appends a step (ALTER TABLE ...), never edits an old one.
@@ -93,6 +93,12 @@ _STEPS: tuple[str, ...] = (
     CREATE TRIGGER append_only_truncate BEFORE TRUNCATE ON pgkeel.events
         FOR EACH STATEMENT EXECUTE FUNCTION pgkeel.refuse_event_change();
     """,
+    # 2: the down's noop:true. Rows applied before it had no way to say so: false.
+    # (history.read reads a format-1 table the same way, until a writer upgrades it.)
+    """
+    ALTER TABLE pgkeel.migrations
+        ADD COLUMN IF NOT EXISTS down_noop boolean NOT NULL DEFAULT false;
+    """,
 )
 FORMAT = len(_STEPS)
 
@@ -116,14 +122,23 @@ def _check_not_newer(found: int | None) -> None:
         )
 
 
+def found_format(conn: psycopg.Connection[tuple[object, ...]]) -> int:
+    """Return the layout format of the history tables, 0 when there are none.
+
+    Read-only commands do not upgrade the layout, so their readers use this to read an
+    older one. Raises ``Refused`` when the tables were written by a newer pgkeel.
+    """
+    found = _format(conn)
+    _check_not_newer(found)
+    return found or 0
+
+
 def exists(conn: psycopg.Connection[tuple[object, ...]]) -> bool:
     """Return True when the history tables exist (False on a never-migrated database).
 
     Raises ``Refused`` when they were written by a newer pgkeel.
     """
-    found = _format(conn)
-    _check_not_newer(found)
-    return found is not None and found > 0
+    return found_format(conn) > 0
 
 
 def ensure(conn: psycopg.Connection[tuple[object, ...]]) -> None:

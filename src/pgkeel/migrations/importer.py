@@ -13,10 +13,18 @@ stays in the header comment.
 
 What is not copied as it was is reported, never silently changed:
 
-- an up without a down becomes an irreversible migration (empty down section);
+- a down file that exists but holds no statements (only comments, or nothing) becomes
+  ``-- migrate:down noop:true`` with its comments kept: the original tools ran it as a
+  successful no-op, so rolling back past it does nothing here either;
+- an up without a down becomes an irreversible migration (empty down section). The
+  original runners step over it too (golang-migrate's ``newMigration`` makes an "empty"
+  migration, Harness's ``maragudk/migrate`` walks only the down files), but nobody
+  wrote that there is nothing to undo, so pgkeel does not assume it;
 - a down without an up is reported and not written;
 - a down PostgreSQL's parser rejects is kept as a comment (irreversible), with the
-  parser's message, so that one broken down does not block applying the history;
+  parser's message, so that one broken down does not block applying the history (the
+  original tool would have sent it and failed when rolling back; pgkeel parses every
+  file before it runs anything, so it cannot keep such a down as SQL);
 - a section with statements PostgreSQL refuses in a transaction block gets
   ``transaction:false`` (golang-migrate never wrapped files in a transaction, so they ran);
 - a section wrapped in ``BEGIN; ... COMMIT;`` loses the wrapper (pgkeel runs each
@@ -46,20 +54,21 @@ Tool = Literal["golang-migrate", "diesel", "dbmate"]
 DEFAULT_START = datetime(2000, 1, 1, tzinfo=UTC)
 _TX_OPEN = {TransactionStmtKind.TRANS_STMT_BEGIN, TransactionStmtKind.TRANS_STMT_START}
 _TX_CLOSE = {TransactionStmtKind.TRANS_STMT_COMMIT}  # COMMIT and END
-_EMPTY_DOWN = ("no statements, so the migration is irreversible in pgkeel (the original tool "
-               "ran it as a no-op); add e.g. 'SELECT 1;' if rolling back past it is safe")
+_MISSING_DOWN = "none in the original history: irreversible until written"
 
 
 @dataclass(frozen=True, slots=True)
 class ImportReport:
     """What :func:`import_history` did.
 
-    ``written``: the new files, in order. ``unpaired_ups``: original ups without a down
-    (written as irreversible). ``unpaired_downs``: original downs without an up (not
-    written). ``skipped``: files in ``source`` that are not migrations, with the reason.
-    ``notes``: changes made while converting (``transaction:false`` added, a
-    ``BEGIN``/``COMMIT`` wrapper removed, an unparsable down kept as a comment, a
-    ``_up.sql`` name read as an up).
+    ``written``: the new files, in order. ``unpaired_ups``: original ups without a down,
+    the missing downs (written irreversible). ``noop_downs``: original down files that
+    hold no statements (written ``noop:true``). ``unparsable_downs``: original downs
+    PostgreSQL's parser rejects, with its message (kept as comments, irreversible).
+    ``unpaired_downs``: original downs without an up (not written). ``skipped``: files
+    in ``source`` that are not migrations, with the reason. ``notes``: changes made
+    while converting (``transaction:false`` added, a ``BEGIN``/``COMMIT`` wrapper
+    removed, a ``_up.sql`` name read as an up).
     """
 
     tool: Tool
@@ -67,6 +76,8 @@ class ImportReport:
     dest: Path
     written: tuple[Path, ...]
     unpaired_ups: tuple[Path, ...]
+    noop_downs: tuple[Path, ...]
+    unparsable_downs: tuple[FileNote, ...]
     unpaired_downs: tuple[Path, ...]
     skipped: tuple[FileNote, ...]
     notes: tuple[FileNote, ...]
@@ -106,25 +117,31 @@ def import_history(source: Path, dest: Path, tool: Tool, *,
     moment = start or DEFAULT_START
     moment = moment.astimezone(UTC) if moment.tzinfo else moment
     planned: list[tuple[Path, bytes]] = []
+    noop_downs: list[Path] = []
+    unparsable_downs: list[FileNote] = []
     for number, item in enumerate(scan.sources):
         version = (moment + timedelta(seconds=number)).strftime("%Y%m%d%H%M%S")
         path = dest / f"{version}_{item.name}.sql"
         header = (f"-- Imported by pgkeel from {tool}: migration {number + 1} of "
                   f"{len(scan.sources)} in the original order.\n")
-        pieces = (_copy_whole(item, header) if item.whole_file
-                  else _compose(source, item, header, scan.notes))
+        if item.whole_file:
+            pieces = _copy_whole(item, header)
+        else:
+            pieces, down = _compose(source, item, header, scan.notes)
+            if item.down is not None and down.noop:
+                noop_downs.append(item.down)
+            if item.down is not None and down.problem is not None:
+                unparsable_downs.append(FileNote(item.down, down.problem))
         planned.append((path, _validated(path, pieces)))
     _check_free(dest, [path for path, _ in planned])
     _write_all(dest, planned)
     return ImportReport(
         tool=tool, source=source, dest=dest,
         written=tuple(path for path, _ in planned),
-        unpaired_ups=tuple(scan.unpaired_ups), unpaired_downs=tuple(scan.unpaired_downs),
+        unpaired_ups=tuple(scan.unpaired_ups), noop_downs=tuple(noop_downs),
+        unparsable_downs=tuple(unparsable_downs), unpaired_downs=tuple(scan.unpaired_downs),
         skipped=tuple(scan.skipped), notes=tuple(scan.notes),
     )
-
-
-# --- readers: one per tool, each returning the history in its original order ---------
 
 
 # --- composing one pgkeel file -----------------------------------------------------
@@ -138,31 +155,59 @@ def _copy_whole(item: Source, header: str) -> list[_Piece]:
     return [(f"{header}-- Original: {item.up.name}\n", None, 1), (_read(item.up), item.up, 1)]
 
 
-def _compose(source: Path, item: Source, header: str, notes: list[FileNote]) -> list[_Piece]:
+@dataclass(frozen=True, slots=True)
+class _Down:
+    """A down section to write: its ``text``, the options of its ``marker`` line, the
+    header's ``label`` (lines after ``-- down:``), and what became of the original:
+    ``noop`` for a file without statements, ``problem`` (the parser's message) for one
+    kept as a comment."""
+
+    text: str
+    marker: str
+    label: str
+    noop: bool = False
+    problem: str | None = None
+
+
+def _convert_down(source: Path, item: Source, notes: list[FileNote]) -> _Down:
+    if item.down is None:
+        return _Down("", "", _MISSING_DOWN)
+    name = item.down.relative_to(source)
+    original = _read(item.down)
+    try:
+        text, transaction = _prepare(item.down, original, item.transaction, notes)
+    except MigrationFileError as exc:
+        # One broken down must not block applying the whole history: keep its text
+        # as a comment, so the migration is irreversible until someone fixes it.
+        problem = f"{exc.message} (line {exc.line})"
+        label = (f"{name}\n--   {problem}\n--   Kept below as a comment, so this migration "
+                 "is irreversible until the down is\n--   rewritten (the original tool would "
+                 "have sent it to the server, and failed there).")
+        return _Down("".join(f"-- {line}\n" for line in original.splitlines()), "", label,
+                     problem=problem)
+    if split_sql(text):
+        return _Down(text, _option(transaction), str(name))
+    # Someone wrote this file and put nothing to run in it, and the original tools ran
+    # it as a successful no-op: noop:true says both. It stands alone on its marker (a
+    # down that runs nothing has no transaction mode).
+    label = (f"{name}\n--   It holds no statements, only comments (kept below) or nothing; "
+             "the original tool\n--   ran it as a successful no-op, so it is written as "
+             "noop:true: rolling back runs\n--   nothing here either.")
+    return _Down(text, " noop:true", label, noop=True)
+
+
+def _compose(source: Path, item: Source, header: str,
+             notes: list[FileNote]) -> tuple[list[_Piece], _Down]:
     up_text, up_tx = _prepare(item.up, _read(item.up), item.transaction, notes)
-    down_label = "none in the original history: irreversible until written"
-    down_text, down_tx = "", True
-    if item.down is not None:
-        down_label = str(item.down.relative_to(source))
-        try:
-            down_text, down_tx = _prepare(item.down, _read(item.down), item.transaction, notes)
-            if not split_sql(down_text):
-                notes.append(FileNote(item.down, _EMPTY_DOWN))
-        except MigrationFileError as exc:
-            # One broken down must not block applying the whole history: keep its text
-            # as a comment, so the migration is irreversible until someone fixes it.
-            problem = f"{exc.message} (line {exc.line})"
-            notes.append(FileNote(item.down, f"kept as a comment, irreversible: {problem}"))
-            down_label += f", kept as a comment below: {problem}"
-            down_text = "".join(f"-- {line}\n" for line in _read(item.down).splitlines())
+    down = _convert_down(source, item, notes)
     up_label = item.up.relative_to(source)
     return [
-        (f"{header}-- up:   {up_label}\n-- down: {down_label}\n", None, 1),
+        (f"{header}-- up:   {up_label}\n-- down: {down.label}\n", None, 1),
         (f"-- migrate:up{_option(up_tx)}\n", None, 1),
         (_terminated(up_text), item.up, 1),
-        (f"\n-- migrate:down{_option(down_tx)}\n", None, 1),
-        (_terminated(down_text), item.down, 1),
-    ]
+        (f"\n-- migrate:down{down.marker}\n", None, 1),
+        (_terminated(down.text), item.down, 1),
+    ], down
 
 
 def _prepare(path: Path, text: str, transaction: bool,

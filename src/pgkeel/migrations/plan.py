@@ -15,7 +15,9 @@ STYLE.md §2 "Plan first"). ``up`` refuses when:
 
 ``rollback`` undoes the most recently *applied* migrations first (by applied order,
 not by version as dbmate does: ``amacneil/dbmate#30``), runs the down section stored
-when each was applied, and refuses the whole plan if any step is irreversible.
+when each was applied, and refuses the whole plan if any step is irreversible. A
+``noop:true`` down is not irreversible: its step runs nothing and only records the
+rollback.
 """
 
 from __future__ import annotations
@@ -66,7 +68,8 @@ class Step:
     ``path`` is the file (None when it is gone and the stored down runs);
     ``statements`` what runs, starting at ``start_index`` for a resumed step;
     ``transactional`` False for a ``transaction:false`` section; ``down_source`` says
-    which down runs (``stored`` or ``file``) for a rollback step.
+    which down runs (``stored`` or ``file``) for a rollback step; ``noop`` marks a
+    rollback step whose down is ``noop:true`` (no statements, nothing to undo).
     """
 
     direction: Literal["up", "down"]
@@ -79,6 +82,7 @@ class Step:
     applied: AppliedMigration | None = None
     start_index: int = 0
     down_source: Literal["stored", "file"] | None = None
+    noop: bool = False
 
     @property
     def resumed(self) -> bool:
@@ -296,13 +300,15 @@ def _stored_step(row: AppliedMigration, path: Path | None) -> Step:
         transactional=stored.transactional,
         applied=row,
         down_source="stored",
+        noop=stored.noop,
     )
 
 
 def _down_differs(row: AppliedMigration, file: Migration) -> bool:
     """True when the file's down section is not the one stored at apply time."""
     return (tuple(s.sql for s in file.down.statements) != row.down.statements
-            or file.down.transaction != row.down.transactional)
+            or file.down.transaction != row.down.transactional
+            or file.down.noop != row.down.noop)
 
 
 def _down_step(
@@ -325,7 +331,31 @@ def _down_step(
         migration=file,
         applied=row,
         down_source="file" if differs else "stored",
+        noop=file.down.noop,
     )
+
+
+def _irreversible(plan: list[Step], blocked: list[int]) -> IrreversibleMigration:
+    """The refusal of a rollback ``plan`` whose steps at indexes ``blocked`` cannot run.
+
+    It names the first of them in plan order, the most recently applied, since
+    ``--to`` its version is as far as a rollback can go; the others are counted.
+    """
+    first = plan[blocked[0]]
+    assert first.applied is not None
+    message = (f"cannot roll back {first.version} ({first.applied.path}): its down section "
+               "has no statements, so it is irreversible")
+    if len(blocked) > 1:
+        message += (f", and so are {len(blocked) - 1} migration(s) applied before it in "
+                    "this rollback")
+    fixes = [] if blocked[0] == 0 else [
+        f"`pgkeel migrate rollback --to {first.version}` rolls back the {blocked[0]} "
+        "migration(s) applied after it"]
+    fixes.append("to go past it, write its down section (or, if it has nothing to undo, "
+                 "make its marker '-- migrate:down noop:true') and run `pgkeel migrate "
+                 "rollback --use-file-down`")
+    return IrreversibleMigration(message + "; nothing was rolled back",
+                                 hint="; ".join(fixes), path=first.path)
 
 
 def plan_rollback(
@@ -348,7 +378,8 @@ def plan_rollback(
 
     Raises ``UsageError`` (exit 2) for conflicting or impossible targets, ``Refused``
     (exit 4) when the history holds a failed migration, and ``IrreversibleMigration``
-    (exit 4) naming every step whose down has no statements; all before anything runs.
+    (exit 4) when a step's down has no statements and is not ``noop:true``, naming the
+    first such step and suggesting ``--to`` it; all before anything runs.
     """
     if sum(x is not None and x is not False for x in (steps, to, everything)) > 1:
         raise UsageError("give only one of --steps, --to and --all")
@@ -380,22 +411,13 @@ def plan_rollback(
         chosen = newest_first[:count]
     files = {m.version: m for m in migrations}
     plan = [_down_step(r, files.get(r.version), use_file_down) for r in chosen]
-    # A down without statements cannot undo an up that did something; an up that ran
-    # nothing is undone by nothing (Django: a migration without operations reverses).
-    irreversible = [s for s in plan
-                    if not s.statements and s.applied and s.applied.statement_checksums]
-    if irreversible:
-        names = ", ".join(f"{s.version} ({s.applied.path if s.applied else s.path})"
-                          for s in irreversible[:5])
-        if len(irreversible) > 5:
-            names += f" and {len(irreversible) - 5} more"
-        raise IrreversibleMigration(
-            f"cannot roll back {names}: the down section has no statements (irreversible);"
-            " nothing was rolled back",
-            hint="write the down section and run `pgkeel migrate rollback --use-file-down`, "
-            "or roll back fewer steps (`--to VERSION` after it)",
-            path=irreversible[0].path,
-        )
+    # A down without statements cannot undo an up that did something, unless it says
+    # there is nothing to undo (noop:true); an up that ran nothing is undone by nothing
+    # (Django: a migration without operations reverses).
+    blocked = [index for index, s in enumerate(plan) if not s.statements and not s.noop
+               and s.applied and s.applied.statement_checksums]
+    if blocked:
+        raise _irreversible(plan, blocked)
     notes = tuple(
         f"the down section of {files[r.version].path.name} differs from the one stored "
         f"when {r.version} was applied; "

@@ -24,12 +24,14 @@ class StoredDown:
     """The down section as recorded when the migration was applied.
 
     ``statements`` are the SQL texts, ``lines`` their 1-based lines in the file,
-    ``transactional`` False when the section was marked ``transaction:false``.
+    ``transactional`` False when the section was marked ``transaction:false``, ``noop``
+    True when it was marked ``noop:true`` (nothing to undo, so rolling back runs nothing).
     """
 
     statements: tuple[str, ...]
     lines: tuple[int, ...]
     transactional: bool
+    noop: bool = False
 
     @classmethod
     def of(cls, section: Section) -> StoredDown:
@@ -38,6 +40,7 @@ class StoredDown:
             statements=tuple(s.sql for s in section.statements),
             lines=tuple(s.line for s in section.statements),
             transactional=section.transaction,
+            noop=section.noop,
         )
 
 
@@ -89,12 +92,13 @@ class AppliedMigration:
 
     @property
     def reversible(self) -> bool:
-        """False when the stored down has no statements but the up had some.
+        """False when the stored down has no statements, is not ``noop:true``, and the
+        up had statements.
 
         A migration whose up ran nothing is undone by running nothing, as Django
         finds a migration without operations reversible (``Migration.unapply``).
         """
-        return bool(self.down.statements) or not self.statement_checksums
+        return bool(self.down.statements) or self.down.noop or not self.statement_checksums
 
 
 @dataclass(frozen=True, slots=True)

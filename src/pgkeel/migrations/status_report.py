@@ -32,7 +32,9 @@ class MigrationStatus:
     ``state``: ``applied``; ``pending`` (file only); ``failed``; ``changed`` (applied,
     file checksum differs); ``missing`` (applied, no file). ``path`` is the file name
     (the recorded one when missing); ``reversible`` False when the down that rollback
-    would run has no statements while the up has some; ``out_of_order`` marks a
+    would run has no statements, is not ``noop:true`` and the up has statements;
+    ``noop_down`` True when that down is ``noop:true`` (reversible, runs nothing);
+    ``out_of_order`` marks a
     pending migration older than the newest applied one. The ``applied_*`` fields and
     ``execution_ms`` (ms) are set for migrations in the history.
     """
@@ -42,6 +44,7 @@ class MigrationStatus:
     path: str
     state: State
     reversible: bool
+    noop_down: bool = False
     out_of_order: bool = False
     applied_order: int | None = None
     applied_at: datetime | None = None
@@ -59,6 +62,7 @@ class MigrationStatus:
             "file": self.path,
             "state": self.state,
             "reversible": self.reversible,
+            "noop_down": self.noop_down,
             "out_of_order": self.out_of_order,
             "applied_order": self.applied_order,
             "applied_at": self.applied_at.isoformat() if self.applied_at else None,
@@ -105,13 +109,13 @@ class StatusReport:
         }
 
 
-def _from_row(row: AppliedMigration, state: State, path: str, reversible: bool) -> \
-        MigrationStatus:
+def _from_row(row: AppliedMigration, state: State, path: str) -> MigrationStatus:
+    # The stored down is the one rollback runs, so it decides both flags.
     return MigrationStatus(
-        version=row.version, name=row.name, path=path, state=state, reversible=reversible,
-        applied_order=row.applied_order, applied_at=row.applied_at,
-        applied_by=row.applied_by, execution_ms=row.execution_ms, method=row.method,
-        failure=row.failure,
+        version=row.version, name=row.name, path=path, state=state,
+        reversible=row.reversible, noop_down=row.down.noop, applied_order=row.applied_order,
+        applied_at=row.applied_at, applied_by=row.applied_by, execution_ms=row.execution_ms,
+        method=row.method, failure=row.failure,
     )
 
 
@@ -136,13 +140,14 @@ def status(url: str, directory: Path) -> StatusReport:
                 version=migration.version, name=migration.name, path=migration.path.name,
                 state="pending",
                 reversible=migration.reversible or not migration.up.statements,
+                noop_down=migration.down.noop,
                 out_of_order=newest is not None and migration.sort_key < newest,
             ))
             continue
         state: State = ("failed" if row.failed else
                         "changed" if row.checksum != migration.checksum else "applied")
-        entries.append(_from_row(row, state, migration.path.name, row.reversible))
-    entries.extend(_from_row(r, "missing", r.path, r.reversible)
+        entries.append(_from_row(row, state, migration.path.name))
+    entries.extend(_from_row(r, "missing", r.path)
                    for r in rows if r.version not in files)
     entries.sort(key=lambda m: version_key(m.version))
     return StatusReport(tuple(entries), holder)
