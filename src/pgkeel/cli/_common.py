@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from pgkeel.config import Settings, load_settings
-from pgkeel.target import database_url
+if TYPE_CHECKING:
+    from pgkeel.config import Settings
 
 __all__ = [
     "DatabaseUrl",
@@ -43,6 +43,9 @@ ProjectDir = Annotated[
 
 def settings(database_url: str | None = None, project: Path | None = None) -> Settings:
     """Load settings with the CLI's flags on top."""
+    # Imported here: pydantic-settings costs ~70 ms, which --help and --version skip.
+    from pgkeel.config import load_settings
+
     return load_settings(project, database_url=database_url)
 
 
@@ -53,4 +56,6 @@ def note(message: str) -> None:
 
 def resolve_url(database_url_flag: str | None, project: Path | None = None) -> str:
     """The database to work on; starts the local cluster (saying so) if none is set."""
+    from pgkeel.target import database_url  # with the settings it needs, see settings()
+
     return database_url(settings(database_url_flag, project), notify=note)

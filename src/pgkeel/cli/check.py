@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
 from pgkeel import __version__
-from pgkeel.check import CheckResult, check
 from pgkeel.cli._common import DatabaseUrl, ProjectDir, note, out, resolve_url
-from pgkeel.dsn import redact
-from pgkeel.examples import EXAMPLE_DATABASE, load_example
-from pgkeel.report import parse_fail_on, render_json, render_sarif
-from pgkeel.report.render_text import findings_table, fixes_script, summary_line
+from pgkeel.examples import EXAMPLE_DATABASE
+
+if TYPE_CHECKING:
+    from pgkeel.check import CheckResult
 
 __all__ = ["check_command"]
 
@@ -59,6 +57,13 @@ def check_command(
     Example: [bold]pgkeel check --example[/bold] (no database needed: uses the local
     cluster), [bold]pgkeel check -d postgresql://app@localhost/app --format sarif[/bold]
     """
+    # Imported here, not at the top: the catalog, the rules and the renderers cost
+    # ~100 ms that every other command (pgkeel migrate up ...) would pay for nothing.
+    from pgkeel.check import check
+    from pgkeel.dsn import redact
+    from pgkeel.examples import load_example
+    from pgkeel.report import parse_fail_on, render_json, render_sarif
+
     url = resolve_url(database_url, project)
     if example:
         note(f"loading the skill's e-commerce example into database {EXAMPLE_DATABASE} "
@@ -77,6 +82,12 @@ def check_command(
 
 
 def _print_text(result: CheckResult, fail_on: str) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    from pgkeel.report import parse_fail_on
+    from pgkeel.report.render_text import findings_table, fixes_script, summary_line
+
     out.print(f"[bold]{result.database}[/bold]  PostgreSQL {result.server_version}  "
               f"({result.tables} tables)")
     table = Table(title="Validation Checklist", title_justify="left")

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from pgkeel.cli._common import ProjectDir, note, out, settings
-from pgkeel.dsn import redact
-from pgkeel.target import local_cluster
+
+if TYPE_CHECKING:
+    from pgkeel.cluster import Cluster
 
 __all__ = ["app"]
+
+
+def _cluster(project: Path | None) -> Cluster:
+    """The project's local cluster (imported here, as the settings: see _common)."""
+    from pgkeel.target import local_cluster
+
+    return local_cluster(settings(project=project))
+
 
 app = typer.Typer(help="Manage the project's local PostgreSQL cluster (.pgkeel/pgdata).",
                   no_args_is_help=True)
@@ -25,7 +36,7 @@ def start(
 
     Example: [bold]pgkeel db start --port 55432[/bold]
     """
-    cluster = local_cluster(settings(project=project))
+    cluster = _cluster(project)
     status = cluster.start(port=port, notify=note)
     out.print(f"running: PostgreSQL {status.major} in {status.data_dir}, "
               f"port {status.port}, pid {status.pid}")
@@ -35,7 +46,7 @@ def start(
 @app.command()
 def stop(project: ProjectDir = None) -> None:
     """Stop the cluster's server (fast shutdown)."""
-    cluster = local_cluster(settings(project=project))
+    cluster = _cluster(project)
     cluster.stop()
     out.print(f"stopped: {cluster.data_dir}")
 
@@ -46,7 +57,7 @@ def status(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Say whether the cluster exists and runs. Exit 0 when running, 1 otherwise."""
-    state = local_cluster(settings(project=project)).status()
+    state = _cluster(project).status()
     if as_json:
         out.print_json(json.dumps({
             "state": state.state, "data_dir": str(state.data_dir), "port": state.port,
@@ -71,7 +82,9 @@ def url(
     dbname: str = typer.Option("postgres", "--dbname", help="Database name."),
 ) -> None:
     """Print the cluster's connection URL (Unix socket by default)."""
-    cluster = local_cluster(settings(project=project))
+    from pgkeel.dsn import redact
+
+    cluster = _cluster(project)
     text = cluster.url(dbname, tcp=tcp)
     out.print(redact(text))
     if tcp:
@@ -84,7 +97,7 @@ def destroy(
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
 ) -> None:
     """Stop the cluster and delete its directory (only one pgkeel created)."""
-    cluster = local_cluster(settings(project=project))
+    cluster = _cluster(project)
     if not cluster.directory.exists():
         out.print(f"nothing to destroy at {cluster.directory}")
         return

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table as RichTable
 
-from pgkeel.catalog import Snapshot, Table, read_snapshot
 from pgkeel.cli._common import DatabaseUrl, ProjectDir, out, resolve_url
+
+if TYPE_CHECKING:
+    from rich.table import Table as RichTable
+
+    from pgkeel.catalog import Snapshot, Table
 
 __all__ = ["inspect_command"]
 
@@ -31,6 +35,9 @@ def inspect_command(
 
     Example: [bold]pgkeel inspect --json -d postgresql://app@localhost/app > schema.json[/bold]
     """
+    # Imported here: the catalog reader is only this command's (and check's) cost.
+    from pgkeel.catalog import read_snapshot
+
     snap = read_snapshot(resolve_url(database_url, project), exact_sizes=exact_sizes)
     if as_json:
         # Plain echo, not Rich: the output is for machines and can be large.
@@ -62,6 +69,8 @@ def _summary(snap: Snapshot) -> None:
 
 
 def _tables(tables: list[Table], *, exact_sizes: bool) -> RichTable:
+    from rich.table import Table as RichTable
+
     grid = RichTable(box=None, pad_edge=False, header_style="bold")
     grid.add_column("table", no_wrap=True)
     for name in ("rows", "size", "columns", "indexes", "FKs"):

@@ -13,22 +13,21 @@ import sys
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from pgkeel.cli._common import DatabaseUrl, ProjectDir, err, note, out, settings
-from pgkeel.config import Settings
-from pgkeel.migrations import runner
-from pgkeel.migrations import status_report as status_mod
-from pgkeel.migrations.files import new_migration
-from pgkeel.migrations.importer import import_history
-from pgkeel.migrations.plan import Plan
-from pgkeel.migrations.progress import ProgressEvent
-from pgkeel.report.findings import Finding
-from pgkeel.target import database_url
+
+if TYPE_CHECKING:
+    from pgkeel.config import Settings
+    from pgkeel.migrations.plan import Plan
+    from pgkeel.migrations.progress import ProgressEvent
+    from pgkeel.report.findings import Finding
+
+# The library modules (psycopg, pglast, the whole migrations package) are imported in
+# the commands that use them, so that `pgkeel check` or `--help` does not load them.
 
 __all__ = ["app"]
 
@@ -72,6 +71,8 @@ class _Target:
 
 
 def _target(database_url_flag: str | None, project: Path | None) -> _Target:
+    from pgkeel.target import database_url
+
     resolved = settings(database_url_flag, project)
     return _Target(resolved, database_url(resolved, notify=note),
                    resolved.resolve(resolved.migrations_dir))
@@ -108,6 +109,8 @@ def _print_plan(plan: Plan) -> None:
     for step in plan.steps:
         mode = "" if step.transactional else " [dim](transaction:false)[/dim]"
         source = f" [dim]({step.down_source} down)[/dim]" if step.down_source else ""
+        if step.noop:
+            source += " [dim](noop:true: nothing to run)[/dim]"
         out.print(f"[bold]would {verb} {step.version}[/bold] {escape(step.name)}{mode}{source}")
         for statement in step.statements:
             where = f"line {statement.line}" if statement.line else "stored"
@@ -139,6 +142,8 @@ def up(
 
     Example: [bold]pgkeel migrate up --backup[/bold]
     """
+    from pgkeel.migrations import runner
+
     target = _target(database_url, project)
     result = runner.up(
         target.url, target.directory, to=to, dry_run=dry_run,
@@ -185,6 +190,8 @@ def rollback(
 
     Example: [bold]pgkeel migrate rollback --steps 2[/bold]
     """
+    from pgkeel.migrations import runner
+
     target = _target(database_url, project)
     result = runner.rollback(
         target.url, target.directory, steps=steps, to=to, everything=everything,
@@ -218,6 +225,8 @@ def redo(
 
     Example: [bold]pgkeel migrate redo[/bold]
     """
+    from pgkeel.migrations import runner
+
     target = _target(database_url, project)
     result = runner.redo(
         target.url, target.directory, use_file_down=use_file_down,
@@ -247,6 +256,10 @@ def status(
 
     Example: [bold]pgkeel migrate status --format json[/bold]
     """
+    from rich.table import Table
+
+    from pgkeel.migrations import status_report as status_mod
+
     target = _target(database_url, project)
     report = status_mod.status(target.url, target.directory)
     if output_format is Format.json:
@@ -259,6 +272,8 @@ def status(
         notes = []
         if not m.reversible:
             notes.append("irreversible")
+        elif m.noop_down:
+            notes.append("reversible (noop down)")
         if m.out_of_order:
             notes.append("older than the newest applied")
         if m.method in ("baseline", "repair"):
@@ -293,6 +308,8 @@ def validate(
 
     Example: [bold]pgkeel migrate validate[/bold]
     """
+    from pgkeel.migrations import status_report as status_mod
+
     target = _target(database_url, project)
     result = status_mod.validate(target.url, target.directory)
     for m in result.changed:
@@ -321,6 +338,8 @@ def baseline(
 
     Example: [bold]pgkeel migrate baseline 20240119093000[/bold]
     """
+    from pgkeel.migrations import runner
+
     target = _target(database_url, project)
     result = runner.baseline(
         target.url, target.directory, version,
@@ -351,6 +370,8 @@ def repair(
 
     Example: [bold]pgkeel migrate repair --mark-rolled-back --yes[/bold]
     """
+    from pgkeel.migrations import runner
+
     if mark_applied == mark_rolled_back:
         err.print("[bold red]error:[/bold red] give exactly one of --mark-rolled-back and "
                   "--mark-applied")
@@ -393,6 +414,8 @@ def new(
 
     Example: [bold]pgkeel migrate new "add users table"[/bold]
     """
+    from pgkeel.migrations.files import new_migration
+
     resolved = settings(None, project)
     path = new_migration(resolved.resolve(resolved.migrations_dir), name)
     out.print(str(path))
@@ -407,16 +430,25 @@ def import_command(
     """Convert another tool's history into pgkeel files, keeping its order.
 
     The files go into the migrations directory; each names its original in a header
-    comment. Ups without a down become irreversible migrations.
+    comment. Ups without a down become irreversible migrations; down files without
+    statements become noop:true downs (nothing to undo).
 
     Example: [bold]pgkeel migrate import db/migrations --from golang-migrate[/bold]
     """
+    from pgkeel.migrations.importer import import_history
+
     resolved = settings(None, project)
     dest = resolved.resolve(resolved.migrations_dir)
     report = import_history(source, dest, tool.value)
     out.print(f"imported {len(report.written)} migration(s) from {tool.value} into {dest}")
     for path in report.unpaired_ups:
         out.print(f"[yellow]no down[/yellow] {escape(path.name)}: written as irreversible")
+    for path in report.noop_downs:
+        out.print(f"[dim]noop down[/dim] {escape(path.name)}: no statements, written as "
+                  "noop:true")
+    for item in report.unparsable_downs:
+        out.print(f"[yellow]down kept as a comment[/yellow] {escape(item.path.name)}: "
+                  f"{escape(item.note)}; irreversible until rewritten")
     for path in report.unpaired_downs:
         out.print(f"[yellow]no up[/yellow] {escape(path.name)}: not written")
     for item in report.skipped:

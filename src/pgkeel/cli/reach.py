@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 
 import typer
-from rich.table import Table
 
 from pgkeel.cli._common import DatabaseUrl, ProjectDir, out, resolve_url
-from pgkeel.connect import reach
 
 __all__ = ["connect_command"]
 
@@ -24,6 +22,10 @@ def connect_command(
 
     Example: [bold]pgkeel connect -d postgresql://app@localhost/app[/bold]
     """
+    from rich.table import Table
+
+    from pgkeel.connect import reach  # here: psycopg is this command's cost only
+
     facts = reach(resolve_url(database_url, project))
     if as_json:
         out.print_json(json.dumps({
