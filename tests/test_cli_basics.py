@@ -36,7 +36,7 @@ def test_wrong_password_exit_3_one_line(pg_cluster: TestCluster) -> None:
     assert result.returncode == 3
     assert "Traceback" not in result.stderr
     assert "wrong1" not in result.stderr + result.stdout
-    assert result.stderr.splitlines()[0] == (
+    assert result.stderr.splitlines()[0].startswith(
         f"error: password authentication failed for user 'postgres' at 127.0.0.1:"
         f"{pg_cluster.cluster.port}")
 
@@ -87,3 +87,40 @@ def test_db_group_and_on_demand_start(project: Path) -> None:
     assert result.returncode == 2
     assert "pgkeel.toml:1: unknown key 'cluster_dri'" in result.stderr
     bad.unlink()
+
+
+def test_errors_are_one_line_with_the_fix_and_markup_stays_text(pg_cluster: TestCluster
+                                                               ) -> None:
+    result = pgkeel("connect", "-d", pg_cluster.url("[/]no[bold]such"))
+    assert result.returncode == 3
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().count("\n") == 0  # one line
+    assert "database '[/]no[bold]such' does not exist" in result.stderr
+    assert "— fix: create it (createdb [/]no[bold]such)" in result.stderr
+
+
+def test_odd_project_paths_are_printed_as_they_are() -> None:
+    base = Path(tempfile.mkdtemp(prefix="pgkeel-cli-odd-"))
+    base.chmod(0o755)
+    odd = base / "my proj [v2]"
+    odd.mkdir()
+    try:
+        status = pgkeel("db", "status", cwd=odd)
+        assert status.returncode == 1 and "Traceback" not in status.stderr
+        assert f"{odd}/.pgkeel/pgdata: no cluster yet" in status.stdout
+        missing_url = pgkeel("db", "url", cwd=odd)
+        assert missing_url.returncode == 3
+        assert "no cluster has run" in missing_url.stderr
+        stop = pgkeel("db", "stop", cwd=odd)
+        assert stop.returncode == 0 and "not running (absent)" in stop.stdout
+        assert pgkeel("db", "start", cwd=odd).returncode == 0
+        url = pgkeel("db", "url", cwd=odd)
+        assert url.stdout.strip().startswith(f"postgresql://postgres@/postgres?host={odd}/")
+        (odd / ".pgkeel" / "notes.txt").write_text("mine")
+        gone = pgkeel("db", "destroy", "-y", cwd=odd)
+        assert gone.returncode == 0
+        assert "kept what pgkeel did not create: notes.txt" in gone.stderr
+        assert [p.name for p in (odd / ".pgkeel").iterdir()] == ["notes.txt"]
+    finally:
+        pgkeel("db", "destroy", "-y", cwd=odd)
+        subprocess.run(["rm", "-rf", str(base)], check=False)

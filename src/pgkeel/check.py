@@ -64,7 +64,8 @@ CHECKLIST: tuple[_Item, ...] = (
           scope="every foreign key has a valid, non-partial index leading with its columns"),
     _Item("Migrations are reversible (UP/DOWN)", not_checked=(
         "needs `pgkeel migrate verify` (up, down, up on a scratch database), "
-        "not built yet")),
+        "not built yet; `pgkeel migrate status` already lists migrations without a down "
+        "section")),
     _Item("Constraints enforce data integrity",
           rules=("missing-primary-key", "missing-timestamps", "updated-at-not-maintained",
                  "timestamp-without-time-zone", "float-for-money"),

@@ -125,13 +125,13 @@ def test_harness_history_imports_applies_and_rolls_back(harness_db: TestDatabase
     # Rolling back everything is refused before anything runs, naming that barrier.
     refused = pgkeel("rollback", "--all", db=harness_db, project=project)
     assert refused.returncode == 4, refused.stderr
-    first, fix = refused.stderr.splitlines()[:2]
+    first, _, fix = refused.stderr.splitlines()[0].partition(" — fix: ")
     assert first == (
         f"error: {barrier.path}: cannot roll back {barrier.version} ({barrier.path.name}): "
         "its down section has no statements, so it is irreversible, and so are "
         f"{len(blocked) - 1} migration(s) applied before it in this rollback; nothing "
         "was rolled back")
-    assert fix.startswith(f"fix: `pgkeel migrate rollback --to {barrier.version}` rolls back "
+    assert fix.startswith(f"`pgkeel migrate rollback --to {barrier.version}` rolls back "
                           f"the {len(above)} migration(s) applied after it")
     with harness_db.connect() as conn:
         assert len(history.read(conn)) == 209
@@ -142,7 +142,7 @@ def test_harness_history_imports_applies_and_rolls_back(harness_db: TestDatabase
     assert failed.returncode == 3, failed.stderr
     broken = next(m for m in migrations if original_of(m.path) == FIRST_BROKEN_DOWN)
     line = broken.down.statements[0].line
-    assert failed.stderr.splitlines()[0] == (
+    assert failed.stderr.splitlines()[0].partition(" — fix: ")[0] == (
         f"error: {broken.path}:{line}: rolling back {broken.version} failed at statement 1 "
         f"(line {line}): table \"usergroups_reviewers\" does not exist [SQLSTATE 42P01]")
     rolled_back = [m for m in above if m.sort_key > broken.sort_key]

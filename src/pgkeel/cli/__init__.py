@@ -11,6 +11,7 @@ from typing import Annotated
 
 import psycopg
 import typer
+from rich.markup import escape
 
 from pgkeel import __version__
 from pgkeel.cli import check, db, inspect, migrate, reach
@@ -57,14 +58,16 @@ def main() -> None:
     try:
         app()
     except PgkeelError as exc:
-        err.print(f"[bold red]error:[/bold red] {exc}", markup=True, highlight=False)
-        if exc.hint:
-            err.print(f"[bold]fix:[/bold] {exc.hint}")
-        sys.exit(exc.exit_code)
+        _fail(str(exc), exc.hint, exc.exit_code)
     except psycopg.Error as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        err.print(f"[bold red]error:[/bold red] PostgreSQL: {first}")
-        sys.exit(3)
+        _fail(f"PostgreSQL: {first}", None, 3)
     except OSError as exc:
-        err.print(f"[bold red]error:[/bold red] {exc}")
-        sys.exit(3)
+        _fail(str(exc), None, 3)
+
+
+def _fail(message: str, hint: str | None, code: int) -> None:
+    """Print one line, ``error: WHAT — fix: HOW``, and exit with ``code``."""
+    fix = f" [bold]— fix:[/bold] {escape(hint)}" if hint else ""
+    err.print(f"[bold red]error:[/bold red] {escape(message)}{fix}")
+    sys.exit(code)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 if TYPE_CHECKING:
     from pgkeel.config import Settings
@@ -21,8 +22,17 @@ __all__ = [
     "settings",
 ]
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _console(*, stderr: bool) -> Console:
+    # Piped output (CI logs, files) gets room for whole URLs and table cells instead
+    # of Rich's 80-column default; emoji codes such as ":cat:" in names stay as typed.
+    width = None if Console(stderr=stderr).is_terminal else 160
+    return Console(stderr=stderr, width=width, highlight=False, soft_wrap=True, emoji=False)
+
+
+out = _console(stderr=False)
+err = _console(stderr=True)
 
 DatabaseUrl = Annotated[
     str | None,
@@ -51,7 +61,7 @@ def settings(database_url: str | None = None, project: Path | None = None) -> Se
 
 def note(message: str) -> None:
     """Say something on stderr that is not the command's output."""
-    err.print(f"[dim]pgkeel:[/dim] {message}")
+    err.print(f"[dim]pgkeel:[/dim] {escape(message)}")
 
 
 def resolve_url(database_url_flag: str | None, project: Path | None = None) -> str:

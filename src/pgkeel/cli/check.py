@@ -48,7 +48,8 @@ def check_command(
     example: bool = typer.Option(
         False, "--example",
         help=f"Load the skill's e-commerce example into a database {EXAMPLE_DATABASE} "
-        "(dropped and recreated) on the target server, and audit that."),
+        "on the target server (recreated if pgkeel made it; any other is left alone), "
+        "and audit that."),
 ) -> None:
     """Audit a database: the skill's Validation Checklist, then every finding.
 
@@ -67,7 +68,7 @@ def check_command(
     url = resolve_url(database_url, project)
     if example:
         note(f"loading the skill's e-commerce example into database {EXAMPLE_DATABASE} "
-             f"(dropped and recreated) on {redact(url)}")
+             f"on {redact(url)}")
         url = load_example(url)
     result = check(url)
     threshold = parse_fail_on(fail_on.value)
@@ -78,6 +79,9 @@ def check_command(
                                        properties=result.header()), nl=False)
     else:
         _print_text(result, fail_on.value)
+    if example:
+        note("to audit your own database: pgkeel check --database-url "
+             "postgresql://USER@HOST:5432/DBNAME (or set DATABASE_URL, or .env)")
     raise typer.Exit(1 if result.breaches(threshold) else 0)
 
 
@@ -88,8 +92,8 @@ def _print_text(result: CheckResult, fail_on: str) -> None:
     from pgkeel.report import parse_fail_on
     from pgkeel.report.render_text import findings_table, fixes_script, summary_line
 
-    out.print(f"[bold]{result.database}[/bold]  PostgreSQL {result.server_version}  "
-              f"({result.tables} tables)")
+    out.print(Text.assemble((result.database, "bold"),
+                            f"  PostgreSQL {result.server_version}  ({result.tables} tables)"))
     table = Table(title="Validation Checklist", title_justify="left")
     table.add_column("status", no_wrap=True)
     table.add_column("item / detail", ratio=1)
@@ -103,7 +107,7 @@ def _print_text(result: CheckResult, fail_on: str) -> None:
     script = fixes_script(result.findings)
     if script:
         out.print("Suggested fixes (review before running)", style="bold", markup=False)
-        out.print(script, markup=False, highlight=False)
+        out.print(script, markup=False, highlight=False, emoji=False)
     breached = result.breaches(parse_fail_on(fail_on))
     out.print(f"{summary_line(result.findings)} (--fail-on {fail_on}: "
               f"{'fails' if breached else 'passes'})")

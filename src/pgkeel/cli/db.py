@@ -27,28 +27,38 @@ app = typer.Typer(help="Manage the project's local PostgreSQL cluster (.pgkeel/p
                   no_args_is_help=True)
 
 
+def _say_where(cluster: Cluster) -> None:
+    if cluster.relocated_from is not None:
+        note(f"the server user cannot enter {cluster.relocated_from}; the cluster lives in "
+             f"{cluster.directory}")
+
+
 @app.command()
 def start(
     project: ProjectDir = None,
-    port: int | None = typer.Option(None, help="TCP port on 127.0.0.1 (default: a free one)."),
+    port: int | None = typer.Option(None, help="TCP port on 127.0.0.1, 1024-65535 "
+                                    "(default: the last one used, else a free one)."),
 ) -> None:
     """Create the cluster if needed and start it.
 
     Example: [bold]pgkeel db start --port 55432[/bold]
     """
     cluster = _cluster(project)
+    _say_where(cluster)
     status = cluster.start(port=port, notify=note)
     out.print(f"running: PostgreSQL {status.major} in {status.data_dir}, "
-              f"port {status.port}, pid {status.pid}")
-    out.print(f"url: {status.url}")
+              f"port {status.port}, pid {status.pid}", markup=False)
+    out.print(f"url: {status.url}", markup=False)
 
 
 @app.command()
 def stop(project: ProjectDir = None) -> None:
     """Stop the cluster's server (fast shutdown)."""
     cluster = _cluster(project)
+    was = cluster.status().state
     cluster.stop()
-    out.print(f"stopped: {cluster.data_dir}")
+    done = "stopped" if was == "running" else f"not running ({was})"
+    out.print(f"{done}: {cluster.data_dir}", markup=False)
 
 
 @app.command()
@@ -71,7 +81,7 @@ def status(
             "stale": "not running; a crashed server left postmaster.pid (pgkeel db start "
             "recovers)",
         }[state.state]
-        out.print(f"{state.data_dir}: {detail}")
+        out.print(f"{state.data_dir}: {detail}", markup=False)
     raise typer.Exit(0 if state.state == "running" else 1)
 
 
@@ -83,10 +93,13 @@ def url(
 ) -> None:
     """Print the cluster's connection URL (Unix socket by default)."""
     from pgkeel.dsn import redact
+    from pgkeel.errors import ClusterError
 
     cluster = _cluster(project)
-    text = cluster.url(dbname, tcp=tcp)
-    out.print(redact(text))
+    if cluster.port is None:
+        raise ClusterError(f"no cluster has run in {cluster.directory} yet, so it has no URL",
+                           hint="pgkeel db start")
+    out.print(redact(cluster.url(dbname, tcp=tcp)), markup=False)
     if tcp:
         note(f"the password is in {cluster.directory / 'password'}")
 
@@ -96,12 +109,15 @@ def destroy(
     project: ProjectDir = None,
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
 ) -> None:
-    """Stop the cluster and delete its directory (only one pgkeel created)."""
+    """Stop the cluster and delete what pgkeel created for it (its data too)."""
     cluster = _cluster(project)
     if not cluster.directory.exists():
-        out.print(f"nothing to destroy at {cluster.directory}")
+        out.print(f"nothing to destroy at {cluster.directory}", markup=False)
         return
-    if not yes and not typer.confirm(f"delete {cluster.directory} and all its data?"):
+    if not yes and not typer.confirm(f"delete the cluster in {cluster.directory} and all "
+                                     "its data?"):
         raise typer.Exit(1)
-    cluster.destroy()
-    out.print(f"destroyed: {cluster.directory}")
+    left = cluster.destroy()
+    out.print(f"destroyed: {cluster.directory}", markup=False)
+    if left:
+        note("kept what pgkeel did not create: " + ", ".join(p.name for p in left))

@@ -6,6 +6,7 @@ import json
 from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
 
 from pgkeel.cli._common import DatabaseUrl, ProjectDir, out, resolve_url
 
@@ -48,11 +49,12 @@ def inspect_command(
 
 def _summary(snap: Snapshot) -> None:
     sizes = "sizes measured" if snap.exact_sizes else "sizes estimated (--exact-sizes measures)"
-    out.print(f"[bold]{snap.database}[/bold]  PostgreSQL {snap.server_version}  "
+    out.print(f"[bold]{escape(snap.database)}[/bold]  PostgreSQL {snap.server_version}  "
               f"({snap.queries} catalog queries; rows estimated, {sizes}; "
               "? = never analysed)")
     if snap.extensions:
-        out.print("extensions: " + ", ".join(f"{e.name} {e.version}" for e in snap.extensions))
+        out.print("extensions: " + ", ".join(f"{e.name} {e.version}" for e in snap.extensions),
+                  markup=False)
     for schema in snap.schemas:
         tables = [t for t in snap.tables if t.schema == schema.name]
         views = [v for v in snap.views if v.schema == schema.name]
@@ -60,7 +62,7 @@ def _summary(snap: Snapshot) -> None:
         functions = sum(f.schema == schema.name for f in snap.functions)
         sequences = sum(s.schema == schema.name for s in snap.sequences)
         out.print()
-        out.print(f"[bold]schema {schema.name}[/bold] (owner {schema.owner}): "
+        out.print(f"[bold]schema {escape(schema.name)}[/bold] (owner {escape(schema.owner)}): "
                   f"{len(tables)} tables, {len(views) - matviews} views, "
                   f"{matviews} materialized views, {functions} functions, "
                   f"{sequences} sequences")
@@ -77,11 +79,11 @@ def _tables(tables: list[Table], *, exact_sizes: bool) -> RichTable:
         grid.add_column(name, justify="right")
     grid.add_column("RLS")
     for t in tables:
-        name, size = t.name, _size(t.size_bytes)
+        name, size = escape(t.name), _size(t.size_bytes)
         if t.kind == "partitioned":
             name, size = f"{name} [dim](partitioned)[/dim]", "-"  # rows live in partitions
         elif t.partition_of:
-            parent = t.partition_of.removeprefix(f"{t.schema}.")
+            parent = escape(t.partition_of.removeprefix(f"{t.schema}."))
             name += f" [dim](partition of {parent})[/dim]"
         if t.row_estimate < 0 and not exact_sizes and t.kind != "partitioned":
             size = "?"  # relpages is 0 until the first VACUUM or ANALYZE

@@ -23,6 +23,7 @@ def connect_command(
     Example: [bold]pgkeel connect -d postgresql://app@localhost/app[/bold]
     """
     from rich.table import Table
+    from rich.text import Text
 
     from pgkeel.connect import reach  # here: psycopg is this command's cost only
 
@@ -40,10 +41,11 @@ def connect_command(
         }))
         return
     table = Table(show_header=False, box=None, pad_edge=False)
-    table.add_row("connected", facts.dsn)
+    # Names come from the server and the user: Text cells keep "[...]" from being markup.
+    table.add_row("connected", Text(facts.dsn))
     table.add_row("server", f"PostgreSQL {facts.server_version}")
-    table.add_row("database", facts.database)
-    table.add_row("user", facts.user)
+    table.add_row("database", Text(facts.database))
+    table.add_row("user", Text(facts.user))
     table.add_row("latency", f"{facts.latency_ms:.2f} ms (SELECT 1 round trip)")
     installed = ", ".join(f"{e.name} {e.installed}" for e in facts.installed_extensions)
     table.add_row("extensions", installed or "none installed")
@@ -54,5 +56,5 @@ def connect_command(
         table.add_row(f"  {name}", state)
     rls = f"{len(facts.rls_tables)} table(s): " + ", ".join(facts.rls_tables[:8]) \
         if facts.rls_tables else "no table has RLS enabled"
-    table.add_row("row-level security", rls)
+    table.add_row("row-level security", Text(rls))
     out.print(table)
