@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta, timezone
@@ -166,6 +167,52 @@ def test_comments_that_merely_mention_migration_are_sql_comments(tmp_path: Path)
                  "-- Migration: create users (ticket 42)\n-- migrate the data later\n"
                  "-- migrate:up\n-- migrating is fun\nselect 1;\n-- migrate:down\n")
     assert len(read_migration(path).up.statements) == 1
+
+
+@pytest.mark.parametrize("typo", ["-- migrate:dwon", "-- migrate:donw", "-- migrate-down",
+                                  "-- migrate_down", "-- migrate.down", "-- migrate:u p",
+                                  "--migrate:Down", "-- MIGRATE-DOWN", "-- migrate dwon",
+                                  "-- migrate"])
+def test_misspelt_markers_are_errors_not_comments(tmp_path: Path, typo: str) -> None:
+    error = refusal(write(tmp_path, "20240119_x.sql",
+                          f"-- migrate:up\ncreate table t (x int);\n{typo}\ndrop table t;\n"
+                          "-- migrate:down\n"))
+    assert error.line == 3
+    assert f"{typo!r} looks like a migration marker" in error.message
+    assert "'-- migrate:up' or '-- migrate:down'" in (error.hint or "")
+
+
+def test_ordinary_comments_near_marker_spelling_stay_comments(tmp_path: Path) -> None:
+    path = write(tmp_path, "20240119_x.sql",
+                 "-- Migration: create users\n-- migrated from v1\n-- migrate:up\n"
+                 "-- Migrations: see the wiki\n-- migrate the data later\nselect 1;\n"
+                 "-- migrate:down\nselect 2;\n")
+    migration = read_migration(path)
+    assert [len(migration.up.statements), len(migration.down.statements)] == [1, 1]
+
+
+def test_non_regular_files_named_like_migrations_are_errors(tmp_path: Path) -> None:
+    write(tmp_path, "20240101_ok.sql")
+    (tmp_path / "target.sql.txt").write_text(SIMPLE)
+    (tmp_path / "20240102_link.sql").symlink_to(tmp_path / "target.sql.txt")
+    assert [m.name for m in discover(tmp_path)] == ["ok", "link"]  # symlink to a file: fine
+    (tmp_path / "notes.sql").mkdir()  # not named like a migration: still ignored
+    assert len(discover(tmp_path)) == 2
+    cases = [("20240103_broken_link.sql", "symlink whose target does not exist"),
+             ("20240104_dir.sql", "a directory"),
+             ("20240105_fifo.sql", "not a regular file")]
+    for name, what in cases:
+        entry = tmp_path / name
+        if "link" in name:
+            entry.symlink_to(tmp_path / "missing.sql")
+        elif "dir" in name:
+            entry.mkdir()
+        else:
+            os.mkfifo(entry)
+        with pytest.raises(MigrationFileError, match=what) as caught:
+            discover(tmp_path)
+        assert caught.value.path == entry and name in str(caught.value)
+        entry.rmdir() if entry.is_dir() and not entry.is_symlink() else entry.unlink()
 
 
 def test_missing_down_follows_dbmate_and_empty_down_is_irreversible(tmp_path: Path) -> None:
@@ -404,15 +451,31 @@ def test_new_migration_uses_utc(tmp_path: Path) -> None:
                - datetime.now(UTC)) < timedelta(minutes=1)
 
 
-def test_new_migration_never_overwrites(tmp_path: Path) -> None:
+def test_new_migration_never_overwrites_and_takes_the_next_free_second(
+        tmp_path: Path) -> None:
     path = new_migration(tmp_path, "add users", now=NOW)
     path.write_text(SIMPLE)
-    with pytest.raises(MigrationFileError, match="already exists"):
-        new_migration(tmp_path, "add users", now=NOW)
+    again = new_migration(tmp_path, "add users", now=NOW)
     assert path.read_text() == SIMPLE
-    with pytest.raises(MigrationFileError, match="already has version 20240119093005"):
-        new_migration(tmp_path, "add orders", now=NOW)
-    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]  # no temp files left
+    orders = new_migration(tmp_path, "add orders", now=NOW)
+    assert (again.name, orders.name) == ("20240119093006_add_users.sql",
+                                         "20240119093007_add_orders.sql")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name, again.name,
+                                                          orders.name]  # no temp files
+    assert [m.path for m in discover(tmp_path)] == [path, again, orders]
+
+
+def test_new_migration_twice_within_one_second(tmp_path: Path) -> None:
+    first, second = new_migration(tmp_path, "a"), new_migration(tmp_path, "b")
+    assert first.name[:14] < second.name[:14]
+    assert [m.path for m in discover(tmp_path)] == [first, second]
+
+
+def test_new_migration_case_folds_before_ascii_folding(tmp_path: Path) -> None:
+    assert new_migration(tmp_path, "Ünïcode Straße", now=NOW).name == (
+        "20240119093005_unicode_strasse.sql")
+    assert new_migration(tmp_path, "addGROSSEStraße", now=NOW).name.endswith(
+        "_add_grosse_strasse.sql")
 
 
 @pytest.mark.parametrize("name", ["", "   ", "---", "!!!"])

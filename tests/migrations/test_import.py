@@ -150,11 +150,11 @@ def test_transaction_control_that_is_not_a_wrapper_is_refused(tmp_path: Path) ->
 def test_diesel_directories(tmp_path: Path) -> None:
     source = CASES / "import_diesel"
     report = import_history(source, tmp_path, "diesel")
-    assert [p.name for p in report.written] == [
-        "20000101000000_diesel_initial_setup.sql",
-        "20000101000001_create_users.sql",
-        "20000101000002_add_index.sql",
-        "20000101000003_backfill.sql",
+    assert [p.name for p in report.written] == [  # diesel's versions kept, dashes removed
+        "20000101000000_diesel_initial_setup.sql",  # 00000000000000 is no date: synthesised
+        "20171212000000_create_users.sql",
+        "20180102103000_add_index.sql",
+        "20180201000000_backfill.sql",
     ]
     assert report.unpaired_ups == (source / "2018-02-01-000000_backfill" / "up.sql",)
     assert report.unpaired_downs == (source / "2018-03-01-000000_orphan_down" / "down.sql",)
@@ -169,10 +169,10 @@ def test_diesel_directories(tmp_path: Path) -> None:
 def test_dbmate_files_are_copied_unchanged_under_a_header(tmp_path: Path) -> None:
     source = CASES / "import_dbmate"
     report = import_history(source, tmp_path, "dbmate")
-    assert [p.name for p in report.written] == [
-        "20000101000000_create_users.sql",
-        "20000101000001_index_users.sql",
-        "20000101000002_seed.sql",
+    assert [p.name for p in report.written] == [  # dbmate's versions kept as they are
+        "20240119093000_create_users.sql",
+        "20240120080000_index_users.sql",
+        "20240121_seed.sql",
     ]
     assert [n.path.name for n in report.skipped] == ["schema.sql"]
     for written, original in zip(report.written, sorted(source.glob("2*.sql")), strict=True):
@@ -194,6 +194,41 @@ def test_dbmate_multi_section_file_is_refused_with_its_own_line(tmp_path: Path) 
     assert (caught.value.path, caught.value.line) == (source / "20240119_two.sql", 5)
 
 
+def test_valid_original_versions_are_kept_and_sequence_numbers_synthesised(
+        tmp_path: Path) -> None:
+    dbmate = tmp_path / "dbmate"
+    dbmate.mkdir()
+    (dbmate / "20230105101010_create_a.sql").write_text(
+        "-- migrate:up\ncreate table a (x int);\n-- migrate:down\ndrop table a;\n")
+    assert [p.name for p in import_history(dbmate, tmp_path / "d1", "dbmate").written] == [
+        "20230105101010_create_a.sql"]
+    diesel = tmp_path / "diesel" / "2023-01-05-101010_x"
+    diesel.mkdir(parents=True)
+    (diesel / "up.sql").write_text("select 1;\n")
+    (diesel / "down.sql").write_text("select 2;\n")
+    assert [p.name for p in import_history(diesel.parent, tmp_path / "d2",
+                                           "diesel").written] == ["20230105101010_x.sql"]
+    golang = tmp_path / "golang"
+    golang.mkdir()
+    (golang / "0001_a.up.sql").write_text("select 1;\n")
+    assert [p.name for p in import_history(golang, tmp_path / "d3",
+                                           "golang-migrate").written] == ["20000101000000_a.sql"]
+    # An explicit start synthesises every version, kept ones too.
+    again = import_history(dbmate, tmp_path / "d4", "dbmate",
+                           start=datetime(2025, 1, 1, tzinfo=UTC))
+    assert [p.name for p in again.written] == ["20250101000000_create_a.sql"]
+
+
+def test_kept_versions_out_of_order_fall_back_to_synthesised_ones(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "20240101_b.up.sql").write_text("select 1;\n")  # 20240101 < 99999999 ...
+    (source / "99999999_a.up.sql").write_text("select 2;\n")  # ... which is no date
+    report = import_history(source, tmp_path / "dest", "golang-migrate")
+    assert [p.name for p in report.written] == ["20000101000000_b.sql", "20000101000001_a.sql"]
+    assert any("original versions not kept" in n.note for n in report.notes)
+
+
 # --- destination safety ------------------------------------------------------------
 
 
@@ -205,6 +240,46 @@ def test_never_overwrites_and_checks_before_writing(tmp_path: Path) -> None:
     with pytest.raises(MigrationFileError, match="already exists in the destination"):
         import_history(source, dest, "golang-migrate")
     assert {p.name: p.read_bytes() for p in dest.iterdir()} == before  # no temp files either
+
+
+def test_importing_before_existing_migrations_is_refused_and_start_fixes_it(
+        tmp_path: Path) -> None:
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    (dest / "20240101120000_existing.sql").write_text(
+        "-- migrate:up\nselect 1;\n-- migrate:down\nselect 2;\n")
+    source = CASES / "import_golang_migrate"
+    with pytest.raises(UsageError, match="would sort before 20240101120000_existing") as caught:
+        import_history(source, dest, "golang-migrate")
+    assert not isinstance(caught.value, MigrationFileError) and caught.value.exit_code == 2
+    assert "--start 20240101120001" in (caught.value.hint or "")
+    assert sorted(p.name for p in dest.iterdir()) == ["20240101120000_existing.sql"]
+    report = import_history(source, dest, "golang-migrate",
+                            start=datetime(2024, 1, 1, 12, 0, 1, tzinfo=UTC))
+    assert report.written[0].name.startswith("20240101120001_")
+    assert discover(dest)[0].name == "existing"
+
+
+def test_nothing_importable_is_an_error_listing_what_was_seen(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(UsageError, match=r"nothing importable for dbmate .*the directory is "
+                                         "empty"):
+        import_history(empty, tmp_path / "dest", "dbmate")
+    with pytest.raises(UsageError, match="nothing importable for diesel") as caught:
+        import_history(CASES / "import_golang_migrate", tmp_path / "dest", "diesel")
+    assert "1_create_users.up.sql" in caught.value.message
+    assert "--from" in (caught.value.hint or "")
+    assert not (tmp_path / "dest").exists()
+
+
+def test_a_dbmate_error_names_the_source_file(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "20240119_no_down.sql").write_text("-- migrate:up\nselect 1;\n")
+    with pytest.raises(MigrationFileError, match="no '-- migrate:down' marker") as caught:
+        import_history(source, tmp_path / "dest", "dbmate")
+    assert caught.value.path == source / "20240119_no_down.sql"
 
 
 def test_unknown_tool_and_missing_source(tmp_path: Path) -> None:

@@ -314,3 +314,23 @@ def _sqlstate_in_transaction(conn: psycopg.Connection, statement: str) -> str | 
     finally:
         conn.execute("rollback")
     return None
+
+
+def test_syntax_error_has_a_fix_and_an_unterminated_quote_stays_on_one_line(
+        tmp_path: Path) -> None:
+    path = tmp_path / "20240119_x.sql"
+    path.write_text("-- migrate:up\nselect 1;\n\nCREATE TABL t (x int);\n-- migrate:down\n")
+    with pytest.raises(MigrationFileError) as caught:
+        read_migration(path)
+    assert str(caught.value).endswith(':4: PostgreSQL\'s parser says: syntax error at or '
+                                      'near "TABL"')
+    assert caught.value.hint == ("fix the SQL at line 4; pgkeel runs nothing from this file "
+                                 "until it parses")
+    body = "".join(f"insert into t values ({n}); -- row {n}\n" for n in range(50))
+    path.write_text(f"-- migrate:up\nselect 1;\nselect 'oops;\n{body}-- migrate:down\n")
+    with pytest.raises(MigrationFileError) as caught:
+        read_migration(path)
+    message = str(caught.value)
+    assert "\n" not in message and "row 49" not in message and len(message) < 200
+    assert "unterminated quoted string" in message and caught.value.line == 3
+    assert "fix the SQL at line 3" in (caught.value.hint or "")

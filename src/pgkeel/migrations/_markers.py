@@ -15,9 +15,11 @@ one word at most, so ``-- migrate:down noop:true`` is the form every release rea
 
 Stricter than dbmate, on purpose: a line that looks like a marker but is not one
 (indented, ``-- migrate: up``, ``-- migrations:up``, ``-- Migrate:Up``,
-``-- migrate:upp``) is an error rather than a comment, as is an unknown option, a
-duplicated marker (dbmate's several up/down pairs per file, ``amacneil/dbmate#620``,
-are not supported), a down before the up, or SQL before the up marker.
+``-- migrate:upp``, ``-- migrate:dwon``, ``-- migrate-down``, ``-- migrate_down``: any
+comment starting with the word ``migrate`` and punctuation after it) is an error
+rather than a comment, as is an unknown option, a duplicated marker (dbmate's several
+up/down pairs per file, ``amacneil/dbmate#620``, are not supported), a down before the
+up, or SQL before the up marker.
 """
 
 from __future__ import annotations
@@ -29,11 +31,16 @@ from typing import Literal
 __all__ = ["Marker", "MarkerError", "find_markers"]
 
 _MARKER = re.compile(r"--[ \t]*migrate:(up|down)(?:[ \t]+(.*?))?[ \t]*")
-# Lines a reader would take for a marker: "migrat..." right after the dashes, then
-# "up"/"down" after a colon, or alone on the line. A comment such as
-# "-- Migration: create users" is not one.
+# Lines a reader would take for a marker: the word "migrate" right after the dashes,
+# followed by punctuation ("-- migrate:dwon", "-- migrate-down", "-- migrate_down",
+# "-- migrate.down", "-- migrate:u p") or the end of the line, or by a space and a
+# misspelt up/down (a word of the letters of "up" and "down": "-- migrate dwon"); or
+# "migrat..." then "up"/"down" after a colon or alone on the line ("-- migrations:up").
+# Comments such as "-- Migration: create users", "-- migrated from v1" or
+# "-- migrate the data later" are not markers.
 _LOOKALIKE = re.compile(
-    r"[ \t]*-{2,}[ \t]*migrat\w*(?:[ \t]*:[ \t]*(?:up|down)|[ \t]+(?:up|down)[ \t]*$)",
+    r"[ \t]*-{2,}[ \t]*(?:migrate(?:[^a-z \t]|$|[ \t]+[updown]{1,5}(?![a-z]))"
+    r"|migrat\w*(?:[ \t]*:[ \t]*(?:up|down)|[ \t]+(?:up|down)[ \t]*$))",
     re.IGNORECASE,
 )
 _BOOLEAN = {"true": True, "false": False}
@@ -41,7 +48,8 @@ _OPTION_VALUES = {"transaction": _BOOLEAN, "noop": _BOOLEAN}
 _OPTIONS_HINT = ("the options are transaction:false (either marker) and noop:true (the down "
                  "marker only: the migration has nothing to undo)")
 EXPECTED = ("write it exactly as '-- migrate:up' or '-- migrate:down' starting in column 1, "
-            "options after it, e.g. '-- migrate:up transaction:false'")
+            "options after it, e.g. '-- migrate:up transaction:false'; if it is a comment, "
+            "reword it so it does not start with 'migrate'")
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pgkeel.errors import MigrationFileError
 
-__all__ = ["EXPECTED_FORM", "parse_filename", "snake_case", "version_key"]
+__all__ = ["EXPECTED_FORM", "is_version", "parse_filename", "snake_case", "version_key"]
 
 EXPECTED_FORM = ("YYYYMMDD_feature_name.sql or YYYYMMDDHHMMSS_feature_name.sql "
                  "(a real date/time, then a lower-case snake_case name)")
@@ -47,19 +47,26 @@ def parse_filename(path: Path) -> tuple[str, str]:
             "YYYYMMDD_feature_name.sql or YYYYMMDDHHMMSS_feature_name.sql",
             path=path, hint=hint)
     version, name = match[1], match[2]
-    fmt = _VERSION_FORMATS[len(version)]
-    try:
-        # The round trip rejects what strptime's loose fields might let through.
-        if datetime.strptime(version, fmt).strftime(fmt) != version:
-            raise ValueError(version)
-    except ValueError:
+    if not is_version(version):
         raise MigrationFileError(
             f"{filename!r}: version {version} is not a real date"
             + (" and time" if len(version) == 14 else ""),
             path=path,
             hint=f"use the date (and UTC time) the migration was written: {EXPECTED_FORM}",
-        ) from None
+        )
     return version, name
+
+
+def is_version(version: str) -> bool:
+    """True when ``version`` is a pgkeel version: YYYYMMDD or YYYYMMDDHHMMSS, a real date."""
+    fmt = _VERSION_FORMATS.get(len(version))
+    if fmt is None or not version.isascii() or not version.isdigit():
+        return False
+    try:
+        # The round trip rejects what strptime's loose fields might let through.
+        return datetime.strptime(version, fmt).strftime(fmt) == version
+    except ValueError:
+        return False
 
 
 def version_key(version: str) -> tuple[str, int, str]:
@@ -74,13 +81,23 @@ def version_key(version: str) -> tuple[str, int, str]:
 
 def snake_case(text: str) -> str:
     """Turn free text into snake_case: "Add Users Table", "addUsersTable" and
-    "add-users-table" all become "add_users_table"; accents are dropped ("café" → "cafe").
+    "add-users-table" all become "add_users_table"; accents are dropped ("café" → "cafe")
+    and letters without an ASCII decomposition are case-folded first ("Straße" →
+    "strasse").
 
     Returns "" when nothing usable is left.
     """
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    ascii_text = "".join(_ascii(char) for char in unicodedata.normalize("NFKD", text))
     # Word boundaries inside camelCase ("addUsers"), after an acronym ("HTTPServer") or
     # a digit ("add2Users"); "2FA" stays one word.
     ascii_text = re.sub(r"([a-z])([A-Z])", r"\1_\2", ascii_text)
     ascii_text = re.sub(r"([A-Z0-9])([A-Z][a-z])", r"\1_\2", ascii_text)
     return re.sub(r"[^a-z0-9]+", "_", ascii_text.lower()).strip("_")
+
+
+def _ascii(char: str) -> str:
+    """One character as ASCII: itself, its case fold's decomposition ("ß" → "ss"), or ""."""
+    if char.isascii():
+        return char  # keeps the case, for the camelCase boundaries
+    folded = unicodedata.normalize("NFKD", char.casefold())
+    return folded.encode("ascii", "ignore").decode()

@@ -44,6 +44,7 @@ class Source:
     down: Path | None = None
     whole_file: bool = False  # dbmate: ``up`` already holds both sections
     transaction: bool = True  # diesel's run_in_transaction
+    version: str = ""  # the original version (diesel's dashes removed)
 
 
 @dataclass(slots=True)
@@ -82,7 +83,7 @@ def _read_golang_migrate(source: Path) -> Scan:
         down = downs.pop(key, None)
         if down is None:
             scan.unpaired_ups.append(ups[key])
-        scan.sources.append(Source(_name(title, version), ups[key], down))
+        scan.sources.append(Source(_name(title, version), ups[key], down, version=version))
     scan.unpaired_downs.extend(sorted(downs.values()))
     return scan
 
@@ -110,7 +111,8 @@ def _read_diesel(source: Path) -> Scan:
             scan.unpaired_ups.append(up)
         scan.sources.append(Source(_name(title, version), up,
                                     down if down.is_file() else None,
-                                    transaction=_diesel_transaction(directory)))
+                                    transaction=_diesel_transaction(directory),
+                                    version=version))
     return scan
 
 
@@ -132,7 +134,8 @@ def _read_dbmate(source: Path) -> Scan:
         if match is None:
             scan.skipped.append(FileNote(path, "not a dbmate migration (NNNN_name.sql)"))
             continue
-        scan.sources.append(Source(_name(match[2], match[1]), path, whole_file=True))
+        scan.sources.append(Source(_name(match[2], match[1]), path, whole_file=True,
+                                   version=match[1]))
     return scan
 
 

@@ -167,7 +167,26 @@ def _syntax_error(text: str, exc: ParseError) -> SplitError:
     if text.startswith("\\", index):
         hint = ("psql meta-commands (\\c, \\set, \\i ...) are not SQL: pgkeel sends "
                 "statements to PostgreSQL directly; remove them")
-    return SplitError(f"PostgreSQL's parser says: {message}", index, hint=hint)
+    return SplitError(f"PostgreSQL's parser says: {_one_line(message)}", index, hint=hint)
+
+
+_NEAR = 'at or near "'
+_NEAR_MAX = 40  # characters of the "at or near" excerpt kept
+
+
+def _one_line(message: str) -> str:
+    """Keep a parser message on one line, without echoing the rest of the SQL.
+
+    An unterminated quote or comment makes PostgreSQL quote everything from the
+    opening quote to the end of the input after "at or near"; keep the start of it.
+    """
+    head, near, excerpt = message.partition(_NEAR)
+    if near:
+        excerpt = excerpt.removesuffix('"')
+        first = excerpt.split("\n", 1)[0]
+        cut = first[:_NEAR_MAX]
+        message = head + near + cut + ("..." if cut != excerpt else "") + '"'
+    return " ".join(message.split())
 
 
 def _copy_before(text: str, index: int) -> SplitError | None:

@@ -38,7 +38,7 @@ import hashlib
 import re
 from bisect import bisect_right
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -65,6 +65,7 @@ __all__ = [
 ]
 
 CHECKSUM_ALGORITHM = "sha256"
+_NEW_ATTEMPTS = 3600  # seconds `new_migration` looks ahead for a free version
 
 _TEMPLATE = """\
 -- migrate:up
@@ -228,10 +229,12 @@ def discover(directory: Path) -> list[Migration]:
     """Read every migration in ``directory``, sorted by :func:`version_key`.
 
     A migration candidate is a regular file directly in ``directory`` whose name ends in
-    ``.sql`` (any case) and does not start with a dot. Everything else is ignored:
-    README.md, dotfiles, editor backups, subdirectories. Every candidate must follow the
-    naming convention, so ``2024_01_19_x.sql``, ``V1__x.sql`` or ``0001_x.up.sql``
-    is an error rather than a silently skipped migration.
+    ``.sql`` (any case) and does not start with a dot, or a symlink to one. Everything
+    else is ignored: README.md, dotfiles, editor backups, subdirectories, except that
+    anything not a regular file (a dangling symlink, a directory, a FIFO ...) whose name
+    starts with a digit and ends in ``.sql`` is an error, never a skipped migration.
+    Every candidate must follow the naming convention, so ``2024_01_19_x.sql``,
+    ``V1__x.sql`` or ``0001_x.up.sql`` is an error rather than a silently skipped migration.
 
     Raises ``MigrationFileError`` when ``directory`` is not a directory, for the first
     bad file (in name order), and when two files share a version (naming both).
@@ -242,7 +245,7 @@ def discover(directory: Path) -> list[Migration]:
     candidates = sorted(
         entry for entry in directory.iterdir()
         if entry.suffix.lower() == ".sql" and not entry.name.startswith(".")
-        and entry.is_file()
+        and (entry.is_file() or _not_regular(entry))
     )
     by_version: dict[str, Migration] = {}
     for path in candidates:
@@ -259,6 +262,23 @@ def discover(directory: Path) -> list[Migration]:
     return sorted(by_version.values(), key=lambda m: m.sort_key)
 
 
+def _not_regular(entry: Path) -> bool:
+    """Raise for a non-regular entry named like a migration; False for other names."""
+    if not entry.name[:1].isdigit():
+        return False
+    if entry.is_symlink() and not entry.exists():
+        what = "a symlink whose target does not exist"
+    elif entry.is_dir():
+        what = "a directory"
+    else:
+        what = "not a regular file (a FIFO, socket or device)"
+    raise MigrationFileError(
+        f"{entry.name!r} is named like a migration but is {what}", path=entry,
+        hint="make it a regular .sql file (or a symlink to one), or move it out of the "
+        "migrations directory",
+    )
+
+
 def new_migration(directory: Path, name: str, *, now: datetime | None = None) -> Path:
     """Write a new migration ``YYYYMMDDHHMMSS_snake_name.sql`` and return its path.
 
@@ -269,8 +289,9 @@ def new_migration(directory: Path, name: str, *, now: datetime | None = None) ->
     a down section that says it must be written: until it is, the migration is
     irreversible. ``directory`` is created when missing.
 
-    Raises ``MigrationFileError`` for a name with no letters or digits, when a migration
-    with the same version already exists, or when the file exists (never overwritten).
+    When a migration with that version already exists (two runs within one second), the
+    next free second is taken instead; an existing file is never overwritten. Raises
+    ``MigrationFileError`` for a name with no letters or digits.
     """
     slug = _naming.snake_case(name)
     if not slug:
@@ -278,22 +299,33 @@ def new_migration(directory: Path, name: str, *, now: datetime | None = None) ->
                                  hint="name the change, e.g. 'add users table'")
     moment = now or datetime.now(UTC)
     moment = moment.astimezone(UTC) if moment.tzinfo else moment
-    version = moment.strftime("%Y%m%d%H%M%S")
-    path = directory / f"{version}_{slug}.sql"
+    moment = moment.replace(microsecond=0)
     directory.mkdir(parents=True, exist_ok=True)
-    clashes = sorted(other.name for other in directory.glob(f"{version}_*.sql")
-                     if other != path)
-    if clashes:
-        raise MigrationFileError(
-            f"{clashes[0]} already has version {version}", path=path,
-            hint="wait a second and run it again, so the new migration gets a later version",
-        )
-    try:
-        write_new(path, _TEMPLATE.encode())
-    except FileExistsError:
-        raise MigrationFileError("the file already exists", path=path,
-                                 hint="choose another name, or edit the file") from None
+    for _attempt in range(_NEW_ATTEMPTS):
+        version = moment.strftime("%Y%m%d%H%M%S")
+        path = directory / f"{version}_{slug}.sql"
+        # A version already taken (by any name) moves the new one a second later:
+        # two `migrate new` in one second both succeed, in order, nothing overwritten.
+        if not any(directory.glob(f"{version}_*.sql")) and not path.exists():
+            try:
+                write_new(path, _TEMPLATE.encode())
+            except FileExistsError:
+                pass  # written concurrently: try the next second
+            else:
+                return path
+        moment += timedelta(seconds=1)
+    raise MigrationFileError(
+        f"no free version in the {_NEW_ATTEMPTS} seconds from "
+        f"{(moment - timedelta(seconds=_NEW_ATTEMPTS)).strftime('%Y%m%d%H%M%S')}",
+        path=directory, hint="check the migrations directory for misnamed files",
+    )
     return path
+
+
+def parse_hint(line: int) -> str:
+    """The fix for SQL PostgreSQL's parser rejects at ``line``."""
+    return (f"fix the SQL at line {line}; pgkeel runs nothing from this file until it "
+            "parses")
 
 
 def _normalise(data: bytes) -> bytes:
@@ -330,8 +362,9 @@ def _statements(path: Path, text: str, lines: _Lines, begin: int,
     try:
         raw = split_sql(text[begin:stop])
     except SplitError as exc:
-        raise MigrationFileError(exc.message, path=path, line=lines.line(begin + exc.index),
-                                 hint=exc.hint) from None
+        line = lines.line(begin + exc.index)
+        raise MigrationFileError(exc.message, path=path, line=line,
+                                 hint=exc.hint or parse_hint(line)) from None
     return [(begin + item.start, begin + item.end, item.node) for item in raw]
 
 

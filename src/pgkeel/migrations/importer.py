@@ -5,11 +5,23 @@ and writes one ``YYYYMMDDHHMMSS_name.sql`` file per migration into ``dest``, in 
 original order, each with both sections and a header comment naming its original
 file(s). Every file written parses with :func:`pgkeel.migrations.read_migration`.
 
-Versions are synthesised: the i-th migration (0-based, original order) gets ``start``
-+ i seconds, ``start`` defaulting to 2000-01-01T00:00:00 UTC. The old fixed date keeps
-imports reproducible (re-importing gives the same names) and sorts the whole history
-before any migration written later with ``pgkeel migrate new``. The original version
-stays in the header comment.
+Versions: a migration whose original version already is a pgkeel version keeps it, so
+the versions an existing database recorded still match: dbmate's ``YYYYMMDDHHMMSS`` (or
+``YYYYMMDD``) timestamps as they are, diesel's ``YYYY-MM-DD-HHMMSS`` as
+``YYYYMMDDHHMMSS``, golang-migrate timestamp versions likewise. Versions are synthesised
+only where the original is not a real date and time, i.e. sequence numbers
+(golang-migrate's ``0001``, diesel's ``00000000000000_diesel_initial_setup``): the i-th
+migration (0-based, original order) gets ``start`` + i seconds, ``start`` defaulting to
+2000-01-01T00:00:00 UTC. The old fixed date keeps imports reproducible (re-importing
+gives the same names) and sorts the history before any migration written later with
+``pgkeel migrate new``. Should kept and synthesised versions not come out in the
+original order, every version is synthesised (and a note says so). Passing ``start``
+explicitly synthesises every version. The original file names stay in the header
+comment.
+
+Importing into a directory that already holds migrations is refused (``UsageError``)
+when an imported version would sort before an existing one: the imported history would
+be pending behind applied migrations. Pass ``start`` after the latest existing version.
 
 What is not copied as it was is reported, never silently changed:
 
@@ -35,6 +47,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Literal
 
@@ -42,11 +55,12 @@ from pglast import ast
 from pglast.enums import TransactionStmtKind
 
 from pgkeel.errors import MigrationFileError, PgkeelError, UsageError
-from pgkeel.migrations._sources import READERS, FileNote, Source
+from pgkeel.migrations._naming import is_version, version_key
+from pgkeel.migrations._sources import READERS, FileNote, Scan, Source
 from pgkeel.migrations._split import RawStatement, SplitError, split_sql
 from pgkeel.migrations._txrules import is_transaction_control, non_transactional_reason
 from pgkeel.migrations._write import write_new
-from pgkeel.migrations.files import parse_migration
+from pgkeel.migrations.files import parse_hint, parse_migration
 
 __all__ = ["DEFAULT_START", "FileNote", "ImportReport", "Tool", "import_history"]
 
@@ -99,10 +113,13 @@ def import_history(source: Path, dest: Path, tool: Tool, *,
     - ``dbmate``: ``NNNN_name.sql`` files with markers, copied unchanged after the header,
       ordered by file name as dbmate does.
 
-    ``start`` is the first synthesised version's time (naive means UTC). ``dest`` is
-    created when missing. Nothing is written unless every file converts: an existing
-    file or version in ``dest``, an up PostgreSQL's parser rejects, or a result that
-    would not re-read raises ``MigrationFileError`` naming the original file and line.
+    Original versions that are pgkeel versions are kept (see the module docstring);
+    ``start``, when given, synthesises every version from that time (naive means UTC).
+    ``dest`` is created when missing. Nothing is written unless every file converts: an
+    existing file or version in ``dest``, an up PostgreSQL's parser rejects, or a result
+    that would not re-read raises ``MigrationFileError`` naming the original file and
+    line. Raises ``UsageError`` when ``source`` holds nothing importable for ``tool``
+    and when an imported version would sort before a migration already in ``dest``.
     Files are written atomically and never overwritten; if writing fails midway, the
     files written by this call are removed and ``PgkeelError`` is raised.
     """
@@ -114,14 +131,14 @@ def import_history(source: Path, dest: Path, tool: Tool, *,
         raise MigrationFileError("the directory to import does not exist", path=source,
                                  hint="pass the directory that holds the migration files")
     scan = reader(source)
-    moment = start or DEFAULT_START
-    moment = moment.astimezone(UTC) if moment.tzinfo else moment
+    if not scan.sources:
+        raise _nothing_importable(source, tool, scan)
+    versions = _versions(source, scan, start)
     planned: list[tuple[Path, bytes]] = []
     noop_downs: list[Path] = []
     unparsable_downs: list[FileNote] = []
     for number, item in enumerate(scan.sources):
-        version = (moment + timedelta(seconds=number)).strftime("%Y%m%d%H%M%S")
-        path = dest / f"{version}_{item.name}.sql"
+        path = dest / f"{versions[number]}_{item.name}.sql"
         header = (f"-- Imported by pgkeel from {tool}: migration {number + 1} of "
                   f"{len(scan.sources)} in the original order.\n")
         if item.whole_file:
@@ -132,8 +149,9 @@ def import_history(source: Path, dest: Path, tool: Tool, *,
                 noop_downs.append(item.down)
             if item.down is not None and down.problem is not None:
                 unparsable_downs.append(FileNote(item.down, down.problem))
-        planned.append((path, _validated(path, pieces)))
+        planned.append((path, _validated(path, pieces, item.up)))
     _check_free(dest, [path for path, _ in planned])
+    _check_order(dest, [path for path, _ in planned], kept=start is None)
     _write_all(dest, planned)
     return ImportReport(
         tool=tool, source=source, dest=dest,
@@ -142,6 +160,45 @@ def import_history(source: Path, dest: Path, tool: Tool, *,
         unparsable_downs=tuple(unparsable_downs), unpaired_downs=tuple(scan.unpaired_downs),
         skipped=tuple(scan.skipped), notes=tuple(scan.notes),
     )
+
+
+_SHAPES = {
+    "golang-migrate": "NNNN_name.up.sql / NNNN_name.down.sql files",
+    "diesel": "YYYY-MM-DD-HHMMSS_name directories holding up.sql and down.sql",
+    "dbmate": "NNNN_name.sql files with -- migrate:up / -- migrate:down markers",
+}
+
+
+def _nothing_importable(source: Path, tool: str, scan: Scan) -> UsageError:
+    seen = [note.path.name for note in scan.skipped]
+    seen += [str(path.relative_to(source)) for path in scan.unpaired_downs]
+    listing = ", ".join(seen[:8]) + (f" and {len(seen) - 8} more" if len(seen) > 8 else "")
+    return UsageError(
+        f"nothing importable for {tool} in {source}: "
+        + (f"found only {listing}" if seen else "the directory is empty"),
+        hint=f"{tool} migrations are {_SHAPES.get(tool, 'files')}; check the directory "
+        "and --from (golang-migrate, diesel or dbmate)",
+    )
+
+
+def _versions(source: Path, scan: Scan, start: datetime | None) -> list[str]:
+    """The pgkeel version of each migration, in order (see the module docstring)."""
+    moment = start or DEFAULT_START
+    moment = moment.astimezone(UTC) if moment.tzinfo else moment
+    synthesised = [(moment + timedelta(seconds=number)).strftime("%Y%m%d%H%M%S")
+                   for number in range(len(scan.sources))]
+    if start is not None:
+        return synthesised
+    versions = [item.version if is_version(item.version) else made
+                for item, made in zip(scan.sources, synthesised, strict=True)]
+    keys = [version_key(version) for version in versions]
+    if all(a < b for a, b in pairwise(keys)):
+        return versions
+    if any(is_version(item.version) for item in scan.sources):
+        scan.notes.append(FileNote(source, "original versions not kept: kept and "
+                                           "synthesised versions would not keep the "
+                                           "original order, so every version is synthesised"))
+    return synthesised
 
 
 # --- composing one pgkeel file -----------------------------------------------------
@@ -220,8 +277,9 @@ def _prepare(path: Path, text: str, transaction: bool,
     try:
         statements = split_sql(text)
     except SplitError as exc:
-        raise MigrationFileError(exc.message, path=path, line=_line(text, exc.index),
-                                 hint=exc.hint) from None
+        line = _line(text, exc.index)
+        raise MigrationFileError(exc.message, path=path, line=line,
+                                 hint=exc.hint or parse_hint(line)) from None
     text, statements = _unwrap(path, text, statements, notes)
     for statement in statements:
         if is_transaction_control(statement.node):
@@ -256,14 +314,20 @@ def _unwrap(path: Path, text: str, statements: list[RawStatement],
     return text, split_sql(text)
 
 
-def _validated(path: Path, pieces: list[_Piece]) -> bytes:
-    """Join ``pieces`` and prove the result re-reads; map any error to the original."""
+def _validated(path: Path, pieces: list[_Piece], original: Path) -> bytes:
+    """Join ``pieces`` and prove the result re-reads; map any error to the original.
+
+    An error without a line of the original (a missing marker ...) names ``original``:
+    ``path`` is never written when this fails.
+    """
     data = "".join(text for text, _, _ in pieces).encode()
     try:
         parse_migration(path, data)
     except MigrationFileError as exc:
         origin, line = _origin(pieces, exc.line)
-        raise MigrationFileError(exc.message, path=origin or path, line=line,
+        if origin is None:
+            origin, line = original, None
+        raise MigrationFileError(exc.message, path=origin, line=line,
                                  hint=exc.hint) from None
     return data
 
@@ -319,7 +383,34 @@ def _check_free(dest: Path, paths: list[Path]) -> None:
                 f"{other.name} already exists in the destination with version "
                 f"{path.name.split('_', 1)[0]}", path=path,
                 hint="import into an empty directory, or pass a start time after the "
-                "existing migrations",
+                "existing migrations (pgkeel migrate import --start YYYYMMDDHHMMSS)",
+            )
+
+
+def _check_order(dest: Path, paths: list[Path], *, kept: bool) -> None:
+    """Refuse when an imported version sorts before a migration already in ``dest``."""
+    if not dest.is_dir():
+        return
+    existing = [(version_key(name.split("_", 1)[0]), name) for name in
+                (entry.name for entry in dest.glob("*.sql"))
+                if is_version(name.split("_", 1)[0])]
+    if not existing:
+        return
+    latest_key, latest = max(existing)
+    for path in paths:
+        if version_key(path.name.split("_", 1)[0]) < latest_key:
+            version = latest.split("_", 1)[0]
+            after = (version + "000000" if len(version) == 8 else
+                     (datetime.strptime(version, "%Y%m%d%H%M%S")
+                      + timedelta(seconds=1)).strftime("%Y%m%d%H%M%S"))
+            raise UsageError(
+                f"the imported {path.name} would sort before {latest}, already in {dest}: "
+                "the imported history would run after migrations that come later",
+                path=dest,
+                hint=f"import into an empty migrations directory, or pass --start {after} "
+                "(any YYYYMMDDHHMMSS after the existing migrations) so the imported "
+                "versions begin after them"
+                + ("; --start replaces the original versions" if kept else ""),
             )
 
 
