@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -263,6 +264,41 @@ def test_new_and_import(tmp_path: Path) -> None:
         "down kept as a comment 2_b.down.sql: PostgreSQL's parser says: syntax error at or "
         'near "ON" (line 1); irreversible until rewritten',
     ]
+
+
+def test_new_twice_in_one_second_and_import_refusals(tmp_path: Path) -> None:
+    first = pgkeel("new", "Ünïcode Straße", project=tmp_path)
+    second = pgkeel("new", "Ünïcode Straße", project=tmp_path)
+    assert first.returncode == second.returncode == 0, second.stderr
+    names = sorted(p.name for p in (tmp_path / "migrations").iterdir())
+    assert len(names) == 2 and all(n.endswith("_unicode_strasse.sql") for n in names)
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    nothing = pgkeel("import", str(empty), "--from", "dbmate", project=tmp_path / "p1")
+    assert nothing.returncode == 2 and "nothing importable for dbmate" in nothing.stderr
+    wrong = pgkeel("import", str(CASES / "import_golang_migrate"), "--from", "diesel",
+                   project=tmp_path / "p1")
+    assert wrong.returncode == 2 and "imported 0" not in wrong.stdout
+
+    before = pgkeel("import", str(CASES / "import_golang_migrate"), "--from",
+                    "golang-migrate", project=tmp_path)
+    assert before.returncode == 2 and "--start" in before.stderr, before.stderr
+    latest = names[-1][:14]
+    after = (datetime.strptime(latest, "%Y%m%d%H%M%S") + timedelta(seconds=1)).strftime(
+        "%Y%m%d%H%M%S")
+    started = pgkeel("import", str(CASES / "import_golang_migrate"), "--from",
+                     "golang-migrate", "--start", after, project=tmp_path)
+    assert started.returncode == 0, started.stderr
+    bad = pgkeel("import", str(CASES / "import_golang_migrate"), "--from", "golang-migrate",
+                 "--start", "2024-01-01", project=tmp_path / "p2")
+    assert bad.returncode == 2 and "YYYYMMDDHHMMSS" in bad.stderr
+
+    diesel = pgkeel("import", str(CASES / "import_diesel"), "--from", "diesel",
+                    project=tmp_path / "p3")
+    assert diesel.returncode == 0, diesel.stderr
+    assert ("no down 2018-02-01-000000_backfill/up.sql: written as irreversible"
+            in diesel.stdout)
 
 
 @pytest.mark.parametrize("command", ["up", "rollback", "status", "validate", "redo",

@@ -295,6 +295,10 @@ def status(
     out.print(", ".join(f"{n} {state}" for state, n in counts.items() if n))
     if report.lock_holder is not None:
         note(f"a runner is at work: {report.lock_holder.describe()}")
+    for finding in report.invalid_indexes:
+        out.print(f"[yellow]invalid index[/yellow] {escape(finding.message)}")
+        if finding.fix:
+            out.print(f"  [bold]fix:[/bold] {escape(finding.fix)}")
 
 
 @app.command()
@@ -302,7 +306,8 @@ def validate(
     database_url: DatabaseUrl = None,
     project: ProjectDir = None,
 ) -> None:
-    """Check applied migrations' files against their checksums; exit 1 on a mismatch.
+    """Check applied migrations' files against their checksums; exit 1 on a mismatch
+    or a missing file.
 
     Line endings and a byte-order mark do not count as changes.
 
@@ -322,8 +327,19 @@ def validate(
     if result.ok:
         out.print(f"ok: {result.checked} applied migration(s) match their files")
         return
-    err.print("[bold]fix:[/bold] restore each changed file as applied (git log -p FILE) "
-              "and put the change in a new migration")
+    problems = []
+    if result.changed:
+        problems.append(f"{len(result.changed)} changed")
+    if result.missing:
+        problems.append(f"{len(result.missing)} missing")
+    out.print(f"[bold red]mismatch:[/bold red] {', '.join(problems)} of "
+              f"{result.checked + len(result.missing)} applied migration(s)")
+    if result.changed:
+        err.print("[bold]fix:[/bold] restore each changed file as applied (git log -p FILE) "
+                  "and put the change in a new migration")
+    if result.missing:
+        err.print("[bold]fix:[/bold] restore each missing file (git log --diff-filter=D "
+                  "-- migrations/); if it was removed on purpose, roll it back first")
     raise typer.Exit(1)
 
 
@@ -425,33 +441,58 @@ def new(
 def import_command(
     source: Path = typer.Argument(..., help="The other tool's migrations directory."),
     tool: ImportTool = typer.Option(..., "--from", help="The tool that wrote them."),
+    start: str | None = typer.Option(
+        None, "--start", metavar="YYYYMMDDHHMMSS", show_default=False,
+        help="Synthesise every version from this UTC time, one second apart (default: "
+        "keep versions that already are timestamps, number the rest from 2000-01-01). "
+        "Use it to import after migrations already in the directory."),
     project: ProjectDir = None,
 ) -> None:
     """Convert another tool's history into pgkeel files, keeping its order.
 
     The files go into the migrations directory; each names its original in a header
-    comment. Ups without a down become irreversible migrations; down files without
-    statements become noop:true downs (nothing to undo).
+    comment. Versions that already are timestamps (dbmate, diesel) are kept; sequence
+    numbers (golang-migrate's 0001) get versions from 2000-01-01, or from --start. Ups
+    without a down become irreversible migrations; down files without statements become
+    noop:true downs (nothing to undo).
 
     Example: [bold]pgkeel migrate import db/migrations --from golang-migrate[/bold]
     """
+    from datetime import UTC, datetime
+
+    from pgkeel.errors import UsageError
     from pgkeel.migrations.importer import import_history
 
+    begin = None
+    if start is not None:
+        try:
+            begin = datetime.strptime(start, "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+        except ValueError:
+            raise UsageError(f"--start {start!r} is not a UTC time YYYYMMDDHHMMSS",
+                             hint="e.g. --start 20240119093000") from None
     resolved = settings(None, project)
     dest = resolved.resolve(resolved.migrations_dir)
-    report = import_history(source, dest, tool.value)
+    report = import_history(source, dest, tool.value, start=begin)
+
+    def shown(path: Path) -> str:
+        try:
+            relative = path.relative_to(source)
+        except ValueError:
+            relative = Path(path.name)
+        return escape(str(relative) if relative.parts else path.name)
+
     out.print(f"imported {len(report.written)} migration(s) from {tool.value} into {dest}")
     for path in report.unpaired_ups:
-        out.print(f"[yellow]no down[/yellow] {escape(path.name)}: written as irreversible")
+        out.print(f"[yellow]no down[/yellow] {shown(path)}: written as irreversible")
     for path in report.noop_downs:
-        out.print(f"[dim]noop down[/dim] {escape(path.name)}: no statements, written as "
+        out.print(f"[dim]noop down[/dim] {shown(path)}: no statements, written as "
                   "noop:true")
     for item in report.unparsable_downs:
-        out.print(f"[yellow]down kept as a comment[/yellow] {escape(item.path.name)}: "
+        out.print(f"[yellow]down kept as a comment[/yellow] {shown(item.path)}: "
                   f"{escape(item.note)}; irreversible until rewritten")
     for path in report.unpaired_downs:
-        out.print(f"[yellow]no up[/yellow] {escape(path.name)}: not written")
+        out.print(f"[yellow]no up[/yellow] {shown(path)}: not written")
     for item in report.skipped:
-        out.print(f"[dim]skipped[/dim] {escape(item.path.name)}: {escape(item.note)}")
+        out.print(f"[dim]skipped[/dim] {shown(item.path)}: {escape(item.note)}")
     for item in report.notes:
-        out.print(f"[dim]note[/dim] {escape(item.path.name)}: {escape(item.note)}")
+        out.print(f"[dim]note[/dim] {shown(item.path)}: {escape(item.note)}")

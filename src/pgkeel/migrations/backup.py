@@ -28,7 +28,7 @@ from psycopg.conninfo import make_conninfo
 
 from pgkeel.cluster import Binaries, available_binaries, find_binaries
 from pgkeel.dsn import parse_dsn
-from pgkeel.errors import ClusterError, DatabaseError
+from pgkeel.errors import ClusterError, DatabaseError, UsageError
 
 __all__ = ["BackupFile", "dump", "pg_dump_for"]
 
@@ -83,10 +83,12 @@ def dump(
 ) -> BackupFile:
     """Dump the database at ``url`` with ``pg_dump -Fc`` into ``directory``.
 
-    The file is ``<dbname>-<UTC time>-before-migrate.dump``; ``directory`` is created
-    when missing. Returns the finished file's facts.
+    The file is ``<dbname>-<UTC time>-before-migrate.dump``, mode 0600 (it holds all
+    the data); ``directory`` is created (mode 0700) when missing. Returns the finished
+    file's facts.
 
-    Raises ``ClusterError`` when no suitable pg_dump exists and ``DatabaseError``
+    Raises ``UsageError`` (exit 2) when ``directory`` is a file or cannot be created,
+    ``ClusterError`` when no suitable pg_dump exists and ``DatabaseError``
     (exit 3) with pg_dump's last message when it fails; no partial file is left.
     """
     binaries = pg_dump_for(server_major, postgres_bin)
@@ -96,11 +98,31 @@ def dump(
     if password is not None:
         env["PGPASSWORD"] = password
     stamp = (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-    directory.mkdir(parents=True, exist_ok=True)
+    if directory.exists() and not directory.is_dir():
+        raise UsageError(
+            f"cannot write the backup: {directory} exists but is not a directory",
+            hint=f"move or rename {directory} (--backup writes its dumps into a "
+            "directory of that name), then run again; nothing was migrated",
+            path=directory,
+        )
+    try:
+        # Owner-only: a new backups directory is not listable by other users.
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot create the backups directory {directory}: {exc.strerror or exc}",
+            hint="create it (or fix its parent's permissions), then run again; nothing "
+            "was migrated",
+            path=directory,
+        ) from exc
     final = directory / f"{dbname}-{stamp}-before-migrate.dump"
     partial = directory / f".{final.name}.partial"
     start = time.perf_counter()
     try:
+        # The dump holds every row: create it readable by its owner only (0600) before
+        # pg_dump opens it, whatever the umask (pg_dump truncates, keeping the mode).
+        os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+        os.chmod(partial, 0o600)
         result = subprocess.run(
             [str(binaries.tool("pg_dump")), "--format=custom", "--no-password",
              "--file", str(partial), "--dbname", make_conninfo("", **params)],

@@ -8,10 +8,16 @@
   transaction: a multi-statement string is one implicit transaction on PostgreSQL
   (PostgreSQL docs §55.2.2.1 "Multiple Statements in a Simple Query";
   ``amacneil/dbmate#126``, ``golang-migrate`` "x-multi-statement").
-- **Clean session.** Before each migration ``RESET ALL`` and ``RESET ROLE`` undo what
-  the previous one ``SET`` (a ``search_path`` change would otherwise leak into the next
-  file, which ``psql -f`` per file would never see; the Supabase CLI does the same in
+- **Clean session.** Before each migration ``RESET ALL``, ``RESET ROLE`` and
+  ``RESET SESSION AUTHORIZATION`` undo what the previous one ``SET`` (a
+  ``search_path`` change would otherwise leak into the next file, which ``psql -f``
+  per file would never see; the Supabase CLI does the same in
   ``pkg/migration/apply.go``), then ``lock_timeout`` is set.
+- **pgkeel's own statements run as pgkeel.** A migration may ``SET ROLE`` (or ``SET
+  SESSION AUTHORIZATION``) to a role that cannot write the ``pgkeel`` schema, or change
+  ``search_path``: before every history write the role, session authorization and
+  ``search_path`` are reset, and in a ``transaction:false`` section restored afterwards
+  so the migration's next statement runs as the migration set it up.
 - **Lock hygiene.** DDL waits at most ``lock_timeout`` for its lock, then the step is
   retried with exponential backoff and jitter (pgroll and Reshape's policy: xataio/pgroll
   ``--lock-timeout``, fabianlindfors/reshape). Giving up names the blocking sessions.
@@ -111,8 +117,11 @@ class Executor:
         self.retry = retry
         self.progress = progress
         self.pid = conn.info.backend_pid
+        login = conn.execute("SELECT current_setting('session_authorization')").fetchone()
+        self._login = str(login[0]) if login else ""
         parts: list[sql.SQL | sql.Composed] = [
             sql.SQL("RESET ALL"),
+            sql.SQL("RESET SESSION AUTHORIZATION"),
             sql.SQL("RESET ROLE"),
             sql.SQL("SET lock_timeout = {}").format(
                 sql.Literal(f"{max(1, round(lock_timeout_s * 1000))}ms")),
@@ -181,6 +190,10 @@ class Executor:
                         for statement in step.statements:
                             self._execute(statement)
                         ms = round((time.perf_counter() - start) * 1000)
+                        # The migration may have changed role or search_path: pgkeel's
+                        # rows are written as the user that connected (both are undone
+                        # at COMMIT's end of this step by the next prologue anyway).
+                        self._as_pgkeel(restore=False)
                         record(ms)
                         self._commit(len(step.statements))
                     except BaseException:
@@ -198,9 +211,10 @@ class Executor:
     def _autocommit(
         self, step: Step, *, start: Callable[[], None], finish: Callable[[int], None]
     ) -> int:
-        start()
         self.conn.execute(sql.SQL("; ").join(self._prologue))
-        invalid_before = {f.object for f in health.invalid_indexes(self.conn)}
+        start()
+        invalid_found = health.invalid_indexes(self.conn)
+        invalid_before = {f.object for f in invalid_found}
         total = 0.0
         for position, statement in enumerate(step.statements):
             for attempt in range(1, self.retry.attempts + 1):
@@ -215,15 +229,23 @@ class Executor:
                             and attempt < self.retry.attempts:
                         self._pause(step, attempt)
                         continue
-                    left = [f for f in self._invalid_indexes() if f.object not in invalid_before]
+                    self._as_pgkeel(restore=False)
+                    now_invalid = self._invalid_indexes()
+                    left = [f for f in now_invalid if f.object not in invalid_before]
+                    earlier = [f for f in now_invalid if f.object in invalid_before]
                     raise self._failed(step, failed, keep_row=True, attempts=attempt,
                                        blockers=watch.blockers if watch else (),
-                                       invalid=left) from failed.error
-            total += time.perf_counter() - began
+                                       invalid=left, earlier_invalid=earlier) from failed.error
+            took = time.perf_counter() - began
+            total += took
             following = step.statements[position + 1:]
+            restore = self._as_pgkeel(restore=bool(following))
             history.record_progress(self.conn, step.version, step.direction,
                                     statement.index + 1,
-                                    following[0].line if following else None)
+                                    following[0].line if following else None,
+                                    execution_ms=round(took * 1000))
+            if restore is not None:
+                self.conn.execute(restore)
             emit(self.progress, "statement", version=step.version, name=step.name,
                  detail=f"statement {statement.index + 1} done")
         ms = round(total * 1000)
@@ -232,6 +254,31 @@ class Executor:
         return ms
 
     # -- helpers -------------------------------------------------------------------------
+
+    def _as_pgkeel(self, *, restore: bool) -> sql.Composed | None:
+        """Reset role, session authorization and ``search_path`` for pgkeel's writes.
+
+        With ``restore``, return the SQL that puts back what the migration had set (for
+        the next statement of a ``transaction:false`` section); None when nothing was
+        changed or ``restore`` is False.
+        """
+        row = self.conn.execute(
+            "SELECT current_setting('role'), current_setting('session_authorization'),"
+            " current_setting('search_path')").fetchone()
+        assert row is not None
+        role, authorization, path = (str(v) for v in row)
+        self.conn.execute(b"RESET ROLE; RESET SESSION AUTHORIZATION; RESET search_path")
+        if not restore:
+            return None
+        parts: list[sql.Composable] = []
+        if authorization != self._login:
+            parts.append(sql.SQL("SET SESSION AUTHORIZATION {}").format(
+                sql.Identifier(authorization)))
+        if role != "none":
+            parts.append(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
+        parts.append(sql.SQL("SELECT pg_catalog.set_config('search_path', {}, false)").format(
+            sql.Literal(path)))
+        return sql.SQL("; ").join(parts)
 
     def _commit(self, index: int) -> None:
         try:
@@ -284,6 +331,7 @@ class Executor:
         attempts: int,
         blockers: tuple[Blocker, ...],
         invalid: list[Finding] | None = None,
+        earlier_invalid: list[Finding] | None = None,
     ) -> MigrationFailed:
         statement, error = failed.statement, failed.error
         message = _message(error)
@@ -300,7 +348,8 @@ class Executor:
         text = f"{verb} {step.version} failed at {where}: {message}"
         if error.sqlstate:
             text += f" [SQLSTATE {error.sqlstate}]"
-        hint = self._hint(step, failed, keep_row, attempts, blockers, invalid or [])
+        hint = self._hint(step, failed, keep_row, attempts, blockers, invalid or [],
+                          earlier_invalid or [])
         path = step.path if step.path is not None else (step.applied.path if step.applied
                                                          else None)
         return MigrationFailed(text, version=step.version, statement_index=statement.index,
@@ -310,6 +359,9 @@ class Executor:
     def _record(self, step: Step, failure: Failure, keep_row: bool) -> None:
         try:
             if not (self.conn.broken or self.conn.closed):
+                # A transaction:false statement may have left the migration's role set.
+                self.conn.execute(b"RESET ROLE; RESET SESSION AUTHORIZATION; "
+                                  b"RESET search_path")
                 with self.conn.transaction():
                     history.record_failure(self.conn, step.version, step.name, failure,
                                            keep_row=keep_row)
@@ -331,6 +383,7 @@ class Executor:
         attempts: int,
         blockers: tuple[Blocker, ...],
         invalid: list[Finding],
+        earlier_invalid: list[Finding] | None = None,
     ) -> str:
         parts = []
         if failed.lock_timeout:
@@ -342,6 +395,10 @@ class Executor:
             )
         for finding in invalid:
             parts.append(f"the failed statement left {finding.message}: run {finding.fix}")
+        for finding in earlier_invalid or ():
+            parts.append(f"an earlier failure left {finding.message} (a statement that "
+                         f"builds it again fails with \"already exists\"): run "
+                         f"{finding.fix}")
         if self.conn.broken or self.conn.closed:
             parts.append("the connection was lost; run the command again to finish")
         elif keep_row and step.direction == "up":
@@ -350,8 +407,16 @@ class Executor:
         elif keep_row:
             parts.append("finish the down section by hand, then `pgkeel migrate repair "
                          "--mark-rolled-back` (or undo it and `--mark-applied`)")
+        elif step.direction == "up" and failed.lock_timeout:
+            parts.append("nothing of this migration was applied and the file needs no "
+                         "change: run `pgkeel migrate up` again once the blocking sessions "
+                         "are gone, or with a higher --lock-timeout")
         elif step.direction == "up":
             parts.append("nothing of this migration was applied; fix it and run again")
+        elif failed.lock_timeout:
+            parts.append("nothing was rolled back for this migration and its down section "
+                         "needs no change: run the rollback again once the blocking sessions "
+                         "are gone, or with a higher --lock-timeout")
         else:
             parts.append("nothing was rolled back for this migration; fix its down section "
                          "and run `pgkeel migrate rollback --use-file-down`")

@@ -309,17 +309,22 @@ def record_progress(
     direction: Direction,
     done: int,
     next_line: int | None,
+    *,
+    execution_ms: int = 0,
 ) -> None:
     """Record that ``done`` statements of a ``transaction:false`` section completed.
 
     The row keeps saying ``failed`` ("interrupted") at the next statement until the
-    section finishes; ``statements_done`` counts up statements only.
+    section finishes; ``statements_done`` counts up statements only. ``execution_ms``
+    (the statement's run time) is added to the row's for an up section, so that after
+    ``up --resume`` the row counts every statement that ran, in both runs.
     """
     conn.execute(
         "UPDATE pgkeel.migrations SET failed_statement = %s, failed_line = %s,"
-        " statements_done = CASE WHEN %s = 'up' THEN %s ELSE statements_done END"
+        " statements_done = CASE WHEN %s = 'up' THEN %s ELSE statements_done END,"
+        " execution_ms = CASE WHEN %s = 'up' THEN execution_ms + %s ELSE execution_ms END"
         " WHERE version = %s",
-        (done, next_line, direction, done, version),
+        (done, next_line, direction, done, direction, execution_ms, version),
     )
 
 
@@ -349,13 +354,18 @@ def record_finished(
     execution_ms: int,
     resumed: bool,
 ) -> None:
-    """Mark a ``transaction:false`` migration applied and log ``apply`` (or ``resume``)."""
+    """Mark a ``transaction:false`` migration applied and log ``apply`` (or ``resume``).
+
+    The row's ``execution_ms`` already holds every completed statement's time (added by
+    :func:`record_progress`, including a run that failed before ``up --resume``); the
+    event's ``execution_ms`` is this run's time.
+    """
     conn.execute(
         "UPDATE pgkeel.migrations SET status = 'applied', applied_at = clock_timestamp(),"
-        " execution_ms = execution_ms + %s, statements_done = %s, failed_direction = NULL,"
+        " statements_done = %s, failed_direction = NULL,"
         " failed_statement = NULL, failed_line = NULL, failed_sqlstate = NULL,"
         " failed_message = NULL WHERE version = %s",
-        (execution_ms, len(migration.up.statements), migration.version),
+        (len(migration.up.statements), migration.version),
     )
     record_event(conn, "resume" if resumed else "apply", version=migration.version,
                  name=migration.name, checksum=migration.checksum, execution_ms=execution_ms)

@@ -22,7 +22,7 @@ from typing import Literal
 import psycopg
 
 from pgkeel.connect import connect
-from pgkeel.errors import Refused, UsageError
+from pgkeel.errors import FailedMigrationBlocks, Refused, UsageError
 from pgkeel.migrations import health, history
 from pgkeel.migrations.backup import BackupFile, dump
 from pgkeel.migrations.execute import Executor, RetryPolicy
@@ -173,8 +173,12 @@ def up(
                        resume=resume)
         return UpResult(plan=plan, done=(), dry_run=True)
     with _locked(url, lock_wait_s, progress) as (conn, lock):
-        plan = plan_up(migrations, history.read(conn), to=to,
-                       allow_out_of_order=allow_out_of_order, resume=resume)
+        try:
+            plan = plan_up(migrations, history.read(conn), to=to,
+                           allow_out_of_order=allow_out_of_order, resume=resume)
+        except FailedMigrationBlocks as refused:
+            _name_invalid_indexes(conn, refused)
+            raise
         taken = None
         if backup_dir is not None and plan.steps:
             taken = _backup(conn, url, backup_dir, postgres_bin, progress)
@@ -183,6 +187,18 @@ def up(
         done = _run(executor, plan.steps, progress)
         return UpResult(plan=plan, done=tuple(done), backup=taken,
                         warnings=_warnings(conn), lock_waited_s=lock.waited_s)
+
+
+def _name_invalid_indexes(conn: Conn, error: FailedMigrationBlocks) -> None:
+    """Add the invalid indexes a failed ``CONCURRENTLY`` left, with their DROP, to
+    ``error``'s hint: ``up --resume`` would fail on them with "already exists"."""
+    try:
+        found = health.invalid_indexes(conn)
+    except psycopg.Error:
+        return
+    if found:
+        drops = "; ".join(f"{f.message}: run {f.fix}" for f in found)
+        error.hint = f"{drops}. Then {error.hint}" if error.hint else drops
 
 
 def _backup(conn: Conn, url: str, directory: Path, postgres_bin: Path | None,

@@ -3,8 +3,10 @@
 Both only read: no lock, no history tables created. ``status`` shows every migration
 once, in version order: applied, pending, failed, changed since applied (checksum),
 applied but missing on disk, irreversible, and pending ones that sort before the newest
-applied (``up`` would refuse them). ``validate`` is the check for CI: it fails on a
-checksum mismatch (Flyway's ``validate``, Sqitch's ``check``).
+applied (``up`` would refuse them), and invalid indexes a failed ``CONCURRENTLY`` build
+left, with the ``DROP INDEX CONCURRENTLY`` to run. ``validate`` is the check for CI: it
+fails on a checksum mismatch or an applied migration whose file is gone (Flyway's
+``validate``, Sqitch's ``check``).
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pgkeel.connect import connect
-from pgkeel.migrations import history
+from pgkeel.migrations import health, history
 from pgkeel.migrations.files import discover, version_key
 from pgkeel.migrations.lock import LockHolder, lock_holder
 from pgkeel.migrations.records import AppliedMigration, Failure
+from pgkeel.report.findings import Finding
 
 __all__ = ["MigrationStatus", "State", "StatusReport", "ValidateResult", "status", "validate"]
 
@@ -81,10 +84,12 @@ class MigrationStatus:
 
 @dataclass(frozen=True, slots=True)
 class StatusReport:
-    """Every migration (version order), and who holds pgkeel's lock right now."""
+    """Every migration (version order), who holds pgkeel's lock right now, and the
+    invalid indexes in the database (each with its ``DROP INDEX CONCURRENTLY``)."""
 
     migrations: tuple[MigrationStatus, ...]
     lock_holder: LockHolder | None
+    invalid_indexes: tuple[Finding, ...] = ()
 
     def having(self, *states: State) -> tuple[MigrationStatus, ...]:
         """The migrations in any of ``states``."""
@@ -106,6 +111,10 @@ class StatusReport:
             "lock_holder": None if holder is None else {
                 "pid": holder.pid, "application_name": holder.application_name,
             },
+            "invalid_indexes": [
+                {"index": f.object, "message": f.message, "fix": f.fix}
+                for f in self.invalid_indexes
+            ],
         }
 
 
@@ -129,6 +138,7 @@ def status(url: str, directory: Path) -> StatusReport:
     with connect(url) as conn:
         rows = history.read(conn)
         holder = lock_holder(conn)
+        invalid = tuple(health.invalid_indexes(conn))
     files = {m.version: m for m in migrations}
     applied = {r.version: r for r in rows}
     newest = max((version_key(r.version) for r in rows), default=None)
@@ -150,13 +160,13 @@ def status(url: str, directory: Path) -> StatusReport:
     entries.extend(_from_row(r, "missing", r.path)
                    for r in rows if r.version not in files)
     entries.sort(key=lambda m: version_key(m.version))
-    return StatusReport(tuple(entries), holder)
+    return StatusReport(tuple(entries), holder, invalid)
 
 
 @dataclass(frozen=True, slots=True)
 class ValidateResult:
     """``validate``'s verdict: ``changed`` (checksum mismatches), ``missing`` files,
-    ``failed`` migrations. ``ok`` is False only for a mismatch (exit 1)."""
+    ``failed`` migrations. ``ok`` is False for a mismatch or a missing file (exit 1)."""
 
     changed: tuple[MigrationStatus, ...]
     missing: tuple[MigrationStatus, ...]
@@ -165,8 +175,8 @@ class ValidateResult:
 
     @property
     def ok(self) -> bool:
-        """True when every applied migration's file is as it was applied."""
-        return not self.changed
+        """True when every applied migration's file is there, as it was applied."""
+        return not self.changed and not self.missing
 
 
 def validate(url: str, directory: Path) -> ValidateResult:
