@@ -262,14 +262,15 @@ class Executor:
         the next statement of a ``transaction:false`` section); None when nothing was
         changed or ``restore`` is False.
         """
+        if not restore:  # one round trip: nothing to remember
+            self.conn.execute(b"RESET ROLE; RESET SESSION AUTHORIZATION; RESET search_path")
+            return None
         row = self.conn.execute(
             "SELECT current_setting('role'), current_setting('session_authorization'),"
             " current_setting('search_path')").fetchone()
         assert row is not None
         role, authorization, path = (str(v) for v in row)
         self.conn.execute(b"RESET ROLE; RESET SESSION AUTHORIZATION; RESET search_path")
-        if not restore:
-            return None
         parts: list[sql.Composable] = []
         if authorization != self._login:
             parts.append(sql.SQL("SET SESSION AUTHORIZATION {}").format(
