@@ -22,21 +22,17 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 from psycopg import sql
 
 from pgkeel.catalog import read_snapshot
-from pgkeel.cluster import Binaries, Cluster, available_binaries
+from pgkeel.cluster import Binaries, available_binaries, throwaway
 from pgkeel.connect import connect
 
-_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
 _BATCH = 100  # tables per statement batch while building
 
 
@@ -89,11 +85,7 @@ def time_pg_dump(binaries: Binaries, url: str) -> float:
 
 def run(binaries: Binaries, tables: int, runs: int) -> dict[str, float]:
     """Build the schema on a fresh cluster of ``binaries`` and time both tools."""
-    base = Path(tempfile.mkdtemp(prefix=f"pgkeel-bench-pg{binaries.major}-"))
-    base.chmod(0o755)  # the server user must enter it when run as root
-    cluster = Cluster(base / "cluster", binaries=binaries, server_settings=_SETTINGS)
-    try:
-        cluster.start()
+    with throwaway(binaries, prefix="pgkeel-bench-") as cluster:
         url = cluster.url()
         began = time.perf_counter()
         build(url, tables)
@@ -112,12 +104,6 @@ def run(binaries: Binaries, tables: int, runs: int) -> dict[str, float]:
         return {"pg": binaries.major, "tables": tables, "snapshot_ms": snapshot_ms,
                 "queries": queries, "exact_ms": statistics.median(exacts),
                 "pg_dump_ms": dump_ms, "ratio": snapshot_ms / dump_ms}
-    finally:
-        try:
-            cluster.stop(mode="immediate")
-        finally:
-            cluster.destroy()
-            shutil.rmtree(base, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -54,11 +54,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pgkeel
-from pgkeel.cluster import Binaries, Cluster, available_binaries
+from pgkeel.cluster import Binaries, Cluster, available_binaries, throwaway
 from pgkeel.connect import connect
 from pgkeel.migrations import discover, import_history, up
 
-_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
 _SOURCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "harness-migrations" \
     / "postgres"
 _UPSTREAM_UP = re.compile(r"^[\w-]+.up.sql$")  # Harness's runner: unescaped dots, name order
@@ -126,53 +125,49 @@ def _schema(binaries: Binaries, url: str) -> str:
 
 def run(binaries: Binaries, runs: int) -> dict[str, list[float]]:
     """Time every tool ``runs`` times on a fresh cluster; return seconds per tool."""
-    base = Path(tempfile.mkdtemp(prefix=f"pgkeel-bench-pg{binaries.major}-"))
-    base.chmod(0o755)  # the server user must enter it when run as root
-    cluster = Cluster(base / "cluster", binaries=binaries, server_settings=_SETTINGS)
-    project = base / "project"
-    upstream = sorted(p for p in _SOURCE.iterdir() if _UPSTREAM_UP.match(p.name))
-    imported = import_history(_SOURCE, project / "migrations", "golang-migrate")
-    print(f"imported {len(imported.written)} migrations ({len(upstream)} upstream up files)",
-          file=sys.stderr)
-    compileall.compile_dir(Path(pgkeel.__file__).parent, quiet=1)
-    try:
-        cluster.start()
-        with connect(cluster.url()) as conn:
-            have = {r[0] for r in conn.execute("SELECT name FROM pg_available_extensions")}
-        missing = [e for e in _EXTENSIONS if e not in have]
-        if missing:
-            sys.exit(f"PostgreSQL {binaries.major} lacks {missing}: Harness needs them")
-        runners = _runners(binaries, project, upstream)
-        times: dict[str, list[float]] = {tool: [] for tool in (*_TOOLS, *_BREAKDOWN)}
-        for round_no in range(runs):
+    with tempfile.TemporaryDirectory(prefix="pgkeel-bench-project-") as tmp:
+        project = Path(tmp)
+        upstream = sorted(p for p in _SOURCE.iterdir() if _UPSTREAM_UP.match(p.name))
+        imported = import_history(_SOURCE, project / "migrations", "golang-migrate")
+        print(f"imported {len(imported.written)} migrations ({len(upstream)} upstream up "
+              "files)", file=sys.stderr)
+        compileall.compile_dir(Path(pgkeel.__file__).parent, quiet=1)
+        with throwaway(binaries, prefix="pgkeel-bench-") as cluster:
+            return _rounds(cluster, binaries, project, upstream, runs)
+
+
+def _rounds(cluster: Cluster, binaries: Binaries, project: Path, upstream: list[Path],
+            runs: int) -> dict[str, list[float]]:
+    with connect(cluster.url()) as conn:
+        have = {r[0] for r in conn.execute("SELECT name FROM pg_available_extensions")}
+    missing = [e for e in _EXTENSIONS if e not in have]
+    if missing:
+        sys.exit(f"PostgreSQL {binaries.major} lacks {missing}: Harness needs them")
+    runners = _runners(binaries, project, upstream)
+    times: dict[str, list[float]] = {tool: [] for tool in (*_TOOLS, *_BREAKDOWN)}
+    for round_no in range(runs):
+        began = time.perf_counter()
+        discover(project / "migrations")
+        times["pgkeel-parse"].append(time.perf_counter() - began)
+        shift = round_no % len(_TOOLS)
+        schemas, urls = {}, {}
+        for tool in _TOOLS[shift:] + _TOOLS[:shift]:
+            urls[tool] = url = _fresh(cluster, f"bench_{tool.replace('-', '_')}_{round_no}")
             began = time.perf_counter()
-            discover(project / "migrations")
-            times["pgkeel-parse"].append(time.perf_counter() - began)
-            shift = round_no % len(_TOOLS)
-            schemas, urls = {}, {}
-            for tool in _TOOLS[shift:] + _TOOLS[:shift]:
-                urls[tool] = url = _fresh(cluster, f"bench_{tool.replace('-', '_')}_{round_no}")
-                began = time.perf_counter()
-                runners[tool](url)
-                times[tool].append(time.perf_counter() - began)
-                if round_no == 0:
-                    schemas[tool] = _schema(binaries, url)
-            began = time.perf_counter()
-            runners["pgkeel"](urls["pgkeel"])  # up to date now: the fixed cost of a run
-            times["pgkeel-noop"].append(time.perf_counter() - began)
+            runners[tool](url)
+            times[tool].append(time.perf_counter() - began)
             if round_no == 0:
-                same = len(set(schemas.values())) == 1
-                print(f"schemas identical across tools: {'yes' if same else 'NO'}",
-                      file=sys.stderr)
-                if not same:
-                    sys.exit("the tools produced different schemas; not timing further")
-        return times
-    finally:
-        try:
-            cluster.stop(mode="immediate")
-        finally:
-            cluster.destroy()
-            shutil.rmtree(base, ignore_errors=True)
+                schemas[tool] = _schema(binaries, url)
+        began = time.perf_counter()
+        runners["pgkeel"](urls["pgkeel"])  # up to date now: the fixed cost of a run
+        times["pgkeel-noop"].append(time.perf_counter() - began)
+        if round_no == 0:
+            same = len(set(schemas.values())) == 1
+            print(f"schemas identical across tools: {'yes' if same else 'NO'}",
+                  file=sys.stderr)
+            if not same:
+                sys.exit("the tools produced different schemas; not timing further")
+    return times
 
 
 def main(argv: list[str] | None = None) -> int:

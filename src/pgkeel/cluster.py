@@ -53,12 +53,14 @@ from pgkeel._sysuser import (
 from pgkeel.errors import ClusterError, Refused, UsageError
 
 __all__ = [
+    "THROWAWAY_SETTINGS",
     "Binaries",
     "Cluster",
     "ClusterStatus",
     "available_binaries",
     "find_binaries",
     "free_port",
+    "throwaway",
 ]
 
 _SOCKET_PATH_MAX = 100  # sun_path is 108 bytes; ".s.PGSQL.NNNNN" takes 15 of them
@@ -600,3 +602,32 @@ def _explain_failure(what: str, output: str, log: str, cluster: Cluster) -> Clus
     fatal = [ln for ln in lines if "FATAL:" in ln or "ERROR:" in ln]
     detail = (fatal or lines or ["no output"])[-1]
     return ClusterError(f"{what} failed: {detail}", hint=f"see {cluster.log_file}")
+
+
+#: Server settings for throwaway clusters: no durability, since the data dies with them.
+THROWAWAY_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+
+
+@contextmanager
+def throwaway(
+    binaries: Binaries, *, prefix: str = "pgkeel-", settings: Mapping[str, str] | None = None
+) -> Iterator[Cluster]:
+    """Start a cluster in a new temp directory; stop it and delete everything after.
+
+    For tests and benchmarks. ``settings`` default to :data:`THROWAWAY_SETTINGS`. The
+    directory is made enterable by the server user (the caller may be root). Yields
+    the running :class:`Cluster`.
+    """
+    base = Path(tempfile.mkdtemp(prefix=f"{prefix}pg{binaries.major}-"))
+    base.chmod(0o755)
+    cluster = Cluster(base / "cluster", binaries=binaries,
+                      server_settings=settings if settings is not None else THROWAWAY_SETTINGS)
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        try:
+            cluster.stop(mode="immediate")
+        finally:
+            cluster.destroy()
+            shutil.rmtree(base, ignore_errors=True)

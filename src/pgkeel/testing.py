@@ -25,7 +25,6 @@ from __future__ import annotations
 import itertools
 import os
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,17 +33,12 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from pgkeel.cluster import Binaries, Cluster, available_binaries
+from pgkeel.cluster import THROWAWAY_SETTINGS, Binaries, Cluster, available_binaries, throwaway
 from pgkeel.connect import connect
 
 __all__ = ["TestCluster", "TestDatabase"]
 
-_FAST = {
-    "fsync": "off",
-    "synchronous_commit": "off",
-    "full_page_writes": "off",
-    "max_connections": "60",
-}
+_FAST = {**THROWAWAY_SETTINGS, "max_connections": "60"}
 _counter = itertools.count()
 
 
@@ -71,17 +65,10 @@ class TestCluster:
 
     __test__ = False
 
-    def __init__(self, binaries: Binaries) -> None:
-        base = Path(tempfile.mkdtemp(prefix=f"pgkeel-test-pg{binaries.major}-"))
-        base.chmod(0o755)  # the server user must enter it when the suite runs as root
-        self.cluster = Cluster(base / "cluster", binaries=binaries, server_settings=_FAST)
-        self.base = base
-        self.binaries = binaries
-        self.major = binaries.major
-
-    def start(self) -> None:
-        """Initialise and start the server."""
-        self.cluster.start()
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self.binaries = cluster.binaries
+        self.major = cluster.binaries.major
 
     def url(self, dbname: str = "postgres") -> str:
         """The libpq URI of ``dbname`` on this cluster (Unix socket, no password)."""
@@ -116,14 +103,6 @@ class TestCluster:
         )
         if result.returncode != 0:
             raise RuntimeError(f"psql -f {path} failed:\n{result.stderr[-3000:]}")
-
-    def close(self) -> None:
-        """Stop the server and delete its directories."""
-        try:
-            self.cluster.stop(mode="immediate")
-        finally:
-            self.cluster.destroy()
-            self.base.rmdir()
 
 
 def _selected(config: pytest.Config) -> list[Binaries]:
@@ -165,12 +144,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def pg_cluster(request: pytest.FixtureRequest) -> Iterator[TestCluster]:
     """A running cluster of one PostgreSQL major version, shared by the session."""
     binaries: Binaries = request.param
-    cluster = TestCluster(binaries)
-    try:
-        cluster.start()
-        yield cluster
-    finally:
-        cluster.close()
+    with throwaway(binaries, prefix="pgkeel-test-", settings=_FAST) as cluster:
+        yield TestCluster(cluster)
 
 
 @pytest.fixture(autouse=True)
