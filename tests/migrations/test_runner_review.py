@@ -244,3 +244,17 @@ def test_execution_ms_after_resume_counts_both_runs(pg_database: TestDatabase,
     with pg_database.connect() as conn:
         [row] = history.read(conn)
     assert row.status == "applied" and row.execution_ms >= 400
+
+
+def test_up_with_no_files_but_applied_history_is_a_usage_error(
+    pg_database: TestDatabase, tmp_path: Path
+) -> None:
+    good = tmp_path / "migrations"
+    good.mkdir()
+    (good / "20240101_t.sql").write_text("-- migrate:up\nCREATE TABLE t ();\n-- migrate:down\n"
+                                         "DROP TABLE t;\n")
+    up(pg_database.url, good)
+    empty = tmp_path / "elsewhere"
+    empty.mkdir()
+    with pytest.raises(UsageError, match="no migration files found, but the database has 1"):
+        up(pg_database.url, empty)

@@ -233,8 +233,17 @@ def plan_up(
     ``resume``) or a pending migration older than the newest applied one (without
     ``allow_out_of_order``), ``ChecksumMismatch`` (exit 4) for an applied file that
     changed, or for a resume whose already-run statements changed, and
-    ``UsageError`` (exit 2) when ``to`` names no migration.
+    ``UsageError`` (exit 2) when ``to`` names no migration or when there are no files
+    at all but the history holds applied migrations (a wrong directory).
     """
+    if rows and not migrations:
+        # Pointed at the wrong directory, `up` would otherwise say "up to date".
+        raise UsageError(
+            f"no migration files found, but the database has {len(rows)} applied "
+            "migration(s)",
+            hint="check --project and migrations_dir (PGKEEL_MIGRATIONS_DIR); "
+            "`pgkeel migrate status` lists what was applied",
+        )
     files = {m.version: m for m in migrations}
     applied = {r.version: r for r in rows}
     failed = [r for r in rows if r.failed]
