@@ -6,19 +6,13 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from migration_helpers import write
 
 from pgkeel import __version__
 from pgkeel.errors import Refused
 from pgkeel.migrations import history, read_migration, runner, status
 from pgkeel.migrations.records import Failure
 from pgkeel.testing import TestDatabase
-
-
-def write(directory: Path, name: str, up: str, down: str, *, up_tx: bool = True) -> Path:
-    option = "" if up_tx else " transaction:false"
-    path = directory / name
-    path.write_text(f"-- migrate:up{option}\n{up}\n\n-- migrate:down\n{down}\n")
-    return path
 
 
 def test_ensure_creates_the_schema_once(pg_database: TestDatabase) -> None:

@@ -17,17 +17,10 @@ import time
 from pathlib import Path
 
 import pytest
+from migration_helpers import write
 
 from pgkeel.migrations import history
 from pgkeel.testing import TestDatabase
-
-
-def write(directory: Path, name: str, up_sql: str, down_sql: str = "", *,
-          up_tx: bool = True) -> Path:
-    path = directory / name
-    path.write_text(f"-- migrate:up{'' if up_tx else ' transaction:false'}\n{up_sql}\n\n"
-                    f"-- migrate:down\n{down_sql}\n")
-    return path
 
 
 def command(db: TestDatabase, project: Path, *args: str) -> list[str]:

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from migration_helpers import write
 
 from pgkeel.cluster import available_binaries
 from pgkeel.errors import FailedMigrationBlocks, MigrationFailed, UsageError
@@ -29,12 +30,6 @@ from pgkeel.testing import TestDatabase
 FAST_RETRY = RetryPolicy(attempts=2, base_delay_s=0.05, max_delay_s=0.1)
 
 
-def write(directory: Path, name: str, up_sql: str, down_sql: str = "", *,
-          up_tx: bool = True) -> Path:
-    path = directory / name
-    path.write_text(f"-- migrate:up{'' if up_tx else ' transaction:false'}\n{up_sql}\n\n"
-                    f"-- migrate:down\n{down_sql}\n")
-    return path
 
 
 def cli(*args: str, project: Path, url: str) -> subprocess.CompletedProcess[str]:

@@ -69,6 +69,14 @@ class _Target:
     url: str
     directory: Path
 
+    def lock_wait_s(self, flag: float | None) -> float:
+        """Seconds to wait for pgkeel's advisory lock: the flag, else the setting."""
+        return self.settings.lock_wait if flag is None else flag
+
+    def lock_timeout_s(self, flag: float | None) -> float:
+        """Seconds a DDL statement waits for a table lock: the flag, else the setting."""
+        return self.settings.lock_timeout if flag is None else flag
+
 
 def _target(database_url_flag: str | None, project: Path | None) -> _Target:
     from pgkeel.target import database_url
@@ -76,6 +84,15 @@ def _target(database_url_flag: str | None, project: Path | None) -> _Target:
     resolved = settings(database_url_flag, project)
     return _Target(resolved, database_url(resolved, notify=note),
                    resolved.resolve(resolved.migrations_dir))
+
+
+def _notes_or_plan(plan: Plan, *, dry_run: bool) -> bool:
+    """Say the plan's notes; for a dry run print the plan too and return True."""
+    for line in plan.notes:
+        note(line)
+    if dry_run:
+        _print_plan(plan)
+    return dry_run
 
 
 def _progress(event: ProgressEvent) -> None:
@@ -150,14 +167,11 @@ def up(
         allow_out_of_order=allow_out_of_order, resume=resume,
         backup_dir=target.settings.resolve(Path("backups")) if backup else None,
         postgres_bin=target.settings.postgres_bin,
-        lock_wait_s=target.settings.lock_wait if lock_wait is None else lock_wait,
-        lock_timeout_s=target.settings.lock_timeout if lock_timeout is None else lock_timeout,
+        lock_wait_s=target.lock_wait_s(lock_wait),
+        lock_timeout_s=target.lock_timeout_s(lock_timeout),
         progress=_progress,
     )
-    for line in result.plan.notes:
-        note(line)
-    if result.dry_run:
-        _print_plan(result.plan)
+    if _notes_or_plan(result.plan, dry_run=result.dry_run):
         return
     if result.backup is not None:
         out.print(f"backup: {result.backup.path} ({result.backup.size_bytes:,} bytes)")
@@ -196,14 +210,11 @@ def rollback(
     result = runner.rollback(
         target.url, target.directory, steps=steps, to=to, everything=everything,
         use_file_down=use_file_down, dry_run=dry_run,
-        lock_wait_s=target.settings.lock_wait if lock_wait is None else lock_wait,
-        lock_timeout_s=target.settings.lock_timeout if lock_timeout is None else lock_timeout,
+        lock_wait_s=target.lock_wait_s(lock_wait),
+        lock_timeout_s=target.lock_timeout_s(lock_timeout),
         progress=_progress,
     )
-    for line in result.plan.notes:
-        note(line)
-    if result.dry_run:
-        _print_plan(result.plan)
+    if _notes_or_plan(result.plan, dry_run=result.dry_run):
         return
     for done in result.done:
         out.print(f"rolled back {done.version} {escape(done.name)} in {done.execution_ms} ms")
@@ -230,8 +241,8 @@ def redo(
     target = _target(database_url, project)
     result = runner.redo(
         target.url, target.directory, use_file_down=use_file_down,
-        lock_wait_s=target.settings.lock_wait if lock_wait is None else lock_wait,
-        lock_timeout_s=target.settings.lock_timeout if lock_timeout is None else lock_timeout,
+        lock_wait_s=target.lock_wait_s(lock_wait),
+        lock_timeout_s=target.lock_timeout_s(lock_timeout),
         progress=_progress,
     )
     for line in result.plan.notes:
@@ -359,7 +370,7 @@ def baseline(
     target = _target(database_url, project)
     result = runner.baseline(
         target.url, target.directory, version,
-        lock_wait_s=target.settings.lock_wait if lock_wait is None else lock_wait,
+        lock_wait_s=target.lock_wait_s(lock_wait),
         progress=_progress,
     )
     for migration in result.recorded:
@@ -395,7 +406,7 @@ def repair(
     action: Literal["mark-applied", "mark-rolled-back"] = (
         "mark-applied" if mark_applied else "mark-rolled-back")
     target = _target(database_url, project)
-    wait = target.settings.lock_wait if lock_wait is None else lock_wait
+    wait = target.lock_wait_s(lock_wait)
     preview = runner.repair(target.url, target.directory, action)
     if preview.failed is None:
         out.print("nothing to repair: no migration is recorded as failed")
