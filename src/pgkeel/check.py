@@ -36,9 +36,10 @@ from typing import Any, Literal
 
 import psycopg
 
-from pgkeel.catalog.introspect import read_snapshot, snapshot
+from pgkeel.connect import connect
 from pgkeel.lint import registry
-from pgkeel.lint.schema import lint_snapshot
+from pgkeel.lint.context import CheckConfig
+from pgkeel.lint.schema import lint_database
 from pgkeel.report.findings import FailOn, Finding, RuleInfo, Severity, breaches
 
 __all__ = ["CHECKLIST", "CheckResult", "ChecklistItem", "ChecklistStatus", "check",
@@ -150,19 +151,26 @@ def checklist(findings: Sequence[Finding]) -> tuple[ChecklistItem, ...]:
     return tuple(_answer(item, findings) for item in CHECKLIST)
 
 
-def check(target: str | psycopg.Connection[Any]) -> CheckResult:
+def check(target: str | psycopg.Connection[Any], config: CheckConfig | None = None
+          ) -> CheckResult:
     """Audit the database at ``target`` (a libpq URI / DSN, or an open connection).
 
-    Reads one catalog snapshot, runs every schema rule that is not opt-in, and
-    answers the checklist. Nothing is written to the database. Returns a
-    :class:`CheckResult`.
+    Reads one catalog snapshot, runs every schema rule that ``config`` (the
+    ``[check]`` settings; defaults when None) selects, with the database's rows as
+    evidence (bounded read-only queries), and answers the checklist. Nothing is
+    written to the database. Returns a :class:`CheckResult`.
 
     Raises ``ConfigError``/``ConnectError`` when ``target`` is a DSN that does not
     parse or connect, and ``DatabaseError`` when a catalog query fails.
     """
-    snap = snapshot(target) if isinstance(target, psycopg.Connection) else read_snapshot(target)
-    findings = lint_snapshot(snap)
-    rules = tuple(r.info() for r in registry.schema_rules() if not r.opt_in)
+    config = config or CheckConfig()
+    if isinstance(target, psycopg.Connection):
+        snap, findings = lint_database(target, config=config)
+    else:
+        with connect(target) as conn:
+            snap, findings = lint_database(conn, config=config)
+    rules = tuple(r.info() for r in registry.schema_rules()
+                  if (not r.opt_in or r.id in config.enable) and r.id not in config.disable)
     return CheckResult(
         database=snap.database,
         server_version=snap.server_version,

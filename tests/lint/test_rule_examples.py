@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pgkeel.catalog import snapshot
-from pgkeel.lint import lint_snapshot, registry
+from pgkeel.lint import lint_database, registry
 from pgkeel.lint.rules import SchemaRule
 from pgkeel.testing import TestDatabase
 
@@ -19,7 +18,7 @@ def test_bad_example_is_found_and_good_is_not(rule: type[SchemaRule],
         conn.execute(rule.example("Bad"))
         conn.execute("SET search_path = good")
         conn.execute(rule.example("Good"))
-        found = lint_snapshot(snapshot(conn), select=[rule.id])
+        found = lint_database(conn, select=[rule.id])[1]
     objects = [f.object or "" for f in found]
     assert objects, f"{rule.id}: the Bad example was not found"
     assert all(o.startswith("bad.") for o in objects), (

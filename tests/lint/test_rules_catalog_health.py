@@ -15,7 +15,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from rule_helpers import apply_fixes, findings
+from rule_helpers import apply_fixes, findings, prove_fixes
 
 from pgkeel.lint.rules._catalog import SET_UPDATED_AT, index_name
 from pgkeel.report import render_sarif
@@ -510,3 +510,13 @@ def test_updated_at_not_maintained_keeps_user_function(pg_database: TestDatabase
         row = conn.execute('SELECT note, updated_at > \'2001-01-01\' FROM "App Data".doc'
                            ).fetchone()
     assert row == ("x", True)
+
+
+def test_unindexed_foreign_key_fix_is_proved(pg_database: TestDatabase, tmp_path: Path) -> None:
+    found = prove_fixes(pg_database, "unindexed-foreign-key", """
+        CREATE TABLE customer (id int PRIMARY KEY);
+        CREATE TABLE orders (id int PRIMARY KEY, customer_id int REFERENCES customer);
+        INSERT INTO customer SELECT g FROM generate_series(1, 20) g;
+        INSERT INTO orders SELECT g, 1 + g % 20 FROM generate_series(1, 50) g;
+    """, tmp_path)
+    assert set(found) == {"public.orders.orders_customer_id_fkey"}

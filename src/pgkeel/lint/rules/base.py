@@ -27,7 +27,7 @@ from pgkeel.lint import registry
 from pgkeel.report.findings import Finding, ObjectKind, RuleInfo, Severity
 
 if TYPE_CHECKING:
-    from pgkeel.catalog.model import Snapshot
+    from pgkeel.lint.context import CheckContext
 
 __all__ = ["InvalidRule", "Rule", "SchemaRule"]
 
@@ -121,12 +121,16 @@ class Rule:
 
 
 class SchemaRule(Rule, abstract=True):
-    """A rule over a database's structure, read from the catalog.
+    """A rule over a database's structure, read from the catalog (and its rows).
 
-    A concrete rule implements :meth:`check`. Rules are stateless; they never import
-    each other, and what several share lives in :mod:`pgkeel.lint.rules._catalog`.
+    A concrete rule implements :meth:`check` over a
+    :class:`~pgkeel.lint.context.CheckContext`: the catalog snapshot, the ``[check]``
+    settings, and, when a live database is at hand, a bounded read-only probe of its
+    rows (evidence over names, DESIGN.md principle 7). Rules are stateless; they never
+    import each other, and what several share lives in
+    :mod:`pgkeel.lint.rules._catalog`.
     """
 
     @abstractmethod
-    def check(self, snapshot: Snapshot) -> Iterator[Finding]:
-        """Yield a finding for each object of ``snapshot`` that breaks the rule."""
+    def check(self, ctx: CheckContext) -> Iterator[Finding]:
+        """Yield a finding for each object of ``ctx.snapshot`` that breaks the rule."""

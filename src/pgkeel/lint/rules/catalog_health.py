@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pgkeel.catalog.model import ForeignKey, Index, Snapshot, Table
+from pgkeel.lint.context import CheckContext
 from pgkeel.lint.rules._catalog import (
     comment,
     ident,
@@ -94,7 +95,8 @@ class MissingPrimaryKey(SchemaRule):
     docs_url = "https://www.postgresql.org/docs/current/ddl-constraints.html#DDL-CONSTRAINTS-PRIMARY-KEYS"
     upstream = ("splinter:no_primary_key",)
 
-    def check(self, snapshot: Snapshot) -> Iterator[Finding]:
+    def check(self, ctx: CheckContext) -> Iterator[Finding]:
+        snapshot = ctx.snapshot
         for table in snapshot.tables:
             if table.primary_key is not None:
                 continue
@@ -292,7 +294,8 @@ class UnindexedForeignKey(SchemaRule):
     docs_url = "https://supabase.com/docs/guides/database/database-linter?lint=0001_unindexed_foreign_keys"
     upstream = ("splinter:unindexed_foreign_keys",)
 
-    def check(self, snapshot: Snapshot) -> Iterator[Finding]:
+    def check(self, ctx: CheckContext) -> Iterator[Finding]:
+        snapshot = ctx.snapshot
         taken = _relation_names(snapshot)
         for table in snapshot.tables:
             for fk in table.foreign_keys:
@@ -427,7 +430,8 @@ class MissingTimestamps(SchemaRule):
     object_kind = "table"
     docs_url = "https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-NOTES"
 
-    def check(self, snapshot: Snapshot) -> Iterator[Finding]:
+    def check(self, ctx: CheckContext) -> Iterator[Finding]:
+        snapshot = ctx.snapshot
         for table in own_tables(snapshot):
             missing = [c for c in TIMESTAMP_COLUMNS if table.column(c) is None]
             if not missing:
@@ -517,7 +521,8 @@ class UpdatedAtNotMaintained(SchemaRule):
     object_kind = "table"
     docs_url = "https://www.postgresql.org/docs/current/plpgsql-trigger.html"
 
-    def check(self, snapshot: Snapshot) -> Iterator[Finding]:
+    def check(self, ctx: CheckContext) -> Iterator[Finding]:
+        snapshot = ctx.snapshot
         for table in own_tables(snapshot):
             if table.column("updated_at") is None or _keeps_updated_at(table):
                 continue

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pgkeel.catalog.model import Policy, Snapshot, Table
+from pgkeel.catalog.model import Policy, Table
+from pgkeel.lint.context import CheckContext
 from pgkeel.lint.rules._catalog import qualified_ident, quote_ident, table_name
 from pgkeel.lint.rules.base import SchemaRule
 from pgkeel.report.findings import Finding, Severity
@@ -128,7 +129,8 @@ class RlsDisabledTenantTable(SchemaRule):
     docs_url = "https://www.postgresql.org/docs/current/ddl-rowsecurity.html"
     upstream = ("splinter:rls_disabled_in_public", "splinter:rls_enabled_no_policy")
 
-    def check(self, snapshot: Snapshot) -> Iterator[Finding]:
+    def check(self, ctx: CheckContext) -> Iterator[Finding]:
+        snapshot = ctx.snapshot
         for table in snapshot.tables:
             column = next((c for c in TENANT_COLUMNS if table.column(c) is not None), None)
             if column is None:

@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 
 from pgkeel.catalog.model import Column, Snapshot, Table
+from pgkeel.lint.context import CheckContext
 from pgkeel.lint.rules._catalog import (
     comment,
     ident,
@@ -83,7 +84,8 @@ class TimestampWithoutTimeZone(SchemaRule):
                 "#Don.27t_use_timestamp_.28without_time_zone.29")
     upstream = ("squawk:prefer-timestamptz",)
 
-    def check(self, snapshot: Snapshot) -> Iterator[Finding]:
+    def check(self, ctx: CheckContext) -> Iterator[Finding]:
+        snapshot = ctx.snapshot
         for table in own_tables(snapshot):
             target = qualified_ident(table.schema, table.name)
             for column in table.columns:
@@ -202,7 +204,8 @@ class FloatForMoney(SchemaRule):
     object_kind = "column"
     docs_url = "https://www.postgresql.org/docs/current/datatype-numeric.html#DATATYPE-FLOAT"
 
-    def check(self, snapshot: Snapshot) -> Iterator[Finding]:
+    def check(self, ctx: CheckContext) -> Iterator[Finding]:
+        snapshot = ctx.snapshot
         for table in own_tables(snapshot):
             target = qualified_ident(table.schema, table.name)
             for column in table.columns:
