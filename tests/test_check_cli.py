@@ -68,7 +68,7 @@ def test_json_shape(example_db: TestDatabase) -> None:
     assert len(data["findings"]) == 11
     for finding in data["findings"]:
         assert list(finding) == ["rule", "severity", "message", "object", "file", "line",
-                                 "column", "fix", "docs"]
+                                 "column", "fix", "fix_down", "docs"]
         assert finding["severity"] == "warning" and finding["object"].startswith("public.")
 
 

@@ -37,6 +37,7 @@ from typing import Any, Literal
 import psycopg
 
 from pgkeel.connect import connect
+from pgkeel.lint import checklist as items
 from pgkeel.lint import registry
 from pgkeel.lint.context import CheckConfig
 from pgkeel.lint.schema import lint_database
@@ -58,16 +59,16 @@ class _Item:
 
 #: The skill's checklist, in its order, with how each item is answered.
 CHECKLIST: tuple[_Item, ...] = (
-    _Item("Schema follows 3NF normalization", not_checked=(
+    _Item(items.NORMALIZATION, not_checked=(
         "normal forms depend on functional dependencies between columns, which the "
         "catalog does not record; review the schema by hand")),
-    _Item("All foreign keys have indexes", rules=("unindexed-foreign-key",),
+    _Item(items.FK_INDEXES, rules=("unindexed-foreign-key",),
           scope="every foreign key has a valid, non-partial index leading with its columns"),
     _Item("Migrations are reversible (UP/DOWN)", not_checked=(
         "needs `pgkeel migrate verify` (up, down, up on a scratch database), "
         "not built yet; `pgkeel migrate status` already lists migrations without a down "
         "section")),
-    _Item("Constraints enforce data integrity",
+    _Item(items.CONSTRAINTS,
           rules=("missing-primary-key", "missing-timestamps", "updated-at-not-maintained",
                  "timestamp-without-time-zone", "float-for-money"),
           scope=("primary keys, created_at/updated_at kept current, timestamptz, exact "

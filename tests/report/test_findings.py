@@ -45,7 +45,7 @@ def test_json_form_has_the_issue_field_names_and_round_trips() -> None:
                       object="public.t.price", fix="ALTER TABLE ...", docs="https://x")
     data = finding.to_dict()
     assert list(data) == ["rule", "severity", "message", "object", "file", "line",
-                          "column", "fix", "docs"]
+                          "column", "fix", "fix_down", "docs"]
     assert data["severity"] == "error"
     assert Finding.from_dict(data) == finding
 

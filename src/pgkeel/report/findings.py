@@ -107,7 +107,9 @@ class Finding:
     ``quote_ident`` would (``"Mixed Case"."Bestellung ü"``, ``public."user"``), so a
     dot or a quote inside a name cannot be misread; a file finding sets ``file`` and
     the 1-based ``line`` and ``column``. ``fix`` is suggested SQL or an action, ``docs`` a
-    URL explaining the rule.
+    URL explaining the rule. ``fix_down`` is the SQL that undoes ``fix`` (the down
+    section when the fix is written as a migration, DESIGN.md principle 6); None when
+    the fix has no SQL undo (then the migration's down is irreversible and says why).
     """
 
     rule: str
@@ -119,6 +121,7 @@ class Finding:
     column: int | None = None
     fix: str | None = None
     docs: str | None = None
+    fix_down: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON form: every field, ``severity`` as its lower-case name."""
@@ -131,6 +134,7 @@ class Finding:
             "line": self.line,
             "column": self.column,
             "fix": self.fix,
+            "fix_down": self.fix_down,
             "docs": self.docs,
         }
 
@@ -150,6 +154,7 @@ class Finding:
             line=data.get("line"),
             column=data.get("column"),
             fix=data.get("fix"),
+            fix_down=data.get("fix_down"),
             docs=data.get("docs"),
         )
 

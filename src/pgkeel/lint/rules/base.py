@@ -24,6 +24,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pgkeel.lint import registry
+from pgkeel.lint.checklist import ITEMS
 from pgkeel.report.findings import Finding, ObjectKind, RuleInfo, Severity
 
 if TYPE_CHECKING:
@@ -72,7 +73,9 @@ class Rule:
     ``severity``, ``object_kind`` (what its findings point at), ``docs_url`` (an
     absolute URL explaining the problem), ``upstream`` (the same rule's names in squawk
     or splinter, e.g. ``"splinter:unindexed_foreign_keys"``), ``opt_in`` (off unless
-    selected) and ``min_server_version`` (``server_version_num``; 0 for any).
+    selected), ``min_server_version`` (``server_version_num``; 0 for any) and
+    ``checklist`` (the skill's Validation Checklist item its findings answer, one of
+    :data:`pgkeel.lint.checklist.ITEMS`, or None).
     ``summary``, ``description`` and ``sections`` are filled from the docstring.
     """
 
@@ -83,6 +86,7 @@ class Rule:
     upstream: ClassVar[tuple[str, ...]] = ()
     opt_in: ClassVar[bool] = False
     min_server_version: ClassVar[int] = 0
+    checklist: ClassVar[str | None] = None
 
     summary: ClassVar[str]
     description: ClassVar[str]
@@ -97,6 +101,9 @@ class Rule:
             raise InvalidRule(f"{cls.__qualname__}: id {rule_id!r} is not kebab-case")
         if not isinstance(getattr(cls, "severity", None), Severity):
             raise InvalidRule(f"{cls.__qualname__}: severity must be a Severity")
+        if cls.checklist is not None and cls.checklist not in ITEMS:
+            raise InvalidRule(f"{cls.__qualname__}: checklist {cls.checklist!r} is not one "
+                              f"of {ITEMS}")
         if not cls.__doc__ or not cls.__doc__.strip():
             raise InvalidRule(f"{cls.__qualname__}: a rule needs a docstring")
         cls.summary, cls.description, cls.sections = _sections(cls, inspect.cleandoc(cls.__doc__))
@@ -114,10 +121,15 @@ class Rule:
         """The SQL of the docstring's ``Bad`` or ``Good`` example (all its sql blocks)."""
         return "\n".join(m.group(1) for m in _SQL_BLOCK.finditer(cls.sections[section]))
 
-    def finding(self, message: str, *, object: str, fix: str | None = None) -> Finding:
-        """A finding of this rule at catalog ``object``, with its severity and docs."""
+    def finding(self, message: str, *, object: str, fix: str | None = None,
+                fix_down: str | None = None) -> Finding:
+        """A finding of this rule at catalog ``object``, with its severity and docs.
+
+        ``fix`` is the SQL that repairs it and ``fix_down`` the SQL that undoes
+        ``fix`` (None when it cannot be undone).
+        """
         return Finding(rule=self.id, severity=self.severity, message=message,
-                       object=object, fix=fix, docs=self.docs_url)
+                       object=object, fix=fix, fix_down=fix_down, docs=self.docs_url)
 
 
 class SchemaRule(Rule, abstract=True):

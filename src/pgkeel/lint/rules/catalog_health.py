@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pgkeel.catalog.model import ForeignKey, Index, Snapshot, Table
+from pgkeel.lint import checklist as checklist_items
 from pgkeel.lint.context import CheckContext
 from pgkeel.lint.rules._catalog import (
     comment,
@@ -91,6 +92,7 @@ class MissingPrimaryKey(SchemaRule):
 
     id = "missing-primary-key"
     severity = Severity.ERROR
+    checklist = checklist_items.CONSTRAINTS
     object_kind = "table"
     docs_url = "https://www.postgresql.org/docs/current/ddl-constraints.html#DDL-CONSTRAINTS-PRIMARY-KEYS"
     upstream = ("splinter:no_primary_key",)
@@ -290,6 +292,7 @@ class UnindexedForeignKey(SchemaRule):
 
     id = "unindexed-foreign-key"
     severity = Severity.WARNING
+    checklist = checklist_items.FK_INDEXES
     object_kind = "constraint"
     docs_url = "https://supabase.com/docs/guides/database/database-linter?lint=0001_unindexed_foreign_keys"
     upstream = ("splinter:unindexed_foreign_keys",)
@@ -427,6 +430,7 @@ class MissingTimestamps(SchemaRule):
 
     id = "missing-timestamps"
     severity = Severity.WARNING
+    checklist = checklist_items.CONSTRAINTS
     object_kind = "table"
     docs_url = "https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-NOTES"
 
@@ -518,6 +522,7 @@ class UpdatedAtNotMaintained(SchemaRule):
 
     id = "updated-at-not-maintained"
     severity = Severity.WARNING
+    checklist = checklist_items.CONSTRAINTS
     object_kind = "table"
     docs_url = "https://www.postgresql.org/docs/current/plpgsql-trigger.html"
 

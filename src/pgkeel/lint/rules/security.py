@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pgkeel.catalog.model import Policy, Table
+from pgkeel.lint import checklist as checklist_items
 from pgkeel.lint.context import CheckContext
 from pgkeel.lint.rules._catalog import qualified_ident, quote_ident, table_name
 from pgkeel.lint.rules.base import SchemaRule
@@ -125,6 +126,7 @@ class RlsDisabledTenantTable(SchemaRule):
 
     id = "rls-disabled-tenant-table"
     severity = Severity.ERROR
+    checklist = checklist_items.RLS
     object_kind = "table"
     docs_url = "https://www.postgresql.org/docs/current/ddl-rowsecurity.html"
     upstream = ("splinter:rls_disabled_in_public", "splinter:rls_enabled_no_policy")

@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 
 from pgkeel.catalog.model import Column, Snapshot, Table
+from pgkeel.lint import checklist as checklist_items
 from pgkeel.lint.context import CheckContext
 from pgkeel.lint.rules._catalog import (
     comment,
@@ -79,6 +80,7 @@ class TimestampWithoutTimeZone(SchemaRule):
 
     id = "timestamp-without-time-zone"
     severity = Severity.WARNING
+    checklist = checklist_items.CONSTRAINTS
     object_kind = "column"
     docs_url = ("https://wiki.postgresql.org/wiki/Don%27t_Do_This"
                 "#Don.27t_use_timestamp_.28without_time_zone.29")
@@ -201,6 +203,7 @@ class FloatForMoney(SchemaRule):
 
     id = "float-for-money"
     severity = Severity.ERROR
+    checklist = checklist_items.CONSTRAINTS
     object_kind = "column"
     docs_url = "https://www.postgresql.org/docs/current/datatype-numeric.html#DATATYPE-FLOAT"
 
