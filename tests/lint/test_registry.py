@@ -40,6 +40,10 @@ ISSUE_RULES = {
     "timestamp-without-time-zone": Severity.WARNING,
     "float-for-money": Severity.ERROR,
     "rls-disabled-tenant-table": Severity.ERROR,
+    "repeating-column-group": Severity.WARNING,
+    "non-atomic-column": Severity.INFO,
+    "transitive-dependency": Severity.WARNING,
+    "derived-column": Severity.INFO,
 }
 
 
