@@ -98,7 +98,7 @@ def profile(probe: DataProbe, table: Table, columns: Sequence[str]
 
     Returns ``(rows, {column: Profile})``.
     """
-    parts = [sql.SQL("count(*)")]
+    parts: list[sql.Composable] = [sql.SQL("count(*)")]
     for name in columns:
         col = sql.Identifier(name)
         parts.append(sql.SQL("count({c}), count(DISTINCT {c}), "
