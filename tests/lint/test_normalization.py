@@ -348,3 +348,20 @@ def test_sample_rows_bound_what_is_read(pg_database: TestDatabase) -> None:
         found = lint_database(conn, select=["transitive-dependency"],
                               config=CheckConfig(sample_rows=80))[1]
     assert found == ()
+
+
+def test_rows_that_cannot_be_read_are_skipped_and_said(pg_database: TestDatabase) -> None:
+    """A table PostgreSQL refuses to read costs its findings, never the check."""
+    role = f"normal_reader_{pg_database.name}"
+    with pg_database.connect() as conn:
+        conn.execute(DEPENDENCIES + GROUPS)
+        conn.execute(f"CREATE ROLE {role}; GRANT USAGE ON SCHEMA public TO {role}")
+        try:
+            conn.execute(f"SET ROLE {role}")
+            found = lint_database(conn, select=RULES)[1]
+            conn.execute("RESET ROLE")
+        finally:
+            conn.execute(f"DROP OWNED BY {role}; DROP ROLE {role}")
+    assert {f.rule for f in found} == {"repeating-column-group"}
+    phones = next(f for f in found if f.object == "public.contacts.phone1")
+    assert "(the rows could not be read: permission denied for table contacts)" in phones.message
