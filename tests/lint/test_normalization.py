@@ -141,7 +141,7 @@ CREATE TABLE shipments (
   postal_code text,      -- determines city, and through it country
   city text,
   country text,
-  code text, label text, -- determine each other: one group
+  code text, label text, -- one to one, and nothing more: reported on request
   email text,            -- unique in the data: a candidate key, not reported
   name text,
   region_id int REFERENCES regions,  -- a foreign key is never a determinant
@@ -169,7 +169,7 @@ INSERT INTO small SELECT i, 'P' || (i % 10), 'City ' || (i % 10) FROM generate_s
 
 def test_transitive_dependency(pg_database: TestDatabase) -> None:
     found = findings(pg_database, "transitive-dependency", DEPENDENCIES)
-    assert set(found) == {"public.shipments.postal_code", "public.shipments.code"}
+    assert set(found) == {"public.shipments.postal_code"}
     assert found["public.shipments.postal_code"].message == (
         "in a sample of 200 rows of public.shipments, postal_code (20 distinct values) "
         "determines city, country; city determines country: every row with the same "
@@ -177,13 +177,14 @@ def test_transitive_dependency(pg_database: TestDatabase) -> None:
         "normal form); move (postal_code, city, country) to a table keyed by postal_code, "
         "such as public.shipments_postal_code, and keep only postal_code here, "
         "referencing it")
-    assert "code (8 distinct values) and label, one to one with it, determine each other" \
-        in found["public.shipments.code"].message
     assert found["public.shipments.postal_code"].fix is None
-    # fewer rows than min_rows are enough when the option says so
-    config = CheckConfig(options={"transitive-dependency": {"min_rows": 50}})
-    assert ("transitive-dependency", "public.small.postal_code") in _objects(
-        pg_database, config)
+    # fewer rows than min_rows are enough when the option says so; so are one-to-one pairs
+    config = CheckConfig(options={"transitive-dependency": {"min_rows": 50,
+                                                            "one_to_one": True}})
+    more = _objects(pg_database, config)
+    assert ("transitive-dependency", "public.small.postal_code") in more
+    assert "code (8 distinct values) and label, one to one with it, determine each other" \
+        in more["transitive-dependency", "public.shipments.code"].message
     with pg_database.connect() as conn:
         snap = read_catalog(conn)
     assert lint_snapshot(snap, select=["transitive-dependency"]) == ()
@@ -193,11 +194,19 @@ def test_determinants_group_chains_and_one_to_one_columns() -> None:
     held = [("zip", "city", 20), ("zip", "country", 20), ("city", "country", 10),
             ("code", "label", 8), ("label", "code", 8), ("code", "country", 8),
             ("label", "country", 8)]
-    groups = determinants(held, ["zip", "city", "country", "code", "label"])
+    order = ["zip", "city", "country", "code", "label"]
+    groups = determinants(held, order, frozenset(order))
     assert [(g.column, g.same, g.determines, g.nested) for g in groups] == [
         ("zip", (), ("city", "country"), (("city", ("country",)),)),
         ("code", ("label",), ("country",), ()),
     ]
+    # a -> b -> c and a -> c: a's direct dependency is b, unless b has NULLs
+    held = [("k", "a", 9), ("k", "b", 9), ("k", "c", 9), ("a", "b", 8), ("a", "c", 8),
+            ("b", "c", 5)]
+    nested = determinants(held, ["k", "a", "b", "c"], frozenset("kabc"))[0].nested
+    assert nested == (("a", ("b",)), ("b", ("c",)))
+    nested = determinants(held, ["k", "a", "b", "c"], frozenset("kac"))[0].nested
+    assert nested == (("a", ("b", "c")), ("b", ("c",)))
 
 
 # -- derived-column ------------------------------------------------------------
@@ -285,8 +294,10 @@ def test_northwind(northwind: TestDatabase) -> None:
     message = found["transitive-dependency", "public.orders.ship_name"].message
     assert message.startswith(
         "in a sample of 830 rows of public.orders, ship_name (90 distinct values) determines "
-        "ship_address, ship_city, ship_region, ship_postal_code, ship_country;")
-    assert "ship_postal_code determines ship_city, ship_region, ship_country" in message
+        "ship_address, ship_city, ship_region, ship_postal_code, ship_country; ship_address "
+        "determines ship_city, ship_postal_code; ship_city determines ship_region, "
+        "ship_country; ship_region determines ship_country; ship_postal_code determines "
+        "ship_city:")
     # orders.ship_address has commas ("Rua do Paço, 67"), but it is no list
     assert ("non-atomic-column", "public.orders.ship_address") not in found
 

@@ -250,15 +250,17 @@ class Determinant:
     distinct: int
 
 
-def determinants(held: Sequence[tuple[str, str, int]], order: Sequence[str]
-                 ) -> list[Determinant]:
+def determinants(held: Sequence[tuple[str, str, int]], order: Sequence[str],
+                 filled: frozenset[str] = frozenset()) -> list[Determinant]:
     """Group the dependencies ``held`` (``(a, b, distinct a)``) into findings.
 
     Columns that determine each other are one determinant (the first in ``order``
     speaks for them). Only determinants no other determinant determines are
     returned; the dependencies inside what they determine are their ``nested``
     ones (``zip -> city, country`` carries ``city -> country``), so one chain
-    gives one finding.
+    gives one finding. ``filled`` names the columns without NULLs in the sample:
+    only through those does a dependency imply another (rows where a determinant is
+    NULL test nothing).
     """
     det: dict[str, set[str]] = {}
     distinct: dict[str, int] = {}
@@ -275,11 +277,29 @@ def determinants(held: Sequence[tuple[str, str, int]], order: Sequence[str]
         if any(x not in group and group & det[x] for x in det):
             continue  # determined by another determinant: nested in its finding
         inner = sorted(det[a] - group, key=rank.__getitem__)
-        nested = tuple(
-            (d, tuple(sorted(det[d] - group - {d}, key=rank.__getitem__)))
-            for d in inner if d in det and det[d] - group - {d}
-            and not any(rank[e] < rank[d] and d in det.get(e, ()) and e in det[d]
-                        for e in inner))
         found.append(Determinant(a, tuple(sorted(same, key=rank.__getitem__)), tuple(inner),
-                                 nested, distinct[a]))
+                                 _nested(det, group, inner, rank, filled), distinct[a]))
     return found
+
+
+def _nested(det: dict[str, set[str]], group: set[str], inner: list[str],
+            rank: dict[str, int], filled: frozenset[str]
+            ) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The direct dependencies among ``inner``, the columns ``group`` determines.
+
+    Implied ones are left out (with ``zip -> city -> country``, ``zip -> country``
+    goes without saying, when ``city`` is never NULL), and of columns that determine
+    each other the first in ``rank`` speaks.
+    """
+    found = []
+    for d in inner:
+        if d not in det or any(rank[e] < rank[d] and e in det[d] and d in det.get(e, ())
+                               for e in inner):
+            continue
+        targets = det[d] - group - {d}
+        direct = [z for z in sorted(targets, key=rank.__getitem__)
+                  if not any(y != z and y in filled and z in det.get(y, ())
+                             and y not in det.get(z, ()) for y in targets)]
+        if direct:
+            found.append((d, tuple(direct)))
+    return tuple(found)

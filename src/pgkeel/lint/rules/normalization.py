@@ -152,9 +152,12 @@ class TransitiveDependency(SchemaRule):
     same value of `A` has the same value of `B`; `A` must repeat each of its values
     on average at least `min_repeat` times (default 2), so a candidate key (unique
     values) is never a determinant and the rows really test the dependency. Columns
-    that determine each other are one determinant, reported once; a determinant
-    that another one determines is nested in that one's finding (`postal_code`
-    determines `city`, `city` determines `country`: one finding).
+    that determine each other are one determinant, reported once, and only when
+    they determine some other column too (a pair that is one to one and nothing
+    more, such as a code and its label, is reported with the option `one_to_one =
+    true`); a determinant that another one determines is nested in that one's
+    finding (`postal_code` determines `city`, `city` determines `country`: one
+    finding).
 
     Why
     ---
@@ -174,8 +177,9 @@ class TransitiveDependency(SchemaRule):
       city text NOT NULL,
       weight_kg numeric NOT NULL
     );
+    -- 20 postal codes in 10 cities
     INSERT INTO shipments
-    SELECT i, 'P' || (i % 20), 'City ' || (i % 20), i
+    SELECT i, 'P' || (i % 20), 'City ' || (i % 10), i
     FROM generate_series(1, 200) AS i;
     ```
 
@@ -188,7 +192,8 @@ class TransitiveDependency(SchemaRule):
       postal_code text NOT NULL REFERENCES postal_codes,
       weight_kg numeric NOT NULL
     );
-    INSERT INTO postal_codes SELECT 'P' || i, 'City ' || i FROM generate_series(0, 19) AS i;
+    INSERT INTO postal_codes SELECT 'P' || i, 'City ' || (i % 10)
+    FROM generate_series(0, 19) AS i;
     INSERT INTO shipments SELECT i, 'P' || (i % 20), i FROM generate_series(1, 200) AS i;
     ```
 
@@ -253,8 +258,11 @@ class TransitiveDependency(SchemaRule):
             held = dependencies(probe, table, pairs)
         except ProbeFailed:
             return
-        for group in determinants(held, columns):
-            yield self._finding(table, group, rows)
+        filled = frozenset(c for c in columns if prof[c].filled == rows)
+        one_to_one = bool(opt(self.id, "one_to_one", False))
+        for group in determinants(held, columns, filled):
+            if group.determines or one_to_one:
+                yield self._finding(table, group, rows)
 
     def _finding(self, table: Table, group: Determinant, rows: int) -> Finding:
         a = quote_ident(group.column)
