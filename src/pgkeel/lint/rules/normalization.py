@@ -20,7 +20,13 @@ from collections.abc import Iterator
 from pgkeel.catalog.model import Column, Table
 from pgkeel.lint import checklist as checklist_items
 from pgkeel.lint.context import CheckContext, DataProbe, ProbeFailed
-from pgkeel.lint.rules._catalog import object_name, own_tables, quote_ident, table_name
+from pgkeel.lint.rules._catalog import (
+    object_name,
+    own_tables,
+    partitions_of,
+    quote_ident,
+    table_name,
+)
 from pgkeel.lint.rules._dependencies import (
     Determinant,
     comparable,
@@ -234,9 +240,11 @@ class TransitiveDependency(SchemaRule):
     def _table(self, ctx: CheckContext, probe: DataProbe, table: Table) -> Iterator[Finding]:
         opt = ctx.option
         keys = key_columns(table)
-        foreign = {c for fk in table.foreign_keys for c in fk.columns}
-        columns = [c.name for c in table.columns
-                   if c.name not in keys and comparable(ctx.snapshot, c)]
+        # a partitioned table's foreign keys may be declared on its partitions only
+        foreign = {c for t in (table, *partitions_of(ctx.snapshot, table))
+                   for fk in t.foreign_keys for c in fk.columns}
+        columns = [c.name for c in table.columns if c.name not in keys
+                   and c.name not in foreign and comparable(ctx.snapshot, c)]
         columns = columns[:int(opt(self.id, "max_columns", 16))]
         if len(columns) < 2:
             return
@@ -249,8 +257,7 @@ class TransitiveDependency(SchemaRule):
         width = float(opt(self.id, "max_width", 64))
         repeat = float(opt(self.id, "min_repeat", 2))
         least = int(opt(self.id, "min_distinct", 5))
-        usable = [c for c in columns if c not in foreign and prof[c].width <= width
-                  and prof[c].distinct >= least]
+        usable = [c for c in columns if prof[c].width <= width and prof[c].distinct >= least]
         sources = [a for a in usable if prof[a].filled >= repeat * prof[a].distinct]
         pairs = [(a, b) for a in sources for b in usable if a != b
                  and (prof[b].distinct <= prof[a].distinct or prof[a].filled < rows)]
@@ -510,11 +517,13 @@ class DerivedColumn(SchemaRule):
               parent_key: tuple[str, ...], child_key: tuple[str, ...]) -> Iterator[Finding]:
         cap = int(ctx.option(self.id, "max_columns", 6))
         candidates = _measures(parent)[:cap]
+        measures = _measures(child)[:cap]
+        if not measures:  # only count(*) to compare with: integer columns only
+            candidates = [c for c in candidates if c.type_name in ("int2", "int4", "int8")]
         if not candidates:
             return
         try:
-            found = totals(probe, parent, parent_key, candidates, child, child_key,
-                           _measures(child)[:cap])
+            found = totals(probe, parent, parent_key, candidates, child, child_key, measures)
         except ProbeFailed:
             return
         least = int(ctx.option(self.id, "min_distinct", 5))
