@@ -70,8 +70,8 @@ def test_repeating_column_group(pg_database: TestDatabase) -> None:
     message = found["public.contacts.phone1"].message
     assert "(phone1, phone2, phone3, text)" in message
     assert "in a sample of 10 rows the filled values are phone1 10, phone2 5, phone3 0" in message
-    assert ("public.contacts_phone (id REFERENCES contacts, position smallint, phone text, "
-            "PRIMARY KEY (id, position))") in message
+    assert ("public.contacts_phone (id bigint, position smallint, phone text, PRIMARY KEY "
+            "(id, position), FOREIGN KEY (id) REFERENCES public.contacts)") in message
     assert "give keyless a primary key first" in found["public.keyless.email_0"].message
     assert all(f.fix is None for f in found.values())
     # the address stems are a decision, not a blind spot: configurable

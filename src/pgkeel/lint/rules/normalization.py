@@ -132,9 +132,13 @@ class RepeatingColumnGroup(SchemaRule):
         names = ", ".join(quote_ident(c.name) for c in group)
         child = f"{table.name}_{stem}"
         if table.primary_key is not None:
-            ref = ", ".join(quote_ident(c) for c in table.primary_key.columns)
-            shape = (f"({ref} REFERENCES {quote_ident(table.name)}, position smallint, "
-                     f"{quote_ident(stem)} {group[0].type}, PRIMARY KEY ({ref}, position))")
+            key = table.primary_key.columns
+            ref = ", ".join(quote_ident(c) for c in key)
+            typed = ", ".join(f"{quote_ident(c)} {col.type}" for c in key
+                              if (col := table.column(c)) is not None)
+            shape = (f"({typed}, position smallint, {quote_ident(stem)} {group[0].type}, "
+                     f"PRIMARY KEY ({ref}, position), FOREIGN KEY ({ref}) REFERENCES "
+                     f"{table_name(table)})")
         else:
             shape = (f"(one row per value, referencing {quote_ident(table.name)}; give "
                      f"{quote_ident(table.name)} a primary key first)")
