@@ -376,3 +376,32 @@ def test_rows_that_cannot_be_read_are_skipped_and_said(pg_database: TestDatabase
     assert {f.rule for f in found} == {"repeating-column-group"}
     phones = next(f for f in found if f.object == "public.contacts.phone1")
     assert "(the rows could not be read: permission denied for table contacts)" in phones.message
+
+
+ODD_NAMES = """
+CREATE SCHEMA "Mixed Case";
+CREATE TABLE "Mixed Case"."Ship To" ("Order No" int PRIMARY KEY, "Zip Code" text, "City" text,
+                                     "Tel 1" text, "Tel 2" text, "Tags" text,
+                                     "Total" numeric);
+CREATE TABLE "Mixed Case"."Line" ("Order No" int REFERENCES "Mixed Case"."Ship To",
+                                  "Amount" numeric);
+INSERT INTO "Mixed Case"."Ship To"
+SELECT i, 'Z' || (i % 20), 'C' || (i % 10), 't', NULL, 'a, b' || (i % 3), 2 * i
+FROM generate_series(1, 120) AS i;
+INSERT INTO "Mixed Case"."Line" SELECT i, i FROM generate_series(1, 120) AS i,
+  generate_series(1, 2);
+"""
+
+
+def test_names_that_need_quoting(pg_database: TestDatabase) -> None:
+    with pg_database.connect() as conn:
+        conn.execute(ODD_NAMES)
+    found = _objects(pg_database)
+    assert set(found) == {
+        ("repeating-column-group", '"Mixed Case"."Ship To"."Tel 1"'),
+        ("transitive-dependency", '"Mixed Case"."Ship To"."Zip Code"'),
+        ("non-atomic-column", '"Mixed Case"."Ship To"."Tags"'),
+        ("derived-column", '"Mixed Case"."Ship To"."Total"'),
+    }
+    assert '"Mixed Case"."Ship To_Tel" ("Order No" integer, position smallint, "Tel" text' \
+        in found["repeating-column-group", '"Mixed Case"."Ship To"."Tel 1"'].message

@@ -30,7 +30,7 @@ def numbered_groups(table: Table, ignore: set[str]) -> Iterator[tuple[str, list[
         match = _NUMBERED.match(column.name)
         if match is None or sum(ch.isalpha() for ch in match.group(1)) < 2:
             continue
-        stem = match.group(1).rstrip("_")
+        stem = match.group(1).rstrip("_ ")
         by_stem.setdefault((stem, column.type), {})[int(match.group(2))] = column
     for (stem, _), numbered in by_stem.items():
         if stem.lower() in ignore or len(numbered) < 2:
