@@ -203,8 +203,10 @@ def test_missing_timestamps(pg_database: TestDatabase, tmp_path: Path) -> None:
     found = findings(pg_database, "missing-timestamps", TIMESTAMPS)
     # partitions have their parent's columns: only the parent is reported
     assert set(found) == {"public.neither", "public.only_created", "public.bare_parent"}
-    assert found["public.only_created"].message == "table public.only_created lacks updated_at"
-    assert found["public.neither"].message.endswith("lacks created_at and updated_at")
+    assert found["public.only_created"].message == (
+        "table public.only_created does not record when its rows change: it has created_at "
+        "timestamp with time zone, but no trigger sets any of them on UPDATE")
+    assert found["public.neither"].message.endswith("it has no date/time column")
     apply_fixes(pg_database, found.values(), tmp_path)
     assert findings(pg_database, "missing-timestamps") == {}
 

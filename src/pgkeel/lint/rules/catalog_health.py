@@ -1,4 +1,4 @@
-"""Live-catalog integrity: primary keys, foreign-key indexes, row timestamps.
+"""Live-catalog integrity: primary keys and foreign-key indexes.
 
 Family H of ``reference/lint-rules.md`` (and the ``require-primary-key`` /
 ``mandatory-columns`` rules of family D), checked against a catalog snapshot.
@@ -17,28 +17,21 @@ from pgkeel.lint.rules._catalog import (
     index_name,
     inherited_foreign_key,
     object_name,
-    own_tables,
     parent_of,
     partition_key_columns,
     partitions_of,
     qualified_ident,
     quote_ident,
     table_name,
-    updated_at_trigger,
 )
 from pgkeel.lint.rules.base import SchemaRule
 from pgkeel.report.findings import Finding, Severity
 
 __all__ = [
     "MissingPrimaryKey",
-    "MissingTimestamps",
     "UnindexedForeignKey",
-    "UpdatedAtNotMaintained",
     "fk_index",
 ]
-
-TIMESTAMP_COLUMNS = ("created_at", "updated_at")
-
 
 class MissingPrimaryKey(SchemaRule):
     """Give every table a primary key.
@@ -379,164 +372,3 @@ def _index_fix(snapshot: Snapshot, table: Table, fk: ForeignKey,
         lines.append(f"ALTER INDEX {qualified_ident(table.schema, name)} "
                      f"ATTACH PARTITION {qualified_ident(part.schema, part_name)};")
     return "\n".join(lines)
-
-
-class MissingTimestamps(SchemaRule):
-    """Give every table `created_at` and `updated_at` columns.
-
-    A table (or partitioned table; partitions have their parent's columns) is
-    reported when it lacks either column; the message names the missing ones.
-
-    Why
-    ---
-    The skill's Data Integrity rule: "Ensure all tables have `created_at` and
-    `updated_at` timestamps". They answer "when did this row appear, when did it last
-    change" in incidents, audits, incremental exports and cache invalidation, and
-    they cannot be recovered after the fact. Severity `warning`.
-
-    Bad
-    ---
-    ```sql
-    CREATE TABLE notes (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, body text);
-    ```
-
-    Good
-    ----
-    ```sql
-    CREATE TABLE notes (
-      id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-      body text,
-      created_at timestamptz NOT NULL DEFAULT now(),
-      updated_at timestamptz NOT NULL DEFAULT now()
-    );
-    ```
-
-    Notes
-    -----
-    `ADD COLUMN ... NOT NULL DEFAULT now()` does not rewrite the table
-    (PostgreSQL 11+ stores a non-volatile default once); existing rows get the time
-    of the ALTER. The fix also adds the trigger that keeps `updated_at` current (see
-    `updated-at-not-maintained`). It says `ADD COLUMN IF NOT EXISTS`: with table
-    inheritance (`INHERITS`), adding a column to the parent adds it to the children
-    too, and the snapshot does not say which tables inherit, so each child is
-    reported as well and its fix must not fail once the parent's has run.
-
-    References
-    ----------
-    - The skill (seeds/000), "Workflow", Data Integrity.
-    - PostgreSQL docs, "ALTER TABLE", Notes (fast defaults); "Inheritance".
-    - reference/lint-rules.md `mandatory-columns` (squawk has no equivalent).
-    """
-
-    id = "missing-timestamps"
-    severity = Severity.WARNING
-    checklist = checklist_items.CONSTRAINTS
-    object_kind = "table"
-    docs_url = "https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-NOTES"
-
-    def check(self, ctx: CheckContext) -> Iterator[Finding]:
-        snapshot = ctx.snapshot
-        for table in own_tables(snapshot):
-            missing = [c for c in TIMESTAMP_COLUMNS if table.column(c) is None]
-            if not missing:
-                continue
-            target = qualified_ident(table.schema, table.name)
-            adds = ", ".join(f"ADD COLUMN IF NOT EXISTS {ident(c)} timestamptz NOT NULL "
-                             "DEFAULT now()" for c in missing)
-            fix = f"ALTER TABLE {target} {adds};"
-            if "updated_at" in missing:
-                fix += "\n" + updated_at_trigger(table)
-            yield self.finding(
-                f"table {table_name(table)} lacks {' and '.join(missing)}",
-                object=table_name(table),
-                fix=fix,
-            )
-
-
-def _keeps_updated_at(table: Table) -> bool:
-    return any(t.enabled and t.timing == "BEFORE" and t.level == "ROW" and "UPDATE" in t.events
-               for t in table.triggers)
-
-
-class UpdatedAtNotMaintained(SchemaRule):
-    """Keep `updated_at` current with a BEFORE UPDATE row trigger.
-
-    A table with an `updated_at` column is reported when no enabled `BEFORE UPDATE
-    ... FOR EACH ROW` trigger is on it (for a partitioned table: on it, or on every
-    one of its partitions).
-
-    Why
-    ---
-    A `DEFAULT now()` only fills `updated_at` on INSERT. Without a trigger the column
-    keeps the insert time unless every writer remembers to set it, so "changed since"
-    queries, sync jobs and caches silently miss updates. Severity `warning`.
-
-    Bad
-    ---
-    ```sql
-    CREATE TABLE notes (
-      id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-      body text,
-      created_at timestamptz NOT NULL DEFAULT now(),
-      updated_at timestamptz NOT NULL DEFAULT now()
-    );
-    ```
-
-    Good
-    ----
-    ```sql
-    CREATE TABLE notes (
-      id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-      body text,
-      created_at timestamptz NOT NULL DEFAULT now(),
-      updated_at timestamptz NOT NULL DEFAULT now()
-    );
-    CREATE FUNCTION set_updated_at() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-      NEW.updated_at := now();
-      RETURN NEW;
-    END
-    $$;
-    CREATE TRIGGER notes_set_updated_at BEFORE UPDATE ON notes
-      FOR EACH ROW EXECUTE FUNCTION set_updated_at();
-    ```
-
-    Notes
-    -----
-    A heuristic: the catalog snapshot records a trigger's timing, events, level and
-    function name, not the function's body, so any enabled BEFORE UPDATE row trigger
-    counts, whatever it does. A trigger that never sets `updated_at`, one limited to
-    `UPDATE OF` other columns, or one whose `WHEN` condition rarely holds passes
-    unnoticed.
-
-    The fix creates pgkeel's own trigger function, `pgkeel_set_updated_at()` in the
-    table's schema (`CREATE OR REPLACE` touches only that name, never a function of
-    yours), and a trigger of the same name on the table.
-
-    References
-    ----------
-    - PostgreSQL docs, PL/pgSQL "Trigger Functions", Triggers on Data Changes;
-      "CREATE TRIGGER".
-    - The skill (seeds/000), "Workflow", Data Integrity.
-    """
-
-    id = "updated-at-not-maintained"
-    severity = Severity.WARNING
-    checklist = checklist_items.CONSTRAINTS
-    object_kind = "table"
-    docs_url = "https://www.postgresql.org/docs/current/plpgsql-trigger.html"
-
-    def check(self, ctx: CheckContext) -> Iterator[Finding]:
-        snapshot = ctx.snapshot
-        for table in own_tables(snapshot):
-            if table.column("updated_at") is None or _keeps_updated_at(table):
-                continue
-            parts = partitions_of(snapshot, table)
-            if parts and all(_keeps_updated_at(p) for p in parts):
-                continue
-            yield self.finding(
-                f"table {table_name(table)} has updated_at but no BEFORE UPDATE row trigger "
-                "keeps it current",
-                object=table_name(table),
-                fix=updated_at_trigger(table),
-            )
