@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pgkeel.lint.rules import catalog_health, security, types
+from pgkeel.lint.rules import primary_keys as primary_keys
 from pgkeel.lint.rules import row_timestamps as row_timestamps
 from pgkeel.lint.rules.base import InvalidRule, Rule, SchemaRule
 

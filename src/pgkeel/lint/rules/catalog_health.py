@@ -1,7 +1,6 @@
-"""Live-catalog integrity: primary keys and foreign-key indexes.
+"""Live-catalog integrity: foreign-key indexes (primary keys: :mod:`.primary_keys`).
 
-Family H of ``reference/lint-rules.md`` (and the ``require-primary-key`` /
-``mandatory-columns`` rules of family D), checked against a catalog snapshot.
+Family H of ``reference/lint-rules.md``, checked against a catalog snapshot.
 """
 
 from __future__ import annotations
@@ -12,13 +11,10 @@ from pgkeel.catalog.model import ForeignKey, Index, Snapshot, Table
 from pgkeel.lint import checklist as checklist_items
 from pgkeel.lint.context import CheckContext
 from pgkeel.lint.rules._catalog import (
-    comment,
     ident,
     index_name,
     inherited_foreign_key,
     object_name,
-    parent_of,
-    partition_key_columns,
     partitions_of,
     qualified_ident,
     quote_ident,
@@ -28,140 +24,9 @@ from pgkeel.lint.rules.base import SchemaRule
 from pgkeel.report.findings import Finding, Severity
 
 __all__ = [
-    "MissingPrimaryKey",
     "UnindexedForeignKey",
     "fk_index",
 ]
-
-class MissingPrimaryKey(SchemaRule):
-    """Give every table a primary key.
-
-    A table is reported when it has no PRIMARY KEY constraint. A partition is never
-    reported on its own: with a key on its parent it has the same key, and without
-    one the parent is reported, since a key (or a column for it) can only be added
-    there.
-
-    Why
-    ---
-    Without a primary key a row has no identity: duplicates creep in, ORMs and admin
-    tools cannot address a single row, and logical replication refuses UPDATE and
-    DELETE on the table unless it has another replica identity. Severity `error`: the
-    skill's "Constraints enforce data integrity" cannot hold without one.
-
-    Bad
-    ---
-    ```sql
-    CREATE TABLE page_views (url text NOT NULL, viewed_at timestamptz NOT NULL);
-    ```
-
-    Good
-    ----
-    ```sql
-    CREATE TABLE page_views (
-      id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-      url text NOT NULL,
-      viewed_at timestamptz NOT NULL
-    );
-    ```
-
-    Notes
-    -----
-    The suggested fix reuses a unique, non-partial index on NOT NULL columns when the
-    table has one (`ADD CONSTRAINT ... PRIMARY KEY USING INDEX`, no table scan);
-    otherwise adding an identity column rewrites the table under an ACCESS EXCLUSIVE
-    lock, so schedule it. A primary key of a partitioned table must include every
-    partition key column (its sub-partitions' too), so the fix adds them to the
-    key; PostgreSQL before 17 cannot add an identity column to a partitioned table
-    (the fix adds a `bigserial` there), and no version can put a primary key on a
-    table partitioned by an expression (the fix then only says so).
-
-    References
-    ----------
-    - PostgreSQL docs, "Constraints", Primary Keys; "Logical Replication",
-      Publication (replica identity); "Table Partitioning", Limitations.
-    - Supabase splinter `no_primary_key` (0004); reference/lint-rules.md
-      `require-primary-key`.
-    """
-
-    id = "missing-primary-key"
-    severity = Severity.ERROR
-    checklist = checklist_items.CONSTRAINTS
-    object_kind = "table"
-    docs_url = "https://www.postgresql.org/docs/current/ddl-constraints.html#DDL-CONSTRAINTS-PRIMARY-KEYS"
-    upstream = ("splinter:no_primary_key",)
-
-    def check(self, ctx: CheckContext) -> Iterator[Finding]:
-        snapshot = ctx.snapshot
-        for table in snapshot.tables:
-            if table.primary_key is not None:
-                continue
-            if table.is_partition and parent_of(snapshot, table) is not None:
-                continue  # the parent's key, or the parent's finding
-            kind = "partitioned table" if table.kind == "partitioned" else "table"
-            yield self.finding(f"{kind} {table_name(table)} has no primary key",
-                               object=table_name(table),
-                               fix=_primary_key_fix(snapshot, table))
-
-
-# PostgreSQL 17 added identity columns on partitioned tables.
-_PARTITIONED_IDENTITY = 170000
-
-
-def _key_columns(snapshot: Snapshot, table: Table) -> tuple[str, ...] | Table:
-    """The partition key columns of ``table`` and of its partitioned partitions.
-
-    A primary key must hold every one of them, since it recurses to sub-partitions.
-    Returns the first table partitioned by an expression instead, if any.
-    """
-    found: list[str] = []
-    pending = [table]
-    while pending:
-        current = pending.pop(0)
-        key = partition_key_columns(current)
-        if key is None:
-            return current
-        found += [c for c in key if c not in found]
-        pending += [p for p in partitions_of(snapshot, current) if p.kind == "partitioned"]
-    return tuple(found)
-
-
-def _partitioned_key_fix(snapshot: Snapshot, table: Table) -> str:
-    target = qualified_ident(table.schema, table.name)
-    key = _key_columns(snapshot, table)
-    if isinstance(key, Table):
-        return comment(f"-- {table_name(key)} is partitioned by an expression "
-                       f"({key.partition_key}): PostgreSQL cannot give "
-                       f"{table_name(table)} a primary key; partition by plain columns "
-                       "to have one")
-    columns = ", ".join(ident(c) for c in ("id", *(c for c in key if c != "id")))
-    note = comment(f"-- a primary key of a partitioned table must include the partition "
-                   f"key ({', '.join(quote_ident(c) for c in key)}); ")
-    if table.column("id") is not None:
-        return (f"ALTER TABLE {target} ADD PRIMARY KEY ({columns}); {note}scans every "
-                "partition under ACCESS EXCLUSIVE; fails on NULL or duplicate keys")
-    column = ("bigint GENERATED ALWAYS AS IDENTITY"
-              if snapshot.server_version_num >= _PARTITIONED_IDENTITY else "bigserial")
-    return (f"ALTER TABLE {target} ADD COLUMN {ident('id')} {column};\n"
-            f"ALTER TABLE {target} ADD PRIMARY KEY ({columns}); {note}rewrites every "
-            "partition under ACCESS EXCLUSIVE")
-
-
-def _primary_key_fix(snapshot: Snapshot, table: Table) -> str:
-    if table.kind == "partitioned":
-        return _partitioned_key_fix(snapshot, table)
-    target = qualified_ident(table.schema, table.name)
-    for ix in table.indexes:
-        columns = [table.column(c) for c in ix.columns if c is not None]
-        if (ix.unique and ix.valid and ix.method == "btree" and ix.predicate is None
-                and ix.constraint is None and None not in ix.columns
-                and all(c is not None and not c.nullable for c in columns)):
-            return (f"ALTER TABLE {target} ADD CONSTRAINT {ident(table.name + '_pkey')} "
-                    f"PRIMARY KEY USING INDEX {ident(ix.name)};")
-    if table.column("id") is not None:
-        return (f"ALTER TABLE {target} ADD PRIMARY KEY ({ident('id')}); -- scans the table "
-                "under ACCESS EXCLUSIVE; fails on NULL or duplicate ids")
-    return (f"ALTER TABLE {target} ADD COLUMN {ident('id')} bigint GENERATED ALWAYS AS "
-            "IDENTITY PRIMARY KEY; -- rewrites the table under ACCESS EXCLUSIVE")
 
 
 def _serves(ix: Index, columns: tuple[str, ...], *, gist: bool = False) -> bool:
