@@ -265,3 +265,17 @@ def test_timestamp_without_data_or_with_arrays(pg_database: TestDatabase) -> Non
     assert "no fix: the data was not read" in found["public.ev.at"].message
     assert found["public.ev.seen"].fix is None
     assert "convert each element naming its zone" in found["public.ev.seen"].message
+
+
+def test_type_change_on_a_partitioned_table_with_a_view_on_a_partition(
+        pg_database: TestDatabase, tmp_path: Path) -> None:
+    found = prove_fixes(pg_database, "float-for-money", """
+        CREATE TABLE sale (at date NOT NULL, price double precision) PARTITION BY RANGE (at);
+        CREATE TABLE sale_2024 PARTITION OF sale FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+        CREATE VIEW sale_2024_prices AS SELECT price FROM sale_2024;
+        INSERT INTO sale VALUES ('2024-02-01', 9.99), ('2024-03-01', 120);
+    """, tmp_path)
+    assert "-- public.sale_2024_prices read this column" in (found["public.sale.price"].fix or "")
+    with pg_database.connect() as conn:
+        assert conn.execute("SELECT price::text FROM sale_2024_prices ORDER BY 1").fetchall() == [
+            ("120.00",), ("9.99",)]

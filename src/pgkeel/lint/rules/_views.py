@@ -38,11 +38,18 @@ def _reads(view: View, schema: str, relation: str, column: str | None) -> bool:
 def dependent_views(snapshot: Snapshot, table: Table, column: str) -> tuple[View, ...]:
     """The views that must be dropped to alter ``table.column``'s type, creation order.
 
-    Those whose query reads the column, then every view reading one of those (any
+    Those whose query reads the column (of ``table`` or, for a partitioned table,
+    of any of its partitions), then every view reading one of those (any
     of its columns, or it as a whole), and so on. Each view comes after every listed
     view it reads, so dropping goes in reverse.
     """
-    chosen = [v for v in snapshot.views if _reads(v, table.schema, table.name, column)]
+    # ALTER on a partitioned table recurses to its partitions: views reading a
+    # partition's column stand in the way too.
+    tables = [table]
+    for current in tables:
+        tables += [t for t in snapshot.tables if t.partition_of == current.qualified]
+    chosen = [v for v in snapshot.views
+              if any(_reads(v, t.schema, t.name, column) for t in tables)]
     pending = list(chosen)
     while pending:
         view = pending.pop()
