@@ -150,3 +150,19 @@ def test_updated_at_moddatetime(pg_database: TestDatabase) -> None:
         CREATE TRIGGER m BEFORE UPDATE ON b FOR EACH ROW EXECUTE FUNCTION moddatetime(other);
     """)
     assert set(found) == {"public.b"}
+
+
+def test_unreadable_trigger_gets_the_benefit_of_the_doubt(pg_database: TestDatabase) -> None:
+    found = checked(pg_database, "missing-timestamps", """
+        CREATE FUNCTION by_argument() RETURNS trigger LANGUAGE plpgsql AS
+        $$ BEGIN NEW := jsonb_populate_record(NEW, jsonb_build_object(TG_ARGV[0], now()));
+           RETURN NEW; END $$;
+        CREATE TABLE doc (id int PRIMARY KEY, changed timestamptz);
+        CREATE TRIGGER stamp BEFORE UPDATE ON doc
+            FOR EACH ROW EXECUTE FUNCTION by_argument('changed');
+        CREATE TABLE bare (id int PRIMARY KEY, body text);
+        CREATE TRIGGER stamp BEFORE UPDATE ON bare
+            FOR EACH ROW EXECUTE FUNCTION by_argument('body');
+    """)
+    # doc may be stamped (pgkeel cannot tell); bare has no date/time column to stamp
+    assert set(found) == {"public.bare"}

@@ -60,13 +60,19 @@ def _trigger_name(table: Table) -> str:
 def _stamps(snapshot: Snapshot, table: Table) -> dict[str, str]:
     """Date/time columns a BEFORE UPDATE row trigger sets to now: {column: trigger}.
 
+    A trigger whose body cannot be read (see :func:`stamped_columns`) is taken to
+    set every date/time column: the rule reports only what it can show.
+
     A partitioned table counts a column when its own trigger stamps it, or a
     trigger of every partition does.
     """
     def own(t: Table) -> dict[str, str]:
         found: dict[str, str] = {}
         for trigger in update_triggers(t):
-            for column in stamped_columns(snapshot, trigger) or ():
+            stamped = stamped_columns(snapshot, trigger)
+            if stamped is None:  # a body pgkeel cannot read: it may stamp any of them
+                stamped = frozenset(c.name for c in t.columns)
+            for column in stamped:
                 col = t.column(column)
                 if col is not None and col.type_name in DATE_TIME_TYPES:
                     found.setdefault(column, trigger.name)
@@ -162,7 +168,9 @@ class MissingTimestamps(SchemaRule):
     inheritance (`INHERITS`) adding a column to the parent adds it to the
     children, and each child's fix must not fail once the parent's has run.
     `fix_down` drops the trigger and the columns (pgkeel's trigger function stays:
-    other tables may use it). Options: `columns` (names that stamp changes),
+    other tables may use it). A BEFORE UPDATE trigger whose body pgkeel cannot
+    read (a C function, a SQL-standard body, an extension's function, a column
+    taken from `TG_ARGV`) counts as stamping the table's date/time columns. Options: `columns` (names that stamp changes),
     `junction_tables` and `append_only_tables` (true to report those too).
 
     References
