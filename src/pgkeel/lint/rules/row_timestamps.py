@@ -170,8 +170,9 @@ class MissingTimestamps(SchemaRule):
     `fix_down` drops the trigger and the columns (pgkeel's trigger function stays:
     other tables may use it). A BEFORE UPDATE trigger whose body pgkeel cannot
     read (a C function, a SQL-standard body, an extension's function, a column
-    taken from `TG_ARGV`) counts as stamping the table's date/time columns. Options: `columns` (names that stamp changes),
-    `junction_tables` and `append_only_tables` (true to report those too).
+    taken from `TG_ARGV`) counts as stamping the table's date/time columns.
+    Options: `columns` (names that stamp changes), `junction_tables` and
+    `append_only_tables` (true to report those too).
 
     References
     ----------
