@@ -168,7 +168,8 @@ class RlsDisabledTenantTable(SchemaRule):
     customers. The skill requires strict RLS on tenant tables. With RLS on and no
     policy, every non-owner role sees nothing (default deny), which is almost always
     a half-finished migration. A query that names a partition directly uses the
-    partition's own RLS, not its parent's. Severity `error`.
+    partition's own RLS, not its parent's. Severity `error` when the database
+    relies on row-level security, `info` when nothing shows it does (see Notes).
 
     Bad
     ---
