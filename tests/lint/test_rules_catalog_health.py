@@ -86,13 +86,14 @@ def test_missing_primary_key_partition_of_keyless_parent(pg_database: TestDataba
     assert found["public.with_id"].message == (
         "partitioned table public.with_id has no primary key")
     assert found["public.with_id"].fix == (
-        'ALTER TABLE "public"."with_id" ADD PRIMARY KEY ("id", "at"); -- a primary key of '
-        "a partitioned table must include the partition key (at); scans every partition "
-        "under ACCESS EXCLUSIVE; fails on NULL or duplicate keys")
+        'ALTER TABLE "public"."with_id" ADD CONSTRAINT "with_id_pkey" PRIMARY KEY ("id", "at");'
+        " -- a primary key of a partitioned table must include the partition key (at); scans "
+        "every partition under ACCESS EXCLUSIVE; fails on NULL or duplicate keys")
     assert "must include the partition key (region, at)" in (found["public.nested"].fix or "")
-    expression_fix = found["public.by_expression"].fix or ""
-    assert expression_fix.startswith("-- public.by_expression is partitioned by an "
-                                     "expression")
+    expression = found.pop("public.by_expression")
+    assert expression.fix is None
+    assert "; no fix: public.by_expression is partitioned by an expression" in (
+        expression.message)
     apply_fixes(pg_database, found.values(), tmp_path)
     assert set(findings(pg_database, "missing-primary-key")) == {"public.by_expression"}
 
@@ -203,8 +204,10 @@ def test_missing_timestamps(pg_database: TestDatabase, tmp_path: Path) -> None:
     found = findings(pg_database, "missing-timestamps", TIMESTAMPS)
     # partitions have their parent's columns: only the parent is reported
     assert set(found) == {"public.neither", "public.only_created", "public.bare_parent"}
-    assert found["public.only_created"].message == "table public.only_created lacks updated_at"
-    assert found["public.neither"].message.endswith("lacks created_at and updated_at")
+    assert found["public.only_created"].message == (
+        "table public.only_created does not record when its rows change: it has created_at "
+        "timestamp with time zone, but no trigger sets any of them on UPDATE")
+    assert found["public.neither"].message.endswith("it has no date/time column")
     apply_fixes(pg_database, found.values(), tmp_path)
     assert findings(pg_database, "missing-timestamps") == {}
 

@@ -25,6 +25,8 @@ from pgkeel.catalog.model import (
     Trigger,
     UniqueConstraint,
     View,
+    ViewGrant,
+    ViewUse,
 )
 
 __all__ = [
@@ -45,6 +47,8 @@ __all__ = [
     "Trigger",
     "UniqueConstraint",
     "View",
+    "ViewGrant",
+    "ViewUse",
     "read_snapshot",
     "snapshot",
 ]

@@ -56,7 +56,7 @@ WHERE {user_namespace("n")} AND {not_extension_member("pg_class", "c.oid")}
 _FUNCTIONS = f"""
 SELECT n.nspname, p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid),
        COALESCE(pg_catalog.pg_get_function_result(p.oid), ''), l.lanname, p.prokind,
-       p.prosecdef, p.provolatile
+       p.prosecdef, p.provolatile, NULLIF(p.prosrc, '')
 FROM pg_catalog.pg_proc p
 JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
 JOIN pg_catalog.pg_language l ON l.oid = p.prolang
@@ -127,8 +127,8 @@ def read_functions(reader: Reader) -> list[Function]:
     """
     return sorted(
         (Function(schema, name, args, returns, language, _KINDS[kind], secdef,
-                  _VOLATILITY[volatility])
-         for schema, name, args, returns, language, kind, secdef, volatility
+                  _VOLATILITY[volatility], source)
+         for schema, name, args, returns, language, kind, secdef, volatility, source
          in reader.rows(_FUNCTIONS)),
         key=lambda f: (f.schema, f.name, f.arguments),
     )

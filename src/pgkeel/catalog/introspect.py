@@ -1,9 +1,10 @@
 """Read a database's structure into a :class:`~pgkeel.catalog.model.Snapshot`.
 
-:func:`snapshot` runs a fixed set of 14 set-based catalog queries, whatever the number
+:func:`snapshot` runs a fixed set of 15 set-based catalog queries, whatever the number
 of tables: one per object family (relations, columns, constraints, indexes, triggers,
-policies, schemas, sequences, functions, enums, domains, extensions) and two small ones
-for index definitions (:mod:`pgkeel.catalog._indexes`). It then assembles the frozen
+policies, schemas, sequences, functions, enums, domains, extensions, what views read:
+:mod:`pgkeel.catalog._views`) and two small ones for index definitions
+(:mod:`pgkeel.catalog._indexes`). It then assembles the frozen
 model in Python with dicts keyed by oid. All queries run in one ``REPEATABLE READ``
 read-only transaction, so they see one consistent state of the catalog.
 
@@ -39,6 +40,7 @@ from pgkeel.catalog._objects import (
 from pgkeel.catalog._reader import Reader
 from pgkeel.catalog._relations import Relation, kind_of, read_columns, read_relations
 from pgkeel.catalog._triggers import read_policies, read_triggers
+from pgkeel.catalog._views import ViewFacts, read_view_facts
 from pgkeel.catalog.model import Column, Index, Policy, Snapshot, Table, Trigger, View
 from pgkeel.connect import connect
 from pgkeel.errors import DatabaseError
@@ -129,7 +131,8 @@ def _read(conn: psycopg.Connection[Any], *, exact_sizes: bool) -> Snapshot:
         keys = read_keys(reader, columns.attributes, indexes.nulls_not_distinct)
         triggers = read_triggers(reader)
         policies = read_policies(reader)
-        parts = _Parts(columns.by_relation, keys, indexes.by_relation, triggers, policies)
+        parts = _Parts(columns.by_relation, keys, indexes.by_relation, triggers, policies,
+                       read_view_facts(reader))
         tables = [parts.table(r) for r in relations if r.relkind in ("r", "p")]
         views = [parts.view(r) for r in relations if r.relkind in ("v", "m")]
         return Snapshot(
@@ -161,12 +164,14 @@ class _Parts:
         indexes: dict[int, list[Index]],
         triggers: dict[int, list[Trigger]],
         policies: dict[int, list[Policy]],
+        view_facts: dict[int, ViewFacts],
     ) -> None:
         self.columns = columns
         self.keys = keys
         self.indexes = indexes
         self.triggers = triggers
         self.policies = policies
+        self.view_facts = view_facts
 
     def table(self, rel: Relation) -> Table:
         oid = rel.oid
@@ -196,6 +201,7 @@ class _Parts:
 
     def view(self, rel: Relation) -> View:
         oid = rel.oid
+        facts = self.view_facts.get(oid)
         return View(
             schema=rel.schema,
             name=rel.name,
@@ -205,4 +211,9 @@ class _Parts:
             indexes=tuple(self.indexes.get(oid, ())),
             triggers=tuple(self.triggers.get(oid, ())),
             comment=rel.comment,
+            uses=facts.uses if facts else (),
+            owner=facts.owner if facts else None,
+            options=facts.options if facts else (),
+            populated=facts.populated if facts else True,
+            grants=facts.grants if facts else (),
         )

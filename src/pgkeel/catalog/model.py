@@ -35,6 +35,8 @@ __all__ = [
     "Trigger",
     "UniqueConstraint",
     "View",
+    "ViewGrant",
+    "ViewUse",
 ]
 
 FkAction = Literal["NO ACTION", "RESTRICT", "CASCADE", "SET NULL", "SET DEFAULT"]
@@ -233,11 +235,42 @@ class Table:
 
 
 @dataclass(frozen=True, slots=True)
+class ViewUse:
+    """A relation column a view's query reads (``column`` None: the relation as a whole).
+
+    From ``pg_depend`` rows of the view's ``_RETURN`` rule (``pg_rewrite``): PostgreSQL
+    records one per column the query references, and one with no column for a relation
+    referenced without naming a column (docs, "pg_depend", "pg_rewrite").
+    """
+
+    schema: str
+    relation: str
+    column: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ViewGrant:
+    """A privilege on a view granted to ``grantee`` (``PUBLIC`` for everyone).
+
+    One ``aclexplode(relacl)`` item other than the owner's own; ``privilege`` is
+    ``SELECT``, ``INSERT``...; ``grantable`` is WITH GRANT OPTION.
+    """
+
+    grantee: str
+    privilege: str
+    grantable: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class View:
     """A view or materialized view; ``definition`` is ``pg_get_viewdef()``.
 
     ``columns`` are its output columns; ``indexes`` exist only on materialized views;
-    ``triggers`` are INSTEAD OF (or statement) triggers on a view.
+    ``triggers`` are INSTEAD OF (or statement) triggers on a view. ``uses`` lists the
+    columns (and relations) its query reads, from the dependency catalog; ``owner``,
+    ``options`` (``reloptions``, e.g. ``security_barrier=true``), ``populated`` (a
+    materialized view's ``relispopulated``) and ``grants`` are what re-creating it
+    needs besides its definition.
     """
 
     schema: str
@@ -248,6 +281,11 @@ class View:
     indexes: tuple[Index, ...] = ()
     triggers: tuple[Trigger, ...] = ()
     comment: str | None = None
+    uses: tuple[ViewUse, ...] = ()
+    owner: str | None = None
+    options: tuple[str, ...] = ()
+    populated: bool = True
+    grants: tuple[ViewGrant, ...] = ()
 
     @property
     def qualified(self) -> str:
@@ -272,7 +310,11 @@ class Sequence:
 
 @dataclass(frozen=True, slots=True)
 class Function:
-    """A function or procedure; ``arguments`` is ``pg_get_function_identity_arguments``."""
+    """A function or procedure; ``arguments`` is ``pg_get_function_identity_arguments``.
+
+    ``source`` is ``pg_proc.prosrc``: the body of a SQL or PL/pgSQL function (the
+    link symbol of a C function), None for a SQL-standard body (``BEGIN ATOMIC``).
+    """
 
     schema: str
     name: str
@@ -282,6 +324,7 @@ class Function:
     kind: Literal["function", "procedure", "aggregate", "window"]
     security_definer: bool
     volatility: Literal["immutable", "stable", "volatile"]
+    source: str | None = None
 
     @property
     def qualified(self) -> str:

@@ -43,7 +43,6 @@ __all__ = [
     "quote_ident",
     "table_name",
     "updated_at_trigger",
-    "views_using",
 ]
 
 # NAMEDATALEN - 1: PostgreSQL truncates longer identifiers (docs, "Identifiers and
@@ -232,21 +231,6 @@ def inherited_foreign_key(snapshot: Snapshot, table: Table, fk: ForeignKey) -> b
         == (fk.columns, fk.ref_schema, fk.ref_table, fk.ref_columns)
         for p in parent.foreign_keys
     )
-
-
-def views_using(snapshot: Snapshot, table: Table, column: str) -> tuple[View, ...]:
-    """Views and materialized views whose definition names ``table`` and ``column``.
-
-    The snapshot holds no dependency list, so this reads ``pg_get_viewdef`` text,
-    where names appear as ``quote_ident`` writes them: a view naming another table's
-    column of the same name is listed too (a cautious reading).
-    """
-    def names(text: str, name: str) -> bool:
-        return re.search(rf'(?<![\w$"]){re.escape(quote_ident(name))}(?![\w$"])',
-                         text) is not None
-
-    return tuple(v for v in snapshot.views
-                 if names(v.definition, table.name) and names(v.definition, column))
 
 
 #: The trigger function the fixes create, in the table's schema. pgkeel owns this

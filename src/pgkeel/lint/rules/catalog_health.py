@@ -1,7 +1,6 @@
-"""Live-catalog integrity: primary keys, foreign-key indexes, row timestamps.
+"""Live-catalog integrity: foreign-key indexes (primary keys: :mod:`.primary_keys`).
 
-Family H of ``reference/lint-rules.md`` (and the ``require-primary-key`` /
-``mandatory-columns`` rules of family D), checked against a catalog snapshot.
+Family H of ``reference/lint-rules.md``, checked against a catalog snapshot.
 """
 
 from __future__ import annotations
@@ -12,163 +11,22 @@ from pgkeel.catalog.model import ForeignKey, Index, Snapshot, Table
 from pgkeel.lint import checklist as checklist_items
 from pgkeel.lint.context import CheckContext
 from pgkeel.lint.rules._catalog import (
-    comment,
     ident,
     index_name,
     inherited_foreign_key,
     object_name,
-    own_tables,
-    parent_of,
-    partition_key_columns,
     partitions_of,
     qualified_ident,
     quote_ident,
     table_name,
-    updated_at_trigger,
 )
 from pgkeel.lint.rules.base import SchemaRule
 from pgkeel.report.findings import Finding, Severity
 
 __all__ = [
-    "MissingPrimaryKey",
-    "MissingTimestamps",
     "UnindexedForeignKey",
-    "UpdatedAtNotMaintained",
     "fk_index",
 ]
-
-TIMESTAMP_COLUMNS = ("created_at", "updated_at")
-
-
-class MissingPrimaryKey(SchemaRule):
-    """Give every table a primary key.
-
-    A table is reported when it has no PRIMARY KEY constraint. A partition is never
-    reported on its own: with a key on its parent it has the same key, and without
-    one the parent is reported, since a key (or a column for it) can only be added
-    there.
-
-    Why
-    ---
-    Without a primary key a row has no identity: duplicates creep in, ORMs and admin
-    tools cannot address a single row, and logical replication refuses UPDATE and
-    DELETE on the table unless it has another replica identity. Severity `error`: the
-    skill's "Constraints enforce data integrity" cannot hold without one.
-
-    Bad
-    ---
-    ```sql
-    CREATE TABLE page_views (url text NOT NULL, viewed_at timestamptz NOT NULL);
-    ```
-
-    Good
-    ----
-    ```sql
-    CREATE TABLE page_views (
-      id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-      url text NOT NULL,
-      viewed_at timestamptz NOT NULL
-    );
-    ```
-
-    Notes
-    -----
-    The suggested fix reuses a unique, non-partial index on NOT NULL columns when the
-    table has one (`ADD CONSTRAINT ... PRIMARY KEY USING INDEX`, no table scan);
-    otherwise adding an identity column rewrites the table under an ACCESS EXCLUSIVE
-    lock, so schedule it. A primary key of a partitioned table must include every
-    partition key column (its sub-partitions' too), so the fix adds them to the
-    key; PostgreSQL before 17 cannot add an identity column to a partitioned table
-    (the fix adds a `bigserial` there), and no version can put a primary key on a
-    table partitioned by an expression (the fix then only says so).
-
-    References
-    ----------
-    - PostgreSQL docs, "Constraints", Primary Keys; "Logical Replication",
-      Publication (replica identity); "Table Partitioning", Limitations.
-    - Supabase splinter `no_primary_key` (0004); reference/lint-rules.md
-      `require-primary-key`.
-    """
-
-    id = "missing-primary-key"
-    severity = Severity.ERROR
-    checklist = checklist_items.CONSTRAINTS
-    object_kind = "table"
-    docs_url = "https://www.postgresql.org/docs/current/ddl-constraints.html#DDL-CONSTRAINTS-PRIMARY-KEYS"
-    upstream = ("splinter:no_primary_key",)
-
-    def check(self, ctx: CheckContext) -> Iterator[Finding]:
-        snapshot = ctx.snapshot
-        for table in snapshot.tables:
-            if table.primary_key is not None:
-                continue
-            if table.is_partition and parent_of(snapshot, table) is not None:
-                continue  # the parent's key, or the parent's finding
-            kind = "partitioned table" if table.kind == "partitioned" else "table"
-            yield self.finding(f"{kind} {table_name(table)} has no primary key",
-                               object=table_name(table),
-                               fix=_primary_key_fix(snapshot, table))
-
-
-# PostgreSQL 17 added identity columns on partitioned tables.
-_PARTITIONED_IDENTITY = 170000
-
-
-def _key_columns(snapshot: Snapshot, table: Table) -> tuple[str, ...] | Table:
-    """The partition key columns of ``table`` and of its partitioned partitions.
-
-    A primary key must hold every one of them, since it recurses to sub-partitions.
-    Returns the first table partitioned by an expression instead, if any.
-    """
-    found: list[str] = []
-    pending = [table]
-    while pending:
-        current = pending.pop(0)
-        key = partition_key_columns(current)
-        if key is None:
-            return current
-        found += [c for c in key if c not in found]
-        pending += [p for p in partitions_of(snapshot, current) if p.kind == "partitioned"]
-    return tuple(found)
-
-
-def _partitioned_key_fix(snapshot: Snapshot, table: Table) -> str:
-    target = qualified_ident(table.schema, table.name)
-    key = _key_columns(snapshot, table)
-    if isinstance(key, Table):
-        return comment(f"-- {table_name(key)} is partitioned by an expression "
-                       f"({key.partition_key}): PostgreSQL cannot give "
-                       f"{table_name(table)} a primary key; partition by plain columns "
-                       "to have one")
-    columns = ", ".join(ident(c) for c in ("id", *(c for c in key if c != "id")))
-    note = comment(f"-- a primary key of a partitioned table must include the partition "
-                   f"key ({', '.join(quote_ident(c) for c in key)}); ")
-    if table.column("id") is not None:
-        return (f"ALTER TABLE {target} ADD PRIMARY KEY ({columns}); {note}scans every "
-                "partition under ACCESS EXCLUSIVE; fails on NULL or duplicate keys")
-    column = ("bigint GENERATED ALWAYS AS IDENTITY"
-              if snapshot.server_version_num >= _PARTITIONED_IDENTITY else "bigserial")
-    return (f"ALTER TABLE {target} ADD COLUMN {ident('id')} {column};\n"
-            f"ALTER TABLE {target} ADD PRIMARY KEY ({columns}); {note}rewrites every "
-            "partition under ACCESS EXCLUSIVE")
-
-
-def _primary_key_fix(snapshot: Snapshot, table: Table) -> str:
-    if table.kind == "partitioned":
-        return _partitioned_key_fix(snapshot, table)
-    target = qualified_ident(table.schema, table.name)
-    for ix in table.indexes:
-        columns = [table.column(c) for c in ix.columns if c is not None]
-        if (ix.unique and ix.valid and ix.method == "btree" and ix.predicate is None
-                and ix.constraint is None and None not in ix.columns
-                and all(c is not None and not c.nullable for c in columns)):
-            return (f"ALTER TABLE {target} ADD CONSTRAINT {ident(table.name + '_pkey')} "
-                    f"PRIMARY KEY USING INDEX {ident(ix.name)};")
-    if table.column("id") is not None:
-        return (f"ALTER TABLE {target} ADD PRIMARY KEY ({ident('id')}); -- scans the table "
-                "under ACCESS EXCLUSIVE; fails on NULL or duplicate ids")
-    return (f"ALTER TABLE {target} ADD COLUMN {ident('id')} bigint GENERATED ALWAYS AS "
-            "IDENTITY PRIMARY KEY; -- rewrites the table under ACCESS EXCLUSIVE")
 
 
 def _serves(ix: Index, columns: tuple[str, ...], *, gist: bool = False) -> bool:
@@ -379,164 +237,3 @@ def _index_fix(snapshot: Snapshot, table: Table, fk: ForeignKey,
         lines.append(f"ALTER INDEX {qualified_ident(table.schema, name)} "
                      f"ATTACH PARTITION {qualified_ident(part.schema, part_name)};")
     return "\n".join(lines)
-
-
-class MissingTimestamps(SchemaRule):
-    """Give every table `created_at` and `updated_at` columns.
-
-    A table (or partitioned table; partitions have their parent's columns) is
-    reported when it lacks either column; the message names the missing ones.
-
-    Why
-    ---
-    The skill's Data Integrity rule: "Ensure all tables have `created_at` and
-    `updated_at` timestamps". They answer "when did this row appear, when did it last
-    change" in incidents, audits, incremental exports and cache invalidation, and
-    they cannot be recovered after the fact. Severity `warning`.
-
-    Bad
-    ---
-    ```sql
-    CREATE TABLE notes (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, body text);
-    ```
-
-    Good
-    ----
-    ```sql
-    CREATE TABLE notes (
-      id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-      body text,
-      created_at timestamptz NOT NULL DEFAULT now(),
-      updated_at timestamptz NOT NULL DEFAULT now()
-    );
-    ```
-
-    Notes
-    -----
-    `ADD COLUMN ... NOT NULL DEFAULT now()` does not rewrite the table
-    (PostgreSQL 11+ stores a non-volatile default once); existing rows get the time
-    of the ALTER. The fix also adds the trigger that keeps `updated_at` current (see
-    `updated-at-not-maintained`). It says `ADD COLUMN IF NOT EXISTS`: with table
-    inheritance (`INHERITS`), adding a column to the parent adds it to the children
-    too, and the snapshot does not say which tables inherit, so each child is
-    reported as well and its fix must not fail once the parent's has run.
-
-    References
-    ----------
-    - The skill (seeds/000), "Workflow", Data Integrity.
-    - PostgreSQL docs, "ALTER TABLE", Notes (fast defaults); "Inheritance".
-    - reference/lint-rules.md `mandatory-columns` (squawk has no equivalent).
-    """
-
-    id = "missing-timestamps"
-    severity = Severity.WARNING
-    checklist = checklist_items.CONSTRAINTS
-    object_kind = "table"
-    docs_url = "https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-NOTES"
-
-    def check(self, ctx: CheckContext) -> Iterator[Finding]:
-        snapshot = ctx.snapshot
-        for table in own_tables(snapshot):
-            missing = [c for c in TIMESTAMP_COLUMNS if table.column(c) is None]
-            if not missing:
-                continue
-            target = qualified_ident(table.schema, table.name)
-            adds = ", ".join(f"ADD COLUMN IF NOT EXISTS {ident(c)} timestamptz NOT NULL "
-                             "DEFAULT now()" for c in missing)
-            fix = f"ALTER TABLE {target} {adds};"
-            if "updated_at" in missing:
-                fix += "\n" + updated_at_trigger(table)
-            yield self.finding(
-                f"table {table_name(table)} lacks {' and '.join(missing)}",
-                object=table_name(table),
-                fix=fix,
-            )
-
-
-def _keeps_updated_at(table: Table) -> bool:
-    return any(t.enabled and t.timing == "BEFORE" and t.level == "ROW" and "UPDATE" in t.events
-               for t in table.triggers)
-
-
-class UpdatedAtNotMaintained(SchemaRule):
-    """Keep `updated_at` current with a BEFORE UPDATE row trigger.
-
-    A table with an `updated_at` column is reported when no enabled `BEFORE UPDATE
-    ... FOR EACH ROW` trigger is on it (for a partitioned table: on it, or on every
-    one of its partitions).
-
-    Why
-    ---
-    A `DEFAULT now()` only fills `updated_at` on INSERT. Without a trigger the column
-    keeps the insert time unless every writer remembers to set it, so "changed since"
-    queries, sync jobs and caches silently miss updates. Severity `warning`.
-
-    Bad
-    ---
-    ```sql
-    CREATE TABLE notes (
-      id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-      body text,
-      created_at timestamptz NOT NULL DEFAULT now(),
-      updated_at timestamptz NOT NULL DEFAULT now()
-    );
-    ```
-
-    Good
-    ----
-    ```sql
-    CREATE TABLE notes (
-      id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-      body text,
-      created_at timestamptz NOT NULL DEFAULT now(),
-      updated_at timestamptz NOT NULL DEFAULT now()
-    );
-    CREATE FUNCTION set_updated_at() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-      NEW.updated_at := now();
-      RETURN NEW;
-    END
-    $$;
-    CREATE TRIGGER notes_set_updated_at BEFORE UPDATE ON notes
-      FOR EACH ROW EXECUTE FUNCTION set_updated_at();
-    ```
-
-    Notes
-    -----
-    A heuristic: the catalog snapshot records a trigger's timing, events, level and
-    function name, not the function's body, so any enabled BEFORE UPDATE row trigger
-    counts, whatever it does. A trigger that never sets `updated_at`, one limited to
-    `UPDATE OF` other columns, or one whose `WHEN` condition rarely holds passes
-    unnoticed.
-
-    The fix creates pgkeel's own trigger function, `pgkeel_set_updated_at()` in the
-    table's schema (`CREATE OR REPLACE` touches only that name, never a function of
-    yours), and a trigger of the same name on the table.
-
-    References
-    ----------
-    - PostgreSQL docs, PL/pgSQL "Trigger Functions", Triggers on Data Changes;
-      "CREATE TRIGGER".
-    - The skill (seeds/000), "Workflow", Data Integrity.
-    """
-
-    id = "updated-at-not-maintained"
-    severity = Severity.WARNING
-    checklist = checklist_items.CONSTRAINTS
-    object_kind = "table"
-    docs_url = "https://www.postgresql.org/docs/current/plpgsql-trigger.html"
-
-    def check(self, ctx: CheckContext) -> Iterator[Finding]:
-        snapshot = ctx.snapshot
-        for table in own_tables(snapshot):
-            if table.column("updated_at") is None or _keeps_updated_at(table):
-                continue
-            parts = partitions_of(snapshot, table)
-            if parts and all(_keeps_updated_at(p) for p in parts):
-                continue
-            yield self.finding(
-                f"table {table_name(table)} has updated_at but no BEFORE UPDATE row trigger "
-                "keeps it current",
-                object=table_name(table),
-                fix=updated_at_trigger(table),
-            )

@@ -7,15 +7,16 @@ against a catalog snapshot.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
-from pgkeel.catalog.model import Policy, Table
+from pgkeel.catalog.model import Column, Policy, Snapshot, Table
 from pgkeel.lint import checklist as checklist_items
-from pgkeel.lint.context import CheckContext
-from pgkeel.lint.rules._catalog import qualified_ident, quote_ident, table_name
+from pgkeel.lint.context import CheckContext, ProbeFailed
+from pgkeel.lint.rules._catalog import ident, qualified_ident, quote_ident, table_name
 from pgkeel.lint.rules.base import SchemaRule
 from pgkeel.report.findings import Finding, Severity
 
-__all__ = ["TENANT_COLUMNS", "RlsDisabledTenantTable"]
+__all__ = ["TENANT_COLUMNS", "RlsDisabledTenantTable", "rls_evidence"]
 
 #: Columns that mark a table as holding several tenants' rows (the skill's name).
 TENANT_COLUMNS = ("organization_id",)
@@ -26,21 +27,107 @@ _COMMANDS = ("SELECT", "INSERT", "UPDATE", "DELETE")
 # so it runs once per query, not once per row (splinter auth_rls_initplan).
 _TENANT = ("{column} IN (SELECT organization_id FROM public.organization_members "
            "WHERE user_id = (SELECT auth.uid()))")
-_AUTH_NOTE = " -- auth.uid() is Supabase's; elsewhere use your session's user id"
+# On the membership table itself the pattern would read the table it guards
+# ("infinite recursion detected in policy"): a member sees their own rows.
+_MEMBER = "user_id = (SELECT auth.uid())"
+_MEMBERS = ("public", "organization_members")
+_ROLES = ("anon", "authenticated")
+_INTEGERS = frozenset({"int2", "int4", "int8", "numeric"})
+
+
+def _policy_name(table: Table, command: str) -> str:
+    used = {p.name for p in table.policies}
+    base = "tenant_access" if command == "ALL" else f"tenant_{command.lower()}"
+    return next(n for i in range(len(used) + 1)
+                if (n := base + (f"_{i}" if i else "")) not in used)
 
 
 def _policy(table: Table, column: str, command: str = "ALL") -> str:
     """``CREATE POLICY`` granting ``command`` to a tenant's members, on a free name."""
-    used = {p.name for p in table.policies}
-    base = "tenant_access" if command == "ALL" else f"tenant_{command.lower()}"
-    name = next(n for i in range(len(used) + 1)
-                if (n := base + (f"_{i}" if i else "")) not in used)
-    condition = _TENANT.format(column=column)
+    name = _policy_name(table, command)
+    members = (table.schema, table.name) == _MEMBERS
+    condition = _MEMBER if members else _TENANT.format(column=ident(column))
     # INSERT has only new rows to check; the others filter existing rows (and UPDATE
     # checks new ones with USING too, when WITH CHECK is absent).
     clause = f"WITH CHECK ({condition})" if command == "INSERT" else f"USING ({condition})"
-    return (f'CREATE POLICY "{name}" ON {qualified_ident(table.schema, table.name)} '
-            f"FOR {command} {clause};{_AUTH_NOTE}")
+    return (f"CREATE POLICY {ident(name)} ON {qualified_ident(table.schema, table.name)} "
+            f"FOR {command} {clause};")
+
+
+def _drop_policies(table: Table, commands: tuple[str, ...], disable: bool) -> str:
+    target = qualified_ident(table.schema, table.name)
+    lines = [f"DROP POLICY {ident(_policy_name(table, c))} ON {target};" for c in commands]
+    if disable:
+        lines.append(f"ALTER TABLE {target} DISABLE ROW LEVEL SECURITY;")
+    return "\n".join(lines)
+
+
+def _same_kind(a: Column, b: Column | str) -> bool:
+    other = b if isinstance(b, str) else b.type_name
+    return a.type_name == other or a.type == other or (
+        a.type_name in _INTEGERS and other in _INTEGERS)
+
+
+def _fix_blocker(snapshot: Snapshot, table: Table, column: str) -> str | None:
+    """Why the skill's policy cannot be created here, or None when it can.
+
+    It reads ``public.organization_members(organization_id, user_id)`` and calls
+    ``auth.uid()``; both must exist, with types the comparisons accept.
+    """
+    members = snapshot.table("public.organization_members")
+    uid = next((f for f in snapshot.functions
+                if (f.schema, f.name, f.arguments) == ("auth", "uid", "")), None)
+    org = members.column("organization_id") if members else None
+    user = members.column("user_id") if members else None
+    missing = [what for what, ok in (
+        ("public.organization_members(organization_id, user_id)", org and user),
+        ("auth.uid()", uid)) if not ok]
+    if missing:
+        return (f"the policy it needs reads {' and '.join(missing)}, which "
+                f"{'do' if len(missing) > 1 else 'does'} not exist: create "
+                "public.organization_members (organization_id, user_id) and a function "
+                "auth.uid() returning the signed-in user's id (Supabase provides it), or "
+                "write a policy on your own session setting, e.g. USING (organization_id "
+                "= current_setting('app.organization_id')::bigint)")
+    assert org is not None and user is not None and uid is not None
+    tenant = table.column(column)
+    if tenant is not None and not _same_kind(tenant, org):
+        return (f"{quote_ident(column)} is {tenant.type} but "
+                f"organization_members.organization_id is {org.type}")
+    if not _same_kind(user, uid.returns):
+        return f"organization_members.user_id is {user.type} but auth.uid() returns {uid.returns}"
+    return None
+
+
+def rls_evidence(ctx: CheckContext) -> list[str]:
+    """Signs that the database relies on row-level security, for the message.
+
+    Option ``rls = "required"``, a schema named ``auth``, Supabase's ``anon`` or
+    ``authenticated`` role (read through the data probe, when at hand), a policy
+    or a table with row-level security enabled.
+    """
+    snapshot = ctx.snapshot
+    signs = []
+    if ctx.option(RlsDisabledTenantTable.id, "rls", None) == "required":
+        signs.append('option rls = "required"')
+    if any(s.name == "auth" for s in snapshot.schemas):
+        signs.append("an auth schema")
+    if ctx.data is not None:
+        try:
+            roles = [r for (r,) in ctx.data.rows(
+                "SELECT rolname::text FROM pg_catalog.pg_roles WHERE rolname = ANY(%s) "
+                "ORDER BY 1", [list(_ROLES)])]
+        except ProbeFailed:
+            roles = []
+        if roles:
+            signs.append(f"role{'s' * (len(roles) > 1)} {', '.join(roles)}")
+    policies = sum(len(t.policies) for t in snapshot.tables)
+    if policies:
+        signs.append(f"{policies} polic{'ies' if policies > 1 else 'y'}")
+    enabled = sum(t.rls_enabled for t in snapshot.tables)
+    if enabled:
+        signs.append(f"row-level security enabled on {enabled} table{'s' * (enabled > 1)}")
+    return signs
 
 
 def _applies(policy: Policy, command: str) -> bool:
@@ -81,7 +168,8 @@ class RlsDisabledTenantTable(SchemaRule):
     customers. The skill requires strict RLS on tenant tables. With RLS on and no
     policy, every non-owner role sees nothing (default deny), which is almost always
     a half-finished migration. A query that names a partition directly uses the
-    partition's own RLS, not its parent's. Severity `error`.
+    partition's own RLS, not its parent's. Severity `error` when the database
+    relies on row-level security, `info` when nothing shows it does (see Notes).
 
     Bad
     ---
@@ -108,6 +196,20 @@ class RlsDisabledTenantTable(SchemaRule):
 
     Notes
     -----
+    Severity follows evidence that the database relies on row-level security:
+    option `rls = "required"`, a schema named `auth`, Supabase's `anon` or
+    `authenticated` role, any policy, or any table with row-level security
+    enabled. With none of these, tenants are isolated by the application (or not
+    at all) and each finding is `info`, saying so.
+
+    The fix is the skill's pattern: `organization_id IN (SELECT organization_id
+    FROM public.organization_members WHERE user_id = (SELECT auth.uid()))` (on
+    `organization_members` itself, `user_id = (SELECT auth.uid())`). It is printed
+    only when `public.organization_members(organization_id, user_id)` and
+    `auth.uid()` exist with types the comparisons accept; otherwise the finding
+    says what to create. `fix_down` drops the policy and, if the fix enabled it,
+    row-level security.
+
     The table's owner bypasses RLS unless `FORCE ROW LEVEL SECURITY` is set; have
     the application connect as a role that does not own the tables.
 
@@ -133,42 +235,56 @@ class RlsDisabledTenantTable(SchemaRule):
 
     def check(self, ctx: CheckContext) -> Iterator[Finding]:
         snapshot = ctx.snapshot
+        evidence: list[str] | None = None
         for table in snapshot.tables:
             column = next((c for c in TENANT_COLUMNS if table.column(c) is not None), None)
             if column is None:
                 continue
-            name = table_name(table)
-            if not table.rls_enabled:
-                yield self.finding(
-                    f"table {name} has a tenant column ({quote_ident(column)}) but "
-                    "row-level security is disabled: every role that can read it sees all "
-                    "tenants",
-                    object=name,
-                    fix=f"ALTER TABLE {qualified_ident(table.schema, table.name)} ENABLE "
-                        f"ROW LEVEL SECURITY;\n{_policy(table, column)}",
-                )
-            elif not table.policies:
-                yield self.finding(
-                    f"table {name} has row-level security enabled but no policy: "
-                    "every role but its owner sees no rows",
-                    object=name,
-                    fix=_policy(table, column),
-                )
-            elif not any(p.permissive for p in table.policies):
-                restrictive = ", ".join(quote_ident(p.name) for p in table.policies)
-                yield self.finding(
-                    f"table {name} has row-level security enabled but only restrictive "
-                    f"policies ({restrictive}): they narrow what a permissive policy "
-                    "grants, and none does, so every role but its owner sees no rows",
-                    object=name,
-                    fix=_policy(table, column),
-                )
-            elif denied := _denied(table):
-                commands = ", ".join(denied)
-                yield self.finding(
-                    f"table {name} has a restrictive policy for {commands} but no "
-                    f"permissive policy grants {commands}: every role but its owner is "
-                    f"denied {commands} on all rows",
-                    object=name,
-                    fix="\n".join(_policy(table, column, c) for c in denied),
-                )
+            problem = self._problem(table, column)
+            if problem is None:
+                continue
+            if evidence is None:
+                evidence = rls_evidence(ctx)
+            message, commands, enable = problem
+            blocker = _fix_blocker(snapshot, table, column)
+            if evidence:
+                message += f" (the database relies on row-level security: {', '.join(evidence)})"
+            else:
+                message += (" (info: nothing shows the database relies on row-level "
+                            "security: no policy, no auth schema, no anon or authenticated "
+                            'role; set option rls = "required" if it must)')
+            fix = fix_down = None
+            if blocker is not None:
+                message += f"; no fix: {blocker}"
+            else:
+                target = qualified_ident(table.schema, table.name)
+                lines = [f"ALTER TABLE {target} ENABLE ROW LEVEL SECURITY;"] if enable else []
+                fix = "\n".join(lines + [_policy(table, column, c) for c in commands])
+                fix_down = _drop_policies(table, commands, enable)
+            finding = self.finding(message, object=table_name(table), fix=fix,
+                                   fix_down=fix_down)
+            yield finding if evidence else replace(finding, severity=Severity.INFO)
+
+    @staticmethod
+    def _problem(table: Table, column: str) -> tuple[str, tuple[str, ...], bool] | None:
+        """(message, commands to grant, whether RLS must be enabled), or None if fine."""
+        name = table_name(table)
+        if not table.rls_enabled:
+            return (f"table {name} has a tenant column ({quote_ident(column)}) but row-level "
+                    "security is disabled: every role that can read it sees all tenants",
+                    ("ALL",), True)
+        if not table.policies:
+            return (f"table {name} has row-level security enabled but no policy: every role "
+                    "but its owner sees no rows", ("ALL",), False)
+        if not any(p.permissive for p in table.policies):
+            restrictive = ", ".join(quote_ident(p.name) for p in table.policies)
+            return (f"table {name} has row-level security enabled but only restrictive "
+                    f"policies ({restrictive}): they narrow what a permissive policy grants, "
+                    "and none does, so every role but its owner sees no rows", ("ALL",), False)
+        denied = _denied(table)
+        if denied:
+            commands = ", ".join(denied)
+            return (f"table {name} has a restrictive policy for {commands} but no permissive "
+                    f"policy grants {commands}: every role but its owner is denied "
+                    f"{commands} on all rows", denied, False)
+        return None
