@@ -26,8 +26,10 @@ __all__ = [
     "Extension",
     "ForeignKey",
     "Function",
+    "Grant",
     "Index",
     "Policy",
+    "Role",
     "Schema",
     "Sequence",
     "Snapshot",
@@ -45,11 +47,41 @@ def _q(schema: str, name: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class Grant:
+    """Privileges an ACL gives one grantee (PostgreSQL docs, "Privileges", 5.8).
+
+    ``grantee`` is a role name, or ``PUBLIC`` for every role; ``privileges`` are
+    ``aclexplode`` privilege types (``SELECT``, ``INSERT``, ``EXECUTE``, ``USAGE``...),
+    sorted. An object whose ACL was never set has its default ACL
+    (``acldefault``): its owner's privileges, plus ``EXECUTE`` for PUBLIC on a
+    function and ``USAGE`` for PUBLIC on nothing else.
+    """
+
+    grantee: str
+    privileges: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Role:
+    """A role of the cluster (``pg_roles``), other than the ``pg_`` predefined ones.
+
+    ``member_of`` are the roles it is a direct member of, sorted; ``bypass_rls`` is
+    ``rolbypassrls`` (superusers bypass row-level security too: ``superuser``).
+    """
+
+    name: str
+    member_of: tuple[str, ...] = ()
+    bypass_rls: bool = False
+    superuser: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Schema:
-    """A namespace; ``owner`` is its owning role."""
+    """A namespace; ``owner`` is its owning role, ``grants`` its ACL (:class:`Grant`)."""
 
     name: str
     owner: str
+    grants: tuple[Grant, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +248,7 @@ class Table:
     comment: str | None = None
     partition_key: str | None = None
     partition_bound: str | None = None
+    grants: tuple[Grant, ...] = ()
 
     @property
     def qualified(self) -> str:
@@ -237,7 +270,8 @@ class View:
     """A view or materialized view; ``definition`` is ``pg_get_viewdef()``.
 
     ``columns`` are its output columns; ``indexes`` exist only on materialized views;
-    ``triggers`` are INSTEAD OF (or statement) triggers on a view.
+    ``triggers`` are INSTEAD OF (or statement) triggers on a view; ``options`` its
+    ``reloptions`` (``security_invoker=true``) and ``grants`` its ACL (:class:`Grant`).
     """
 
     schema: str
@@ -248,6 +282,8 @@ class View:
     indexes: tuple[Index, ...] = ()
     triggers: tuple[Trigger, ...] = ()
     comment: str | None = None
+    options: tuple[str, ...] = ()
+    grants: tuple[Grant, ...] = ()
 
     @property
     def qualified(self) -> str:
@@ -272,7 +308,11 @@ class Sequence:
 
 @dataclass(frozen=True, slots=True)
 class Function:
-    """A function or procedure; ``arguments`` is ``pg_get_function_identity_arguments``."""
+    """A function or procedure; ``arguments`` is ``pg_get_function_identity_arguments``.
+
+    ``config`` is ``proconfig``, the settings pinned by ``SET`` (``search_path=""``);
+    ``grants`` its ACL (:class:`Grant`).
+    """
 
     schema: str
     name: str
@@ -282,6 +322,8 @@ class Function:
     kind: Literal["function", "procedure", "aggregate", "window"]
     security_definer: bool
     volatility: Literal["immutable", "stable", "volatile"]
+    config: tuple[str, ...] = ()
+    grants: tuple[Grant, ...] = ()
 
     @property
     def qualified(self) -> str:
@@ -341,7 +383,7 @@ class Snapshot:
     equality, so two snapshots of an unchanged database compare equal.
     ``exact_sizes`` says whether sizes were measured on disk or estimated from
     ``relpages`` (module docstring). ``enums`` and ``domains`` are the user-defined
-    enum types and domains.
+    enum types and domains; ``roles`` the cluster's roles (:class:`Role`).
     """
 
     database: str
@@ -357,6 +399,7 @@ class Snapshot:
     enums: tuple[Enum, ...] = ()
     domains: tuple[Domain, ...] = ()
     exact_sizes: bool = False
+    roles: tuple[Role, ...] = ()
 
     def table(self, qualified: str) -> Table | None:
         """Return the table ``schema.name`` (``public.`` assumed when unqualified)."""

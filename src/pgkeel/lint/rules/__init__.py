@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pgkeel.lint.rules import catalog_health, security, types
+from pgkeel.lint.rules import catalog_health, rls, security, types
 from pgkeel.lint.rules.base import InvalidRule, Rule, SchemaRule
 
-__all__ = ["InvalidRule", "Rule", "SchemaRule", "catalog_health", "security", "types"]
+__all__ = ["InvalidRule", "Rule", "SchemaRule", "catalog_health", "rls", "security", "types"]
