@@ -88,6 +88,7 @@ ALTER TABLE fine ENABLE ROW LEVEL SECURITY;
 CREATE POLICY fine_owner ON fine TO authenticated USING (owner = (SELECT auth.uid()));
 CREATE TABLE auth.internal (id bigint PRIMARY KEY);
 ALTER TABLE auth.internal ENABLE ROW LEVEL SECURITY;
+REVOKE ALL ON notes FROM anon;  -- no policy for anon: keep grants-without-policy quiet
 INSERT INTO notes VALUES (1, NULL, true);
 """
 

@@ -266,8 +266,11 @@ def updated_at_trigger(table: Table) -> str:
     used = {t.name for t in table.triggers}
     trigger = next(n for i in range(len(used) + 1)
                    if (n := SET_UPDATED_AT + (f"_{i}" if i else "")) not in used)
-    return (f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS "
-            "$$ BEGIN NEW.updated_at := now(); RETURN NEW; END $$;\n"
+    # A pinned, empty search_path (pg_catalog is searched anyway): the function never
+    # resolves a name through its caller's (function-search-path-mutable).
+    return (f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql "
+            "SET search_path = '' AS "
+            "$$ BEGIN NEW.updated_at := pg_catalog.now(); RETURN NEW; END $$;\n"
             f"CREATE TRIGGER {ident(trigger)} BEFORE UPDATE ON "
             f"{qualified_ident(table.schema, table.name)} FOR EACH ROW "
             f"EXECUTE FUNCTION {function}();")
