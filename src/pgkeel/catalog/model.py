@@ -52,9 +52,10 @@ class Grant:
 
     ``grantee`` is a role name, or ``PUBLIC`` for every role; ``privileges`` are
     ``aclexplode`` privilege types (``SELECT``, ``INSERT``, ``EXECUTE``, ``USAGE``...),
-    sorted. An object whose ACL was never set has its default ACL
-    (``acldefault``): its owner's privileges, plus ``EXECUTE`` for PUBLIC on a
-    function and ``USAGE`` for PUBLIC on nothing else.
+    sorted. A schema or function whose ACL was never set lists its default ACL
+    (``acldefault``: its owner's privileges, plus ``EXECUTE`` for PUBLIC on a
+    function); a table or view whose ACL was never set lists no grants (only its
+    owner holds privileges on it).
     """
 
     grantee: str
