@@ -153,3 +153,31 @@ def test_tenant_policy_pattern_without_membership_table(pg_database: TestDatabas
     """)
     assert found["public.projects"].fix is None
     assert "needs a membership table organization_members" in found["public.projects"].message
+
+
+def test_the_skills_pattern(pg_database: TestDatabase, tmp_path: Path) -> None:
+    """The skill's "Armonyco Standard RLS Pattern", as written, on a Supabase stand-in."""
+    install_supabase(pg_database)
+    schema = """
+        CREATE TABLE public.organization_members (
+          organization_id bigint, user_id uuid, PRIMARY KEY (organization_id, user_id));
+        CREATE TABLE public.your_table (id bigint PRIMARY KEY, organization_id bigint NOT NULL);
+        CREATE INDEX ON public.your_table (organization_id);
+        ALTER TABLE public.your_table ENABLE ROW LEVEL SECURITY;
+        CREATE POLICY "allow tenant access"
+        ON public.your_table FOR ALL
+        USING (
+          organization_id IN (
+            SELECT organization_id FROM public.organization_members
+            WHERE user_id = auth.uid()
+          )
+        );
+        INSERT INTO public.your_table VALUES (1, 1);
+    """
+    # it restricts by membership, but calls auth.uid() once per row, and its
+    # membership lookup by user_id has no index (the key leads with organization_id)
+    assert findings(pg_database, "tenant-policy-pattern", schema) == {}
+    per_row = prove_fixes(pg_database, "auth-function-per-row", "SELECT 1", tmp_path)
+    assert set(per_row) == {'public.your_table."allow tenant access"'}
+    unindexed = prove_fixes(pg_database, "policy-column-not-indexed", "SELECT 1", tmp_path)
+    assert set(unindexed) == {"public.organization_members.user_id"}
