@@ -163,6 +163,7 @@ EXPECTED_SQL = {
               !~ '(organization_id|tenant_id|team_id)'""",
     "security-definer-view": f"""
         SELECT {_NAME} {_FROM} WHERE c.relkind = 'v' AND {_EXPOSED}
+          AND n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'
           AND current_setting('server_version_num')::int >= 150000
           AND NOT coalesce(c.reloptions, '{{}}') && ARRAY['security_invoker=true',
               'security_invoker=on', 'security_invoker=1', 'security_invoker=yes']
