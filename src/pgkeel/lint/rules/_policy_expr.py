@@ -62,7 +62,7 @@ def _walk(node: Any, wrapped: bool = False) -> Iterator[tuple[Any, bool]]:
 
 def func_name(node: ast.FuncCall) -> str:
     """``schema.name`` or ``name`` of a call, lower case, ``pg_catalog.`` dropped."""
-    parts = [p.sval.lower() for p in node.funcname or () if isinstance(p, ast.String)]
+    parts = [(p.sval or "").lower() for p in node.funcname or () if isinstance(p, ast.String)]
     if parts[:1] == ["pg_catalog"]:
         parts = parts[1:]
     return ".".join(parts)
@@ -135,7 +135,7 @@ def _mentions(node: Any, words: tuple[str, ...]) -> bool:
     # A string constant naming the key, or a text-array path whose first key is it.
     for n, _ in _walk(node):
         if isinstance(n, ast.String) and (n.sval in words or any(
-                n.sval.lstrip("{ ").startswith(w) for w in words)):
+                (n.sval or "").lstrip("{ ").startswith(w) for w in words)):
             return True
     return False
 
@@ -170,7 +170,7 @@ def _column(node: Any, scopes: list[_Scope]) -> tuple[Any, str] | None:
         node = node.arg
     if not isinstance(node, ast.ColumnRef) or not node.fields:
         return None
-    names = [f.sval for f in node.fields if isinstance(f, ast.String)]
+    names = [f.sval or "" for f in node.fields if isinstance(f, ast.String)]
     if len(names) != len(node.fields):
         return None  # table.*
     if len(names) == 1:
@@ -215,9 +215,11 @@ def _pair(left: Any, right: Any, scopes: list[_Scope], found: list[Filter]) -> N
 
 def _collect(node: Any, scopes: list[_Scope], found: list[Filter]) -> None:
     if isinstance(node, ast.SelectStmt) and node.fromClause:
-        inner = [*scopes, *(((rv.schemaname, rv.relname),
-                             frozenset({rv.relname, *((rv.alias.aliasname,) if rv.alias else ())}))
-                            for rv in _relations(node.fromClause))]
+        inner: list[_Scope] = [*scopes]
+        for rv in _relations(node.fromClause):
+            name = rv.relname or ""
+            alias = rv.alias.aliasname if rv.alias and rv.alias.aliasname else name
+            inner.append(((rv.schemaname, name), frozenset({name, alias})))
         for child in _children(node):
             _collect(child, inner, found)
         return
