@@ -60,9 +60,10 @@ FROM pg_catalog.pg_namespace n
 WHERE {user_namespace("n")}
 """
 
+# PostgreSQL 16+ may hold one membership row per grantor: DISTINCT.
 _ROLES = """
 SELECT r.rolname, r.rolbypassrls, r.rolsuper,
-       ARRAY(SELECT g.rolname FROM pg_catalog.pg_auth_members m
+       ARRAY(SELECT DISTINCT g.rolname FROM pg_catalog.pg_auth_members m
              JOIN pg_catalog.pg_roles g ON g.oid = m.roleid
              WHERE m.member = r.oid ORDER BY 1)
 FROM pg_catalog.pg_roles r
