@@ -62,6 +62,25 @@ _JUNCTION = """((SELECT count(*) FROM pg_constraint k
                                                    AND k.contype = 'f'
                                                    AND a.attnum = ANY(k.conkey))))"""
 
+# Supabase's own schemas, which the security rules leave alone.
+_MANAGED = ("'auth', 'cron', 'extensions', 'graphql', 'graphql_public', 'net', 'pgbouncer',"
+            " 'pgsodium', 'pgsodium_masks', 'pgtle', 'realtime', 'storage', 'vault',"
+            " 'supabase_functions', 'supabase_migrations'")
+_UNMANAGED = f"n.nspname NOT IN ({_MANAGED})"
+# A schema the API roles may use (exposed, by the security rules' default).
+_EXPOSED = f"""({_UNMANAGED} AND EXISTS (SELECT 1 FROM pg_roles r
+               WHERE r.rolname IN ('anon', 'authenticated')
+                 AND has_schema_privilege(r.oid, n.oid, 'USAGE')))"""
+_POLICY = f"format('%I.%I.%I', n.nspname, c.relname, p.polname) {_FROM} " \
+          "JOIN pg_policy p ON p.polrelid = c.oid"
+_FUNCTION = ("format('%I.%I(%s)', n.nspname, p.proname, "
+             "pg_get_function_identity_arguments(p.oid)) FROM pg_proc p "
+             "JOIN pg_namespace n ON n.oid = p.pronamespace")
+_ROUTINE = f"""p.prokind IN ('f', 'p') AND n.nspname !~ '^pg_'
+    AND n.nspname <> 'information_schema' AND {_UNMANAGED}
+    AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
+                    AND d.objid = p.oid AND d.deptype = 'e')"""
+
 EXPECTED_SQL = {
     # partitions: their parent's key, or the parent's finding
     "missing-primary-key": f"""
@@ -120,6 +139,81 @@ EXPECTED_SQL = {
           AND (NOT c.relrowsecurity
                OR NOT EXISTS (SELECT 1 FROM pg_policy p
                               WHERE p.polrelid = c.oid AND p.polpermissive))""",
+    # The security rules (tests/lint/test_rls.py, test_policies.py, test_privileges.py
+    # hold their parse-based cases). API roles may exist on the shared test cluster,
+    # so exposure is computed from their privileges, as the rules define it.
+    "rls-disabled-in-exposed-schema": f"""
+        SELECT {_NAME} {_FROM} WHERE {_SCOPE} AND {_EXPOSED} AND NOT c.relrowsecurity
+          AND NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid)
+          AND EXISTS (SELECT 1 FROM pg_roles r, unnest(ARRAY['SELECT', 'INSERT', 'UPDATE',
+                                                              'DELETE']) priv
+                      WHERE r.rolname IN ('anon', 'authenticated')
+                        AND has_table_privilege(r.oid, c.oid, priv))""",
+    "rls-enabled-no-policy": f"""
+        SELECT {_NAME} {_FROM} WHERE {_SCOPE} AND c.relrowsecurity AND {_UNMANAGED}
+          AND NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid)""",
+    "policy-exists-rls-disabled": f"""
+        SELECT {_NAME} {_FROM} WHERE {_SCOPE} AND NOT c.relrowsecurity AND {_UNMANAGED}
+          AND EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid)""",
+    "multiple-permissive-policies": f"""
+        SELECT DISTINCT {_NAME} {_FROM} JOIN pg_policy p1 ON p1.polrelid = c.oid
+        JOIN pg_policy p2 ON p2.polrelid = c.oid AND p2.polname > p1.polname
+        WHERE {_SCOPE} AND {_UNMANAGED} AND p1.polpermissive AND p2.polpermissive
+          AND (p1.polcmd = p2.polcmd OR '*' IN (p1.polcmd, p2.polcmd))
+          AND (p1.polroles && p2.polroles OR 0 = ANY(p1.polroles || p2.polroles))""",
+    "auth-function-per-row": f"""
+        SELECT {_POLICY} WHERE {_SCOPE} AND {_UNMANAGED}
+          AND concat(pg_get_expr(p.polqual, c.oid), pg_get_expr(p.polwithcheck, c.oid))
+              ~ '(auth\\.(uid|jwt|role|email)|current_setting)\\('
+          AND concat(pg_get_expr(p.polqual, c.oid), pg_get_expr(p.polwithcheck, c.oid))
+              !~ 'SELECT (auth\\.(uid|jwt|role|email)|current_setting)\\('""",
+    "policy-uses-user-metadata": f"""
+        SELECT {_POLICY} WHERE {_SCOPE} AND {_UNMANAGED}
+          AND concat(pg_get_expr(p.polqual, c.oid), pg_get_expr(p.polwithcheck, c.oid))
+              ~ '(user_metadata|raw_user_meta_data)'""",
+    # no policy, no column to index
+    "policy-column-not-indexed": f"""
+        SELECT {_POLICY} WHERE {_SCOPE} AND {_UNMANAGED} AND p.polqual IS NOT NULL
+          AND NOT c.relispartition""",
+    "tenant-policy-pattern": f"""
+        SELECT DISTINCT {_NAME} {_FROM} JOIN pg_policy p ON p.polrelid = c.oid
+        WHERE {_SCOPE} AND {_UNMANAGED} AND c.relrowsecurity AND p.polpermissive
+          AND ({_HAS.format('organization_id')} OR {_HAS.format('tenant_id')}
+               OR {_HAS.format('team_id')})
+          AND concat(pg_get_expr(p.polqual, c.oid), pg_get_expr(p.polwithcheck, c.oid))
+              !~ '(organization_id|tenant_id|team_id)'""",
+    "security-definer-view": f"""
+        SELECT {_NAME} {_FROM} WHERE c.relkind = 'v' AND {_EXPOSED}
+          AND n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'
+          AND current_setting('server_version_num')::int >= 150000
+          AND NOT coalesce(c.reloptions, '{{}}') && ARRAY['security_invoker=true',
+              'security_invoker=on', 'security_invoker=1', 'security_invoker=yes']
+          AND EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname IN ('anon', 'authenticated')
+                      AND has_table_privilege(r.oid, c.oid, 'SELECT'))""",
+    "function-search-path-mutable": f"""
+        SELECT {_FUNCTION} WHERE {_ROUTINE}
+          AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) s WHERE s LIKE 'search_path=%')""",
+    "security-definer-executable-by-public": f"""
+        SELECT {_FUNCTION} WHERE {_ROUTINE} AND p.prosecdef
+          AND EXISTS (SELECT 1 FROM aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
+                      WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE')""",
+    "extension-in-public": f"""
+        SELECT format('%I.%I', n.nspname, e.extname) FROM pg_extension e
+        JOIN pg_namespace n ON n.oid = e.extnamespace
+        WHERE e.extname <> 'plpgsql' AND (n.nspname = 'public' OR {_EXPOSED})""",
+    "grants-without-policy": f"""
+        SELECT DISTINCT {_NAME} {_FROM}, aclexplode(c.relacl) a
+        JOIN pg_roles r ON r.oid = a.grantee
+        WHERE {_SCOPE} AND {_EXPOSED} AND c.relrowsecurity
+          AND r.rolname IN ('anon', 'authenticated')
+          AND a.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE')
+          AND EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid)
+          AND NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid
+                          AND p.polpermissive
+                          AND (p.polcmd = '*' OR p.polcmd = CASE a.privilege_type
+                               WHEN 'SELECT' THEN 'r' WHEN 'INSERT' THEN 'a'
+                               WHEN 'UPDATE' THEN 'w' ELSE 'd' END)
+                          AND (0 = ANY(p.polroles) OR r.oid = ANY(p.polroles)))""",
 }
 _MONEY_NAME = re.compile(
     r"(?:^|_|(?<=[a-z])(?=[A-Z]))(amount|balance|budget|cents|charge|cost|fee|freight|income|"
@@ -188,6 +282,11 @@ def test_pagila_findings_match_the_catalog(pagila: TestDatabase) -> None:
     assert {len(found[r]) for r in ("missing-primary-key", "updated-at-not-maintained",
                                     "timestamp-without-time-zone", "float-for-money",
                                     "rls-disabled-tenant-table")} == {0}
+    # rewards_report is SECURITY DEFINER, pins no search_path, and PUBLIC may run it
+    rewards = ("public.rewards_report(min_monthly_purchases integer, "
+               "min_dollar_amount_purchased numeric)")
+    assert found["security-definer-executable-by-public"] == {rewards}
+    assert rewards in found["function-search-path-mutable"]
     assert result.database == pagila.name
     statuses = {c.item: c.status for c in result.checklist}
     assert statuses["All foreign keys have indexes"] == "warn"

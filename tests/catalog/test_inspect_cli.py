@@ -34,7 +34,7 @@ def test_inspect_json_and_text(pg_database: TestDatabase) -> None:
     result = runner.invoke(app, ["inspect", "--exact-sizes", "-d", pg_database.url])
     assert result.exit_code == 0, result.output
     text = result.stdout
-    assert "15 catalog queries; rows estimated, sizes measured" in text
+    assert "19 catalog queries; rows estimated, sizes measured" in text
     assert "schema public" in text
     assert "2 tables, 1 views, 0 materialized views, 1 functions" in text
     orders = next(line for line in text.splitlines() if line.startswith("orders"))

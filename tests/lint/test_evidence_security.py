@@ -91,7 +91,11 @@ def test_rls_fix_where_its_objects_exist(pg_database: TestDatabase, tmp_path: Pa
     assert found["public.tasks"].fix == (
         'CREATE POLICY "tenant_access" ON "public"."tasks" FOR ALL USING ("organization_id" '
         "IN (SELECT organization_id FROM public.organization_members WHERE user_id = "
-        "(SELECT auth.uid())));")
+        "(SELECT auth.uid())));\n"
+        'CREATE INDEX CONCURRENTLY IF NOT EXISTS "tasks_organization_id_idx" ON '
+        '"public"."tasks" ("organization_id");\n'
+        'CREATE INDEX CONCURRENTLY IF NOT EXISTS "organization_members_user_id_idx" ON '
+        '"public"."organization_members" ("user_id");')
     # what the policies do, seen by a role that does not own the tables
     role = f"member_{pg_database.name}"
     with pg_database.connect() as conn:

@@ -44,6 +44,19 @@ ISSUE_RULES = {
     "non-atomic-column": Severity.INFO,
     "transitive-dependency": Severity.WARNING,
     "derived-column": Severity.INFO,
+    "rls-disabled-in-exposed-schema": Severity.ERROR,
+    "rls-enabled-no-policy": Severity.INFO,
+    "policy-exists-rls-disabled": Severity.ERROR,
+    "multiple-permissive-policies": Severity.WARNING,
+    "auth-function-per-row": Severity.WARNING,
+    "policy-uses-user-metadata": Severity.ERROR,
+    "policy-column-not-indexed": Severity.WARNING,
+    "tenant-policy-pattern": Severity.WARNING,
+    "security-definer-view": Severity.WARNING,
+    "function-search-path-mutable": Severity.WARNING,
+    "security-definer-executable-by-public": Severity.WARNING,
+    "extension-in-public": Severity.WARNING,
+    "grants-without-policy": Severity.INFO,
 }
 
 

@@ -6,9 +6,9 @@ a ``pg_depend`` row from that rule to every column the query references, and one
 "pg_depend", "pg_rewrite", "The Rule System": Views and the Rule System). These rows
 are what makes ``ALTER COLUMN ... TYPE`` fail with "cannot alter type of a column
 used by a view or rule", so they, not the view's text, say which views a type change
-touches. The same query reads what a re-created view must get back: its owner,
-``reloptions``, whether a materialized view is populated, and its grants
-(``aclexplode``, the owner's own privileges left out).
+touches. The same query reads what a re-created view must get back besides its
+options and grants (which :mod:`pgkeel.catalog._access` reads): its owner and
+whether a materialized view is populated.
 """
 
 from __future__ import annotations
@@ -16,13 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pgkeel.catalog._reader import RELATIONS, Reader
-from pgkeel.catalog.model import ViewGrant, ViewUse
+from pgkeel.catalog.model import ViewUse
 
 __all__ = ["ViewFacts", "read_view_facts"]
 
 _VIEWS = RELATIONS + """
-SELECT c.oid, pg_catalog.pg_get_userbyid(c.relowner),
-       COALESCE(c.reloptions, '{}'), c.relispopulated,
+SELECT c.oid, pg_catalog.pg_get_userbyid(c.relowner), c.relispopulated,
        (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(
                     dn.nspname, dc.relname, da.attname)
                 ORDER BY dn.nspname, dc.relname, da.attname), '[]')
@@ -38,14 +37,7 @@ SELECT c.oid, pg_catalog.pg_get_userbyid(c.relowner),
         JOIN pg_catalog.pg_namespace dn ON dn.oid = dc.relnamespace
         LEFT JOIN pg_catalog.pg_attribute da
                ON da.attrelid = u.refobjid AND da.attnum = u.refobjsubid
-              AND u.refobjsubid > 0),
-       (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_array(
-                    CASE WHEN a.grantee = 0 THEN 'PUBLIC'
-                         ELSE pg_catalog.pg_get_userbyid(a.grantee)::text END,
-                    a.privilege_type, a.is_grantable)
-                ORDER BY a.grantee, a.privilege_type), '[]')
-        FROM pg_catalog.aclexplode(c.relacl) AS a
-        WHERE a.grantee <> c.relowner)
+              AND u.refobjsubid > 0)
 FROM rel
 JOIN pg_catalog.pg_class c ON c.oid = rel.oid
 WHERE c.relkind IN ('v', 'm')
@@ -54,29 +46,25 @@ WHERE c.relkind IN ('v', 'm')
 
 @dataclass(frozen=True, slots=True)
 class ViewFacts:
-    """One view's row: what it reads, its owner, options, populated flag, grants."""
+    """One view's row: what it reads, its owner, its populated flag."""
 
     uses: tuple[ViewUse, ...]
     owner: str
-    options: tuple[str, ...]
     populated: bool
-    grants: tuple[ViewGrant, ...]
 
 
 def read_view_facts(reader: Reader) -> dict[int, ViewFacts]:
     """Read every view's dependencies and re-creation facts, by the view's oid.
 
     ``ViewFacts.uses`` is sorted by schema, relation and column (None, a whole-relation
-    reference, first); ``grants`` by grantee oid and privilege.
+    reference, first).
     """
     facts: dict[int, ViewFacts] = {}
-    for oid, owner, options, populated, uses, grants in reader.rows(_VIEWS):
+    for oid, owner, populated, uses in reader.rows(_VIEWS):
         facts[oid] = ViewFacts(
             uses=tuple(sorted((ViewUse(s, r, c) for s, r, c in uses),
                               key=lambda u: (u.schema, u.relation, u.column or ""))),
             owner=owner,
-            options=tuple(options),
             populated=populated,
-            grants=tuple(ViewGrant(g, p, bool(o)) for g, p, o in grants),
         )
     return facts

@@ -1,10 +1,11 @@
 """Read a database's structure into a :class:`~pgkeel.catalog.model.Snapshot`.
 
-:func:`snapshot` runs a fixed set of 15 set-based catalog queries, whatever the number
+:func:`snapshot` runs a fixed set of 19 set-based catalog queries, whatever the number
 of tables: one per object family (relations, columns, constraints, indexes, triggers,
 policies, schemas, sequences, functions, enums, domains, extensions, what views read:
-:mod:`pgkeel.catalog._views`) and two small ones for index definitions
-(:mod:`pgkeel.catalog._indexes`). It then assembles the frozen
+:mod:`pgkeel.catalog._views`), two small ones for index definitions
+(:mod:`pgkeel.catalog._indexes`) and four for roles and privileges
+(:mod:`pgkeel.catalog._access`). It then assembles the frozen
 model in Python with dicts keyed by oid. All queries run in one ``REPEATABLE READ``
 read-only transaction, so they see one consistent state of the catalog.
 
@@ -27,6 +28,7 @@ from typing import Any
 import psycopg
 from psycopg import pq
 
+from pgkeel.catalog._access import read_access
 from pgkeel.catalog._indexes import read_indexes
 from pgkeel.catalog._keys import Keys, read_keys
 from pgkeel.catalog._objects import (
@@ -131,24 +133,27 @@ def _read(conn: psycopg.Connection[Any], *, exact_sizes: bool) -> Snapshot:
         keys = read_keys(reader, columns.attributes, indexes.nulls_not_distinct)
         triggers = read_triggers(reader)
         policies = read_policies(reader)
+        access = read_access(reader)
         parts = _Parts(columns.by_relation, keys, indexes.by_relation, triggers, policies,
                        read_view_facts(reader))
-        tables = [parts.table(r) for r in relations if r.relkind in ("r", "p")]
-        views = [parts.view(r) for r in relations if r.relkind in ("v", "m")]
+        tables = [access.table(parts.table(r), r.oid)
+                  for r in relations if r.relkind in ("r", "p")]
+        views = [access.view(parts.view(r), r.oid) for r in relations if r.relkind in ("v", "m")]
         return Snapshot(
             database=conn.info.dbname,
             server_version=version,
             server_version_num=version_num,
-            schemas=tuple(read_schemas(reader)),
+            schemas=tuple(access.with_schemas(read_schemas(reader))),
             tables=tuple(sorted(tables, key=lambda t: (t.schema, t.name))),
             views=tuple(sorted(views, key=lambda v: (v.schema, v.name))),
             sequences=tuple(read_sequences(reader)),
-            functions=tuple(read_functions(reader)),
+            functions=tuple(access.with_functions(read_functions(reader))),
             extensions=tuple(read_extensions(reader)),
             enums=tuple(read_enums(reader)),
             domains=tuple(read_domains(reader)),
             queries=reader.count,
             exact_sizes=exact_sizes,
+            roles=access.roles,
         )
     finally:
         reader.close()
@@ -213,7 +218,5 @@ class _Parts:
             comment=rel.comment,
             uses=facts.uses if facts else (),
             owner=facts.owner if facts else None,
-            options=facts.options if facts else (),
             populated=facts.populated if facts else True,
-            grants=facts.grants if facts else (),
         )

@@ -26,8 +26,10 @@ __all__ = [
     "Extension",
     "ForeignKey",
     "Function",
+    "Grant",
     "Index",
     "Policy",
+    "Role",
     "Schema",
     "Sequence",
     "Snapshot",
@@ -35,8 +37,7 @@ __all__ = [
     "Trigger",
     "UniqueConstraint",
     "View",
-    "ViewGrant",
-    "ViewUse",
+        "ViewUse",
 ]
 
 FkAction = Literal["NO ACTION", "RESTRICT", "CASCADE", "SET NULL", "SET DEFAULT"]
@@ -47,11 +48,43 @@ def _q(schema: str, name: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class Grant:
+    """Privileges an ACL gives one grantee (PostgreSQL docs, "Privileges", 5.8).
+
+    ``grantee`` is a role name, or ``PUBLIC`` for every role; ``privileges`` are
+    ``aclexplode`` privilege types (``SELECT``, ``INSERT``, ``EXECUTE``, ``USAGE``...),
+    sorted; ``grantable`` those of them held ``WITH GRANT OPTION``. A schema or
+    function whose ACL was never set lists its default ACL (``acldefault``: its
+    owner's privileges, plus ``EXECUTE`` for PUBLIC on a function); a table or view
+    whose ACL was never set lists no grants (only its owner holds privileges on it).
+    """
+
+    grantee: str
+    privileges: tuple[str, ...]
+    grantable: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Role:
+    """A role of the cluster (``pg_roles``), other than the ``pg_`` predefined ones.
+
+    ``member_of`` are the roles it is a direct member of, sorted; ``bypass_rls`` is
+    ``rolbypassrls`` (superusers bypass row-level security too: ``superuser``).
+    """
+
+    name: str
+    member_of: tuple[str, ...] = ()
+    bypass_rls: bool = False
+    superuser: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Schema:
-    """A namespace; ``owner`` is its owning role."""
+    """A namespace; ``owner`` is its owning role, ``grants`` its ACL (:class:`Grant`)."""
 
     name: str
     owner: str
+    grants: tuple[Grant, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +251,7 @@ class Table:
     comment: str | None = None
     partition_key: str | None = None
     partition_bound: str | None = None
+    grants: tuple[Grant, ...] = ()
 
     @property
     def qualified(self) -> str:
@@ -249,28 +283,15 @@ class ViewUse:
 
 
 @dataclass(frozen=True, slots=True)
-class ViewGrant:
-    """A privilege on a view granted to ``grantee`` (``PUBLIC`` for everyone).
-
-    One ``aclexplode(relacl)`` item other than the owner's own; ``privilege`` is
-    ``SELECT``, ``INSERT``...; ``grantable`` is WITH GRANT OPTION.
-    """
-
-    grantee: str
-    privilege: str
-    grantable: bool = False
-
-
-@dataclass(frozen=True, slots=True)
 class View:
     """A view or materialized view; ``definition`` is ``pg_get_viewdef()``.
 
     ``columns`` are its output columns; ``indexes`` exist only on materialized views;
     ``triggers`` are INSTEAD OF (or statement) triggers on a view. ``uses`` lists the
     columns (and relations) its query reads, from the dependency catalog; ``owner``,
-    ``options`` (``reloptions``, e.g. ``security_barrier=true``), ``populated`` (a
-    materialized view's ``relispopulated``) and ``grants`` are what re-creating it
-    needs besides its definition.
+    ``options`` (``reloptions``, e.g. ``security_invoker=true``), ``populated`` (a
+    materialized view's ``relispopulated``) and ``grants`` (its ACL, :class:`Grant`)
+    are what re-creating it needs besides its definition.
     """
 
     schema: str
@@ -285,7 +306,7 @@ class View:
     owner: str | None = None
     options: tuple[str, ...] = ()
     populated: bool = True
-    grants: tuple[ViewGrant, ...] = ()
+    grants: tuple[Grant, ...] = ()
 
     @property
     def qualified(self) -> str:
@@ -314,6 +335,8 @@ class Function:
 
     ``source`` is ``pg_proc.prosrc``: the body of a SQL or PL/pgSQL function (the
     link symbol of a C function), None for a SQL-standard body (``BEGIN ATOMIC``).
+    ``config`` is ``proconfig``, the settings pinned by ``SET`` (``search_path=""``);
+    ``grants`` its ACL (:class:`Grant`).
     """
 
     schema: str
@@ -325,6 +348,8 @@ class Function:
     security_definer: bool
     volatility: Literal["immutable", "stable", "volatile"]
     source: str | None = None
+    config: tuple[str, ...] = ()
+    grants: tuple[Grant, ...] = ()
 
     @property
     def qualified(self) -> str:
@@ -384,7 +409,7 @@ class Snapshot:
     equality, so two snapshots of an unchanged database compare equal.
     ``exact_sizes`` says whether sizes were measured on disk or estimated from
     ``relpages`` (module docstring). ``enums`` and ``domains`` are the user-defined
-    enum types and domains.
+    enum types and domains; ``roles`` the cluster's roles (:class:`Role`).
     """
 
     database: str
@@ -400,6 +425,7 @@ class Snapshot:
     enums: tuple[Enum, ...] = ()
     domains: tuple[Domain, ...] = ()
     exact_sizes: bool = False
+    roles: tuple[Role, ...] = ()
 
     def table(self, qualified: str) -> Table | None:
         """Return the table ``schema.name`` (``public.`` assumed when unqualified)."""

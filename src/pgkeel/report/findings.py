@@ -30,7 +30,8 @@ __all__ = [
 ]
 
 #: What a catalog finding points at; SARIF's ``logicalLocation.kind`` takes it as is.
-ObjectKind = Literal["table", "column", "constraint", "index", "view", "function", "schema"]
+ObjectKind = Literal["table", "column", "constraint", "index", "view", "function", "schema",
+                     "policy", "extension"]
 
 
 class Severity(StrEnum):

@@ -5,12 +5,15 @@ from __future__ import annotations
 from pgkeel.lint.rules import (
     catalog_health,
     normalization,
+    policies,
     primary_keys,
+    privileges,
+    rls,
     row_timestamps,
     security,
     types,
 )
 from pgkeel.lint.rules.base import InvalidRule, Rule, SchemaRule
 
-__all__ = ["InvalidRule", "Rule", "SchemaRule", "catalog_health", "normalization",
-           "primary_keys", "row_timestamps", "security", "types"]
+__all__ = ["InvalidRule", "Rule", "SchemaRule", "catalog_health", "normalization", "policies",
+           "primary_keys", "privileges", "rls", "row_timestamps", "security", "types"]

@@ -33,6 +33,7 @@ __all__ = [
     "in_partition_key",
     "index_name",
     "inherited_foreign_key",
+    "leads_index",
     "make_object_name",
     "object_name",
     "own_tables",
@@ -41,6 +42,7 @@ __all__ = [
     "partitions_of",
     "qualified_ident",
     "quote_ident",
+    "relation_names",
     "table_name",
     "updated_at_trigger",
 ]
@@ -172,6 +174,30 @@ def index_name(table: str, columns: tuple[str, ...], taken: Iterable[str] = ()) 
     return choose_name(table, _name_addition(columns), "idx", set(taken))
 
 
+def relation_names(snapshot: Snapshot) -> dict[str, set[str]]:
+    """The names taken in each schema's ``pg_class``, by schema: what a new index avoids.
+
+    Index names share ``pg_class`` with tables, views and sequences. The snapshot
+    lists no composite types or foreign tables, which share it too.
+    """
+    names: dict[str, set[str]] = {}
+    for schema, name in (
+        *((t.schema, t.name) for t in snapshot.tables),
+        *((t.schema, ix.name) for t in snapshot.tables for ix in t.indexes),
+        *((v.schema, v.name) for v in snapshot.views),
+        *((v.schema, ix.name) for v in snapshot.views for ix in v.indexes),
+        *((s.schema, s.name) for s in snapshot.sequences),
+    ):
+        names.setdefault(schema, set()).add(name)
+    return names
+
+
+def leads_index(table: Table, column: str) -> bool:
+    """True when a valid, non-partial index of ``table`` leads with ``column``."""
+    return any(ix.valid and ix.predicate is None and ix.columns[:1] == (column,)
+               for ix in table.indexes)
+
+
 def parent_of(snapshot: Snapshot, table: Table) -> Table | None:
     """The partitioned table ``table`` is a partition of, if it is in the snapshot."""
     return snapshot.table(table.partition_of) if table.partition_of else None
@@ -250,8 +276,11 @@ def updated_at_trigger(table: Table) -> str:
     used = {t.name for t in table.triggers}
     trigger = next(n for i in range(len(used) + 1)
                    if (n := SET_UPDATED_AT + (f"_{i}" if i else "")) not in used)
-    return (f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS "
-            "$$ BEGIN NEW.updated_at := now(); RETURN NEW; END $$;\n"
+    # A pinned, empty search_path (pg_catalog is searched anyway): the function never
+    # resolves a name through its caller's (function-search-path-mutable).
+    return (f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql "
+            "SET search_path = '' AS "
+            "$$ BEGIN NEW.updated_at := pg_catalog.now(); RETURN NEW; END $$;\n"
             f"CREATE TRIGGER {ident(trigger)} BEFORE UPDATE ON "
             f"{qualified_ident(table.schema, table.name)} FOR EACH ROW "
             f"EXECUTE FUNCTION {function}();")

@@ -96,9 +96,12 @@ def _create(view: View) -> list[str]:
             lines.append(f"COMMENT ON COLUMN {target}.{ident(column.name)} IS "
                          f"{literal(column.comment)};")
     for grant in view.grants:
+        if grant.grantee == view.owner:
+            continue  # the owner's privileges come with ownership
         grantee = "PUBLIC" if grant.grantee == "PUBLIC" else ident(grant.grantee)
-        option = " WITH GRANT OPTION" if grant.grantable else ""
-        lines.append(f"GRANT {grant.privilege} ON {target} TO {grantee}{option};")
+        for privilege in grant.privileges:
+            option = " WITH GRANT OPTION" if privilege in grant.grantable else ""
+            lines.append(f"GRANT {privilege} ON {target} TO {grantee}{option};")
     lines += [ix.definition + ";" for ix in view.indexes if ix.constraint is None]
     lines += [t.definition + ";" for t in view.triggers]
     return lines

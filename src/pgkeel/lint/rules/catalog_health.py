@@ -18,6 +18,7 @@ from pgkeel.lint.rules._catalog import (
     partitions_of,
     qualified_ident,
     quote_ident,
+    relation_names,
     table_name,
 )
 from pgkeel.lint.rules.base import SchemaRule
@@ -157,7 +158,7 @@ class UnindexedForeignKey(SchemaRule):
 
     def check(self, ctx: CheckContext) -> Iterator[Finding]:
         snapshot = ctx.snapshot
-        taken = _relation_names(snapshot)
+        taken = relation_names(snapshot)
         for table in snapshot.tables:
             for fk in table.foreign_keys:
                 if not fk.enforced or inherited_foreign_key(snapshot, table, fk):
@@ -178,21 +179,6 @@ class UnindexedForeignKey(SchemaRule):
                     object=object_name(table.schema, table.name, fk.name),
                     fix=_index_fix(snapshot, table, fk, taken, temporal, invalid),
                 )
-
-
-def _relation_names(snapshot: Snapshot) -> dict[str, set[str]]:
-    # Index names share pg_class with tables, so a new one must avoid both. The
-    # snapshot lists no composite types or foreign tables, which share it too.
-    names: dict[str, set[str]] = {}
-    for schema, name in (
-        *((t.schema, t.name) for t in snapshot.tables),
-        *((t.schema, ix.name) for t in snapshot.tables for ix in t.indexes),
-        *((v.schema, v.name) for v in snapshot.views),
-        *((v.schema, ix.name) for v in snapshot.views for ix in v.indexes),
-        *((s.schema, s.name) for s in snapshot.sequences),
-    ):
-        names.setdefault(schema, set()).add(name)
-    return names
 
 
 def _free_name(taken: dict[str, set[str]], schema: str, table: str,

@@ -12,7 +12,15 @@ from dataclasses import replace
 from pgkeel.catalog.model import Column, Policy, Snapshot, Table
 from pgkeel.lint import checklist as checklist_items
 from pgkeel.lint.context import CheckContext, ProbeFailed
-from pgkeel.lint.rules._catalog import ident, qualified_ident, quote_ident, table_name
+from pgkeel.lint.rules._catalog import (
+    ident,
+    index_name,
+    leads_index,
+    qualified_ident,
+    quote_ident,
+    relation_names,
+    table_name,
+)
 from pgkeel.lint.rules.base import SchemaRule
 from pgkeel.report.findings import Finding, Severity
 
@@ -60,6 +68,33 @@ def _drop_policies(table: Table, commands: tuple[str, ...], disable: bool) -> st
     if disable:
         lines.append(f"ALTER TABLE {target} DISABLE ROW LEVEL SECURITY;")
     return "\n".join(lines)
+
+
+def _policy_indexes(snapshot: Snapshot, table: Table, column: str
+                    ) -> tuple[list[str], list[str]]:
+    """Index builds (and their drops) the tenant policy needs to stay cheap.
+
+    The policy filters ``table`` on ``column`` and ``organization_members`` on
+    ``user_id`` for every query (PostgreSQL docs, "Row Security Policies"; Supabase,
+    "RLS Performance and Best Practices": index the columns policies use). Each build
+    is one ``CREATE INDEX CONCURRENTLY IF NOT EXISTS``, so two findings that need the
+    same membership index build it once.
+    """
+    members = snapshot.table(".".join(_MEMBERS))
+    needed = [(table, column)]
+    if members is not None:
+        needed.append((members, "user_id"))
+    taken = relation_names(snapshot)
+    build: list[str] = []
+    drop: list[str] = []
+    for owner, col in needed:
+        if leads_index(owner, col):
+            continue
+        name = index_name(owner.name, (col,), taken.get(owner.schema, set()))
+        build.append(f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {ident(name)} ON "
+                     f"{qualified_ident(owner.schema, owner.name)} ({ident(col)});")
+        drop.append(f"DROP INDEX CONCURRENTLY IF EXISTS {qualified_ident(owner.schema, name)};")
+    return build, drop
 
 
 def _same_kind(a: Column, b: Column | str) -> bool:
@@ -259,8 +294,9 @@ class RlsDisabledTenantTable(SchemaRule):
             else:
                 target = qualified_ident(table.schema, table.name)
                 lines = [f"ALTER TABLE {target} ENABLE ROW LEVEL SECURITY;"] if enable else []
-                fix = "\n".join(lines + [_policy(table, column, c) for c in commands])
-                fix_down = _drop_policies(table, commands, enable)
+                build, drop = _policy_indexes(snapshot, table, column)
+                fix = "\n".join(lines + [_policy(table, column, c) for c in commands] + build)
+                fix_down = "\n".join([_drop_policies(table, commands, enable), *drop])
             finding = self.finding(message, object=table_name(table), fix=fix,
                                    fix_down=fix_down)
             yield finding if evidence else replace(finding, severity=Severity.INFO)
