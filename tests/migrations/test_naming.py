@@ -172,3 +172,20 @@ def test_baseline_and_to_take_dbmate_s_order(pg_database: TestDatabase,
     assert [m.path.name for m in recorded.recorded] == DBMATE_NAMES[:4]
     assert [s.version for s in up(pg_database.url, tmp_path, to="20211115181400").done] == [
         "123", "20211115181400"]
+
+
+def test_every_refused_file_is_listed_with_its_line(tmp_path: Path) -> None:
+    write(tmp_path, "1_fine.sql")
+    write(tmp_path, "2_no_down.sql", "-- migrate:up\nselect 1;\n")
+    write(tmp_path, "3_bad_sql.sql", "-- migrate:up\nselect 1;\nselec 2;\n-- migrate:down\n")
+    with pytest.raises(MigrationFileError) as caught:
+        discover(tmp_path)
+    error = caught.value
+    assert error.path == tmp_path
+    assert error.message.startswith("2 migration files cannot run: 2_no_down.sql")
+    assert "3_bad_sql.sql:3: " in error.message
+    assert "2_no_down.sql" in (error.hint or "") and "3_bad_sql.sql:3: " in (error.hint or "")
+    (tmp_path / "2_no_down.sql").unlink()
+    with pytest.raises(MigrationFileError) as alone:  # one file: its own error, as before
+        discover(tmp_path)
+    assert (alone.value.path, alone.value.line) == (tmp_path / "3_bad_sql.sql", 3)

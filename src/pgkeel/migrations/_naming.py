@@ -28,8 +28,8 @@ from pathlib import Path
 
 from pgkeel.errors import MigrationFileError
 
-__all__ = ["CONVENTION", "EXPECTED_FORM", "follows_convention", "is_version", "name_problem",
-           "order_key", "parse_filename", "snake_case"]
+__all__ = ["CONVENTION", "EXPECTED_FORM", "follows_convention", "is_version",
+           "leading_version", "name_problem", "order_key", "parse_filename", "snake_case"]
 
 EXPECTED_FORM = ("VERSION_name.sql, the version being the leading digits (pgkeel writes "
                  "YYYYMMDDHHMMSS_feature_name.sql)")
@@ -83,6 +83,11 @@ def parse_filename(path: Path) -> tuple[str, str]:
                                  path=path, hint=fix or None)
     rest = match[2]
     return match[1], rest[1:] if rest[:1] in ("_", "-", ".") else rest
+
+
+def leading_version(filename: str) -> str:
+    """The leading ASCII digits of ``filename``, dbmate's version of it ("" if none)."""
+    return filename[:len(filename) - len(filename.lstrip("0123456789"))]
 
 
 def order_key(filename: str) -> str:

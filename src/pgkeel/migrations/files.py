@@ -226,7 +226,8 @@ def discover(directory: Path) -> list[Migration]:
     Raises ``MigrationFileError`` when ``directory`` is not a directory; for the names:
     one error listing every misnamed or non-regular candidate and every version used by
     more than one file (dbmate records one row per version, so it fails on the second);
-    then for the first file (in order) whose content is refused.
+    then for the contents: the file's own error when one file is refused, else one
+    error listing every refused file with its line, message and fix.
     """
     if not directory.is_dir():
         raise MigrationFileError("the migrations directory does not exist", path=directory,
@@ -238,7 +239,7 @@ def discover(directory: Path) -> list[Migration]:
             continue
         if entry.is_file():
             reason = _naming.name_problem(entry.name)
-        elif entry.name[:1].isdigit():
+        elif _naming.leading_version(entry.name):
             reason = _not_regular(entry)
         else:
             continue
@@ -257,7 +258,26 @@ def discover(directory: Path) -> list[Migration]:
                              "leading digits)"))
     if problems:
         raise _names_error(directory, problems)
-    return [read_migration(path) for path in candidates]
+    migrations: list[Migration] = []
+    refused: list[MigrationFileError] = []
+    for path in candidates:
+        try:
+            migrations.append(read_migration(path))
+        except MigrationFileError as exc:
+            refused.append(exc)
+    if len(refused) == 1:
+        raise refused[0]
+    if refused:
+        where = [f"{e.path.name if e.path else '?'}" + (f":{e.line}" if e.line else "")
+                 for e in refused]
+        raise MigrationFileError(
+            f"{len(refused)} migration files cannot run: "
+            + "; ".join(f"{w}: {e.message}" for w, e in zip(where, refused, strict=True)),
+            path=directory,
+            hint="; ".join(f"{w}: {e.hint}" for w, e in zip(where, refused, strict=True)
+                           if e.hint) or None,
+        )
+    return migrations
 
 
 def _names_error(directory: Path, problems: list[tuple[Path, str]]) -> MigrationFileError:
@@ -315,7 +335,9 @@ def new_migration(directory: Path, name: str, *, now: datetime | None = None) ->
         path = directory / f"{version}_{slug}.sql"
         # A version already taken (by any name) moves the new one a second later:
         # two `migrate new` in one second both succeed, in order, nothing overwritten.
-        if not any(directory.glob(f"{version}_*.sql")) and not path.exists():
+        taken = any(_naming.leading_version(other.name) == version
+                    for other in directory.glob(f"{version}*"))
+        if not taken and not path.exists():
             try:
                 write_new(path, _TEMPLATE.encode())
             except FileExistsError:

@@ -57,7 +57,7 @@ from pglast import ast
 from pglast.enums import TransactionStmtKind
 
 from pgkeel.errors import MigrationFileError, PgkeelError, UsageError
-from pgkeel.migrations._naming import is_version, order_key
+from pgkeel.migrations._naming import is_version, leading_version, order_key
 from pgkeel.migrations._sources import READERS, FileNote, Scan, Source
 from pgkeel.migrations._split import RawStatement, SplitError, split_sql
 from pgkeel.migrations._txrules import is_transaction_control, non_transactional_reason
@@ -400,23 +400,18 @@ def _option(transaction: bool) -> str:
 # --- writing -----------------------------------------------------------------------
 
 
-def _version_of(name: str) -> str:
-    """The version of a file named ``name``: its leading digits (dbmate's rule)."""
-    return name[:len(name) - len(name.lstrip("0123456789"))]
-
-
 def _check_free(dest: Path, paths: list[Path]) -> None:
     """Refuse before writing anything when a target name or version is taken in ``dest``."""
     if not dest.is_dir():
         return
-    taken = {_version_of(entry.name): entry for entry in dest.glob("*.sql")
-             if _version_of(entry.name)}
+    taken = {leading_version(entry.name): entry for entry in dest.glob("*.sql")
+             if leading_version(entry.name)}
     for path in paths:
-        other = taken.get(_version_of(path.name))
+        other = taken.get(leading_version(path.name))
         if other is not None:
             raise MigrationFileError(
                 f"{other.name} already exists in the destination with version "
-                f"{_version_of(path.name)}", path=path,
+                f"{leading_version(path.name)}", path=path,
                 hint="import into an empty directory, or pass a start time after the "
                 "existing migrations (pgkeel migrate import --start YYYYMMDDHHMMSS)",
             )
@@ -426,13 +421,13 @@ def _check_order(dest: Path, paths: list[Path], *, kept: bool) -> None:
     """Refuse when an imported file sorts before a migration already in ``dest``."""
     if not dest.is_dir():
         return
-    existing = [entry.name for entry in dest.glob("*.sql") if _version_of(entry.name)]
+    existing = [entry.name for entry in dest.glob("*.sql") if leading_version(entry.name)]
     if not existing:
         return
     latest = max(existing, key=order_key)
     for path in paths:
         if order_key(path.name) < order_key(latest):
-            after = _start_after(_version_of(latest))
+            after = _start_after(leading_version(latest))
             raise UsageError(
                 f"the imported {path.name} would sort before {latest}, already in {dest}: "
                 "the imported history would run after migrations that come later",
