@@ -48,6 +48,7 @@ from pgkeel._binaries import (
     major_of,
     reachable_binaries,
 )
+from pgkeel._pgpass import write_pgpass
 from pgkeel._postmaster import Verdict, check_postmaster
 from pgkeel._sysuser import (
     digest,
@@ -277,16 +278,8 @@ class Cluster:
             raise ClusterError(f"no cluster password in {self.directory} yet",
                                hint="pgkeel db start creates the cluster and its password")
         path = self.directory / _PASSFILE
-        escaped = password.replace("\\", "\\\\").replace(":", "\\:")
-        line = f"127.0.0.1:*:*:{_SUPERUSER}:{escaped}\n"
         try:
-            if not path.exists() or path.read_text() != line:
-                tmp = path.with_suffix(".tmp")
-                tmp.unlink(missing_ok=True)
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                with os.fdopen(fd, "w") as handle:
-                    handle.write(line)
-                tmp.replace(path)
+            write_pgpass(path, host="127.0.0.1", user=_SUPERUSER, password=password)
         except OSError as exc:
             raise ClusterError(f"cannot write the password file {path}: {exc.strerror}",
                                hint=f"check that {self.directory} is writable, or use "
