@@ -57,6 +57,7 @@ import pgkeel
 from pgkeel.cluster import Binaries, Cluster, available_binaries, throwaway
 from pgkeel.connect import connect
 from pgkeel.migrations import discover, import_history, up
+from pgkeel.migrations.importer import DEFAULT_START
 
 _SOURCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "harness-migrations" \
     / "postgres"
@@ -128,7 +129,10 @@ def run(binaries: Binaries, runs: int) -> dict[str, list[float]]:
     with tempfile.TemporaryDirectory(prefix="pgkeel-bench-project-") as tmp:
         project = Path(tmp)
         upstream = sorted(p for p in _SOURCE.iterdir() if _UPSTREAM_UP.match(p.name))
-        imported = import_history(_SOURCE, project / "migrations", "golang-migrate")
+        # Harness shares versions between migrations (its runner keys on whole names),
+        # so they cannot be kept: synthesise them, as `migrate import --start` does.
+        imported = import_history(_SOURCE, project / "migrations", "golang-migrate",
+                                  start=DEFAULT_START)
         print(f"imported {len(imported.written)} migrations ({len(upstream)} upstream up "
               "files)", file=sys.stderr)
         compileall.compile_dir(Path(pgkeel.__file__).parent, quiet=1)

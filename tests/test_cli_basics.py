@@ -78,7 +78,7 @@ def test_db_group_and_on_demand_start(project: Path) -> None:
     tcp = pgkeel("db", "url", "--tcp", cwd=project)
     password = (project / ".pgkeel" / "password").read_text().strip()
     assert password not in tcp.stdout + tcp.stderr
-    assert ":****@127.0.0.1:" in tcp.stdout
+    assert "postgres@127.0.0.1:" in tcp.stdout and "?passfile=" in tcp.stdout
     assert pgkeel("db", "stop", cwd=project).returncode == 0
     assert pgkeel("db", "status", cwd=project).returncode == 1
     bad = (project / "pgkeel.toml")

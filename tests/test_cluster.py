@@ -209,3 +209,139 @@ def test_planted_relocated_directory_is_refused(tmp_path: Path) -> None:
             planted.rmdir()
     finally:
         project.rmdir()
+
+
+# --- a postmaster.pid pgkeel must not trust ------------------------------------------
+
+
+def pgkeel_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DATABASE_URL", "PGPASSWORD", "PGPASSFILE")}
+    return subprocess.run([sys.executable, "-m", "pgkeel", *args], capture_output=True,
+                          text=True, cwd=cwd, env=env, timeout=120, check=False)
+
+
+def _state_of(pid: int) -> str:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+
+def test_a_dead_pid_is_stale_and_start_recovers(workdir: Path) -> None:
+    cluster = Cluster(workdir / "c")
+    cluster.init()
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # reaped: the pid names no process now
+    (cluster.data_dir / "postmaster.pid").write_text(f"{gone.pid}\n{cluster.data_dir}\n")
+    status = cluster.status()
+    assert (status.state, status.pid) == ("stale", None)
+    assert status.stale_reason == f"process {gone.pid} no longer exists"
+    assert "pgkeel db start" in (status.stale_fix or "")
+    assert cluster.stop().state == "stale"  # nothing to signal, no error
+    assert cluster.start().state == "running"
+
+
+def test_a_zombie_is_not_running_and_is_not_signalled(workdir: Path) -> None:
+    cluster = Cluster(workdir / "c")
+    cluster.init()
+    zombie = subprocess.Popen(["true"])  # exits at once; nobody reaps it until wait()
+    try:
+        for _ in range(200):
+            if _state_of(zombie.pid) == "Z":
+                break
+            time.sleep(0.01)
+        assert _state_of(zombie.pid) == "Z"
+        pidfile = cluster.data_dir / "postmaster.pid"
+        pidfile.write_text(f"{zombie.pid}\n{cluster.data_dir}\n")
+        status = cluster.status()
+        assert status.state == "stale" and "zombie" in (status.stale_reason or "")
+        assert "reaps it" in (status.stale_fix or "")
+        assert cluster.stop().state == "stale"
+        # PostgreSQL would refuse too (kill(pid, 0) succeeds on a zombie): after giving
+        # the parent a moment to reap it, pgkeel says why.
+        with pytest.raises(ClusterError, match="zombie") as caught:
+            cluster.start()
+        assert "reaps it" in (caught.value.hint or "") and pidfile.exists()
+    finally:
+        zombie.wait()
+
+
+def test_another_program_is_neither_running_nor_signalled_by_the_cli(workdir: Path) -> None:
+    project = workdir / "project"
+    project.mkdir()
+    cluster = Cluster(project / ".pgkeel")
+    cluster.init()
+    other = subprocess.Popen(["sleep", "60"])
+    try:
+        pidfile = cluster.data_dir / "postmaster.pid"
+        pidfile.write_text(f"{other.pid}\n{cluster.data_dir}\n")
+        status = pgkeel_cli("db", "status", cwd=project)
+        assert status.returncode == 1, status.stderr
+        assert "running" not in status.stdout.replace("not running", "")
+        assert f"process {other.pid} is 'sleep', not a PostgreSQL server" in status.stdout
+        assert "— fix: delete" in status.stdout
+        stop = pgkeel_cli("db", "stop", cwd=project)
+        assert stop.returncode == 0, stop.stderr
+        assert "postmaster.pid is stale" in stop.stdout
+        assert "nothing was signalled" in stop.stdout and "fix: delete" in stop.stderr
+        time.sleep(0.2)
+        assert other.poll() is None  # still alive: pgkeel signalled nothing
+        assert _state_of(other.pid) in ("S", "R")  # not even stopped (SIGSTOP)
+        assert pidfile.exists()
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_another_data_directorys_server_is_not_ours(workdir: Path) -> None:
+    mine, theirs = Cluster(workdir / "mine"), Cluster(workdir / "theirs")
+    mine.init()
+    their_pid = theirs.start().pid
+    assert their_pid is not None
+    (mine.data_dir / "postmaster.pid").write_text(f"{their_pid}\n{theirs.data_dir}\n")
+    status = mine.status()
+    assert status.state == "stale"
+    assert status.stale_reason == (f"process {their_pid} is the PostgreSQL server of "
+                                   f"{theirs.data_dir}")
+    mine.stop()
+    assert theirs.status().state == "running" and theirs.status().pid == their_pid
+    with pytest.raises(ClusterError, match=f"names process {their_pid}"):
+        mine.start()
+    assert theirs.stop().state == "stopped"
+
+
+def test_tcp_url_works_as_printed_without_printing_the_password(workdir: Path) -> None:
+    project = workdir / "project"
+    project.mkdir()
+    first = pgkeel_cli("db", "start", cwd=project)
+    assert first.returncode == 0, first.stderr
+    # The first start says the server outlives the command, and how to stop it.
+    assert "keeps running after pgkeel exits" in first.stderr
+    assert "pgkeel db stop" in first.stderr
+    again = pgkeel_cli("db", "start", cwd=project)
+    assert again.returncode == 0 and "keeps running" not in again.stderr
+    cluster = Cluster(project / ".pgkeel")
+    password = cluster.password()
+    assert password
+    printed = pgkeel_cli("db", "url", "--tcp", cwd=project)
+    assert printed.returncode == 0, printed.stderr
+    url = printed.stdout.strip()
+    assert password not in printed.stdout + printed.stderr
+    assert url.startswith(f"postgresql://postgres@127.0.0.1:{cluster.port}/postgres?passfile=")
+    passfile = project / ".pgkeel" / "pgpass"
+    assert passfile.stat().st_mode & 0o077 == 0  # libpq ignores a readable passfile
+    env = {k: v for k, v in os.environ.items() if k not in ("PGPASSWORD", "PGPASSFILE")}
+    psql = subprocess.run([str(cluster.binaries.tool("psql")), "-X", "-At", "-w", url, "-c",
+                           "SELECT 'over ' || host(inet_client_addr())"], capture_output=True,
+                          text=True, env=env, timeout=60, check=False)
+    assert (psql.returncode, psql.stdout.strip()) == (0, "over 127.0.0.1"), psql.stderr
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+    shown = pgkeel_cli("db", "url", "--tcp", "--show-password", cwd=project)
+    assert shown.stdout.strip() == (f"postgresql://postgres:{password}@127.0.0.1:"
+                                    f"{cluster.port}/postgres")
+    with psycopg.connect(shown.stdout.strip()) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+    alone = pgkeel_cli("db", "url", "--show-password", cwd=project)
+    assert alone.returncode == 2 and "--show-password needs --tcp" in alone.stderr
+    assert pgkeel_cli("db", "stop", cwd=project).returncode == 0
+    cluster.destroy()
+    assert not (project / ".pgkeel").exists()  # destroy removes the passfile too

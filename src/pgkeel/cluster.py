@@ -15,7 +15,10 @@ permitted", src/backend/main/main.c), so when pgkeel runs as root it runs ``init
 The server listens on a Unix socket in the cluster directory and on 127.0.0.1 at a
 free port, which is kept in ``cluster.json`` for the next start. pgkeel stops only the
 server it started, through ``pg_ctl`` and the ``postmaster.pid`` of its own data
-directory, and deletes only directories that carry its ``cluster.json`` marker.
+directory, once ``/proc`` shows that process is a live PostgreSQL server of that
+directory (:mod:`pgkeel._postmaster`), and deletes only directories that carry its
+``cluster.json`` marker. The server keeps running after pgkeel exits, until
+``pgkeel db stop``.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
+import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -43,6 +48,8 @@ from pgkeel._binaries import (
     major_of,
     reachable_binaries,
 )
+from pgkeel._pgpass import write_pgpass
+from pgkeel._postmaster import Verdict, check_postmaster
 from pgkeel._sysuser import (
     digest,
     secure_dir,
@@ -68,7 +75,8 @@ _SUPERUSER = "postgres"
 _MARKER = "cluster.json"
 _LOCK = "cluster.lock"
 # Everything pgkeel puts in a cluster directory; destroy removes these and only these.
-_OWN_FILES = (_MARKER, _LOCK, "password", "postgres.log")
+_PASSFILE = "pgpass"
+_OWN_FILES = (_MARKER, _LOCK, "password", _PASSFILE, "postgres.log")
 _OWN_DIRS = ("pgdata", "run")
 
 Notify = Callable[[str], None]
@@ -98,8 +106,11 @@ class ClusterStatus:
     """What :meth:`Cluster.status` found.
 
     ``state`` is ``absent`` (no data directory), ``stopped``, ``running`` or ``stale``
-    (a ``postmaster.pid`` whose server is gone); ``pid`` the postmaster's process id;
-    ``port`` the TCP port; ``major`` the data directory's PostgreSQL major version.
+    (a ``postmaster.pid`` whose process is gone, a zombie, or not this data directory's
+    PostgreSQL server); ``pid`` the postmaster's process id; ``port`` the TCP port;
+    ``major`` the data directory's PostgreSQL major version. For ``stale``,
+    ``stale_reason`` says what the process id in ``postmaster.pid`` is and ``stale_fix``
+    what to do.
     """
 
     state: Literal["absent", "stopped", "running", "stale"]
@@ -109,6 +120,8 @@ class ClusterStatus:
     pid: int | None
     major: int | None
     url: str | None
+    stale_reason: str | None = None
+    stale_fix: str | None = None
 
 
 class Cluster:
@@ -231,12 +244,47 @@ class Cluster:
 
         The default goes through the Unix socket (no password needed); ``tcp=True``
         gives ``postgresql://postgres:PASSWORD@127.0.0.1:PORT/dbname``, which callers
-        must show only through :func:`pgkeel.dsn.redact`.
+        must show only through :func:`pgkeel.dsn.redact` (or :meth:`passfile_url`).
         """
         port = self.port or 5432
         if tcp:
-            return f"postgresql://{_SUPERUSER}:{self.password()}@127.0.0.1:{port}/{dbname}"
+            password = urllib.parse.quote(self.password() or "", safe="")
+            return f"postgresql://{_SUPERUSER}:{password}@127.0.0.1:{port}/{dbname}"
         return f"postgresql://{_SUPERUSER}@/{dbname}?host={self.socket_dir}&port={port}"
+
+    def passfile_url(self, dbname: str = "postgres") -> str:
+        """A TCP URI that works as printed without holding the password.
+
+        ``postgresql://postgres@127.0.0.1:PORT/dbname?passfile=PATH``: libpq (psql,
+        psycopg) reads the password from the ``passfile`` it names (PostgreSQL docs,
+        "The Password File" and the ``passfile`` connection parameter), which
+        :meth:`passfile` keeps. Raises ``ClusterError`` when the cluster has no password
+        yet or the file cannot be written.
+        """
+        port = self.port or 5432
+        where = urllib.parse.quote(str(self.passfile()), safe="/")
+        return f"postgresql://{_SUPERUSER}@127.0.0.1:{port}/{dbname}?passfile={where}"
+
+    def passfile(self) -> Path:
+        """Write (when missing) and return the cluster's libpq password file.
+
+        One line, ``127.0.0.1:*:*:postgres:PASSWORD`` (any port, so a new port keeps it
+        valid), mode 0600: libpq ignores a password file others can read. Raises
+        ``ClusterError`` when the cluster has no password (never initialised) or the
+        file cannot be written.
+        """
+        password = self.password()
+        if not password:
+            raise ClusterError(f"no cluster password in {self.directory} yet",
+                               hint="pgkeel db start creates the cluster and its password")
+        path = self.directory / _PASSFILE
+        try:
+            write_pgpass(path, host="127.0.0.1", user=_SUPERUSER, password=password)
+        except OSError as exc:
+            raise ClusterError(f"cannot write the password file {path}: {exc.strerror}",
+                               hint=f"check that {self.directory} is writable, or use "
+                               "`pgkeel db url --tcp --show-password`") from None
+        return path
 
     def _pid(self) -> int | None:
         try:
@@ -252,17 +300,35 @@ class Cluster:
             return None
 
     def status(self) -> ClusterStatus:
-        """Return the cluster's state without changing anything."""
+        """Return the cluster's state without changing anything.
+
+        ``running`` only when the process ``postmaster.pid`` names is alive (no zombie)
+        and is a PostgreSQL server of this data directory (:mod:`pgkeel._postmaster`);
+        without ``/proc``, when it answers a signal and ``pg_ctl status``.
+        """
         state: Literal["absent", "stopped", "running", "stale"]
+        reason = fix = None
         pid = self._pid()
         if not (self.data_dir / "PG_VERSION").exists():
             state = "absent"
         elif pid is None:
             state = "stopped"
-        elif _alive(pid) and self._pg_ctl_status():
-            state = "running"
         else:
-            state = "stale"
+            verdict = check_postmaster(pid, self.data_dir)
+            if verdict is None:
+                running = _alive(pid) and self._pg_ctl_status()
+                reason = None if running else f"process {pid} is not this cluster's server"
+            else:
+                running, reason = verdict.kind == "ours", verdict.detail
+            state = "running" if running else "stale"
+            if verdict is not None and verdict.kind == "gone":
+                fix = "pgkeel db start (PostgreSQL recovers the crashed server)"
+            elif verdict is not None and verdict.kind == "zombie":
+                fix = ("wait until its parent reaps it (or end that parent), then pgkeel db "
+                       "start")
+            elif not running:
+                fix = (f"delete {self.data_dir / 'postmaster.pid'} if no PostgreSQL uses "
+                       f"{self.data_dir}, then pgkeel db start")
         return ClusterStatus(
             state=state,
             directory=self.directory,
@@ -271,6 +337,8 @@ class Cluster:
             pid=pid if state == "running" else None,
             major=self._major_on_disk(),
             url=self.url() if state == "running" else None,
+            stale_reason=reason if state == "stale" else None,
+            stale_fix=fix if state == "stale" else None,
         )
 
     # -- actions -------------------------------------------------------------------------
@@ -421,9 +489,14 @@ class Cluster:
                 hint="pick another --port, or leave it out to get a free one",
             )
         binaries = self.binaries
+        say = notify or (lambda _msg: None)
         with self._locked():
-            self._init(binaries)
-            return self._start(binaries, port, notify or (lambda _msg: None))
+            created = self._init(binaries)
+            status = self._start(binaries, port, say)
+        if created:
+            say(f"created the cluster in {self.directory}; its server keeps running after "
+                "pgkeel exits: stop it with `pgkeel db stop` (`pgkeel db destroy` deletes it)")
+        return status
 
     def _start(self, binaries: Binaries, port: int | None, say: Notify) -> ClusterStatus:
         current = self.status()
@@ -439,11 +512,18 @@ class Cluster:
             )
         if current.state == "stale":
             stale_pid = self._pid()
-            if stale_pid is not None and _alive(stale_pid):
+            verdict = self._reaped(stale_pid) if stale_pid else None
+            # PostgreSQL refuses to start while that process answers kill(pid, 0), a
+            # zombie included (CreateLockFile, src/backend/utils/init/miscinit.c).
+            if stale_pid is not None and (verdict.kind != "gone" if verdict else
+                                          _alive(stale_pid)):
                 raise ClusterError(
                     f"{self.data_dir}/postmaster.pid names process {stale_pid}, which is "
-                    "running but is not this cluster's server",
-                    hint=f"if no PostgreSQL uses {self.data_dir}, delete "
+                    "not this cluster's server: "
+                    + (verdict.detail if verdict else "it runs, but pg_ctl does not know it"),
+                    hint="wait until its parent reaps it (or end that parent), then start "
+                    "again" if verdict and verdict.kind == "zombie" else
+                    f"if no PostgreSQL uses {self.data_dir}, delete "
                     f"{self.data_dir}/postmaster.pid and start again",
                 )
             say(f"a previous server of {self.data_dir} crashed; PostgreSQL will recover it")
@@ -485,6 +565,19 @@ class Cluster:
         self._write_state(port=port, bindir=str(binaries.bindir), major=binaries.major)
         return self.status()
 
+    def _reaped(self, pid: int, wait_s: float = 5.0) -> Verdict | None:
+        """What ``pid`` is, once a zombie of it had ``wait_s`` seconds to be reaped.
+
+        A killed postmaster stays a zombie until its parent (usually init) reaps it,
+        which takes a moment; a zombie that lingers is reported, not waited for.
+        """
+        deadline = time.monotonic() + wait_s
+        verdict = check_postmaster(pid, self.data_dir)
+        while verdict is not None and verdict.kind == "zombie" and time.monotonic() < deadline:
+            time.sleep(0.05)
+            verdict = check_postmaster(pid, self.data_dir)
+        return verdict
+
     def _socket_dir_ready(self) -> Path:
         """Create the socket directory, private to the server user."""
         socket_dir = self.socket_dir
@@ -515,7 +608,9 @@ class Cluster:
         """Stop this cluster's server (``pg_ctl stop -m mode``) if it runs.
 
         Only the postmaster named by this data directory's ``postmaster.pid`` is
-        signalled. Returns the new status.
+        signalled, and only when :meth:`status` finds it ``running``: a stale pid file
+        (its process gone, a zombie, another program or another data directory's
+        server) signals nothing and is left as it is. Returns the new status.
         """
         if self.status().state == "running":
             with self._locked():

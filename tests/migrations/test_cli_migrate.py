@@ -240,8 +240,12 @@ def test_new_and_import(tmp_path: Path) -> None:
     assert "-- migrate:down" in path.read_text()
 
     other = tmp_path / "elsewhere"
+    kept = pgkeel("import", str(CASES / "import_golang_migrate"), "--from",
+                  "golang-migrate", project=other)  # 9 then 10: as file names 10_ sorts first
+    assert kept.returncode == 2 and "10_index_email.sql would sort before" in kept.stderr
+    assert "--start" in kept.stderr and not (other / "migrations").exists()
     imported = pgkeel("import", str(CASES / "import_golang_migrate"), "--from",
-                      "golang-migrate", project=other)
+                      "golang-migrate", "--start", "20000101000000", project=other)
     assert imported.returncode == 0, imported.stderr
     written = sorted((other / "migrations").iterdir())
     assert f"imported {len(written)} migration(s) from golang-migrate" in imported.stdout

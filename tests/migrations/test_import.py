@@ -14,6 +14,7 @@ from pgkeel.errors import MigrationFileError, UsageError
 from pgkeel.migrations import discover, read_migration
 from pgkeel.migrations._split import split_sql
 from pgkeel.migrations.importer import DEFAULT_START, ImportReport, import_history
+from pgkeel.migrations.runner import rollback, up
 from pgkeel.testing import TestDatabase
 
 CASES = Path(__file__).parent / "cases"
@@ -34,7 +35,7 @@ def originals(path: Path) -> tuple[str, str]:
 
 def test_golang_migrate_pairs_orders_and_converts(tmp_path: Path) -> None:
     source = CASES / "import_golang_migrate"
-    report = import_history(source, tmp_path, "golang-migrate")
+    report = import_history(source, tmp_path, "golang-migrate", start=DEFAULT_START)
     assert [p.name for p in report.written] == [
         "20000101000000_create_users.sql",
         "20000101000001_add_email.sql",
@@ -60,6 +61,28 @@ def test_golang_migrate_pairs_orders_and_converts(tmp_path: Path) -> None:
     assert ("2_add_email.up.sql", "BEGIN/COMMIT wrapper commented out") in notes
     assert ("10_index_email.up.sql",
             "holds statements PostgreSQL refuses in a transaction block") in notes
+
+
+def test_unpadded_golang_migrate_versions_are_refused_naming_the_files(tmp_path: Path) -> None:
+    # golang-migrate orders 9 before 10 (numbers); as file names 10_... sorts first.
+    with pytest.raises(MigrationFileError) as caught:
+        import_history(CASES / "import_golang_migrate", tmp_path / "dest", "golang-migrate")
+    error = caught.value
+    assert error.path == CASES / "import_golang_migrate" and error.exit_code == 2
+    assert ("9_seed.up.sql comes before 10_index_email.up.sql upstream, but "
+            "10_index_email.sql would sort before 9_seed.sql") in error.message
+    assert "zero-padding" in (error.hint or "") and "--start" in (error.hint or "")
+    assert not (tmp_path / "dest").exists()
+
+
+def test_golang_migrate_versions_are_kept_as_digits(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    for name in ("0188_a.up.sql", "0188_a.down.sql", "0189.up.sql", "0189.down.sql"):
+        (source / name).write_text("select 1;\n")
+    report = import_history(source, tmp_path / "dest", "golang-migrate")
+    assert [p.name for p in report.written] == ["0188_a.sql", "0189_migration_0189.sql"]
+    assert [m.version for m in discover(tmp_path / "dest")] == ["0188", "0189"]
 
 
 def test_down_files_without_statements_become_noop_and_missing_ones_stay_irreversible(
@@ -151,7 +174,7 @@ def test_diesel_directories(tmp_path: Path) -> None:
     source = CASES / "import_diesel"
     report = import_history(source, tmp_path, "diesel")
     assert [p.name for p in report.written] == [  # diesel's versions kept, dashes removed
-        "20000101000000_diesel_initial_setup.sql",  # 00000000000000 is no date: synthesised
+        "00000000000000_diesel_initial_setup.sql",  # no date, but a version all the same
         "20171212000000_create_users.sql",
         "20180102103000_add_index.sql",
         "20180201000000_backfill.sql",
@@ -164,6 +187,54 @@ def test_diesel_directories(tmp_path: Path) -> None:
     assert "BEGIN\n    NEW.updated_at" in setup.up.statements[0].sql  # plpgsql body intact
     assert not index.up.transaction  # metadata.toml: run_in_transaction = false
     assert not backfill.reversible
+
+
+DIESEL_SHAPES = ["2025-07-31-235959_a", "2025-08-01-000060_x",  # seconds of 60
+                 "2025-08-02-120000-0000_y"]  # diesel 2.2's suffix
+
+
+def test_diesel_2_2_names_and_seconds_of_60_keep_their_versions(
+        tmp_path: Path, pg_database: TestDatabase) -> None:
+    source = tmp_path / "src"
+    for name in DIESEL_SHAPES:
+        (source / name).mkdir(parents=True)
+        table = name.rsplit("_", 1)[1]
+        (source / name / "up.sql").write_text(f"create table {table} (id int);\n")
+        (source / name / "down.sql").write_text(f"drop table {table};\n")
+    report = import_history(source, tmp_path / "dest", "diesel")
+    assert [p.name for p in report.written] == [
+        "20250731235959_a.sql", "20250801000060_x.sql", "202508021200000000_y.sql"]
+    assert report.notes == ()
+    done = up(pg_database.url, tmp_path / "dest").done
+    assert [d.version for d in done] == ["20250731235959", "20250801000060",
+                                         "202508021200000000"]
+    back = rollback(pg_database.url, tmp_path / "dest", everything=True).done
+    assert [d.version for d in back] == ["202508021200000000", "20250801000060",
+                                         "20250731235959"]
+
+
+def test_diesel_versions_that_cannot_be_kept_are_all_named(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    names = ["2024-05-01-120000_a", "2024-05-01-120000-0000_b",  # a prefix of the other
+             "2024-06-01-000000_c", "2024-06-01-000000_d", "draft_e"]
+    for name in names:
+        (source / name).mkdir(parents=True)
+        (source / name / "up.sql").write_text("select 1;\n")
+    with pytest.raises(MigrationFileError) as caught:
+        import_history(source, tmp_path / "dest", "diesel")
+    message = caught.value.message
+    assert message.startswith("3 upstream version problem(s)")
+    assert "draft_e: version 'draft' is not digits" in message
+    assert "version 20240601000000 is shared by 2024-06-01-000000_c, 2024-06-01-000000_d" in (
+        message)
+    assert ("2024-05-01-120000_a comes before 2024-05-01-120000-0000_b upstream, but "
+            "202405011200000000_b.sql would sort before 20240501120000_a.sql") in message
+    assert not (tmp_path / "dest").exists()
+    # Asked for explicitly, new versions are given in diesel's order.
+    renumbered = import_history(source, tmp_path / "dest", "diesel", start=DEFAULT_START)
+    assert [originals(p)[0].split("/")[0] for p in renumbered.written] == [
+        "2024-05-01-120000_a", "2024-05-01-120000-0000_b", "2024-06-01-000000_c",
+        "2024-06-01-000000_d", "draft_e"]
 
 
 def test_dbmate_files_are_copied_unchanged_under_a_header(tmp_path: Path) -> None:
@@ -182,6 +253,26 @@ def test_dbmate_files_are_copied_unchanged_under_a_header(tmp_path: Path) -> Non
         assert text.endswith(original.read_text())
     index = read_migration(report.written[1])
     assert not index.up.transaction
+    # An empty down section is listed, as a golang-migrate up without a down is.
+    assert report.unpaired_ups == (source / "20240121_seed.sql",)
+
+
+def test_dbmate_s_own_names_are_imported_as_they_are(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    body = "-- migrate:up\nselect 1;\n-- migrate:down\nselect 2;\n"
+    names = ["10000000000000_demote-postgres.sql", "20211115181400_update-auth-permissions.sql",
+             "9.sql"]
+    for name in names:
+        (source / name).write_text(body)
+    (source / "9-again.sql").write_text(body)  # version 9 twice: dbmate fails on it
+    with pytest.raises(MigrationFileError, match=r"version 9 is shared by 9-again\.sql, 9\.sql"):
+        import_history(source, tmp_path / "dest", "dbmate")
+    (source / "9-again.sql").unlink()
+    report = import_history(source, tmp_path / "dest", "dbmate")
+    assert [p.name for p in report.written] == names
+    assert [m.version for m in discover(tmp_path / "dest")] == [
+        "10000000000000", "20211115181400", "9"]
 
 
 def test_dbmate_multi_section_file_is_refused_with_its_own_line(tmp_path: Path) -> None:
@@ -194,8 +285,7 @@ def test_dbmate_multi_section_file_is_refused_with_its_own_line(tmp_path: Path) 
     assert (caught.value.path, caught.value.line) == (source / "20240119_two.sql", 5)
 
 
-def test_valid_original_versions_are_kept_and_sequence_numbers_synthesised(
-        tmp_path: Path) -> None:
+def test_upstream_versions_are_kept_and_start_replaces_them(tmp_path: Path) -> None:
     dbmate = tmp_path / "dbmate"
     dbmate.mkdir()
     (dbmate / "20230105101010_create_a.sql").write_text(
@@ -211,22 +301,14 @@ def test_valid_original_versions_are_kept_and_sequence_numbers_synthesised(
     golang = tmp_path / "golang"
     golang.mkdir()
     (golang / "0001_a.up.sql").write_text("select 1;\n")
+    (golang / "99999999_b.up.sql").write_text("select 1;\n")  # no date, still a version
     assert [p.name for p in import_history(golang, tmp_path / "d3",
-                                           "golang-migrate").written] == ["20000101000000_a.sql"]
-    # An explicit start synthesises every version, kept ones too.
+                                           "golang-migrate").written] == [
+        "0001_a.sql", "99999999_b.sql"]
+    # An explicit start gives every migration a new version, kept ones too.
     again = import_history(dbmate, tmp_path / "d4", "dbmate",
                            start=datetime(2025, 1, 1, tzinfo=UTC))
     assert [p.name for p in again.written] == ["20250101000000_create_a.sql"]
-
-
-def test_kept_versions_out_of_order_fall_back_to_synthesised_ones(tmp_path: Path) -> None:
-    source = tmp_path / "src"
-    source.mkdir()
-    (source / "20240101_b.up.sql").write_text("select 1;\n")  # 20240101 < 99999999 ...
-    (source / "99999999_a.up.sql").write_text("select 2;\n")  # ... which is no date
-    report = import_history(source, tmp_path / "dest", "golang-migrate")
-    assert [p.name for p in report.written] == ["20000101000000_b.sql", "20000101000001_a.sql"]
-    assert any("original versions not kept" in n.note for n in report.notes)
 
 
 # --- destination safety ------------------------------------------------------------
@@ -235,10 +317,10 @@ def test_kept_versions_out_of_order_fall_back_to_synthesised_ones(tmp_path: Path
 def test_never_overwrites_and_checks_before_writing(tmp_path: Path) -> None:
     source = CASES / "import_golang_migrate"
     dest = tmp_path / "dest"
-    import_history(source, dest, "golang-migrate")
+    import_history(source, dest, "golang-migrate", start=DEFAULT_START)
     before = {p.name: p.read_bytes() for p in dest.iterdir()}
     with pytest.raises(MigrationFileError, match="already exists in the destination"):
-        import_history(source, dest, "golang-migrate")
+        import_history(source, dest, "golang-migrate", start=DEFAULT_START)
     assert {p.name: p.read_bytes() for p in dest.iterdir()} == before  # no temp files either
 
 
@@ -248,7 +330,9 @@ def test_importing_before_existing_migrations_is_refused_and_start_fixes_it(
     dest.mkdir()
     (dest / "20240101120000_existing.sql").write_text(
         "-- migrate:up\nselect 1;\n-- migrate:down\nselect 2;\n")
-    source = CASES / "import_golang_migrate"
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "0001_a.up.sql").write_text("select 1;\n")
     with pytest.raises(UsageError, match="would sort before 20240101120000_existing") as caught:
         import_history(source, dest, "golang-migrate")
     assert not isinstance(caught.value, MigrationFileError) and caught.value.exit_code == 2
@@ -319,7 +403,21 @@ HARNESS_UNPAIRED_UPS = [
 @pytest.fixture(scope="module")
 def harness(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ImportReport]:
     source = shared_path("harness-migrations", "postgres")
-    return source, import_history(source, tmp_path_factory.mktemp("harness"), "golang-migrate")
+    # Harness's runner keys migrations by whole name, so versions repeat (four 0000_...):
+    # they cannot be kept, and only an explicit start gives new ones.
+    return source, import_history(source, tmp_path_factory.mktemp("harness"), "golang-migrate",
+                                  start=DEFAULT_START)
+
+
+def test_harness_versions_cannot_be_kept_and_the_error_names_them(tmp_path: Path) -> None:
+    source = shared_path("harness-migrations", "postgres")
+    with pytest.raises(MigrationFileError) as caught:
+        import_history(source, tmp_path / "dest", "golang-migrate")
+    assert ("version 0000 is shared by 0000_alter_table_migrations.up.sql, "
+            "0000_create_extension_btree.up.sql, 0000_create_extension_citext.up.sql, "
+            "0000_create_extension_trgm.up.sql") in caught.value.message
+    assert "--start" in (caught.value.hint or "")
+    assert not (tmp_path / "dest").exists()
 
 
 def test_harness_counts_and_unpaired_files(harness: tuple[Path, ImportReport]) -> None:

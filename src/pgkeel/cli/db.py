@@ -53,11 +53,20 @@ def start(
 
 @app.command()
 def stop(project: ProjectDir = None) -> None:
-    """Stop the cluster's server (fast shutdown)."""
+    """Stop the cluster's server (fast shutdown).
+
+    A stale postmaster.pid (its process gone, a zombie, or not this cluster's server)
+    signals nothing; pgkeel says so, with the fix.
+    """
     cluster = _cluster(project)
-    was = cluster.status().state
+    was = cluster.status()
     cluster.stop()
-    done = "stopped" if was == "running" else f"not running ({was})"
+    if was.state == "stale":
+        out.print(f"not running: {cluster.data_dir}/postmaster.pid is stale "
+                  f"({was.stale_reason}); nothing was signalled", markup=False)
+        note(f"fix: {was.stale_fix}")
+        return
+    done = "stopped" if was.state == "running" else f"not running ({was.state})"
     out.print(f"{done}: {cluster.data_dir}", markup=False)
 
 
@@ -72,14 +81,15 @@ def status(
         out.print_json(json.dumps({
             "state": state.state, "data_dir": str(state.data_dir), "port": state.port,
             "pid": state.pid, "major": state.major, "url": state.url,
+            "stale_reason": state.stale_reason,
         }))
     else:
         detail = {
             "absent": "no cluster yet (pgkeel db start creates one)",
             "stopped": "stopped (pgkeel db start)",
             "running": f"running, pid {state.pid}, port {state.port}",
-            "stale": "not running; a crashed server left postmaster.pid (pgkeel db start "
-            "recovers)",
+            "stale": f"not running; postmaster.pid is stale: {state.stale_reason} — fix: "
+            f"{state.stale_fix}",
         }[state.state]
         out.print(f"{state.data_dir}: {detail}", markup=False)
     raise typer.Exit(0 if state.state == "running" else 1)
@@ -88,20 +98,35 @@ def status(
 @app.command()
 def url(
     project: ProjectDir = None,
-    tcp: bool = typer.Option(False, "--tcp", help="TCP URL (password shown as ****)."),
+    tcp: bool = typer.Option(False, "--tcp", help="TCP URL on 127.0.0.1; libpq reads the "
+                             "password from the passfile the URL names."),
+    show_password: bool = typer.Option(False, "--show-password",
+                                       help="With --tcp: put the password itself in the "
+                                       "URL (it is printed)."),
     dbname: str = typer.Option("postgres", "--dbname", help="Database name."),
 ) -> None:
-    """Print the cluster's connection URL (Unix socket by default)."""
-    from pgkeel.dsn import redact
-    from pgkeel.errors import ClusterError
+    """Print the cluster's connection URL (Unix socket by default); it works as printed.
 
+    The --tcp URL names a password file (?passfile=...), so the password is never
+    printed unless --show-password asks for it.
+
+    Example: [bold]psql "$(pgkeel db url --tcp)"[/bold]
+    """
+    from pgkeel.errors import ClusterError, UsageError
+
+    if show_password and not tcp:
+        raise UsageError("--show-password needs --tcp: the Unix-socket URL has no password",
+                         hint="pgkeel db url --tcp --show-password")
     cluster = _cluster(project)
     if cluster.port is None:
         raise ClusterError(f"no cluster has run in {cluster.directory} yet, so it has no URL",
                            hint="pgkeel db start")
-    out.print(redact(cluster.url(dbname, tcp=tcp)), markup=False)
-    if tcp:
-        note(f"the password is in {cluster.directory / 'password'}")
+    if not tcp:
+        out.print(cluster.url(dbname), markup=False)
+    elif show_password:
+        out.print(cluster.url(dbname, tcp=True), markup=False)
+    else:
+        out.print(cluster.passfile_url(dbname), markup=False)
 
 
 @app.command()

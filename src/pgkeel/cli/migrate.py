@@ -454,18 +454,20 @@ def import_command(
     tool: ImportTool = typer.Option(..., "--from", help="The tool that wrote them."),
     start: str | None = typer.Option(
         None, "--start", metavar="YYYYMMDDHHMMSS", show_default=False,
-        help="Synthesise every version from this UTC time, one second apart (default: "
-        "keep versions that already are timestamps, number the rest from 2000-01-01). "
-        "Use it to import after migrations already in the directory."),
+        help="Give every migration a new version from this UTC time, one second apart "
+        "(default: keep every upstream version). Use it when upstream versions cannot "
+        "be kept (the error names the files), or to import after migrations already in "
+        "the directory."),
     project: ProjectDir = None,
 ) -> None:
     """Convert another tool's history into pgkeel files, keeping its order.
 
     The files go into the migrations directory; each names its original in a header
-    comment. Versions that already are timestamps (dbmate, diesel) are kept; sequence
-    numbers (golang-migrate's 0001) get versions from 2000-01-01, or from --start. Ups
-    without a down become irreversible migrations; down files without statements become
-    noop:true downs (nothing to undo).
+    comment. Upstream versions are kept as they are (diesel's without dashes); when
+    they cannot be (shared, not digits, or out of order as file names) the error names
+    the originals, and --start gives new versions instead. Ups without a down become
+    irreversible migrations; down files without statements become noop:true downs
+    (nothing to undo).
 
     Example: [bold]pgkeel migrate import db/migrations --from golang-migrate[/bold]
     """

@@ -13,7 +13,6 @@ from pgkeel.migrations.files import (
     new_migration,
     parse_migration,
     read_migration,
-    version_key,
 )
 from pgkeel.migrations.importer import FileNote, ImportReport, import_history
 
@@ -30,7 +29,6 @@ __all__ = [
     "new_migration",
     "parse_migration",
     "read_migration",
-    "version_key",
 ]
 
 # The database side: history, planning, running (appended by its owner).

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pgkeel.errors import MigrationFileError
-from pgkeel.migrations._naming import snake_case
+from pgkeel.migrations._naming import name_problem, parse_filename, snake_case
 
 __all__ = ["READERS", "FileNote", "Scan", "Source"]
 
@@ -22,9 +22,7 @@ __all__ = ["READERS", "FileNote", "Scan", "Source"]
 # source/parse.go). Also "<version>.up.sql" and "<version>_<title>_up.sql": Harness's
 # runner (github.com/maragudk/migrate, migrate.go) matches `^([\w-]+).up.sql$` with an
 # unescaped dot, so those run there and its later history depends on them.
-_PAIR_FILE = re.compile(r"(\d+)(?:_(.+?))?([._])(up|down)\.sql")
-_DBMATE_FILE = re.compile(r"(\d+)_?(.*)\.sql")  # dbmate: the version is the leading digits
-_DIESEL_DIR = re.compile(r"([\d-]+)_(.+)")  # diesel: 2017-12-12-000000_create_users
+_PAIR_FILE = re.compile(r"([0-9]+)(?:_(.+?))?([._])(up|down)\.sql")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +43,7 @@ class Source:
     whole_file: bool = False  # dbmate: ``up`` already holds both sections
     transaction: bool = True  # diesel's run_in_transaction
     version: str = ""  # the original version (diesel's dashes removed)
+    label: str = ""  # the original's name in the source directory: file or folder
 
 
 @dataclass(slots=True)
@@ -83,22 +82,31 @@ def _read_golang_migrate(source: Path) -> Scan:
         down = downs.pop(key, None)
         if down is None:
             scan.unpaired_ups.append(ups[key])
-        scan.sources.append(Source(_name(title, version), ups[key], down, version=version))
+        scan.sources.append(Source(_name(title, version), ups[key], down, version=version,
+                                   label=ups[key].name))
     scan.unpaired_downs.extend(sorted(downs.values()))
     return scan
 
 
 def _read_diesel(source: Path) -> Scan:
+    """diesel's directories, ordered as diesel orders them.
+
+    diesel's version is the directory name up to the first ``_`` with every ``-``
+    removed (``migrations_internals``, ``version_from_string``), compared as a string:
+    ``2017-12-12-000000_x`` is ``20171212000000``, diesel 2.2's
+    ``2024-05-01-120000-0000_x`` is ``202405011200000000``. Any name is a version there;
+    one that is not digits is reported by the importer.
+    """
     scan = Scan()
     entries: list[tuple[str, Path, str]] = []
     for path in sorted(source.iterdir()):
         if path.name.startswith("."):
             continue
-        match = _DIESEL_DIR.fullmatch(path.name)
-        if not path.is_dir() or match is None:
+        if not path.is_dir():
             scan.skipped.append(FileNote(path, "not a YYYY-MM-DD-HHMMSS_name directory"))
             continue
-        entries.append((match[1].replace("-", ""), path, match[2]))
+        version, _sep, title = path.name.partition("_")
+        entries.append((version.replace("-", ""), path, title))
     for version, directory, title in sorted(entries):
         up, down = directory / "up.sql", directory / "down.sql"
         if not up.is_file():
@@ -112,7 +120,7 @@ def _read_diesel(source: Path) -> Scan:
         scan.sources.append(Source(_name(title, version), up,
                                     down if down.is_file() else None,
                                     transaction=_diesel_transaction(directory),
-                                    version=version))
+                                    version=version, label=directory.name))
     return scan
 
 
@@ -128,14 +136,17 @@ def _diesel_transaction(directory: Path) -> bool:
 
 
 def _read_dbmate(source: Path) -> Scan:
+    """dbmate's files: the names dbmate reads (see ``_naming``), in its order (by name)."""
     scan = Scan()
     for path in _files(source, scan):
-        match = _DBMATE_FILE.fullmatch(path.name)
-        if match is None:
-            scan.skipped.append(FileNote(path, "not a dbmate migration (NNNN_name.sql)"))
+        problem = name_problem(path.name)
+        if problem is not None:
+            scan.skipped.append(FileNote(path, "not a dbmate migration: "
+                                         + problem.partition("; ")[0]))
             continue
-        scan.sources.append(Source(_name(match[2], match[1]), path, whole_file=True,
-                                   version=match[1]))
+        version, title = parse_filename(path)
+        scan.sources.append(Source(_name(title, version), path, whole_file=True,
+                                   version=version, label=path.name))
     return scan
 
 

@@ -1,7 +1,9 @@
 """Migration files on disk: names, the up and down sections, statements, checksums.
 
-A migration is one file, ``migrations/YYYYMMDD_feature_name.sql`` or
-``YYYYMMDDHHMMSS_feature_name.sql``, holding both directions under dbmate's markers::
+A migration is one file named as dbmate names them (the version is the leading digits,
+anything may follow: ``20240119093000_create_users.sql``,
+``10000000000000_demote-postgres.sql``; see ``_naming``), holding both directions under
+dbmate's markers::
 
     -- migrate:up
     CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL);
@@ -61,7 +63,6 @@ __all__ = [
     "new_migration",
     "parse_migration",
     "read_migration",
-    "version_key",
 ]
 
 CHECKSUM_ALGORITHM = "sha256"
@@ -133,9 +134,9 @@ class Migration:
         return bool(self.down.statements) or self.down.noop
 
     @property
-    def sort_key(self) -> tuple[str, int, str]:
-        """The order in which migrations apply: :func:`version_key` of the version."""
-        return version_key(self.version)
+    def sort_key(self) -> str:
+        """The order in which migrations apply: the file name, as dbmate sorts them."""
+        return _naming.order_key(self.path.name)
 
 
 def checksum(data: bytes) -> str:
@@ -149,26 +150,11 @@ def checksum(data: bytes) -> str:
     return hashlib.sha256(_normalise(data)).hexdigest()
 
 
-def version_key(version: str) -> tuple[str, int, str]:
-    """Return the sort key of a version: by date, then time.
-
-    An 8-digit version sorts before every 14-digit version of the same date, so
-    ``20240119`` < ``20240119000000`` < ``20240119093000`` < ``20240120``. Raises
-    ``MigrationFileError`` for anything but 8 or 14 digits.
-    """
-    try:
-        return _naming.version_key(version)
-    except ValueError as exc:
-        raise MigrationFileError(
-            str(exc), hint="a version is YYYYMMDD or YYYYMMDDHHMMSS, e.g. 20240119093000"
-        ) from None
-
-
 def read_migration(path: Path) -> Migration:
     """Read and parse one migration file; see :func:`parse_migration`.
 
-    Raises ``MigrationFileError`` for a name that breaks the convention, a file that
-    cannot be read, and everything :func:`parse_migration` refuses.
+    Raises ``MigrationFileError`` for a name dbmate would not read, a file that cannot
+    be read, and everything :func:`parse_migration` refuses.
     """
     _naming.parse_filename(path)  # refuse a bad name before reading anything
     try:
@@ -184,7 +170,7 @@ def parse_migration(path: Path, data: bytes) -> Migration:
 
     Checks, in order, each with file, line and fix in the ``MigrationFileError``:
 
-    - the name (``YYYYMMDD[HHMMSS]_snake_name.sql``, a real date/time);
+    - the name (one dbmate reads: leading digits, ``.sql``; see ``_naming``);
     - UTF-8 text (a BOM is allowed and ignored);
     - the markers: exactly one ``-- migrate:up`` then one ``-- migrate:down``, in
       column 1, options ``transaction:true|false`` and (down only, alone)
@@ -226,57 +212,100 @@ def parse_migration(path: Path, data: bytes) -> Migration:
 
 
 def discover(directory: Path) -> list[Migration]:
-    """Read every migration in ``directory``, sorted by :func:`version_key`.
+    """Read every migration in ``directory``, in dbmate's order (by file name).
 
     A migration candidate is a regular file directly in ``directory`` whose name ends in
     ``.sql`` (any case) and does not start with a dot, or a symlink to one. Everything
     else is ignored: README.md, dotfiles, editor backups, subdirectories, except that
     anything not a regular file (a dangling symlink, a directory, a FIFO ...) whose name
     starts with a digit and ends in ``.sql`` is an error, never a skipped migration.
-    Every candidate must follow the naming convention, so ``2024_01_19_x.sql``,
-    ``V1__x.sql`` or ``0001_x.up.sql`` is an error rather than a silently skipped migration.
+    Every candidate must be a name dbmate reads (``_naming.name_problem``), so
+    ``V1__x.sql``, ``x.sql`` or ``0001_x.up.sql`` is an error rather than a silently
+    skipped migration; a name that merely breaks pgkeel's convention is read.
 
-    Raises ``MigrationFileError`` when ``directory`` is not a directory, for the first
-    bad file (in name order), and when two files share a version (naming both).
+    Raises ``MigrationFileError`` when ``directory`` is not a directory; for the names:
+    one error listing every misnamed or non-regular candidate and every version used by
+    more than one file (dbmate records one row per version, so it fails on the second);
+    then for the contents: the file's own error when one file is refused, else one
+    error listing every refused file with its line, message and fix.
     """
     if not directory.is_dir():
         raise MigrationFileError("the migrations directory does not exist", path=directory,
                                  hint="create it, or point pgkeel at the right one")
-    candidates = sorted(
-        entry for entry in directory.iterdir()
-        if entry.suffix.lower() == ".sql" and not entry.name.startswith(".")
-        and (entry.is_file() or _not_regular(entry))
-    )
-    by_version: dict[str, Migration] = {}
+    problems: list[tuple[Path, str]] = []
+    candidates: list[Path] = []
+    for entry in sorted(directory.iterdir(), key=lambda e: _naming.order_key(e.name)):
+        if entry.suffix.lower() != ".sql" or entry.name.startswith("."):
+            continue
+        if entry.is_file():
+            reason = _naming.name_problem(entry.name)
+        elif _naming.leading_version(entry.name):
+            reason = _not_regular(entry)
+        else:
+            continue
+        if reason is None:
+            candidates.append(entry)
+        else:
+            problems.append((entry, reason))
+    by_version: dict[str, list[Path]] = {}
     for path in candidates:
-        migration = read_migration(path)
-        other = by_version.get(migration.version)
-        if other is not None:
-            raise MigrationFileError(
-                f"version {migration.version} is used by both {other.path.name} and "
-                f"{path.name}", path=path,
-                hint="give one of them a later version (rename it; the version is the "
-                "leading digits)",
-            )
-        by_version[migration.version] = migration
-    return sorted(by_version.values(), key=lambda m: m.sort_key)
+        by_version.setdefault(_naming.parse_filename(path)[0], []).append(path)
+    for version, paths in by_version.items():
+        if len(paths) > 1:
+            problems.append((paths[-1], f"version {version} is also used by "
+                             + ", ".join(p.name for p in paths[:-1])
+                             + "; give one of them a later version (the version is the "
+                             "leading digits)"))
+    if problems:
+        raise _names_error(directory, problems)
+    migrations: list[Migration] = []
+    refused: list[MigrationFileError] = []
+    for path in candidates:
+        try:
+            migrations.append(read_migration(path))
+        except MigrationFileError as exc:
+            refused.append(exc)
+    if len(refused) == 1:
+        raise refused[0]
+    if refused:
+        where = [f"{e.path.name if e.path else '?'}" + (f":{e.line}" if e.line else "")
+                 for e in refused]
+        raise MigrationFileError(
+            f"{len(refused)} migration files cannot run: "
+            + "; ".join(f"{w}: {e.message}" for w, e in zip(where, refused, strict=True)),
+            path=directory,
+            hint="; ".join(f"{w}: {e.hint}" for w, e in zip(where, refused, strict=True)
+                           if e.hint) or None,
+        )
+    return migrations
 
 
-def _not_regular(entry: Path) -> bool:
-    """Raise for a non-regular entry named like a migration; False for other names."""
-    if not entry.name[:1].isdigit():
-        return False
+def _names_error(directory: Path, problems: list[tuple[Path, str]]) -> MigrationFileError:
+    """One error for every misnamed file: the file itself when it is the only one."""
+    if len(problems) == 1:
+        path, reason = problems[0]
+        message, _sep, hint = reason.partition("; ")
+        return MigrationFileError(f"{path.name!r}: {message}", path=path,
+                                  hint=hint or None)
+    listing = "; ".join(f"{path.name!r}: {reason.partition('; ')[0]}"
+                        for path, reason in problems)
+    fixes = "; ".join(f"{path.name}: {reason.partition('; ')[2]}" for path, reason in problems
+                      if reason.partition("; ")[2])
+    return MigrationFileError(
+        f"{len(problems)} files in the migrations directory are not migrations pgkeel "
+        f"(or dbmate) can run: {listing}", path=directory, hint=fixes or None)
+
+
+def _not_regular(entry: Path) -> str:
+    """What is wrong with a non-regular entry named like a migration, with the fix."""
     if entry.is_symlink() and not entry.exists():
         what = "a symlink whose target does not exist"
     elif entry.is_dir():
         what = "a directory"
     else:
         what = "not a regular file (a FIFO, socket or device)"
-    raise MigrationFileError(
-        f"{entry.name!r} is named like a migration but is {what}", path=entry,
-        hint="make it a regular .sql file (or a symlink to one), or move it out of the "
-        "migrations directory",
-    )
+    return (f"named like a migration but is {what}; make it a regular .sql file (or a "
+            "symlink to one), or move it out of the migrations directory")
 
 
 def new_migration(directory: Path, name: str, *, now: datetime | None = None) -> Path:
@@ -306,7 +335,9 @@ def new_migration(directory: Path, name: str, *, now: datetime | None = None) ->
         path = directory / f"{version}_{slug}.sql"
         # A version already taken (by any name) moves the new one a second later:
         # two `migrate new` in one second both succeed, in order, nothing overwritten.
-        if not any(directory.glob(f"{version}_*.sql")) and not path.exists():
+        taken = any(_naming.leading_version(other.name) == version
+                    for other in directory.glob(f"{version}*"))
+        if not taken and not path.exists():
             try:
                 write_new(path, _TEMPLATE.encode())
             except FileExistsError:

@@ -1,26 +1,27 @@
 """Convert other tools' migration histories into pgkeel migration files.
 
 ``import_history(source, dest, tool)`` reads a golang-migrate, diesel or dbmate directory
-and writes one ``YYYYMMDDHHMMSS_name.sql`` file per migration into ``dest``, in the
-original order, each with both sections and a header comment naming its original
-file(s). Every file written parses with :func:`pgkeel.migrations.read_migration`.
+and writes one migration file per migration into ``dest``, in the original order, each
+with both sections and a header comment naming its original file(s). Every file
+written parses with :func:`pgkeel.migrations.read_migration`.
 
-Versions: a migration whose original version already is a pgkeel version keeps it, so
-the versions an existing database recorded still match: dbmate's ``YYYYMMDDHHMMSS`` (or
-``YYYYMMDD``) timestamps as they are, diesel's ``YYYY-MM-DD-HHMMSS`` as
-``YYYYMMDDHHMMSS``, golang-migrate timestamp versions likewise. Versions are synthesised
-only where the original is not a real date and time, i.e. sequence numbers
-(golang-migrate's ``0001``, diesel's ``00000000000000_diesel_initial_setup``): the i-th
-migration (0-based, original order) gets ``start`` + i seconds, ``start`` defaulting to
-2000-01-01T00:00:00 UTC. The old fixed date keeps imports reproducible (re-importing
-gives the same names) and sorts the history before any migration written later with
-``pgkeel migrate new``. Should kept and synthesised versions not come out in the
-original order, every version is synthesised (and a note says so). Passing ``start``
-explicitly synthesises every version. The original file names stay in the header
-comment.
+Versions: every migration keeps its upstream version as a digit string, so the
+versions an existing database recorded still match and nothing is renumbered behind
+the user's back: dbmate's files keep their whole name (``10000000000000_demote-postgres.sql``
+stays as it is); diesel's ``YYYY-MM-DD-HHMMSS_name`` becomes ``YYYYMMDDHHMMSS_name.sql``
+(diesel's own version: the digits, dashes removed, so 2.2's ``-0000`` suffix and a
+seconds field of 60 are kept too); golang-migrate's ``0189_name.up.sql`` becomes
+``0189_name.sql``. pgkeel applies files in dbmate's order (file names compared byte by
+byte), so a history whose kept names would not come out in the original order, two
+migrations sharing a version, or a version that is not digits is refused with every
+file or folder responsible named (``MigrationFileError``); the fix is to rename those
+originals (zero-padding golang-migrate versions keeps their numeric value), or to pass
+``start``, which gives every migration a new ``YYYYMMDDHHMMSS`` version, ``start`` + i
+seconds for the i-th (0-based, original order), the original names staying in the
+header comment.
 
 Importing into a directory that already holds migrations is refused (``UsageError``)
-when an imported version would sort before an existing one: the imported history would
+when an imported file would sort before an existing one: the imported history would
 be pending behind applied migrations. Pass ``start`` after the latest existing version.
 
 What is not copied as it was is reported, never silently changed:
@@ -31,7 +32,8 @@ What is not copied as it was is reported, never silently changed:
 - an up without a down becomes an irreversible migration (empty down section). The
   original runners step over it too (golang-migrate's ``newMigration`` makes an "empty"
   migration, Harness's ``maragudk/migrate`` walks only the down files), but nobody
-  wrote that there is nothing to undo, so pgkeel does not assume it;
+  wrote that there is nothing to undo, so pgkeel does not assume it. A dbmate file
+  whose down section is empty is copied as it is, irreversible, and listed the same way;
 - a down without an up is reported and not written;
 - a down PostgreSQL's parser rejects is kept as a comment (irreversible), with the
   parser's message, so that one broken down does not block applying the history (the
@@ -55,16 +57,18 @@ from pglast import ast
 from pglast.enums import TransactionStmtKind
 
 from pgkeel.errors import MigrationFileError, PgkeelError, UsageError
-from pgkeel.migrations._naming import is_version, version_key
+from pgkeel.migrations._naming import is_version, leading_version, order_key
 from pgkeel.migrations._sources import READERS, FileNote, Scan, Source
 from pgkeel.migrations._split import RawStatement, SplitError, split_sql
 from pgkeel.migrations._txrules import is_transaction_control, non_transactional_reason
 from pgkeel.migrations._write import write_new
-from pgkeel.migrations.files import parse_hint, parse_migration
+from pgkeel.migrations.files import Migration, parse_hint, parse_migration
 
 __all__ = ["DEFAULT_START", "FileNote", "ImportReport", "Tool", "import_history"]
 
 Tool = Literal["golang-migrate", "diesel", "dbmate"]
+#: The ``start`` for a history whose versions cannot be kept (Harness's share versions):
+#: a fixed date keeps re-imports reproducible and sorts before ``migrate new``'s files.
 DEFAULT_START = datetime(2000, 1, 1, tzinfo=UTC)
 _TX_OPEN = {TransactionStmtKind.TRANS_STMT_BEGIN, TransactionStmtKind.TRANS_STMT_START}
 _TX_CLOSE = {TransactionStmtKind.TRANS_STMT_COMMIT}  # COMMIT and END
@@ -76,9 +80,10 @@ class ImportReport:
     """What :func:`import_history` did.
 
     ``written``: the new files, in order. ``unpaired_ups``: original ups without a down,
-    the missing downs (written irreversible). ``noop_downs``: original down files that
-    hold no statements (written ``noop:true``). ``unparsable_downs``: original downs
-    PostgreSQL's parser rejects, with its message (kept as comments, irreversible).
+    and dbmate files whose down section is empty (written irreversible).
+    ``noop_downs``: original down files that hold no statements (written
+    ``noop:true``). ``unparsable_downs``: original downs PostgreSQL's parser rejects,
+    with its message (kept as comments, irreversible).
     ``unpaired_downs``: original downs without an up (not written). ``skipped``: files
     in ``source`` that are not migrations, with the reason. ``notes``: changes made
     while converting (``transaction:false`` added, a ``BEGIN``/``COMMIT`` wrapper
@@ -110,16 +115,19 @@ def import_history(source: Path, dest: Path, tool: Tool, *,
     - ``diesel``: ``YYYY-MM-DD-HHMMSS_name/up.sql`` + ``down.sql`` directories ordered by
       version; ``metadata.toml`` with ``run_in_transaction = false`` becomes
       ``transaction:false``.
-    - ``dbmate``: ``NNNN_name.sql`` files with markers, copied unchanged after the header,
-      ordered by file name as dbmate does.
+    - ``dbmate``: the files dbmate reads (leading digits, ``.sql``), with markers,
+      copied unchanged after the header under their own names, ordered by file name as
+      dbmate does.
 
-    Original versions that are pgkeel versions are kept (see the module docstring);
-    ``start``, when given, synthesises every version from that time (naive means UTC).
-    ``dest`` is created when missing. Nothing is written unless every file converts: an
-    existing file or version in ``dest``, an up PostgreSQL's parser rejects, or a result
-    that would not re-read raises ``MigrationFileError`` naming the original file and
-    line. Raises ``UsageError`` when ``source`` holds nothing importable for ``tool``
-    and when an imported version would sort before a migration already in ``dest``.
+    Upstream versions are kept (see the module docstring); ``start``, when given, gives
+    every migration a new version from that time (naive means UTC). ``dest`` is created
+    when missing. Nothing is written unless every file converts: kept names that would
+    change the order, share a version or are not digits (all of them named in one
+    error), an existing file or version in ``dest``, an up PostgreSQL's parser rejects,
+    or a result that would not re-read raises ``MigrationFileError`` naming the
+    original files (and line). Raises ``UsageError`` when ``source`` holds nothing
+    importable for ``tool`` and when an imported file would sort before a migration
+    already in ``dest``.
     Files are written atomically and never overwritten; if writing fails midway, the
     files written by this call are removed and ``PgkeelError`` is raised.
     """
@@ -133,12 +141,13 @@ def import_history(source: Path, dest: Path, tool: Tool, *,
     scan = reader(source)
     if not scan.sources:
         raise _nothing_importable(source, tool, scan)
-    versions = _versions(source, scan, start)
+    names = _file_names(source, scan, start)
     planned: list[tuple[Path, bytes]] = []
+    unpaired_ups = list(scan.unpaired_ups)
     noop_downs: list[Path] = []
     unparsable_downs: list[FileNote] = []
     for number, item in enumerate(scan.sources):
-        path = dest / f"{versions[number]}_{item.name}.sql"
+        path = dest / names[number]
         header = (f"-- Imported by pgkeel from {tool}: migration {number + 1} of "
                   f"{len(scan.sources)} in the original order.\n")
         if item.whole_file:
@@ -149,14 +158,17 @@ def import_history(source: Path, dest: Path, tool: Tool, *,
                 noop_downs.append(item.down)
             if item.down is not None and down.problem is not None:
                 unparsable_downs.append(FileNote(item.down, down.problem))
-        planned.append((path, _validated(path, pieces, item.up)))
+        data, migration = _validated(path, pieces, item.up)
+        if item.whole_file and not migration.reversible:
+            unpaired_ups.append(item.up)  # a dbmate file whose down section is empty
+        planned.append((path, data))
     _check_free(dest, [path for path, _ in planned])
     _check_order(dest, [path for path, _ in planned], kept=start is None)
     _write_all(dest, planned)
     return ImportReport(
         tool=tool, source=source, dest=dest,
         written=tuple(path for path, _ in planned),
-        unpaired_ups=tuple(scan.unpaired_ups), noop_downs=tuple(noop_downs),
+        unpaired_ups=tuple(unpaired_ups), noop_downs=tuple(noop_downs),
         unparsable_downs=tuple(unparsable_downs), unpaired_downs=tuple(scan.unpaired_downs),
         skipped=tuple(scan.skipped), notes=tuple(scan.notes),
     )
@@ -181,24 +193,41 @@ def _nothing_importable(source: Path, tool: str, scan: Scan) -> UsageError:
     )
 
 
-def _versions(source: Path, scan: Scan, start: datetime | None) -> list[str]:
-    """The pgkeel version of each migration, in order (see the module docstring)."""
-    moment = start or DEFAULT_START
-    moment = moment.astimezone(UTC) if moment.tzinfo else moment
-    synthesised = [(moment + timedelta(seconds=number)).strftime("%Y%m%d%H%M%S")
-                   for number in range(len(scan.sources))]
+def _file_names(source: Path, scan: Scan, start: datetime | None) -> list[str]:
+    """The name of each migration's new file, in order (see the module docstring).
+
+    Raises ``MigrationFileError`` naming every original whose version cannot be kept.
+    """
     if start is not None:
-        return synthesised
-    versions = [item.version if is_version(item.version) else made
-                for item, made in zip(scan.sources, synthesised, strict=True)]
-    keys = [version_key(version) for version in versions]
-    if all(a < b for a, b in pairwise(keys)):
-        return versions
-    if any(is_version(item.version) for item in scan.sources):
-        scan.notes.append(FileNote(source, "original versions not kept: kept and "
-                                           "synthesised versions would not keep the "
-                                           "original order, so every version is synthesised"))
-    return synthesised
+        moment = start.astimezone(UTC) if start.tzinfo else start
+        return [f"{(moment + timedelta(seconds=number)).strftime('%Y%m%d%H%M%S')}_"
+                f"{item.name}.sql" for number, item in enumerate(scan.sources)]
+    names = [item.up.name if item.whole_file else f"{item.version}_{item.name}.sql"
+             for item in scan.sources]
+    problems = [f"{item.label}: version {item.version!r} is not digits"
+                for item in scan.sources if not is_version(item.version)]
+    by_version: dict[str, list[Source]] = {}
+    for item in scan.sources:
+        by_version.setdefault(item.version, []).append(item)
+    problems += [f"version {version} is shared by " + ", ".join(i.label for i in items)
+                 for version, items in by_version.items() if len(items) > 1]
+    pairs = list(zip(scan.sources, names, strict=True))
+    problems += [f"{before.label} comes before {after.label} upstream, but {name_after} "
+                 f"would sort before {name_before}"
+                 for (before, name_before), (after, name_after) in pairwise(pairs)
+                 if order_key(name_before) >= order_key(name_after)]
+    if problems:
+        raise MigrationFileError(
+            f"{len(problems)} upstream version problem(s) keep pgkeel from keeping the "
+            "original versions (pgkeel, like dbmate, runs files in file-name order and "
+            "records one row per version): " + "; ".join(problems),
+            path=source,
+            hint="rename those originals (zero-padding golang-migrate versions keeps "
+            "their value), or pass --start YYYYMMDDHHMMSS to give every migration a new "
+            "version in the original order (a database that recorded the old versions "
+            "then needs `pgkeel migrate baseline`)",
+        )
+    return names
 
 
 # --- composing one pgkeel file -----------------------------------------------------
@@ -314,7 +343,7 @@ def _unwrap(path: Path, text: str, statements: list[RawStatement],
     return text, split_sql(text)
 
 
-def _validated(path: Path, pieces: list[_Piece], original: Path) -> bytes:
+def _validated(path: Path, pieces: list[_Piece], original: Path) -> tuple[bytes, Migration]:
     """Join ``pieces`` and prove the result re-reads; map any error to the original.
 
     An error without a line of the original (a missing marker ...) names ``original``:
@@ -322,14 +351,14 @@ def _validated(path: Path, pieces: list[_Piece], original: Path) -> bytes:
     """
     data = "".join(text for text, _, _ in pieces).encode()
     try:
-        parse_migration(path, data)
+        migration = parse_migration(path, data)
     except MigrationFileError as exc:
         origin, line = _origin(pieces, exc.line)
         if origin is None:
             origin, line = original, None
         raise MigrationFileError(exc.message, path=origin, line=line,
                                  hint=exc.hint) from None
-    return data
+    return data, migration
 
 
 def _origin(pieces: list[_Piece], line: int | None) -> tuple[Path | None, int | None]:
@@ -375,43 +404,56 @@ def _check_free(dest: Path, paths: list[Path]) -> None:
     """Refuse before writing anything when a target name or version is taken in ``dest``."""
     if not dest.is_dir():
         return
-    taken = {entry.name.split("_", 1)[0]: entry for entry in dest.glob("*.sql")}
+    taken = {leading_version(entry.name): entry for entry in dest.glob("*.sql")
+             if leading_version(entry.name)}
     for path in paths:
-        other = taken.get(path.name.split("_", 1)[0])
+        other = taken.get(leading_version(path.name))
         if other is not None:
             raise MigrationFileError(
                 f"{other.name} already exists in the destination with version "
-                f"{path.name.split('_', 1)[0]}", path=path,
+                f"{leading_version(path.name)}", path=path,
                 hint="import into an empty directory, or pass a start time after the "
                 "existing migrations (pgkeel migrate import --start YYYYMMDDHHMMSS)",
             )
 
 
 def _check_order(dest: Path, paths: list[Path], *, kept: bool) -> None:
-    """Refuse when an imported version sorts before a migration already in ``dest``."""
+    """Refuse when an imported file sorts before a migration already in ``dest``."""
     if not dest.is_dir():
         return
-    existing = [(version_key(name.split("_", 1)[0]), name) for name in
-                (entry.name for entry in dest.glob("*.sql"))
-                if is_version(name.split("_", 1)[0])]
+    existing = [entry.name for entry in dest.glob("*.sql") if leading_version(entry.name)]
     if not existing:
         return
-    latest_key, latest = max(existing)
+    latest = max(existing, key=order_key)
     for path in paths:
-        if version_key(path.name.split("_", 1)[0]) < latest_key:
-            version = latest.split("_", 1)[0]
-            after = (version + "000000" if len(version) == 8 else
-                     (datetime.strptime(version, "%Y%m%d%H%M%S")
-                      + timedelta(seconds=1)).strftime("%Y%m%d%H%M%S"))
+        if order_key(path.name) < order_key(latest):
+            after = _start_after(leading_version(latest))
             raise UsageError(
                 f"the imported {path.name} would sort before {latest}, already in {dest}: "
                 "the imported history would run after migrations that come later",
                 path=dest,
-                hint=f"import into an empty migrations directory, or pass --start {after} "
-                "(any YYYYMMDDHHMMSS after the existing migrations) so the imported "
-                "versions begin after them"
-                + ("; --start replaces the original versions" if kept else ""),
+                hint="import into an empty migrations directory"
+                + (f", or pass --start {after} (any YYYYMMDDHHMMSS after the existing "
+                   "migrations) so the imported versions begin after them"
+                   + ("; --start replaces the original versions" if kept else "")
+                   if after else ""),
             )
+
+
+def _start_after(version: str) -> str | None:
+    """The first ``--start`` whose files sort after a file of ``version``, if any.
+
+    Files compare by name, and ``'0' < '_'``: ``20240119000000_x`` sorts before
+    ``20240119_y``, so after an 8-digit date comes the next day.
+    """
+    for fmt, step in (("%Y%m%d%H%M%S", timedelta(seconds=1)), ("%Y%m%d", timedelta(days=1))):
+        try:
+            moment = datetime.strptime(version, fmt)
+        except ValueError:
+            continue
+        if moment.strftime(fmt) == version:
+            return (moment + step).strftime("%Y%m%d%H%M%S")
+    return None
 
 
 def _write_all(dest: Path, planned: list[tuple[Path, bytes]]) -> None:

@@ -22,7 +22,7 @@ rollback.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -35,7 +35,8 @@ from pgkeel.errors import (
     Refused,
     UsageError,
 )
-from pgkeel.migrations.files import CHECKSUM_ALGORITHM, Migration, Section, version_key
+from pgkeel.migrations._naming import order_key
+from pgkeel.migrations.files import CHECKSUM_ALGORITHM, Migration, Section
 from pgkeel.migrations.records import AppliedMigration
 
 __all__ = [
@@ -224,7 +225,7 @@ def plan_up(
 ) -> Plan:
     """Return the steps that apply the pending migrations (up to ``to``, inclusive).
 
-    ``migrations`` come from :func:`pgkeel.migrations.files.discover` (version order),
+    ``migrations`` come from :func:`pgkeel.migrations.files.discover` (dbmate's order),
     ``rows`` from :func:`pgkeel.migrations.history.read`. With ``resume`` a failed
     ``transaction:false`` migration becomes the first step, restarting at its failed
     statement.
@@ -257,8 +258,8 @@ def plan_up(
     pending = [m for m in migrations if m.version not in applied]
     if rows and pending:
         # A failed migration ran in part, so it counts as applied here.
-        newest = max((r.version for r in rows), key=version_key)
-        older = [m for m in pending if m.sort_key < version_key(newest)]
+        newest = max((r.version for r in rows), key=lambda v: order_of(v, files, rows))
+        older = [m for m in pending if m.sort_key < order_of(newest, files, rows)]
         if older and not allow_out_of_order:
             names = ", ".join(m.path.name for m in older)
             raise OutOfOrderMigration(
@@ -275,7 +276,7 @@ def plan_up(
                 f"--to {to}: no migration has that version",
                 hint="give a version from `pgkeel migrate status`",
             )
-        pending = [m for m in pending if version_key(m.version) <= version_key(to)]
+        pending = [m for m in pending if m.sort_key <= order_of(to, files, rows)]
     for migration in pending:
         steps.append(Step(
             direction="up",
@@ -291,6 +292,20 @@ def plan_up(
         for r in rows if r.version not in files
     )
     return Plan("up", tuple(steps), notes)
+
+
+def order_of(version: str, files: Mapping[str, Migration],
+             rows: Sequence[AppliedMigration]) -> str:
+    """The place of ``version`` in dbmate's order (file names compared byte by byte).
+
+    ``files`` maps versions to the migrations on disk, ``rows`` is the history. The key
+    is the name of the version's file, else the file name the history recorded for it
+    (the file is gone), else ``VERSION_`` (how ``migrate new`` names files).
+    """
+    if version in files:
+        return files[version].sort_key
+    recorded = next((r.path for r in rows if r.version == version and r.path), None)
+    return order_key(Path(recorded).name if recorded else f"{version}_")
 
 
 def _stored_step(row: AppliedMigration, path: Path | None) -> Step:

@@ -26,9 +26,9 @@ from pgkeel.errors import FailedMigrationBlocks, Refused, UsageError
 from pgkeel.migrations import health, history
 from pgkeel.migrations.backup import BackupFile, dump
 from pgkeel.migrations.execute import Executor, RetryPolicy
-from pgkeel.migrations.files import Migration, discover, version_key
+from pgkeel.migrations.files import Migration, discover
 from pgkeel.migrations.lock import AdvisoryLock
-from pgkeel.migrations.plan import Plan, Step, plan_rollback, plan_up
+from pgkeel.migrations.plan import Plan, Step, order_of, plan_rollback, plan_up
 from pgkeel.migrations.progress import Progress, emit
 from pgkeel.migrations.records import AppliedMigration
 from pgkeel.report.findings import Finding
@@ -318,7 +318,8 @@ def baseline(
     if version not in {m.version for m in migrations}:
         raise UsageError(f"baseline {version}: no migration file has that version",
                          hint="give a version from `pgkeel migrate status`")
-    chosen = tuple(m for m in migrations if version_key(m.version) <= version_key(version))
+    files = {m.version: m for m in migrations}
+    chosen = tuple(m for m in migrations if m.sort_key <= order_of(version, files, ()))
     with _locked(url, lock_wait_s, progress) as (conn, _lock):
         rows = history.read(conn)
         if rows:

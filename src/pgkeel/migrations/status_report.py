@@ -18,8 +18,9 @@ from typing import Any, Literal
 
 from pgkeel.connect import connect
 from pgkeel.migrations import health, history
-from pgkeel.migrations.files import discover, version_key
+from pgkeel.migrations.files import discover
 from pgkeel.migrations.lock import LockHolder, lock_holder
+from pgkeel.migrations.plan import order_of
 from pgkeel.migrations.records import AppliedMigration, Failure
 from pgkeel.report.findings import Finding
 
@@ -84,7 +85,7 @@ class MigrationStatus:
 
 @dataclass(frozen=True, slots=True)
 class StatusReport:
-    """Every migration (version order), who holds pgkeel's lock right now, and the
+    """Every migration (dbmate's order), who holds pgkeel's lock right now, and the
     invalid indexes in the database (each with its ``DROP INDEX CONCURRENTLY``)."""
 
     migrations: tuple[MigrationStatus, ...]
@@ -141,7 +142,7 @@ def status(url: str, directory: Path) -> StatusReport:
         invalid = tuple(health.invalid_indexes(conn))
     files = {m.version: m for m in migrations}
     applied = {r.version: r for r in rows}
-    newest = max((version_key(r.version) for r in rows), default=None)
+    newest = max((order_of(r.version, files, rows) for r in rows), default=None)
     entries = []
     for migration in migrations:
         row = applied.get(migration.version)
@@ -159,7 +160,7 @@ def status(url: str, directory: Path) -> StatusReport:
         entries.append(_from_row(row, state, migration.path.name))
     entries.extend(_from_row(r, "missing", r.path)
                    for r in rows if r.version not in files)
-    entries.sort(key=lambda m: version_key(m.version))
+    entries.sort(key=lambda m: order_of(m.version, files, rows))
     return StatusReport(tuple(entries), holder, invalid)
 
 
