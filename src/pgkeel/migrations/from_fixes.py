@@ -47,16 +47,23 @@ def _one_line(text: str) -> str:
 
 
 def _down(groups: Groups, findings: Sequence[Finding], irreversible: Iterable[Finding]
-          ) -> tuple[str, bool]:
-    """The down section's text and whether it can run in a transaction."""
+          ) -> tuple[str, bool, bool]:
+    """The down section's text, whether it runs in a transaction, and whether it is a noop.
+
+    A section whose findings are all undone elsewhere (a fix split across the two
+    migrations keeps its whole undo in the second one) is ``noop:true``.
+    """
     lost = [f for f in findings if f in set(irreversible)]
     if lost:
         return "\n".join(
             ["-- Irreversible: no SQL undoes these fixes, so this section stays empty and",
              "-- `pgkeel migrate rollback` refuses rather than undo half of the migration."]
-            + [f"{finding_comment(f)}: {_one_line(f.message)}" for f in lost]), True
+            + [f"{finding_comment(f)}: {_one_line(f.message)}" for f in lost]), True, False
+    if not any(s.key for _f, steps in groups for s in steps):
+        return ("-- Nothing to undo here: the next migration's down undoes these fixes.",
+                True, True)
     tx = not any(s.non_transactional for _f, steps in groups for s in steps)
-    return _section(groups), tx
+    return _section(groups), tx, False
 
 
 def fix_drafts(findings: Iterable[Finding], name: str = DEFAULT_NAME
@@ -75,11 +82,12 @@ def fix_drafts(findings: Iterable[Finding], name: str = DEFAULT_NAME
     drafts = []
     if plan.inside:
         mine = [f for f, _ in plan.inside if f not in outside]
-        down, down_tx = _down(plan.down_inside, mine, plan.irreversible)
+        down, down_tx, noop = _down(plan.down_inside, mine, plan.irreversible)
         drafts.append(MigrationDraft(name, up=_section(plan.inside), down=down,
-                                     header=header, down_transaction=down_tx))
+                                     header=header, down_transaction=down_tx,
+                                     down_noop=noop))
     if plan.outside:
-        down, down_tx = _down(plan.down_outside, outside, plan.irreversible)
+        down, down_tx, _noop = _down(plan.down_outside, outside, plan.irreversible)
         drafts.append(MigrationDraft(
             f"{name} concurrently", up=_section(plan.outside), down=down,
             header=header + "\n-- PostgreSQL refuses these inside a transaction block: "
