@@ -93,7 +93,7 @@ def check_command(
                          "--write-migration", hint="run them as two commands")
     if name is not None and not write_migration:
         raise UsageError(f"unexpected argument {name!r}",
-                         hint="a NAME names the migration of --write-migration")
+                         hint="a NAME names the migration of --write-migration; add that flag")
     resolved = settings(database_url, project)
     config = check_config(resolved)
     url = target_url(resolved, notify=note)
