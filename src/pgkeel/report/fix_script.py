@@ -27,8 +27,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from pgkeel.migrations._split import split_sql
-from pgkeel.migrations._txrules import is_transaction_control, non_transactional_reason
 from pgkeel.report.findings import Finding, sort_findings
 
 __all__ = ["FixPlan", "FixStatement", "finding_comment", "fix_sql", "plan_fixes",
@@ -76,6 +74,11 @@ def statements(text: str) -> tuple[FixStatement, ...]:
     transaction control (BEGIN, COMMIT...), which a fix must not hold: the script owns
     the transaction.
     """
+    # Imported here: the migrations package costs ~150 ms that reports without fixes
+    # (JSON, SARIF) would pay for nothing.
+    from pgkeel.migrations._split import split_sql
+    from pgkeel.migrations._txrules import is_transaction_control, non_transactional_reason
+
     try:
         raw = split_sql(text)
     except Exception as exc:  # SplitError: a fix pgkeel wrote that does not parse
