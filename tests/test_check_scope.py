@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
-from pgkeel.check import check
+from pgkeel.check import check, checklist
 from pgkeel.cli import app
 from pgkeel.lint import registry
-from pgkeel.lint.checklist import RLS
+from pgkeel.lint.checklist import CONSTRAINTS, RLS
+from pgkeel.lint.rules.catalog_health import MissingTimestamps
 from pgkeel.lint.context import CheckConfig
 from pgkeel.migrations import up
 from pgkeel.report.findings import Severity
@@ -104,3 +106,13 @@ def test_no_data_reads_no_rows(pg_database: TestDatabase) -> None:
                             "WHERE relname = 'orders'").fetchone() == scans
     cli = runner.invoke(app, ["check", "-d", pg_database.url, "--no-data"])
     assert "--no-data: rows not read" in cli.stdout
+
+
+def test_no_data_names_the_skipped_data_rules(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(MissingTimestamps, "uses_data", True)
+    items = {c.item: c for c in checklist([], data_read=False)}
+    assert items[CONSTRAINTS].detail.endswith(
+        "rows not read (--no-data): rules that judge from the data (missing-timestamps) "
+        "were skipped")
+    assert "rows not read" not in items[RLS].detail
+    assert "rows not read" not in {c.item: c for c in checklist([])}[CONSTRAINTS].detail

@@ -154,11 +154,9 @@ def _answer(item: _Item, findings: Sequence[Finding], ran: Sequence[type[Rule]],
                f"{', '.join(off)}); " if off else "no rule answers it yet; ")
         return ChecklistItem(item.item, "not checked", why + item.not_checked
                              if item.not_checked else why.rstrip("; "))
-    unread = "" if data_read else (
-        "; rows not read (--no-data): rules that judge from the data "
-        f"({', '.join(sorted(r.id for r in ran if r.checklist == item.item and r.uses_data))}"
-        ") were skipped" if any(r.uses_data for r in ran if r.checklist == item.item)
-        else "")
+    readers = sorted(r.id for r in ran if r.checklist == item.item and r.uses_data)
+    unread = (f"; rows not read (--no-data): rules that judge from the data "
+              f"({', '.join(readers)}) were skipped" if readers and not data_read else "")
     hits = [f for f in findings if f.rule in rules]
     if not hits:
         return ChecklistItem(item.item, "pass", f"checked: {item.scope}{unread}", rules)

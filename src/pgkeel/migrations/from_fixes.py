@@ -53,7 +53,8 @@ def _down(groups: Groups, findings: Sequence[Finding], irreversible: Iterable[Fi
     A section whose findings are all undone elsewhere (a fix split across the two
     migrations keeps its whole undo in the second one) is ``noop:true``.
     """
-    lost = [f for f in findings if f in set(irreversible)]
+    no_undo = set(irreversible)
+    lost = [f for f in findings if f in no_undo]
     if lost:
         return "\n".join(
             ["-- Irreversible: no SQL undoes these fixes, so this section stays empty and",

@@ -76,13 +76,13 @@ def statements(text: str) -> tuple[FixStatement, ...]:
     """
     # Imported here: the migrations package costs ~150 ms that reports without fixes
     # (JSON, SARIF) would pay for nothing.
-    from pgkeel.migrations._split import split_sql
+    from pgkeel.migrations._split import SplitError, split_sql
     from pgkeel.migrations._txrules import is_transaction_control, non_transactional_reason
 
     try:
         raw = split_sql(text)
-    except Exception as exc:  # SplitError: a fix pgkeel wrote that does not parse
-        raise ValueError(f"a fix does not parse: {getattr(exc, 'message', exc)}") from None
+    except SplitError as exc:  # a fix pgkeel wrote that does not parse: a rule's bug
+        raise ValueError(f"a fix does not parse: {exc.message}") from None
     found: list[FixStatement] = []
     begin = 0
     for i, item in enumerate(raw):
