@@ -12,8 +12,8 @@ from pgkeel.check import check, checklist
 from pgkeel.cli import app
 from pgkeel.lint import registry
 from pgkeel.lint.checklist import CONSTRAINTS, RLS
-from pgkeel.lint.rules.catalog_health import MissingTimestamps
 from pgkeel.lint.context import CheckConfig
+from pgkeel.lint.rules.catalog_health import MissingTimestamps
 from pgkeel.migrations import up
 from pgkeel.report.findings import Severity
 from pgkeel.report.fix_script import fix_sql
