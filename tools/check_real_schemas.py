@@ -10,7 +10,10 @@ per database:
 2. on a copy of the database (``CREATE DATABASE ... TEMPLATE``), the script
    ``check --fix-sql`` prints, run with ``psql -v ON_ERROR_STOP=1 -f``;
 3. ``check`` again on the copy: what remains per rule, which fixed findings are still
-   reported (should be none) and which findings are new (should be none).
+   reported (should be none) and which findings are new (should be none);
+4. on a second copy, the migrations ``check --write-migration`` writes: ``migrate up``,
+   a re-check (the same findings as step 3), then ``migrate rollback --all`` when every
+   fix has an undo (the findings of step 1 again), else the rollback must refuse.
 
 Prints a table per database, then the whole result as JSON (``--json PATH`` also
 writes it to a file). Exit status 0 when every script ran and left neither fixed
@@ -41,7 +44,10 @@ from psycopg import sql
 from pgkeel.check import check
 from pgkeel.cluster import Cluster, available_binaries, throwaway
 from pgkeel.connect import connect
+from pgkeel.errors import IrreversibleMigration
 from pgkeel.examples import EXAMPLE_DATABASE, load_example
+from pgkeel.migrations import rollback, up
+from pgkeel.migrations.from_fixes import write_fix_migrations
 from pgkeel.report.fix_script import fix_sql
 
 _DEFAULT_DATA = Path(os.environ.get(
@@ -128,7 +134,36 @@ def audit(cluster: Cluster, dbname: str, workdir: Path) -> dict[str, Any]:
     report["after"] = dict(sorted(Counter(f.rule for f in after.findings).items()))
     report["still_reported"] = sorted(f"{r} {o}" for r, o in fixed & _pairs(after))
     report["new"] = sorted(f"{r} {o}" for r, o in _pairs(after) - _pairs(before))
+    report["migration"] = _migration(cluster, dbname, workdir, before, after)
     return report
+
+
+def _migration(cluster: Cluster, dbname: str, workdir: Path, before: Any, fixed: Any
+               ) -> dict[str, Any]:
+    """Apply the fixes as migrations on a copy, re-check, roll back, re-check."""
+    copy = f"{dbname}_migrated"
+    _create(cluster, copy, template=dbname)
+    url = cluster.url(copy)
+    directory = workdir / f"{dbname}.migrations"
+    paths = write_fix_migrations(before.findings, directory)
+    outcome: dict[str, Any] = {"files": [p.name for p in paths]}
+    try:
+        up(url, directory)
+    except Exception as exc:  # report it and go on with the next database
+        outcome["up_error"] = f"{type(exc).__name__}: {exc}"
+        return outcome
+    outcome["after_up_matches_fix_sql"] = _pairs(check(url)) == _pairs(fixed)
+    try:
+        rollback(url, directory, everything=True)
+    except IrreversibleMigration:
+        outcome["rollback"] = "refused: a fix has no undo"
+        return outcome
+    except Exception as exc:
+        outcome["rollback"] = f"failed: {type(exc).__name__}: {exc}"
+        return outcome
+    outcome["rollback"] = ("restored the findings" if _pairs(check(url)) == _pairs(before)
+                           else "ran, but the findings differ from before")
+    return outcome
 
 
 def _table(results: dict[str, dict[str, Any]]) -> str:
@@ -148,6 +183,13 @@ def _table(results: dict[str, dict[str, Any]]) -> str:
             lines.append(f"   psql: {report['fix_error'].splitlines()[-1]}")
         for what in ("still_reported", "new"):
             lines += [f"   {what.replace('_', ' ')}: {item}" for item in report[what]]
+        migration = report["migration"]
+        if "up_error" in migration:
+            outcome = f"FAILED ({migration['up_error']})"
+        else:
+            same = "as" if migration["after_up_matches_fix_sql"] else "NOT as"
+            outcome = f"ran, re-check {same} after --fix-sql, rollback {migration['rollback']}"
+        lines.append(f"   --write-migration: {len(migration['files'])} file(s), up {outcome}")
         lines.append("")
     return "\n".join(lines)
 
@@ -195,7 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(text + "\n", encoding="utf-8")
     bad = [n for n, r in results.items()
-           if "error" in r or r["fix_error"] or r["still_reported"] or r["new"]]
+           if "error" in r or r["fix_error"] or r["still_reported"] or r["new"]
+           or "up_error" in r["migration"] or not r["migration"]["after_up_matches_fix_sql"]]
     return 1 if bad else 0
 
 
