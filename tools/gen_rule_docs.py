@@ -37,6 +37,12 @@ def render() -> str:
         for name in rule.sections:
             body = body.replace(f"{name}\n{'-' * len(name)}", f"### {name}")
         lines.append(body.strip())
+        if rule.opt_in:
+            lines += ["", f"Opt-in: runs only when `[check] enable` lists `{rule.id}`."]
+        if rule.options:
+            lines += ["", f"### Options (`[check.options.{rule.id}]`)", ""]
+            lines += [f"- `{key}` ({option.describe_type()}, default `{option.default!r}`): "
+                      f"{option.help}" for key, option in rule.options.items()]
         if rule.docs_url:
             lines += ["", f"More: <{rule.docs_url}>"]
     return "\n".join(lines) + "\n"

@@ -1,30 +1,33 @@
 """``check()``: audit a database against the skill's Validation Checklist.
 
-The skill (``seeds/000``, "Validation Checklist") lists seven items. :func:`check`
-reads a catalog snapshot, runs every schema rule over it, and answers each item with
-``pass``, ``warn``, ``fail`` or ``not checked``:
+The skill (``seeds/000``, "Validation Checklist") lists seven items; pgkeel adds an
+eighth, "Row Level Security is strict", which the skill's workflow asks for. :func:`check`
+reads a catalog snapshot, runs the schema rules over it (with the rows as evidence
+unless told not to read them), and answers each item with ``pass``, ``warn``, ``fail``
+or ``not checked``.
+
+The rules answering an item are not listed here: each rule declares its item
+(``Rule.checklist``, one of :mod:`pgkeel.lint.checklist`), and the items derive from
+the rules that ran, so a new rule answers its item without editing this module:
 
 ======================================== ==============================================
 Checklist item                           How pgkeel answers it
 ======================================== ==============================================
-Schema follows 3NF normalization         not checked: normal forms depend on functional
-                                         dependencies, which the catalog does not hold
-All foreign keys have indexes            rule ``unindexed-foreign-key``
+Schema follows 3NF normalization         the rules declaring it (normal-form rules)
+All foreign keys have indexes            the rules declaring it
 Migrations are reversible (UP/DOWN)      not checked until ``pgkeel migrate verify``
-Constraints enforce data integrity       rules ``missing-primary-key``,
-                                         ``missing-timestamps``,
-                                         ``updated-at-not-maintained``,
-                                         ``timestamp-without-time-zone``,
-                                         ``float-for-money``
+Constraints enforce data integrity       the rules declaring it
 Queries use indexes (verify with EXPLAIN) not checked until ``pgkeel explain``/``advise``
 Backup strategy documented and tested    not checked until ``pgkeel backup``
 Seed data available for development      not checked until ``pgkeel seed``
+Row Level Security is strict             the rules declaring it
 ======================================== ==============================================
 
 A rule-backed item is ``pass`` when its rules find nothing, ``fail`` when one of their
-findings is an error, and ``warn`` otherwise. ``rls-disabled-tenant-table`` answers no
-checklist item (the skill asks for RLS in its workflow, not in the checklist) but its
-findings are reported like every other.
+findings is an error, and ``warn`` otherwise; it is ``not checked`` only when no rule
+that answers it ran (none exists, all are disabled or opt-in, or the server is too
+old), and says which. Findings of rules that answer no item are reported like every
+other.
 """
 
 from __future__ import annotations
@@ -40,11 +43,12 @@ from pgkeel.connect import connect
 from pgkeel.lint import checklist as items
 from pgkeel.lint import registry
 from pgkeel.lint.context import CheckConfig
-from pgkeel.lint.schema import lint_database
+from pgkeel.lint.rules.base import Rule, SchemaRule
+from pgkeel.lint.schema import audited, lint_database
 from pgkeel.report.findings import FailOn, Finding, RuleInfo, Severity, breaches
 
 __all__ = ["CHECKLIST", "CheckResult", "ChecklistItem", "ChecklistStatus", "check",
-           "checklist"]
+           "checklist", "selected_rules"]
 
 ChecklistStatus = Literal["pass", "warn", "fail", "not checked"]
 
@@ -52,35 +56,37 @@ ChecklistStatus = Literal["pass", "warn", "fail", "not checked"]
 @dataclass(frozen=True, slots=True)
 class _Item:
     item: str
-    rules: tuple[str, ...] = ()
     scope: str = ""
     not_checked: str = ""
+    rule_backed: bool = True
 
 
-#: The skill's checklist, in its order, with how each item is answered.
+#: The skill's checklist, in its order, then pgkeel's RLS item: what a pass covers, or
+#: why an item no rule answers is not checked.
 CHECKLIST: tuple[_Item, ...] = (
-    _Item(items.NORMALIZATION, not_checked=(
-        "normal forms depend on functional dependencies between columns, which the "
-        "catalog does not record; review the schema by hand")),
-    _Item(items.FK_INDEXES, rules=("unindexed-foreign-key",),
+    _Item(items.NORMALIZATION,
+          scope=("repeating column groups, non-atomic values and functional dependencies "
+                 "found in the schema and sampled rows"),
+          not_checked=("normal forms depend on functional dependencies between columns, "
+                       "which no rule that ran reads; review the schema by hand")),
+    _Item(items.FK_INDEXES,
           scope="every foreign key has a valid, non-partial index leading with its columns"),
-    _Item("Migrations are reversible (UP/DOWN)", not_checked=(
+    _Item("Migrations are reversible (UP/DOWN)", rule_backed=False, not_checked=(
         "needs `pgkeel migrate verify` (up, down, up on a scratch database), "
         "not built yet; `pgkeel migrate status` already lists migrations without a down "
         "section")),
     _Item(items.CONSTRAINTS,
-          rules=("missing-primary-key", "missing-timestamps", "updated-at-not-maintained",
-                 "timestamp-without-time-zone", "float-for-money"),
-          scope=("primary keys, created_at/updated_at kept current, timestamptz, exact "
-                 "money types; whether NOT NULL, UNIQUE and CHECK constraints match your "
-                 "domain rules needs review")),
-    _Item("Queries use indexes (verify with EXPLAIN)", not_checked=(
+          scope=("keys, types and constraints the rules read; whether NOT NULL, UNIQUE and "
+                 "CHECK constraints match your domain rules needs review")),
+    _Item("Queries use indexes (verify with EXPLAIN)", rule_backed=False, not_checked=(
         "needs `pgkeel explain` / `pgkeel advise` (EXPLAIN plans of your workload), "
         "not built yet")),
-    _Item("Backup strategy documented and tested", not_checked=(
+    _Item("Backup strategy documented and tested", rule_backed=False, not_checked=(
         "needs `pgkeel backup` (dump, then prove it by restoring), not built yet")),
-    _Item("Seed data available for development", not_checked=(
+    _Item("Seed data available for development", rule_backed=False, not_checked=(
         "needs `pgkeel seed`, not built yet")),
+    _Item(items.RLS,
+          scope="row-level security enabled, policies present and restrictive where used"),
 )
 
 
@@ -108,9 +114,10 @@ class CheckResult:
     """What :func:`check` found.
 
     ``database`` and ``server_version`` name what was audited; ``checklist`` holds
-    the seven items in the skill's order; ``findings`` every rule's findings, worst
-    first; ``rules`` describes each rule that ran (for SARIF); ``tables`` counts the
-    tables audited.
+    the skill's seven items in its order, then RLS; ``findings`` every rule's
+    findings, worst first; ``rules`` describes each rule that ran (for SARIF);
+    ``tables`` counts the tables audited; ``data_read`` is False when the rows were
+    not read (``check(..., read_rows=False)``, ``--no-data``).
     """
 
     database: str
@@ -119,6 +126,7 @@ class CheckResult:
     findings: tuple[Finding, ...]
     rules: tuple[RuleInfo, ...]
     tables: int
+    data_read: bool = True
 
     def breaches(self, fail_on: FailOn) -> bool:
         """True when a finding is at or above ``fail_on`` (never for None)."""
@@ -127,6 +135,7 @@ class CheckResult:
     def header(self) -> dict[str, Any]:
         """The JSON keys before ``findings``: database, server version, checklist."""
         return {"database": self.database, "server_version": self.server_version,
+                "data_read": self.data_read,
                 "checklist": [c.to_dict() for c in self.checklist]}
 
     def to_dict(self) -> dict[str, Any]:
@@ -134,49 +143,77 @@ class CheckResult:
         return {**self.header(), "findings": [f.to_dict() for f in self.findings]}
 
 
-def _answer(item: _Item, findings: Sequence[Finding]) -> ChecklistItem:
-    if not item.rules:
+def _answer(item: _Item, findings: Sequence[Finding], ran: Sequence[type[Rule]],
+            skipped: Sequence[type[Rule]], data_read: bool) -> ChecklistItem:
+    if not item.rule_backed:
         return ChecklistItem(item.item, "not checked", item.not_checked)
-    hits = [f for f in findings if f.rule in item.rules]
+    rules = tuple(r.id for r in ran if r.checklist == item.item)
+    if not rules:
+        off = sorted(r.id for r in skipped if r.checklist == item.item)
+        why = (f"its rules did not run (disabled, opt-in or not for this server: "
+               f"{', '.join(off)}); " if off else "no rule answers it yet; ")
+        return ChecklistItem(item.item, "not checked", why + item.not_checked
+                             if item.not_checked else why.rstrip("; "))
+    readers = sorted(r.id for r in ran if r.checklist == item.item and r.uses_data)
+    unread = (f"; rows not read (--no-data): rules that judge from the data "
+              f"({', '.join(readers)}) were skipped" if readers and not data_read else "")
+    hits = [f for f in findings if f.rule in rules]
     if not hits:
-        return ChecklistItem(item.item, "pass", f"checked: {item.scope}", item.rules)
+        return ChecklistItem(item.item, "pass", f"checked: {item.scope}{unread}", rules)
     counts = Counter(f.rule for f in hits)
     found = ", ".join(f"{n} {rule}" for rule, n in sorted(counts.items()))
     status: ChecklistStatus = "fail" if max(f.severity for f in hits) is Severity.ERROR \
         else "warn"
-    return ChecklistItem(item.item, status, f"{len(hits)} finding(s): {found}", item.rules)
+    return ChecklistItem(item.item, status, f"{len(hits)} finding(s): {found}{unread}", rules)
 
 
-def checklist(findings: Sequence[Finding]) -> tuple[ChecklistItem, ...]:
-    """Answer the skill's checklist from ``findings`` (see the module docstring)."""
-    return tuple(_answer(item, findings) for item in CHECKLIST)
+def checklist(findings: Sequence[Finding], ran: Sequence[type[Rule]] | None = None, *,
+              data_read: bool = True) -> tuple[ChecklistItem, ...]:
+    """Answer the checklist from ``findings`` of the rules ``ran`` (module docstring).
+
+    ``ran`` defaults to every rule that is not opt-in; rules that declare an item but
+    are not in ``ran`` make the item say they did not run. ``data_read`` False adds
+    that the rules reading rows were skipped.
+    """
+    every = registry.schema_rules()
+    chosen = tuple(ran) if ran is not None else tuple(r for r in every if not r.opt_in)
+    skipped = tuple(r for r in every if r not in chosen)
+    return tuple(_answer(item, findings, chosen, skipped, data_read) for item in CHECKLIST)
 
 
-def check(target: str | psycopg.Connection[Any], config: CheckConfig | None = None
-          ) -> CheckResult:
+def selected_rules(config: CheckConfig, server_version_num: int) -> tuple[type[SchemaRule], ...]:
+    """The schema rules ``check`` runs under ``config`` on a server of that version."""
+    return tuple(r for r in registry.schema_rules()
+                 if (not r.opt_in or r.id in config.enable) and r.id not in config.disable
+                 and server_version_num >= r.min_server_version)
+
+
+def check(target: str | psycopg.Connection[Any], config: CheckConfig | None = None, *,
+          read_rows: bool = True) -> CheckResult:
     """Audit the database at ``target`` (a libpq URI / DSN, or an open connection).
 
     Reads one catalog snapshot, runs every schema rule that ``config`` (the
     ``[check]`` settings; defaults when None) selects, with the database's rows as
-    evidence (bounded read-only queries), and answers the checklist. Nothing is
-    written to the database. Returns a :class:`CheckResult`.
+    evidence (bounded read-only queries; none at all when ``read_rows`` is False),
+    and answers the checklist. Nothing is written to the database. pgkeel's own
+    schema and extension members are never audited. Returns a :class:`CheckResult`.
 
     Raises ``ConfigError``/``ConnectError`` when ``target`` is a DSN that does not
     parse or connect, and ``DatabaseError`` when a catalog query fails.
     """
     config = config or CheckConfig()
     if isinstance(target, psycopg.Connection):
-        snap, findings = lint_database(target, config=config)
+        snap, findings = lint_database(target, config=config, read_rows=read_rows)
     else:
         with connect(target) as conn:
-            snap, findings = lint_database(conn, config=config)
-    rules = tuple(r.info() for r in registry.schema_rules()
-                  if (not r.opt_in or r.id in config.enable) and r.id not in config.disable)
+            snap, findings = lint_database(conn, config=config, read_rows=read_rows)
+    ran = selected_rules(config, snap.server_version_num)
     return CheckResult(
         database=snap.database,
         server_version=snap.server_version,
-        checklist=checklist(findings),
+        checklist=checklist(findings, ran, data_read=read_rows),
         findings=findings,
-        rules=rules,
-        tables=len(snap.tables),
+        rules=tuple(r.info() for r in ran),
+        tables=len(audited(snap).tables),
+        data_read=read_rows,
     )

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import (
@@ -30,7 +30,32 @@ from pydantic_settings import (
 from pgkeel.dsn import parse_dsn
 from pgkeel.errors import ConfigError
 
-__all__ = ["Settings", "load_settings", "project_root"]
+__all__ = ["CheckSettings", "Settings", "line_of", "load_settings", "project_root"]
+
+
+class CheckSettings(BaseModel):
+    """The ``[check]`` table (``[tool.pgkeel.check]`` in ``pyproject.toml``), as written.
+
+    Only the shapes are checked here; :func:`pgkeel.lint.config.check_config` checks
+    the rule ids and per-rule option names and types against the rule registry.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    enable: list[str] = Field(default_factory=list,
+                              description="opt-in rule ids to run")
+    disable: list[str] = Field(default_factory=list, description="rule ids not to run")
+    severity: dict[str, Literal["error", "warning", "info"]] = Field(
+        default_factory=dict, description="severity per rule id (error, warning, info)")
+    options: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="per-rule options, [check.options.RULE-ID]")
+    ignore: list[str] = Field(
+        default_factory=list,
+        description="fnmatch patterns over finding objects never reported")
+    sample_rows: int = Field(default=10_000, gt=0,
+                             description="most rows a data rule reads per table")
+    statement_timeout_ms: int = Field(default=5_000, gt=0,
+                                      description="time limit of each data query, in ms")
 
 
 class _Options(BaseModel):
@@ -54,6 +79,8 @@ class _Options(BaseModel):
     lock_wait: float = Field(
         default=60.0, ge=0, description="seconds a runner waits for pgkeel's advisory lock"
     )
+    check: CheckSettings = Field(default_factory=CheckSettings,
+                                 description="[check] table: what `pgkeel check` runs")
 
     @field_validator("database_url")
     @classmethod
@@ -82,7 +109,8 @@ class Settings(_Options, BaseSettings):
     Fields: ``database_url`` (str or None: None means the local cluster),
     ``postgres_bin`` (Path or None), ``cluster_dir`` (Path, resolved against ``root``),
     ``migrations_dir`` (Path), ``lock_timeout`` (seconds), ``lock_wait`` (seconds),
-    ``root`` (the project directory), ``source`` (where ``database_url`` came from).
+    ``check`` (the ``[check]`` table, :class:`CheckSettings`), ``root`` (the project
+    directory), ``config_file`` (the ``pgkeel.toml``/``pyproject.toml`` read, or None).
     """
 
     model_config = SettingsConfigDict(
@@ -90,6 +118,7 @@ class Settings(_Options, BaseSettings):
     )
 
     root: Path = Field(default_factory=Path.cwd, exclude=True)
+    config_file: Path | None = Field(default=None, exclude=True)
 
     def resolve(self, path: Path) -> Path:
         """Return ``path`` made absolute against the project root."""
@@ -116,13 +145,43 @@ def _config_file(root: Path) -> tuple[Path, dict[str, Any]] | None:
     return None
 
 
-def _line_of(path: Path, key: str) -> int | None:
-    """Return the 1-based line where ``key`` is assigned (or opens a table), if findable."""
-    pattern = re.compile(rf"^\s*(?:{re.escape(key)}\s*=|\[\s*{re.escape(key)}\s*\])")
+_HEADER = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\]\s*(?:#.*)?$")
+_KEY = re.compile(r'^\s*("(?:[^"\\]|\\.)*"|[A-Za-z0-9_.\- "]+?)\s*=')
+
+
+def _dotted(text: str) -> tuple[str, ...]:
+    return tuple(part.strip().strip('"') for part in re.split(r'\.(?=(?:[^"]*"[^"]*")*[^"]*$)',
+                                                               text))
+
+
+def line_of(path: Path, loc: tuple[str | int, ...]) -> int | None:
+    """Return the 1-based line of ``pgkeel.toml`` that sets ``loc``, if findable.
+
+    ``loc`` is a key path below pgkeel's table (``("check", "options",
+    "missing-timestamps", "columns")``); the ``[tool.pgkeel]`` prefix of
+    ``pyproject.toml`` is accounted for. The line of the longest prefix of ``loc``
+    that is set (a ``[table]`` header or a ``key =``) wins; None when none is.
+    """
+    keys = tuple(str(k) for k in loc if not isinstance(k, int))
+    prefix = ("tool", "pgkeel") if path.name == "pyproject.toml" else ()
+    table: tuple[str, ...] | None = ()
+    best: tuple[int, int] | None = None
     for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if pattern.match(text):
-            return number
-    return None
+        header = _HEADER.match(text)
+        if header:
+            name = _dotted(header.group(1))
+            table = name[len(prefix):] if name[:len(prefix)] == prefix else None
+            if table is not None and table and keys[:len(table)] == table:
+                best = max(best or (0, 0), (len(table), number))
+            continue
+        key = _KEY.match(text)
+        if key is None or table is None:
+            continue
+        full = table + _dotted(key.group(1))
+        depth = len(full) if keys[:len(full)] == full else 0
+        if depth:
+            best = max(best or (0, 0), (depth, number))
+    return best[1] if best else None
 
 
 def _validate_file(path: Path, data: dict[str, Any]) -> dict[str, Any]:
@@ -130,25 +189,30 @@ def _validate_file(path: Path, data: dict[str, Any]) -> dict[str, Any]:
         _FileOptions.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        key = str(first["loc"][0]) if first["loc"] else "?"
-        known = ", ".join(sorted(_Options.model_fields))
+        loc = tuple(first["loc"]) or ("?",)
+        key = ".".join(str(k) for k in loc)
         if first["type"] == "extra_forbidden":
+            model: type[BaseModel] = CheckSettings if loc[0] == "check" else _Options
+            known = ", ".join(sorted(model.model_fields))
             message, hint = f"unknown key {key!r}", f"known keys: {known}"
         else:
-            message, hint = f"{key}: {first['msg']}", _expected(key)
-        raise ConfigError(message, path=path, line=_line_of(path, key), hint=hint) from None
+            message, hint = f"{key}: {first['msg']}", _expected(loc)
+        raise ConfigError(message, path=path, line=line_of(path, loc), hint=hint) from None
     except ConfigError as exc:
-        raise ConfigError(exc.message, path=path, line=_line_of(path, "database_url"),
+        raise ConfigError(exc.message, path=path, line=line_of(path, ("database_url",)),
                           hint=exc.hint) from None
     return data
 
 
-def _expected(key: str) -> str:
+def _expected(loc: tuple[str | int, ...]) -> str:
     """What a setting holds, for the hint of a wrong value."""
-    field = _Options.model_fields.get(key)
+    model: type[BaseModel] = _Options
+    if len(loc) > 1 and loc[0] == "check":
+        model, loc = CheckSettings, loc[1:]
+    field = model.model_fields.get(str(loc[0]))
     if field is None:
         return "fix the value"
-    return f"{key} is the {field.description}"
+    return f"{loc[0]} is the {field.description}"
 
 
 def project_root(start: Path | None = None) -> Path:
@@ -200,9 +264,11 @@ def load_settings(root: Path | None = None, **overrides: Any) -> Settings:
     # pydantic-settings gives later env files priority: .env beats src/.env.
     env_files = (root / "src" / ".env", root / ".env")
     try:
-        return _Resolved(_env_file=env_files, root=root, **init)  # type: ignore[call-arg]
+        return _Resolved(_env_file=env_files, root=root,  # type: ignore[call-arg]
+                         config_file=found[0] if found else None, **init)
     except ValidationError as exc:
         first = exc.errors()[0]
-        key = str(first["loc"][0]) if first["loc"] else "?"
+        loc = tuple(first["loc"]) or ("?",)
+        key = str(loc[0])
         where = f"PGKEEL_{key.upper()} or {key} in .env/pgkeel.toml"
-        raise ConfigError(f"{key} ({where}): {first['msg']}", hint=_expected(key)) from None
+        raise ConfigError(f"{key} ({where}): {first['msg']}", hint=_expected(loc)) from None

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from evidence_helpers import checked, column_text, run_script
-from rule_helpers import findings, prove_fixes
+from rule_helpers import findings, prove_fixes, undo_sql
 
 from pgkeel.testing import TestDatabase
 
@@ -62,7 +62,7 @@ def test_missing_timestamps_reads_triggers(pg_database: TestDatabase, tmp_path: 
     with pg_database.connect() as conn:
         conn.execute("UPDATE plain SET name = 'q'")
         assert conn.execute("SELECT updated_at > created_at FROM plain").fetchone() == (True,)
-    run_script(pg_database, "\n".join(f.fix_down or "" for f in found.values()), tmp_path)
+    run_script(pg_database, undo_sql(found.values()), tmp_path)
     assert set(findings(pg_database, "missing-timestamps")) == set(found)
     assert column_text(pg_database, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE "
                                     "'pgkeel%'") == [(0,)]

@@ -136,8 +136,9 @@ def test_fixes_script_keeps_names_inside_the_comment() -> None:
     evil = Finding("missing-timestamps", Severity.WARNING, "m",
                    object='public."x\nDROP TABLE users; --"', fix="SELECT 1;")
     script = render_text.fixes_script([evil])
-    assert script.splitlines() == ['-- public."x\\nDROP TABLE users; --" (missing-timestamps)',
-                                   "SELECT 1;"]
+    assert script.splitlines()[-4:] == [
+        "BEGIN;", '-- public."x\\nDROP TABLE users; --" (missing-timestamps)', "SELECT 1;",
+        "COMMIT;"]
 
 
 @pytest.mark.parametrize(

@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING
 import typer
 
 from pgkeel import __version__
-from pgkeel.cli._common import DatabaseUrl, ProjectDir, note, out, resolve_url
+from pgkeel.cli._common import DatabaseUrl, ProjectDir, note, out, settings
 from pgkeel.examples import EXAMPLE_DATABASE
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from pgkeel.check import CheckResult
 
 __all__ = ["check_command"]
@@ -38,6 +40,9 @@ _STATUS_STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "not che
 
 
 def check_command(
+    name: str | None = typer.Argument(
+        None, metavar="[NAME]", show_default=False,
+        help="With --write-migration: the migration's name (default: 'check fixes')."),
     database_url: DatabaseUrl = None,
     project: ProjectDir = None,
     output_format: OutputFormat = typer.Option(
@@ -50,39 +55,81 @@ def check_command(
         help=f"Load the skill's e-commerce example into a database {EXAMPLE_DATABASE} "
         "on the target server (recreated if pgkeel made it; any other is left alone), "
         "and audit that."),
+    no_data: bool = typer.Option(
+        False, "--no-data",
+        help="Read the catalog only, no rows: rules that judge from the data are skipped."),
+    fix_sql: bool = typer.Option(
+        False, "--fix-sql",
+        help="Print only the fixes, as a script for psql -v ON_ERROR_STOP=1 -f "
+        "(one transaction, then concurrent index builds)."),
+    write_migration: bool = typer.Option(
+        False, "--write-migration",
+        help="Write the fixes as migration files (up and down) in the migrations "
+        "directory, concurrent index builds in their own transaction:false file."),
 ) -> None:
     """Audit a database: the skill's Validation Checklist, then every finding.
 
     Exit code 0, or 1 when a finding is at or above --fail-on (default: error).
+    The [check] table of pgkeel.toml selects rules, severities and options.
 
     Example: [bold]pgkeel check --example[/bold] (no database needed: uses the local
-    cluster), [bold]pgkeel check -d postgresql://app@localhost/app --format sarif[/bold]
+    cluster), [bold]pgkeel check -d postgresql://app@localhost/app --format sarif[/bold],
+    [bold]pgkeel check --fix-sql > fixes.sql[/bold],
+    [bold]pgkeel check --write-migration "index foreign keys"[/bold]
     """
     # Imported here, not at the top: the catalog, the rules and the renderers cost
     # ~100 ms that every other command (pgkeel migrate up ...) would pay for nothing.
     from pgkeel.check import check
     from pgkeel.dsn import redact
+    from pgkeel.errors import UsageError
     from pgkeel.examples import load_example
+    from pgkeel.lint.config import check_config
     from pgkeel.report import parse_fail_on, render_json, render_sarif
+    from pgkeel.report.fix_script import fix_sql as fix_script
+    from pgkeel.target import database_url as target_url
 
-    url = resolve_url(database_url, project)
+    if fix_sql and (write_migration or output_format is not OutputFormat.text):
+        raise UsageError("--fix-sql prints only SQL: it goes with neither --format nor "
+                         "--write-migration", hint="run them as two commands")
+    if name is not None and not write_migration:
+        raise UsageError(f"unexpected argument {name!r}",
+                         hint="a NAME names the migration of --write-migration; add that flag")
+    resolved = settings(database_url, project)
+    config = check_config(resolved)
+    url = target_url(resolved, notify=note)
     if example:
         note(f"loading the skill's e-commerce example into database {EXAMPLE_DATABASE} "
              f"on {redact(url)}")
         url = load_example(url)
-    result = check(url)
+    result = check(url, config, read_rows=not no_data)
     threshold = parse_fail_on(fail_on.value)
-    if output_format is OutputFormat.json:
+    if fix_sql:
+        typer.echo(fix_script(result.findings), nl=False)
+    elif output_format is OutputFormat.json:
         typer.echo(render_json.render(result.findings, result.header()), nl=False)
     elif output_format is OutputFormat.sarif:
         typer.echo(render_sarif.render(result.findings, result.rules, tool_version=__version__,
                                        properties=result.header()), nl=False)
     else:
         _print_text(result, fail_on.value)
-    if example:
+    if write_migration:
+        _write_migration(result, resolved.resolve(resolved.migrations_dir), name)
+    if example and not fix_sql:
         note("to audit your own database: pgkeel check --database-url "
              "postgresql://USER@HOST:5432/DBNAME (or set DATABASE_URL, or .env)")
     raise typer.Exit(1 if result.breaches(threshold) else 0)
+
+
+def _write_migration(result: CheckResult, directory: Path, name: str | None) -> None:
+    from pgkeel.migrations.from_fixes import DEFAULT_NAME, write_fix_migrations
+
+    paths = write_fix_migrations(result.findings, directory, name or DEFAULT_NAME)
+    if not paths:
+        note("no finding has a fix: no migration written")
+        return
+    for path in paths:
+        note(f"wrote {path}")
+    note("review them, then apply with `pgkeel migrate up`")
 
 
 def _print_text(result: CheckResult, fail_on: str) -> None:
@@ -93,7 +140,8 @@ def _print_text(result: CheckResult, fail_on: str) -> None:
     from pgkeel.report.render_text import findings_table, fixes_script, summary_line
 
     out.print(Text.assemble((result.database, "bold"),
-                            f"  PostgreSQL {result.server_version}  ({result.tables} tables)"))
+                            f"  PostgreSQL {result.server_version}  ({result.tables} tables)",
+                            "" if result.data_read else "  (--no-data: rows not read)"))
     table = Table(title="Validation Checklist", title_justify="left")
     table.add_column("status", no_wrap=True)
     table.add_column("item / detail", ratio=1)

@@ -40,7 +40,7 @@ import hashlib
 import re
 from bisect import bisect_right
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
@@ -51,7 +51,7 @@ from pgkeel.migrations import _naming
 from pgkeel.migrations._markers import Marker, MarkerError, find_markers
 from pgkeel.migrations._split import SplitError, split_sql
 from pgkeel.migrations._txrules import is_transaction_control, non_transactional_reason
-from pgkeel.migrations._write import write_new
+from pgkeel.migrations._write import MigrationDraft, write_migrations
 
 __all__ = [
     "CHECKSUM_ALGORITHM",
@@ -66,13 +66,8 @@ __all__ = [
 ]
 
 CHECKSUM_ALGORITHM = "sha256"
-_NEW_ATTEMPTS = 3600  # seconds `new_migration` looks ahead for a free version
 
-_TEMPLATE = """\
--- migrate:up
-
-
--- migrate:down
+_TEMPLATE_DOWN = """\
 -- Write the SQL that undoes the up section here. Until this section holds a
 -- statement the migration is irreversible: pgkeel refuses to roll it back.
 -- If there is nothing to undo, make the marker line '-- migrate:down noop:true'.
@@ -320,37 +315,11 @@ def new_migration(directory: Path, name: str, *, now: datetime | None = None) ->
 
     When a migration with that version already exists (two runs within one second), the
     next free second is taken instead; an existing file is never overwritten. Raises
-    ``MigrationFileError`` for a name with no letters or digits.
+    ``MigrationFileError`` for a name with no letters or digits. Written by
+    :func:`pgkeel.migrations._write.write_migrations`, like every new migration.
     """
-    slug = _naming.snake_case(name)
-    if not slug:
-        raise MigrationFileError(f"no usable migration name in {name!r}",
-                                 hint="name the change, e.g. 'add users table'")
-    moment = now or datetime.now(UTC)
-    moment = moment.astimezone(UTC) if moment.tzinfo else moment
-    moment = moment.replace(microsecond=0)
-    directory.mkdir(parents=True, exist_ok=True)
-    for _attempt in range(_NEW_ATTEMPTS):
-        version = moment.strftime("%Y%m%d%H%M%S")
-        path = directory / f"{version}_{slug}.sql"
-        # A version already taken (by any name) moves the new one a second later:
-        # two `migrate new` in one second both succeed, in order, nothing overwritten.
-        taken = any(_naming.leading_version(other.name) == version
-                    for other in directory.glob(f"{version}*"))
-        if not taken and not path.exists():
-            try:
-                write_new(path, _TEMPLATE.encode())
-            except FileExistsError:
-                pass  # written concurrently: try the next second
-            else:
-                return path
-        moment += timedelta(seconds=1)
-    raise MigrationFileError(
-        f"no free version in the {_NEW_ATTEMPTS} seconds from "
-        f"{(moment - timedelta(seconds=_NEW_ATTEMPTS)).strftime('%Y%m%d%H%M%S')}",
-        path=directory, hint="check the migrations directory for misnamed files",
-    )
-    return path
+    return write_migrations(directory, [MigrationDraft(name, up="", down=_TEMPLATE_DOWN)],
+                            now=now)[0]
 
 
 def parse_hint(line: int) -> str:

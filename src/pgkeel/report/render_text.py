@@ -1,8 +1,8 @@
 """Render findings for a terminal: a Rich table, worst first, then the fixes as SQL.
 
 :func:`findings_table` returns the table for a caller's console (the CLI's, with
-colour); :func:`fixes_script` the suggested fixes as one SQL script, each preceded by a
-comment naming the object and rule, kept out of the table so it can be copied as is;
+colour); :func:`fixes_script` the suggested fixes as the script ``check --fix-sql`` prints
+(:mod:`pgkeel.report.fix_script`), kept out of the table so it can be copied as is;
 :func:`render` returns all of it as plain text at a fixed width, the form the golden
 files pin down.
 """
@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from pgkeel.report.findings import Finding, Severity, sort_findings
+from pgkeel.report.fix_script import fix_sql
 
 __all__ = ["findings_table", "fixes_script", "location", "render", "summary_line"]
 
@@ -52,19 +53,14 @@ def findings_table(findings: Sequence[Finding]) -> Table:
 
 
 def fixes_script(findings: Sequence[Finding]) -> str:
-    """The suggested fixes as one SQL script, worst first ("" when none has a fix).
+    """The suggested fixes as one psql script ("" when none has a fix).
 
-    Each fix follows a ``-- <where> (<rule>)`` comment line, line breaks in the
-    object's name shown as ``\\n`` so that no name can end the comment and turn into
-    SQL. Review before running: the comments in each fix say what it locks or
-    rewrites.
+    :func:`pgkeel.report.fix_script.fix_sql`: transactional statements in one
+    ``BEGIN``/``COMMIT``, then those PostgreSQL refuses in a transaction block; each
+    fix after a ``-- <where> (<rule>)`` comment. Review before running: the comments
+    in each fix say what it locks or rewrites.
     """
-    return "\n".join(f"-- {_one_line(location(f))} ({f.rule})\n{f.fix}"
-                     for f in sort_findings(findings) if f.fix)
-
-
-def _one_line(text: str) -> str:
-    return text.replace("\r", "\\r").replace("\n", "\\n")
+    return fix_sql(findings).rstrip("\n")
 
 
 def summary_line(findings: Sequence[Finding]) -> str:

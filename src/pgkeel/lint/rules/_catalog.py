@@ -29,6 +29,7 @@ __all__ = [
     "choose_name",
     "clip_bytes",
     "comment",
+    "drop_set_updated_at",
     "ident",
     "in_partition_key",
     "index_name",
@@ -262,6 +263,19 @@ def inherited_foreign_key(snapshot: Snapshot, table: Table, fk: ForeignKey) -> b
 #: The trigger function the fixes create, in the table's schema. pgkeel owns this
 #: name: ``CREATE OR REPLACE`` never touches a function of the user's.
 SET_UPDATED_AT = "pgkeel_set_updated_at"
+
+
+def drop_set_updated_at(snapshot: Snapshot, table: Table) -> str:
+    """The undo of :func:`updated_at_trigger`'s function: its ``DROP FUNCTION``, or "".
+
+    Only when the snapshot shows no such function yet (the fix creates it); one that
+    existed before belongs to an earlier change and stays. Runs after the triggers'
+    drops (the script writer keeps the last copy of a repeated undo statement).
+    """
+    if any(f.schema == table.schema and f.name == SET_UPDATED_AT and f.arguments == ""
+           for f in snapshot.functions):
+        return ""
+    return f"\nDROP FUNCTION IF EXISTS {qualified_ident(table.schema, SET_UPDATED_AT)}();"
 
 
 def updated_at_trigger(table: Table) -> str:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pgkeel.lint import registry
 from pgkeel.lint.checklist import ITEMS
+from pgkeel.lint.options import RuleOption
 from pgkeel.report.findings import Finding, ObjectKind, RuleInfo, Severity
 
 if TYPE_CHECKING:
@@ -75,7 +76,11 @@ class Rule:
     or splinter, e.g. ``"splinter:unindexed_foreign_keys"``), ``opt_in`` (off unless
     selected), ``min_server_version`` (``server_version_num``; 0 for any) and
     ``checklist`` (the skill's Validation Checklist item its findings answer, one of
-    :data:`pgkeel.lint.checklist.ITEMS`, or None).
+    :data:`pgkeel.lint.checklist.ITEMS`, or None), ``options`` (the
+    ``[check.options.<id>]`` keys it reads, each a
+    :class:`~pgkeel.lint.options.RuleOption`; the configuration is checked against
+    them) and ``uses_data`` (True when it reads rows through ``ctx.data``: the
+    checklist then says it was skipped under ``check --no-data``).
     ``summary``, ``description`` and ``sections`` are filled from the docstring.
     """
 
@@ -87,6 +92,8 @@ class Rule:
     opt_in: ClassVar[bool] = False
     min_server_version: ClassVar[int] = 0
     checklist: ClassVar[str | None] = None
+    options: ClassVar[Mapping[str, RuleOption]] = {}
+    uses_data: ClassVar[bool] = False
 
     summary: ClassVar[str]
     description: ClassVar[str]
@@ -104,6 +111,8 @@ class Rule:
         if cls.checklist is not None and cls.checklist not in ITEMS:
             raise InvalidRule(f"{cls.__qualname__}: checklist {cls.checklist!r} is not one "
                               f"of {ITEMS}")
+        if not all(isinstance(o, RuleOption) for o in cls.options.values()):
+            raise InvalidRule(f"{cls.__qualname__}: options must map names to RuleOption")
         if not cls.__doc__ or not cls.__doc__.strip():
             raise InvalidRule(f"{cls.__qualname__}: a rule needs a docstring")
         cls.summary, cls.description, cls.sections = _sections(cls, inspect.cleandoc(cls.__doc__))

@@ -21,6 +21,7 @@ from pgkeel.lint.rules._catalog import (
     relation_names,
     table_name,
 )
+from pgkeel.lint.rules._undo import drop_created_indexes
 from pgkeel.lint.rules.base import SchemaRule
 from pgkeel.report.findings import Finding, Severity
 
@@ -177,7 +178,8 @@ class UnindexedForeignKey(SchemaRule):
                     f"usable index: {why}; each DELETE or key UPDATE on "
                     f"{object_name(fk.ref_schema, fk.ref_table)} scans {table_name(table)}",
                     object=object_name(table.schema, table.name, fk.name),
-                    fix=_index_fix(snapshot, table, fk, taken, temporal, invalid),
+                    fix=(fix := _index_fix(snapshot, table, fk, taken, temporal, invalid)),
+                    fix_down=drop_created_indexes(fix),
                 )
 
 

@@ -14,6 +14,7 @@ from pgkeel.lint import checklist as checklist_items
 from pgkeel.lint.context import CheckContext, ProbeFailed
 from pgkeel.lint.rules._catalog import (
     SET_UPDATED_AT,
+    drop_set_updated_at,
     ident,
     own_tables,
     partitions_of,
@@ -224,7 +225,8 @@ class MissingTimestamps(SchemaRule):
             object=table_name(table),
             fix=f"ALTER TABLE {target} {adds};\n{updated_at_trigger(table)}",
             fix_down=f"DROP TRIGGER IF EXISTS {ident(trigger)} ON {target};\n"
-                     f"ALTER TABLE {target} {drops};",
+                     f"ALTER TABLE {target} {drops};"
+                     + drop_set_updated_at(snapshot, table),
         )
 
 
@@ -332,7 +334,8 @@ class UpdatedAtNotMaintained(SchemaRule):
             f"table {table_name(table)} has updated_at but {what}",
             object=table_name(table),
             fix=updated_at_trigger(table),
-            fix_down=f"DROP TRIGGER IF EXISTS {ident(trigger)} ON {target};",
+            fix_down=f"DROP TRIGGER IF EXISTS {ident(trigger)} ON {target};"
+                     + drop_set_updated_at(snapshot, table),
         )
 
 
