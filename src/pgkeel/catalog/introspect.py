@@ -146,6 +146,8 @@ def _read(conn: psycopg.Connection[Any], *, exact_sizes: bool) -> Snapshot:
             domains=tuple(read_domains(reader)),
             queries=reader.count,
             exact_sizes=exact_sizes,
+            stats_reset=indexes.stats_reset,
+            stats_age_seconds=indexes.stats_age_seconds,
         )
     finally:
         reader.close()
