@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pgkeel.lint.rules import catalog_health, indexes, security, types
+from pgkeel.lint.rules import catalog_health, indexes, keys, security, types
 from pgkeel.lint.rules.base import InvalidRule, Rule, SchemaRule
 
-__all__ = ["InvalidRule", "Rule", "SchemaRule", "catalog_health", "indexes", "security",
+__all__ = ["InvalidRule", "Rule", "SchemaRule", "catalog_health", "indexes", "keys", "security",
            "types"]
