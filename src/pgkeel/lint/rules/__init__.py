@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
-from pgkeel.lint.rules import catalog_health, indexes, keys, security, types
+from pgkeel.lint.rules import catalog_health, columns, conventions, indexes, keys, security, types
 from pgkeel.lint.rules.base import InvalidRule, Rule, SchemaRule
 
-__all__ = ["InvalidRule", "Rule", "SchemaRule", "catalog_health", "indexes", "keys", "security",
-           "types"]
+__all__ = [
+    "InvalidRule",
+    "Rule",
+    "SchemaRule",
+    "catalog_health",
+    "columns",
+    "conventions",
+    "indexes",
+    "keys",
+    "security",
+    "types",
+]
