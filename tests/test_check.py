@@ -178,9 +178,18 @@ def test_skill_example(pg_database: TestDatabase, tmp_path: Path) -> None:
         for c in ("created_at", "updated_at")}
     assert found["updated-at-not-maintained"] == {"public.users", "public.products",
                                                   "public.orders"}
+    # serial ids, the order_id index covered by UNIQUE (order_id, product_id), and
+    # varchar(n) columns
+    assert found["prefer-identity"] == {"public.categories.id", "public.order_items.id",
+                                        "public.products.id"}
+    assert found["redundant-index"] == {"public.order_items.idx_order_items_order"}
+    assert found["varchar-limit"] == {
+        "public.categories.name", "public.categories.slug", "public.orders.status",
+        "public.products.name", "public.users.email", "public.users.password_hash"}
     assert set(found) == {"missing-timestamps", "timestamp-without-time-zone",
-                          "updated-at-not-maintained"}
-    assert {f.severity for f in result.findings} == {Severity.WARNING}
+                          "updated-at-not-maintained", "prefer-identity", "redundant-index",
+                          "varchar-limit"}
+    assert {f.severity for f in result.findings} == {Severity.WARNING, Severity.INFO}
     assert [c.item for c in result.checklist] == [i.item for i in CHECKLIST]
     assert [c.status for c in result.checklist] == [
         "not checked", "pass", "not checked", "warn", "not checked", "not checked",

@@ -40,6 +40,22 @@ ISSUE_RULES = {
     "timestamp-without-time-zone": Severity.WARNING,
     "float-for-money": Severity.ERROR,
     "rls-disabled-tenant-table": Severity.ERROR,
+    "duplicate-index": Severity.WARNING,
+    "redundant-index": Severity.INFO,
+    "invalid-index": Severity.WARNING,
+    "unused-index": Severity.INFO,
+    "sequence-near-exhaustion": Severity.ERROR,
+    "small-integer-key": Severity.WARNING,
+    "prefer-identity": Severity.WARNING,
+    "nullable-foreign-key": Severity.INFO,
+    "char-type": Severity.WARNING,
+    "varchar-limit": Severity.INFO,
+    "money-type": Severity.WARNING,
+    "integer-boolean": Severity.INFO,
+    "nullable-boolean": Severity.INFO,
+    "missing-check-constraint": Severity.INFO,
+    "table-without-comment": Severity.INFO,
+    "naming-convention": Severity.INFO,
 }
 
 

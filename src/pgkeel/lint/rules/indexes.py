@@ -216,7 +216,7 @@ def _where(relation: Table | View) -> str:
 
 def _scans(index: Index) -> str:
     return ("no scan statistics" if index.scans is None
-            else f"{index.scans} scans since the statistics were reset")
+            else f"{index.scans} scans counted on this server")
 
 
 def _covering(relation: Table | View, index: Index) -> Index | None:
