@@ -489,11 +489,13 @@ _WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 
 
 def _quantity_word(name: str) -> str | None:
+    """The last quantity word of ``name`` (the head of ``unit_price`` is ``price``)."""
+    found = None
     for word in (w.lower() for w in _WORD.findall(name)):
-        for candidate in (word, word.removesuffix("s"), word.removesuffix("es")):
-            if candidate in QUANTITY_WORDS:
-                return word
-    return None
+        if any(c in QUANTITY_WORDS for c in (word, word.removesuffix("s"),
+                                              word.removesuffix("es"))):
+            found = word
+    return found
 
 
 class MissingCheckConstraint(SchemaRule):
