@@ -16,7 +16,7 @@ from pgkeel.lint.rules._catalog import (
     views_using,
 )
 
-__all__ = ["INT_MAX", "column_sequence", "literal", "used_share", "widen"]
+__all__ = ["INT_MAX", "Feeds", "literal", "used_share", "widen"]
 
 #: The largest value of each integer type (PostgreSQL docs, "Numeric Types",
 #: Table 8.2); the smallest is ``-max - 1``.
@@ -37,21 +37,42 @@ def _regclass_name(text: str) -> tuple[str | None, str]:
     return (parts[0], parts[1]) if len(parts) == 2 else (None, parts[-1])
 
 
-def column_sequence(snapshot: Snapshot, table: Table, column: Column) -> Sequence | None:
-    """The sequence that feeds ``column``: its identity or serial sequence, or the one
-    its ``DEFAULT nextval(...)`` names (looked up in the table's schema, then
-    ``public``, when the default does not say)."""
-    owner = f"{table.schema}.{table.name}.{column.name}"
-    owned = next((s for s in snapshot.sequences if s.owned_by == owner), None)
-    if owned is not None or column.default is None:
-        return owned
-    match = _NEXTVAL.match(column.default)
+class Feeds:
+    """Which sequence feeds which column, for every column of a snapshot.
+
+    A column is fed by its identity or serial sequence (the one it owns), or by the
+    sequence its ``DEFAULT nextval(...)`` names (looked up in the table's schema, then
+    ``public``, when the default does not say). Built once per check: every lookup is
+    a dict access, whatever the schema's size.
+    """
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        by_name = {(s.schema, s.name): s for s in snapshot.sequences}
+        owned = {s.owned_by: s for s in snapshot.sequences if s.owned_by is not None}
+        self._of: dict[tuple[str, str, str], Sequence] = {}
+        self.users: dict[tuple[str, str], list[tuple[Table, Column]]] = {}
+        for table in snapshot.tables:
+            for column in table.columns:
+                seq = owned.get(f"{table.schema}.{table.name}.{column.name}")
+                if seq is None and column.default is not None:
+                    seq = _named(by_name, table, column.default)
+                if seq is not None:
+                    self._of[(table.schema, table.name, column.name)] = seq
+                    self.users.setdefault((seq.schema, seq.name), []).append((table, column))
+
+    def sequence(self, table: Table, column: Column) -> Sequence | None:
+        """The sequence that feeds ``table.column``, if any."""
+        return self._of.get((table.schema, table.name, column.name))
+
+
+def _named(by_name: dict[tuple[str, str], Sequence], table: Table, default: str
+           ) -> Sequence | None:
+    match = _NEXTVAL.match(default)
     if match is None:
         return None
     schema, name = _regclass_name(match.group(1).replace("''", "'"))
     for candidate in ((schema,) if schema else (table.schema, "public")):
-        found = next((s for s in snapshot.sequences
-                      if (s.schema, s.name) == (candidate, name)), None)
+        found = by_name.get((candidate, name))
         if found is not None:
             return found
     return None

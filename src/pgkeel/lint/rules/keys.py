@@ -24,23 +24,12 @@ from pgkeel.lint.rules._catalog import (
     quote_ident,
     table_name,
 )
-from pgkeel.lint.rules._sequences import INT_MAX, column_sequence, literal, used_share, widen
+from pgkeel.lint.rules._sequences import INT_MAX, Feeds, literal, used_share, widen
 from pgkeel.lint.rules.base import SchemaRule
 from pgkeel.report.findings import Finding, Severity
 
 __all__ = ["NullableForeignKey", "PreferIdentity", "SequenceNearExhaustion",
            "SmallIntegerKey"]
-
-
-def _fed_columns(snapshot: Snapshot) -> dict[tuple[str, str], tuple[Table, Column]]:
-    """``(schema, sequence) -> (table, column)`` for the sequences columns use."""
-    fed: dict[tuple[str, str], tuple[Table, Column]] = {}
-    for table in own_tables(snapshot):
-        for column in table.columns:
-            seq = column_sequence(snapshot, table, column)
-            if seq is not None:
-                fed.setdefault((seq.schema, seq.name), (table, column))
-    return fed
 
 
 class SequenceNearExhaustion(SchemaRule):
@@ -101,9 +90,11 @@ class SequenceNearExhaustion(SchemaRule):
     def check(self, ctx: CheckContext) -> Iterator[Finding]:
         snapshot = ctx.snapshot
         threshold = float(ctx.option(self.id, "threshold", 0.75))
-        fed = _fed_columns(snapshot)
+        users = Feeds(snapshot).users
         for seq in snapshot.sequences:
-            table, column = fed.get((seq.schema, seq.name), (None, None))
+            # the first user that is not a partition (whose columns are its parent's)
+            table, column = next(((t, c) for t, c in users.get((seq.schema, seq.name), ())
+                                  if not t.is_partition), (None, None))
             share = used_share(seq, column)
             if share is None or share < threshold:
                 continue
@@ -187,6 +178,7 @@ class SmallIntegerKey(SchemaRule):
         snapshot = ctx.snapshot
         threshold = float(ctx.option(self.id, "threshold", 0.5))
         seq_threshold = float(ctx.option("sequence-near-exhaustion", "threshold", 0.75))
+        feeds = Feeds(snapshot)
         for table in own_tables(snapshot):
             keys = [table.primary_key, *table.unique_constraints]
             for key in keys:
@@ -195,7 +187,7 @@ class SmallIntegerKey(SchemaRule):
                 column = table.column(key.columns[0])
                 if column is None or column.type_name not in ("int2", "int4"):
                     continue
-                seq = column_sequence(snapshot, table, column)
+                seq = feeds.sequence(table, column)
                 share = used_share(seq, column) if seq is not None else None
                 if share is not None and share >= seq_threshold:
                     continue  # sequence-near-exhaustion reports it
@@ -307,30 +299,33 @@ class PreferIdentity(SchemaRule):
 
     def check(self, ctx: CheckContext) -> Iterator[Finding]:
         snapshot = ctx.snapshot
+        feeds = Feeds(snapshot)
         for table in own_tables(snapshot):
             for column in table.columns:
                 if column.identity is not None or not (column.default or "").startswith(
                         "nextval("):
                     continue
-                seq = column_sequence(snapshot, table, column)
+                seq = feeds.sequence(table, column)
                 owner = f"{table.schema}.{table.name}.{column.name}"
                 if seq is None or seq.owned_by != owner:
                     continue
                 name = object_name(table.schema, table.name, column.name)
-                fix, down, why = self._fix(snapshot, table, column, seq)
+                # partitions copy their parent's default, and follow its changes
+                sharing = [(t, c) for t, c in feeds.users[(seq.schema, seq.name)]
+                           if c is not column and not t.is_partition]
+                fix, down, why = self._fix(snapshot, table, column, seq, sharing)
                 yield self.finding(
                     f"column {name} is serial (default nextval of its own sequence "
                     f"{quote_ident(seq.name)}): use an identity column{why}",
                     object=name, fix=fix, fix_down=down)
 
     @staticmethod
-    def _fix(snapshot: Snapshot, table: Table, column: Column, seq: Sequence
-             ) -> tuple[str | None, str | None, str]:
-        sharing = [f"{table_name(t)}.{c.name}" for t in snapshot.tables for c in t.columns
-                   if c is not column and column_sequence(snapshot, t, c) == seq]
+    def _fix(snapshot: Snapshot, table: Table, column: Column, seq: Sequence,
+             sharing: list[tuple[Table, Column]]) -> tuple[str | None, str | None, str]:
         if sharing:
-            return None, None, (f"; no fix: {', '.join(sharing)} use the same sequence, so "
-                                "give each its own identity by hand")
+            users = ", ".join(f"{table_name(t)}.{c.name}" for t, c in sharing)
+            return None, None, (f"; no fix: {users} use the same sequence, so give each "
+                                "its own identity by hand")
         if table.kind == "partitioned" and snapshot.server_version_num < 170000:
             return None, None, ("; no fix: PostgreSQL before 17 cannot add an identity to "
                                 "a partitioned table")
