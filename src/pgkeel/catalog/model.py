@@ -284,9 +284,10 @@ class Sequence:
 
     ``start``, ``increment``, ``min_value``, ``max_value``, ``cache`` and ``cycle``
     are its options (``pg_sequence``; None in snapshots older than these fields).
-    ``last_value`` is the last value handed out (``pg_sequences.last_value``): None
-    before the first ``nextval``, or without the privilege to read it; it is not
-    structure, so equality ignores it.
+    ``last_value`` is the last value written to disk (``pg_sequences.last_value``;
+    with CACHE above 1 it runs ahead of the last value handed out): None before the
+    first ``nextval``, or without the privilege to read it; it is not structure, so
+    equality ignores it.
     """
 
     schema: str
