@@ -28,18 +28,27 @@ INSERT INTO coded VALUES (1, 'ab', '{x}');
 CREATE TABLE viewed (id bigint PRIMARY KEY, label varchar(9));
 INSERT INTO viewed VALUES (1, 'l');
 CREATE VIEW labels AS SELECT label FROM viewed;
+CREATE TABLE currencies (code char(3) PRIMARY KEY);
+CREATE TABLE prices (id bigint PRIMARY KEY, currency char(3) REFERENCES currencies);
+INSERT INTO currencies VALUES ('EUR');
+INSERT INTO prices VALUES (1, 'EUR');
 """
 
 
 def test_char_type(pg_database: TestDatabase, tmp_path: Path) -> None:
     found = findings(pg_database, "char-type", CHARS)
-    assert set(found) == {"public.countries.code", "public.countries.flag"}
+    assert set(found) == {"public.countries.code", "public.countries.flag",
+                          "public.currencies.code", "public.prices.currency"}
+    for key in ("public.currencies.code", "public.prices.currency"):
+        assert found[key].fix is None and "a foreign key pairs it" in found[key].message
     flag = found["public.countries.flag"]
     assert flag.severity == "warning"
     assert "1 of 2 sampled values are shorter and read back blank-padded" in flag.message
     assert flag.fix == ('ALTER TABLE "public"."countries" ALTER COLUMN "flag" TYPE text, '
                         'ADD CONSTRAINT "countries_flag_check" CHECK (char_length("flag") '
                         "<= 3); -- rewrites the table")
+    with pg_database.connect() as conn:
+        conn.execute("DROP TABLE prices, currencies")
     prove_fixes(pg_database, "char-type", "", tmp_path)
     with pg_database.connect() as conn:
         rows = conn.execute("SELECT code, flag FROM countries ORDER BY code").fetchall()
@@ -65,8 +74,9 @@ def test_char_type_and_varchar_fix_down(pg_database: TestDatabase, tmp_path: Pat
     script.write_text("\n".join(f"{f.fix}\n{f.fix_down}" for f in found.values() if f.fix)
                       + "\n")
     pg_database.run_sql_file(script)
-    assert set(findings(pg_database, "char-type")) == {"public.countries.code",
-                                                       "public.countries.flag"}
+    assert set(findings(pg_database, "char-type")) == {
+        "public.countries.code", "public.countries.flag", "public.currencies.code",
+        "public.prices.currency"}
 
 
 MONEY = """

@@ -59,6 +59,17 @@ def _blocked(snapshot: Snapshot, table: Table, column: Column) -> str | None:
     return None
 
 
+def _in_foreign_key(snapshot: Snapshot, table: Table, column: Column) -> str | None:
+    """Why a ``character(n)`` column in a foreign key cannot change type alone."""
+    if any(column.name in fk.columns for fk in table.foreign_keys) or any(
+            (fk.ref_schema, fk.ref_table) == (table.schema, table.name)
+            and column.name in fk.ref_columns
+            for t in snapshot.tables for fk in t.foreign_keys):
+        return ("a foreign key pairs it with another character(n) column: change both "
+                "in one transaction, dropping and re-adding the key")
+    return None
+
+
 def _check_name(table: Table, column: str) -> str:
     taken = {c.name for c in table.check_constraints} | {
         c.name for c in (table.primary_key, *table.unique_constraints) if c is not None} | {
@@ -110,7 +121,8 @@ class CharType(SchemaRule):
     `ALTER TABLE` that rewrites the table under an ACCESS EXCLUSIVE lock. Every value
     keeps its characters; values shorter than n are no longer read back
     blank-padded (the message counts them in the sampled rows, when the data was
-    read). No fix when a view uses the column or it is in a partition key.
+    read). No fix when a view uses the column, it is in a partition key, or a
+    foreign key pairs it with another column (both sides must change together).
 
     References
     ----------
@@ -140,7 +152,8 @@ class CharType(SchemaRule):
                     c=sql.Identifier(column.name), n=sql.Literal(n)))
                 padded = (f"; {row[1]} of {row[0]} sampled values are shorter and read "
                           "back blank-padded until the change" if row and row[1] else "")
-                blocked = _blocked(ctx.snapshot, table, column)
+                blocked = _blocked(ctx.snapshot, table, column) or _in_foreign_key(
+                    ctx.snapshot, table, column)
                 fix = down = None
                 if blocked is None:
                     t = qualified_ident(table.schema, table.name)

@@ -65,7 +65,8 @@ class DuplicateIndex(SchemaRule):
     never compared. Of each set one is kept (one backing a constraint, attached to a
     partitioned parent's index, referenced by a foreign key or serving as replica
     identity; else the most scanned; else the first by name) and the others are
-    reported.
+    reported; copies on a partition that are both attached to its parent's indexes
+    are reported once, on the parent.
 
     Why
     ---
@@ -118,6 +119,8 @@ class DuplicateIndex(SchemaRule):
         for relation in indexed_relations(ctx.snapshot):
             for kept, copies in duplicate_groups(relation, referenced):
                 for index in copies:
+                    if index.inherited:
+                        continue  # both copies hang off the parent's: reported there
                     held = undroppable(index, relation, referenced)
                     fix, down = (None, None) if held else drop_index(relation, index)
                     what = (f"; it cannot simply be dropped: {held} (drop that instead, "
