@@ -8,9 +8,10 @@ read back the same as text of its former type).
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
-from rule_helpers import findings, prove_fixes
+from rule_helpers import apply_fixes, findings, prove_fixes
 
 from pgkeel.lint import lint_database
 from pgkeel.lint.context import CheckConfig
@@ -216,7 +217,26 @@ def test_missing_check_constraint(pg_database: TestDatabase, tmp_path: Path) -> 
         'ALTER TABLE "public"."order_lines" ADD CONSTRAINT "order_lines_quantity_check" '
         'CHECK ("quantity" >= 0) NOT VALID;\n'
         'ALTER TABLE "public"."order_lines" VALIDATE CONSTRAINT "order_lines_quantity_check";')
-    assert 'CHECK ("tax" >= 0::money)' in (found["public.order_lines.tax"].fix or "")
+    assert 'CHECK ("tax" >= \'0\')' in (found["public.order_lines.tax"].fix or "")
+
+
+def test_money_and_missing_check_fixes_together(pg_database: TestDatabase,
+                                                tmp_path: Path) -> None:
+    schema = """
+        CREATE TABLE items (id bigint PRIMARY KEY, price money NOT NULL);
+        INSERT INTO items SELECT g, g * 1.25 FROM generate_series(1, 20) AS g;
+    """
+    found = {**findings(pg_database, "money-type", schema),
+             **{f"{k} (check)": v for k, v in findings(pg_database,
+                                                        "missing-check-constraint").items()}}
+    assert set(found) == {"public.items.price", "public.items.price (check)"}
+    apply_fixes(pg_database, found.values(), tmp_path)
+    with pg_database.connect() as conn:
+        (check,) = conn.execute("SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+                                "WHERE conrelid = 'items'::regclass AND contype = 'c'"
+                                ).fetchone()
+        assert check == "CHECK ((price >= '0'::numeric))"
+        assert conn.execute("SELECT sum(price) FROM items").fetchone() == (Decimal("262.50"),)
 
 
 def test_table_without_comment(pg_database: TestDatabase) -> None:

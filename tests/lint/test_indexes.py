@@ -183,6 +183,8 @@ CREATE INDEX big_kind_idx ON big (kind);             -- never scanned: unused
 CREATE INDEX big_n_idx ON big (n);                   -- scanned below
 CREATE UNIQUE INDEX big_code_key ON big (code);      -- unique: exempt
 CREATE INDEX big_parent_idx ON big (parent_id);      -- serves the foreign key: exempt
+CREATE INDEX big_kind_code_idx ON big (kind, code);   -- makes big_kind_idx redundant
+CREATE INDEX big_kind_code_idx2 ON big (kind, code);  -- a duplicate of it
 CREATE TABLE small (id bigint PRIMARY KEY, kind text);
 INSERT INTO small SELECT g, 'k' FROM generate_series(1, 100) AS g;
 CREATE INDEX small_kind_idx ON small (kind);         -- table too small to matter
@@ -201,6 +203,13 @@ def test_unused_index(pg_database: TestDatabase, tmp_path: Path) -> None:
     with pg_database.connect() as conn:
         conn.execute(UNUSED)
     _scan_n(pg_database)
+    found = findings(pg_database, "unused-index")
+    # big_kind_idx is redundant and big_kind_code_idx2 a duplicate: those rules drop
+    # them, so unused-index reports only the kept (kind, code) index
+    assert set(found) == {"public.big.big_kind_code_idx"}
+    assert set(findings(pg_database, "redundant-index")) == {"public.big.big_kind_idx"}
+    with pg_database.connect() as conn:
+        conn.execute("DROP INDEX big_kind_code_idx, big_kind_code_idx2")
     found = findings(pg_database, "unused-index")
     assert set(found) == {"public.big.big_kind_idx"}
     message = found["public.big.big_kind_idx"].message
@@ -227,7 +236,7 @@ def test_unused_index_statistics_too_young(pg_database: TestDatabase) -> None:
     with pg_database.connect() as conn:
         config = CheckConfig(options={"unused-index": {"min_stats_age_days": 0}})
         found_now = {f.object for f in lint_database(conn, ["unused-index"], config)[1]}
-    assert "public.big.big_kind_idx" in found_now
+    assert "public.big.big_kind_code_idx" in found_now
 
 
 def test_unindexed_foreign_key_covered_by_composite_keys(pg_database: TestDatabase) -> None:

@@ -323,6 +323,14 @@ class InvalidIndex(SchemaRule):
                     object=name, fix=fix)
 
 
+def _dropped_elsewhere(relation: Table | View, referenced: set[tuple[str, str]]
+                       ) -> set[str]:
+    """Indexes duplicate-index or redundant-index already drop (one DROP per index)."""
+    copies = {ix.name for _, same in duplicate_groups(relation, referenced) for ix in same}
+    return copies | {ix.name for ix in relation.indexes
+                     if not ix.unique and ix.name not in copies and _covering(relation, ix)}
+
+
 def _age(seconds: float) -> str:
     days = seconds / 86400
     if days >= 2:
@@ -340,7 +348,8 @@ class UnusedIndex(SchemaRule):
     reported: unique indexes, indexes backing a constraint, attached to a
     partitioned parent's index, referenced by a foreign key, used as replica
     identity, or able to serve a foreign key's lookups (dropping those creates an
-    `unindexed-foreign-key`), and invalid ones (`invalid-index`). When the statistics
+    `unindexed-foreign-key`), invalid ones (`invalid-index`), and those
+    `duplicate-index` or `redundant-index` already drops. When the statistics
     were reset less than `min_stats_age_days` ago (option, default 7), no index is
     judged: one finding on the database says the statistics are too young.
 
@@ -407,6 +416,7 @@ class UnusedIndex(SchemaRule):
             and isinstance(relation, Table) and relation.row_estimate >= min_rows
             and undroppable(index, relation, referenced) is None
             and not serves_foreign_key(relation, index)
+            and index.name not in _dropped_elsewhere(relation, referenced)
         ]
         if not candidates:
             return
