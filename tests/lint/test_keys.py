@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rule_helpers import findings, prove_fixes
+from rule_helpers import apply_fixes, findings, prove_fixes
 
 from pgkeel.lint import lint_database
 from pgkeel.lint.context import CheckConfig
@@ -213,3 +213,24 @@ def test_nullable_foreign_key_without_data(pg_database: TestDatabase) -> None:
         conn.execute(NULLABLE_FK)
         snap = lint_database(conn, ["nullable-foreign-key"])[0]
     assert lint_snapshot(snap, ["nullable-foreign-key"]) == ()
+
+
+def test_widening_and_identity_fixes_together(pg_database: TestDatabase,
+                                             tmp_path: Path) -> None:
+    # Both rules fix one serial column: the identity keeps the widened range.
+    schema = """
+        CREATE TABLE s (id serial PRIMARY KEY, v text);
+        INSERT INTO s (v) VALUES ('a'), ('b');
+        SELECT setval('s_id_seq', 1800000000);
+    """
+    found = [*findings(pg_database, "sequence-near-exhaustion", schema).values(),
+             *findings(pg_database, "prefer-identity").values()]
+    assert [f.rule for f in found] == ["sequence-near-exhaustion", "prefer-identity"]
+    apply_fixes(pg_database, found, tmp_path)
+    assert findings(pg_database, "sequence-near-exhaustion") == {}
+    assert findings(pg_database, "prefer-identity") == {}
+    with pg_database.connect() as conn:
+        assert conn.execute("SELECT data_type, max_value, last_value FROM pg_sequences"
+                            ).fetchone() == ("bigint", 9223372036854775807, 1800000000)
+        (new,) = conn.execute("INSERT INTO s (v) VALUES ('c') RETURNING id").fetchone()
+        assert new == 1800000001

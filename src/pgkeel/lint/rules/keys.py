@@ -228,20 +228,39 @@ def _taken(snapshot: Snapshot, schema: str) -> set[str]:
             *(s.name for s in snapshot.sequences if s.schema == schema)}
 
 
-def _options(seq: Sequence, column: Column, *, clip: bool) -> str:
-    """The sequence's options as ``CREATE SEQUENCE`` writes them, clipped to the
-    column type's range when ``clip`` (an identity sequence has the column's type)."""
+_TYPE_NAMES = {"smallint": "int2", "integer": "int4", "bigint": "int8"}
+
+
+def _options(seq: Sequence, *, clip_to: Column | None = None) -> str:
+    """The sequence's options as ``CREATE SEQUENCE`` writes them.
+
+    With ``clip_to`` (for an identity sequence, whose type is its column's), limits
+    and start that are the defaults of the old sequence's type are left out, so they
+    become the column type's own (a column widened to bigint in the same script
+    keeps its wider range), and the others are clipped to the column type's range.
+    """
     if None in (seq.start, seq.increment, seq.min_value, seq.max_value, seq.cache):
         return ""
-    low, high, start = seq.min_value, seq.max_value, seq.start
-    assert low is not None and high is not None and start is not None
-    top = INT_MAX.get(column.type_name)
-    if clip and top is not None:
-        low, high = max(low, -top - 1), min(high, top)
-        start = min(max(start, low), high)
-    cycle = "CYCLE" if seq.cycle else "NO CYCLE"
-    return (f"INCREMENT BY {seq.increment} MINVALUE {low} MAXVALUE {high} "
-            f"START WITH {start} CACHE {seq.cache} {cycle}")
+    low, high, start, step = seq.min_value, seq.max_value, seq.start, seq.increment
+    assert low is not None and high is not None and start is not None and step is not None
+    parts = [f"INCREMENT BY {step}"]
+    if clip_to is None:
+        parts += [f"MINVALUE {low}", f"MAXVALUE {high}", f"START WITH {start}"]
+    else:
+        top = INT_MAX.get(_TYPE_NAMES.get(seq.data_type, ""), 0)
+        default_low, default_high = (1, top) if step > 0 else (-top - 1, -1)
+        column_top = INT_MAX.get(clip_to.type_name)
+        if column_top is not None:
+            low, high = max(low, -column_top - 1), min(high, column_top)
+            start = min(max(start, low), high)
+        if low != default_low:
+            parts.append(f"MINVALUE {low}")
+        if high != default_high:
+            parts.append(f"MAXVALUE {high}")
+        if start != (default_low if step > 0 else default_high):
+            parts.append(f"START WITH {start}")
+    parts += [f"CACHE {seq.cache}", "CYCLE" if seq.cycle else "NO CYCLE"]
+    return " ".join(parts)
 
 
 class PreferIdentity(SchemaRule):
@@ -337,7 +356,7 @@ class PreferIdentity(SchemaRule):
         seq_q = qualified_ident(seq.schema, seq.name)
         old_q = qualified_ident(seq.schema, aside)
         up = [f"ALTER TABLE {t} ALTER COLUMN {col} SET NOT NULL;"] if column.nullable else []
-        options = _options(seq, column, clip=True)
+        options = _options(seq, clip_to=column)
         up += [
             f"ALTER TABLE {t} ALTER COLUMN {col} DROP DEFAULT;",
             f"ALTER SEQUENCE {seq_q} RENAME TO {ident(aside)};",
@@ -347,7 +366,7 @@ class PreferIdentity(SchemaRule):
             f"FROM {old_q} AS s;",
             f"DROP SEQUENCE {old_q};",
         ]
-        old_options = _options(seq, column, clip=False)
+        old_options = _options(seq)
         down = [
             f"CREATE SEQUENCE {old_q} AS {seq.data_type}"
             f"{' ' + old_options if old_options else ''};",
