@@ -1,7 +1,7 @@
 """Column types and the constraints the data says are missing.
 
-Family D ("Schema design: types and structure") of ``reference/lint-rules.md`` and
-the PostgreSQL wiki page "Don't Do This", checked against a catalog snapshot and,
+The type checks of squawk, pgrubic and the PostgreSQL wiki page "Don't Do This",
+checked against a catalog snapshot and,
 where a rule needs evidence, the rows (``CheckContext.data``). Partitions are
 skipped: their columns are their parent's.
 """
@@ -128,7 +128,7 @@ class CharType(SchemaRule):
     ----------
     - PostgreSQL docs, "Character Types"; PostgreSQL wiki, "Don't Do This": Don't
       use char(n).
-    - squawk `ban-char-field`; reference/lint-rules.md `ban-char-field`.
+    - squawk `ban-char-field`; pg-index-health `columns_with_char_type`.
     """
 
     id = "char-type"
@@ -205,7 +205,7 @@ class VarcharLimit(SchemaRule):
     ----------
     - PostgreSQL docs, "Character Types" (no performance difference); PostgreSQL
       wiki, "Don't Do This": Don't use varchar(n) by default.
-    - squawk `prefer-text-field`; reference/lint-rules.md `prefer-text-field`.
+    - squawk `prefer-text-field`; schemalint `prefer-text-to-varchar`.
     """
 
     id = "varchar-limit"
@@ -279,7 +279,7 @@ class MoneyType(SchemaRule):
     ----------
     - PostgreSQL docs, "Monetary Types"; PostgreSQL wiki, "Don't Do This": Don't
       use money.
-    - reference/lint-rules.md `ban-money` (pgrubic TP006).
+    - pgrubic `TP006`; pg-index-health `columns_with_money_type`.
     """
 
     id = "money-type"
@@ -358,7 +358,7 @@ class IntegerBoolean(SchemaRule):
     References
     ----------
     - PostgreSQL docs, "Boolean Type".
-    - reference/lint-rules.md (no anchor has it; the data makes it possible).
+    - No linter has it: it needs the rows, which pgkeel reads.
     """
 
     id = "integer-boolean"
@@ -463,7 +463,7 @@ class NullableBoolean(SchemaRule):
     ----------
     - PostgreSQL docs, "Boolean Type"; "Comparison Functions and Operators"
       (`IS DISTINCT FROM`).
-    - reference/lint-rules.md `nullable-boolean` (pgrubic TP017).
+    - pgrubic `TP017`.
     """
 
     id = "nullable-boolean"

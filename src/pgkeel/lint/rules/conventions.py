@@ -1,6 +1,6 @@
 """Conventions a team chooses: names that follow a pattern, tables that say what they hold.
 
-Family G ("Naming") and ``missing-comment`` of family H of ``reference/lint-rules.md``.
+Atlas's and schemalint's naming checks, and pg-index-health's description check.
 Both rules report and suggest; neither prints a fix: a rename breaks every query that
 uses the old name, and only a person can write a table's description.
 """
@@ -53,8 +53,7 @@ class TableWithoutComment(SchemaRule):
     References
     ----------
     - PostgreSQL docs, "COMMENT".
-    - pg-index-health `tables_without_description`; reference/lint-rules.md
-      `missing-comment`.
+    - pg-index-health `tables_without_description`.
     """
 
     id = "table-without-comment"
@@ -117,8 +116,8 @@ class NamingConvention(SchemaRule):
     - PostgreSQL docs, "Identifiers and Key Words" (unquoted names are folded to
       lower case); PostgreSQL wiki, "Don't Do This": Don't use upper case table or
       column names.
-    - Atlas `NM101`-`NM106`; schemalint `name-casing`; reference/lint-rules.md
-      `naming-convention`.
+    - Atlas `NM101`-`NM106`; schemalint `name-casing`; pg-index-health
+      `objects_not_following_naming_convention`.
     """
 
     id = "naming-convention"

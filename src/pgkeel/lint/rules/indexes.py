@@ -1,7 +1,7 @@
 """Index hygiene: duplicate, redundant, invalid and unused indexes.
 
-Family H ("Live-catalog integrity, performance and capacity") of
-``reference/lint-rules.md``, checked against a catalog snapshot and its statistics.
+The index checks of Supabase splinter, PgHero and pg-index-health, checked against a
+catalog snapshot and its statistics.
 Every index counts, on tables, partitioned tables and materialized views; indexes are
 only ever compared with indexes of the same relation.
 """
@@ -104,7 +104,7 @@ class DuplicateIndex(SchemaRule):
     - PostgreSQL docs, "Indexes", Operator Classes and Operator Families, Indexes and
       Collations; "DROP INDEX" (CONCURRENTLY).
     - Supabase splinter `duplicate_index` (0009); PgHero `duplicate_indexes`;
-      reference/lint-rules.md `duplicate-index`.
+      pg-index-health `duplicated_indexes`.
     """
 
     id = "duplicate-index"
@@ -179,7 +179,7 @@ class RedundantIndex(SchemaRule):
     - PostgreSQL docs, "Multicolumn Indexes" (a B-tree is most efficient with
       constraints on the leading columns); "DROP INDEX" (CONCURRENTLY).
     - PgHero `duplicate_indexes` (an index covered by another's leading columns);
-      reference/lint-rules.md `redundant-index-prefix`.
+      pg-index-health `intersected_indexes`.
     """
 
     id = "redundant-index"
@@ -287,7 +287,7 @@ class InvalidIndex(SchemaRule):
     - PostgreSQL docs, "CREATE INDEX", Building Indexes Concurrently ("the index is
       left INVALID... drop the index and try again, or REINDEX INDEX CONCURRENTLY");
       "REINDEX".
-    - PgHero `invalid_indexes`; reference/lint-rules.md `invalid-index`.
+    - PgHero `invalid_indexes`; pg-index-health `invalid_indexes`.
     """
 
     id = "invalid-index"
@@ -392,7 +392,7 @@ class UnusedIndex(SchemaRule):
     - PostgreSQL docs, "The Cumulative Statistics System", pg_stat_all_indexes
       (`idx_scan`), pg_stat_database (`stats_reset`).
     - Supabase splinter `unused_index` (0005, `idx_scan = 0`); PgHero
-      `unused_indexes` (at most 50 scans); reference/lint-rules.md `unused-index`.
+      `unused_indexes` (at most 50 scans); pg-index-health `unused_indexes`.
     """
 
     id = "unused-index"

@@ -1,9 +1,9 @@
 """Keys: sequences running out, integer keys nearing their type's limit, serial
 columns, and foreign keys the data says are mandatory.
 
-Families D and H of ``reference/lint-rules.md`` (``prefer-identity``,
-``sequence-near-overflow``, ``prefer-bigint-over-int``), checked against a catalog
-snapshot and, where a rule needs it, the rows (``CheckContext.data``).
+The key checks of squawk (``prefer-identity``, ``prefer-bigint-over-int``), PgHero
+(``sequence_danger``) and the PostgreSQL wiki's "Don't Do This", checked against a
+catalog snapshot and, where a rule needs it, the rows (``CheckContext.data``).
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ class SequenceNearExhaustion(SchemaRule):
     ----------
     - PostgreSQL docs, "Sequence Manipulation Functions"; "pg_sequences";
       "Numeric Types", Integer Types.
-    - PgHero `sequence_danger`; reference/lint-rules.md `sequence-near-overflow`.
+    - PgHero `sequence_danger`; pg-index-health `sequence_overflow`.
     """
 
     id = "sequence-near-exhaustion"
@@ -164,7 +164,7 @@ class SmallIntegerKey(SchemaRule):
     - PostgreSQL docs, "Numeric Types", Integer Types; "ALTER TABLE" (changing a
       column's type rewrites the table).
     - squawk `prefer-bigint-over-int`, `prefer-bigint-over-smallint` (which flag
-      every such key, full or empty); reference/lint-rules.md.
+      every such key, full or empty).
     """
 
     id = "small-integer-key"
@@ -306,7 +306,7 @@ class PreferIdentity(SchemaRule):
     ----------
     - PostgreSQL docs, "CREATE TABLE", GENERATED ... AS IDENTITY; "ALTER TABLE",
       ADD GENERATED; PostgreSQL wiki, "Don't Do This": Don't use serial.
-    - squawk `prefer-identity`; reference/lint-rules.md `prefer-identity`.
+    - squawk `prefer-identity`; schemalint `prefer-identity-to-serial`.
     """
 
     id = "prefer-identity"
@@ -429,8 +429,8 @@ class NullableForeignKey(SchemaRule):
     ----------
     - PostgreSQL docs, "Constraints", Not-Null Constraints and Foreign Keys (MATCH
       SIMPLE: a NULL column switches the check off); "ALTER TABLE", SET NOT NULL.
-    - pg-index-health `foreign_keys_with_null_values` (a neighbour);
-      reference/lint-rules.md `fk-nullable-match-simple`.
+    - pg-index-health `foreign_keys_with_null_values` (a neighbour: nullable
+      columns of multi-column keys).
     """
 
     id = "nullable-foreign-key"
