@@ -287,6 +287,7 @@ class MoneyType(SchemaRule):
     checklist = checklist_items.CONSTRAINTS
     object_kind = "column"
     docs_url = "https://wiki.postgresql.org/wiki/Don%27t_Do_This#Don.27t_use_money"
+    upstream = ("pgrubic:TP006",)
 
     def check(self, ctx: CheckContext) -> Iterator[Finding]:
         for table in own_tables(ctx.snapshot):
@@ -471,6 +472,7 @@ class NullableBoolean(SchemaRule):
     checklist = checklist_items.CONSTRAINTS
     object_kind = "column"
     docs_url = "https://www.postgresql.org/docs/current/datatype-boolean.html"
+    upstream = ("pgrubic:TP017",)
 
     def check(self, ctx: CheckContext) -> Iterator[Finding]:
         for table in own_tables(ctx.snapshot):
