@@ -11,8 +11,10 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from rule_helpers import apply_fixes, findings, prove_fixes
 
+from pgkeel.errors import ConfigError
 from pgkeel.lint import lint_database
 from pgkeel.lint.context import CheckConfig
 from pgkeel.lint.schema import lint_snapshot
@@ -282,3 +284,11 @@ def test_naming_convention(pg_database: TestDatabase) -> None:
     # order_lines has an underscore; the IX_ index does not end in _idx
     assert set(custom) == {'public."OrderLines"', "public.order_lines"}
     assert "IX_OrderLines_ProductId" in custom['public."OrderLines"']
+
+
+def test_naming_convention_invalid_pattern(pg_database: TestDatabase) -> None:
+    with pg_database.connect() as conn:
+        conn.execute(NAMES)
+        config = CheckConfig(options={"naming-convention": {"index": "([a-z"}})
+        with pytest.raises(ConfigError, match="index = '\\(\\[a-z' is not a regular"):
+            lint_database(conn, ["naming-convention"], config)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from pgkeel.errors import ConfigError
 from pgkeel.lint.context import CheckContext
 from pgkeel.lint.rules._catalog import own_tables, quote_ident, table_name
 from pgkeel.lint.rules.base import SchemaRule
@@ -76,12 +77,24 @@ class TableWithoutComment(SchemaRule):
 _KINDS = ("table", "column", "index", "constraint")
 
 
+def _pattern(text: str, kind: str) -> re.Pattern[str]:
+    """Compile option ``kind``; raises ``ConfigError`` naming it when it is invalid."""
+    try:
+        return re.compile(text)
+    except re.error as exc:
+        raise ConfigError(
+            f"[check.options.naming-convention] {kind} = {text!r} is not a regular "
+            f"expression: {exc}", hint="write a Python regular expression, e.g. "
+            f"{SNAKE_CASE!r}") from exc
+
+
 class NamingConvention(SchemaRule):
     """Name tables, columns, indexes and constraints by one pattern.
 
     Each name is matched against the pattern for its kind: options `table`,
-    `column`, `index` and `constraint` (regular expressions, Python syntax; default
-    lower-case snake_case, `^[a-z_][a-z0-9_]*$`). One finding per table lists every
+    `column`, `index` and `constraint` (regular expressions, Python syntax, searched
+    in the name; default lower-case snake_case, `^[a-z_][a-z0-9_]*$`; an invalid one
+    is a configuration error). One finding per table lists every
     name of it that does not match: the table's own, its columns, its indexes that
     back no constraint, and its constraints. A partition is checked for its own name
     only (its columns and constraints are its parent's).
@@ -129,7 +142,7 @@ class NamingConvention(SchemaRule):
     upstream = ("atlas:NM101", "schemalint:name-casing")
 
     def check(self, ctx: CheckContext) -> Iterator[Finding]:
-        patterns = {kind: re.compile(str(ctx.option(self.id, kind, SNAKE_CASE)))
+        patterns = {kind: _pattern(str(ctx.option(self.id, kind, SNAKE_CASE)), kind)
                     for kind in _KINDS}
         for table in ctx.snapshot.tables:
             names: dict[str, list[str]] = {kind: [] for kind in _KINDS}
