@@ -16,6 +16,7 @@ from rule_helpers import _table_values, apply_fixes
 
 from pgkeel.lint import lint_database
 from pgkeel.report import Finding
+from pgkeel.report.findings import sort_findings
 from pgkeel.testing import TestCluster, TestDatabase
 
 RULES = [
@@ -42,7 +43,11 @@ def _by_rule(found: tuple[Finding, ...]) -> dict[str, set[str]]:
 
 
 def _fix_all(db: TestDatabase, tmp_path: Path) -> dict[str, set[str]]:
-    """Apply every finding's fix of RULES; assert clean, nothing new, values kept."""
+    """Apply every finding's fix of RULES; assert clean, nothing new, values kept.
+
+    Then run the undo of every fix (``fix_down``, last fix first): the same findings
+    are back and the values still read the same.
+    """
     with db.connect() as conn:
         before_all = {(f.rule, f.object) for f in lint_database(conn)[1]}
         found = lint_database(conn, RULES)[1]
@@ -55,6 +60,13 @@ def _fix_all(db: TestDatabase, tmp_path: Path) -> dict[str, set[str]]:
     assert not {(f.rule, f.object) for f in fixed} & after_all
     assert after_all - before_all == set()
     assert after == values
+    undo = tmp_path / "undo.sql"
+    undo.write_text("\n".join(f.fix_down or "" for f in reversed(sort_findings(fixed)))
+                    + "\n", encoding="utf-8")
+    db.run_sql_file(undo)
+    with db.connect() as conn:
+        assert lint_database(conn, RULES)[1] == found
+        assert _table_values(conn, types)[0] == values
     return _by_rule(found)
 
 
