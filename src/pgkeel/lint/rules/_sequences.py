@@ -13,8 +13,8 @@ from pgkeel.lint.rules._catalog import (
     in_partition_key,
     qualified_ident,
     table_name,
-    views_using,
 )
+from pgkeel.lint.rules._column_use import views_reading
 
 __all__ = ["INT_MAX", "Feeds", "literal", "used_share", "widen"]
 
@@ -133,7 +133,7 @@ def widen(snapshot: Snapshot, table: Table, column: Column,
         if in_partition_key(t, c.name):
             return None, None, (f"{where} is in a partition key, whose type cannot be "
                                 "altered: re-create the table with bigint")
-        views = views_using(snapshot, t, c.name)
+        views = views_reading(snapshot, t, c.name)
         if views:
             return None, None, (f"views use {where} ({', '.join(table_name(v) for v in views)}):"
                                 " drop them, widen the columns, re-create them")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import replace
 
 from psycopg import sql
 
@@ -26,8 +25,8 @@ from pgkeel.lint.rules._catalog import (
     qualified_ident,
     quote_ident,
     table_name,
-    views_using,
 )
+from pgkeel.lint.rules._column_use import views_reading
 from pgkeel.lint.rules.base import SchemaRule
 from pgkeel.report.findings import Finding, Severity
 
@@ -47,12 +46,7 @@ def _blocked(snapshot: Snapshot, table: Table, column: Column) -> str | None:
     """Why the type of ``column`` cannot be changed by a fix, or None."""
     if in_partition_key(table, column.name):
         return "it is in the partition key, whose type cannot be altered"
-    # A substring test first: the regular expressions of views_using then run on the
-    # few views that can name the table, not on every view for every column.
-    candidates = tuple(v for v in snapshot.views
-                       if table.name in v.definition or '"' in table.name)
-    views = views_using(replace(snapshot, views=candidates), table, column.name) \
-        if candidates else ()
+    views = views_reading(snapshot, table, column.name)
     if views:
         return (f"views use it ({', '.join(table_name(v) for v in views)}): drop them, "
                 "change the type, re-create them")
