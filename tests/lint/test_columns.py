@@ -118,20 +118,25 @@ def test_integer_boolean(pg_database: TestDatabase, tmp_path: Path) -> None:
         found["public.products.discontinued"].message)
     checked = found["public.products.checked"]
     assert checked.fix is None and "CHECK products_checked_check" in checked.message
+    featured = found["public.products.featured"]
+    assert featured.fix is None and "100 sampled rows are NULL, a third value" in (
+        featured.message)
 
 
 def test_integer_boolean_fix(pg_database: TestDatabase, tmp_path: Path) -> None:
-    # Only NOT NULL columns: a nullable one becomes a nullable boolean, which
-    # nullable-boolean reports (a new finding, as it should be).
+    # featured is nullable but holds no NULL: it becomes a NOT NULL boolean (a
+    # nullable one would be a nullable-boolean finding)
     schema = """
         CREATE TABLE products (id bigint PRIMARY KEY,
                                discontinued integer NOT NULL DEFAULT 0,
-                               featured integer NOT NULL, stock integer);
+                               featured integer, stock integer);
         INSERT INTO products SELECT g, g % 2, (g + 1) % 2, g % 50
         FROM generate_series(1, 300) AS g;
     """
     found = prove_fixes(pg_database, "integer-boolean", schema, tmp_path)
     assert set(found) == {"public.products.discontinued", "public.products.featured"}
+    assert (found["public.products.featured"].fix or "").endswith(
+        'ALTER COLUMN "featured" SET NOT NULL; -- rewrites the table')
     assert "public.products.discontinued" in found
     with pg_database.connect() as conn:
         (default,) = conn.execute(

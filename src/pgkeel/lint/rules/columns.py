@@ -345,10 +345,12 @@ class IntegerBoolean(SchemaRule):
     -----
     The fix converts with `USING (col::text)::boolean`, which maps 0 to false and 1
     to true and fails, changing nothing, on any other value in rows the sample did
-    not read; a default of 0 or 1 becomes false or true. Queries that compare the
-    column with integers (`= 1`) must change with it. No fix when a CHECK, an
-    index expression or predicate, or a view uses the column, or its default is
-    something else.
+    not read; a default of 0 or 1 becomes false or true, and a nullable column with
+    no NULL in the sample becomes NOT NULL (failing, changing nothing, on an
+    unsampled NULL). Queries that compare the column with integers (`= 1`) must
+    change with it. No fix when a CHECK, an index expression or predicate, or a
+    view uses the column, when its default is something else, or when sampled rows
+    are NULL (a third value someone must give a meaning).
 
     References
     ----------
@@ -376,24 +378,23 @@ class IntegerBoolean(SchemaRule):
                 c = sql.Identifier(column.name)
                 row = _sample(ctx, table, sql.SQL(
                     "count({c}), count(*) FILTER (WHERE {c} = 0), "
-                    "count(*) FILTER (WHERE {c} = 1)").format(c=c))
+                    "count(*) FILTER (WHERE {c} = 1), count(*)").format(c=c))
                 if row is None:
                     continue
-                values, zeros, ones = row
+                values, zeros, ones, rows = row
                 if not (isinstance(values, int) and values >= min_rows and zeros and ones
                         and zeros + ones == values):  # type: ignore[operator]
                     continue
                 name = object_name(table.schema, table.name, column.name)
-                fix, down, why = self._fix(ctx.snapshot, table, column)
-                if fix and column.nullable:
-                    why += "; it stays nullable (see nullable-boolean)"
+                nulls = rows - values  # type: ignore[operator]
+                fix, down, why = self._fix(ctx.snapshot, table, column, nulls)
                 yield self.finding(
                     f"column {name} is {column.type} but its {values} sampled values are "
                     f"only 0 ({zeros}) and 1 ({ones}): a boolean{why}",
                     object=name, fix=fix, fix_down=down)
 
     @staticmethod
-    def _fix(snapshot: Snapshot, table: Table, column: Column
+    def _fix(snapshot: Snapshot, table: Table, column: Column, nulls: int
              ) -> tuple[str | None, str | None, str]:
         uses = [f"CHECK {c.name}" for c in table.check_constraints
                 if _mentions(c.expression, column.name)]
@@ -406,6 +407,9 @@ class IntegerBoolean(SchemaRule):
         defaults = {None: (None, None), "0": ("false", "0"), "1": ("true", "1")}
         if blocked is None and column.default not in defaults:
             blocked = f"its default {column.default} has no boolean equivalent"
+        if blocked is None and column.nullable and nulls:
+            blocked = (f"{nulls} sampled rows are NULL, a third value: decide what it "
+                       "means (nullable-boolean)")
         if blocked is not None:
             return None, None, f"; no fix: {blocked}"
         new_default, old_default = defaults[column.default]
@@ -419,6 +423,11 @@ class IntegerBoolean(SchemaRule):
         if new_default:
             up.append(f"ALTER COLUMN {col} SET DEFAULT {new_default}")
             down.append(f"ALTER COLUMN {col} SET DEFAULT {old_default}")
+        if column.nullable:
+            # Two values and no NULL in the data: a two-valued boolean, NOT NULL (a
+            # nullable one is nullable-boolean's finding); fails on an unsampled NULL.
+            up.append(f"ALTER COLUMN {col} SET NOT NULL")
+            down.insert(0, f"ALTER COLUMN {col} DROP NOT NULL")
         return (f"ALTER TABLE {t} {', '.join(up)}; -- rewrites the table",
                 f"ALTER TABLE {t} {', '.join(down)};", "")
 
