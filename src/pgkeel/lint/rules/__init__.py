@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from pgkeel.lint.rules import catalog_health, columns, conventions, indexes, keys, security, types
+from pgkeel.lint.rules import (
+    catalog_health,
+    column_constraints,
+    columns,
+    conventions,
+    indexes,
+    keys,
+    security,
+    types,
+)
 from pgkeel.lint.rules.base import InvalidRule, Rule, SchemaRule
 
 __all__ = [
@@ -10,6 +19,7 @@ __all__ = [
     "Rule",
     "SchemaRule",
     "catalog_health",
+    "column_constraints",
     "columns",
     "conventions",
     "indexes",
