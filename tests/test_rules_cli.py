@@ -47,4 +47,4 @@ def test_unknown_rule_exits_2_with_close_matches() -> None:
                             capture_output=True, text=True, check=False)
     assert result.returncode == 2 and result.stdout == ""
     assert "no rule 'unindexed-foreign-keys'" in result.stderr
-    assert "did you mean unindexed-foreign-key?" in result.stderr
+    assert "did you mean unindexed-foreign-key" in result.stderr

@@ -57,6 +57,22 @@ ISSUE_RULES = {
     "security-definer-executable-by-public": Severity.WARNING,
     "extension-in-public": Severity.WARNING,
     "grants-without-policy": Severity.INFO,
+    "duplicate-index": Severity.WARNING,
+    "redundant-index": Severity.INFO,
+    "invalid-index": Severity.WARNING,
+    "unused-index": Severity.INFO,
+    "sequence-near-exhaustion": Severity.ERROR,
+    "small-integer-key": Severity.WARNING,
+    "prefer-identity": Severity.WARNING,
+    "nullable-foreign-key": Severity.INFO,
+    "char-type": Severity.WARNING,
+    "varchar-limit": Severity.INFO,
+    "money-type": Severity.WARNING,
+    "integer-boolean": Severity.INFO,
+    "nullable-boolean": Severity.INFO,
+    "missing-check-constraint": Severity.INFO,
+    "table-without-comment": Severity.INFO,
+    "naming-convention": Severity.INFO,
 }
 
 

@@ -34,15 +34,40 @@ __all__ = ["Indexes", "read_indexes"]
 
 # What writing definitions needs: the keywords quote_ident quotes (all but unreserved
 # ones), whether every identifier is to be quoted, and each default operator class
-# with its input type.
+# with its input type. Then what naming each key column's operator class and
+# collation needs (every operator class, the collations indexes use), and when this
+# database's statistics were reset, with their age in seconds (PostgreSQL docs,
+# "pg_stat_database").
 _CONTEXT = """
 SELECT ARRAY(SELECT k.word FROM pg_catalog.pg_get_keywords() AS k WHERE k.catcode <> 'U'),
        pg_catalog.current_setting('quote_all_identifiers')::bool,
        ARRAY(SELECT opc.oid FROM pg_catalog.pg_opclass opc
              WHERE opc.opcdefault ORDER BY opc.oid),
        ARRAY(SELECT opc.opcintype FROM pg_catalog.pg_opclass opc
-             WHERE opc.opcdefault ORDER BY opc.oid)
+             WHERE opc.opcdefault ORDER BY opc.oid),
+       ARRAY(SELECT opc.oid FROM pg_catalog.pg_opclass opc ORDER BY opc.oid),
+       ARRAY(SELECT CASE WHEN n.nspname = 'pg_catalog' THEN opc.opcname
+                         ELSE n.nspname || '.' || opc.opcname END
+             FROM pg_catalog.pg_opclass opc
+             JOIN pg_catalog.pg_namespace n ON n.oid = opc.opcnamespace ORDER BY opc.oid),
+       ARRAY(SELECT co.oid FROM pg_catalog.pg_collation co
+             WHERE co.oid IN (SELECT pg_catalog.unnest(i.indcollation::pg_catalog.oid[])
+                              FROM pg_catalog.pg_index i) ORDER BY co.oid),
+       ARRAY(SELECT CASE WHEN n.nspname = 'pg_catalog' THEN co.collname
+                         ELSE n.nspname || '.' || co.collname END
+             FROM pg_catalog.pg_collation co
+             JOIN pg_catalog.pg_namespace n ON n.oid = co.collnamespace
+             WHERE co.oid IN (SELECT pg_catalog.unnest(i.indcollation::pg_catalog.oid[])
+                              FROM pg_catalog.pg_index i) ORDER BY co.oid),
+       (SELECT d.stats_reset::text FROM pg_catalog.pg_stat_database d
+        WHERE d.datname = pg_catalog.current_database()),
+       (SELECT pg_catalog.date_part('epoch', pg_catalog.now() - d.stats_reset)::float8
+        FROM pg_catalog.pg_stat_database d WHERE d.datname = pg_catalog.current_database())
 """
+
+# pg_index.indoption bits per key column: 1 DESC, 2 NULLS FIRST (PostgreSQL docs,
+# "pg_index"; src/include/catalog/pg_index.h). ASC implies NULLS LAST, DESC NULLS FIRST.
+_ORDERINGS = {0: "", 1: "DESC NULLS LAST", 2: "NULLS FIRST", 3: "DESC"}
 
 # Exact: every fork of the index (pg_table_size, as psql's \\di+ shows); estimated:
 # relpages, as of the last VACUUM, ANALYZE or CREATE INDEX, touching no file.
@@ -59,7 +84,12 @@ SELECT i.indrelid, i.indexrelid, ic.relname, i.indkey::pg_catalog.int2[], i.indn
        pg_catalog.pg_get_expr(i.indpred, i.indrelid, true), co.conname,
        {nulls_not_distinct}, ic.relkind, i.indclass::pg_catalog.oid[],
        i.indoption::pg_catalog.int2[], i.indcollation::pg_catalog.oid[],
-       ic.reloptions IS NOT NULL OR opt.attrelid IS NOT NULL
+       ic.reloptions IS NOT NULL OR opt.attrelid IS NOT NULL,
+       ic.relispartition, i.indisreplident,
+       NOT i.indisvalid AND EXISTS (
+           SELECT 1 FROM pg_catalog.pg_stat_progress_create_index p
+           WHERE p.index_relid = i.indexrelid),
+       CASE WHEN ic.relkind = 'i' THEN pg_catalog.pg_stat_get_numscans(i.indexrelid) END
 FROM rel
 JOIN pg_catalog.pg_index i ON i.indrelid = rel.oid
 JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
@@ -106,11 +136,15 @@ class _Quoter(dict[str, str]):
 class Indexes:
     """Every index in scope, by relation oid and sorted by name.
 
-    ``nulls_not_distinct`` holds the oids of the indexes built NULLS NOT DISTINCT.
+    ``nulls_not_distinct`` holds the oids of the indexes built NULLS NOT DISTINCT;
+    ``stats_reset`` (ISO 8601) and ``stats_age_seconds`` say when this database's
+    statistics were last reset (None when never).
     """
 
     by_relation: dict[int, list[Index]]
     nulls_not_distinct: set[int]
+    stats_reset: str | None = None
+    stats_age_seconds: float | None = None
 
 
 def read_indexes(
@@ -126,7 +160,10 @@ def read_indexes(
     ``relations`` relation oid -> relation (from the relations query). Sizes are in
     bytes, exact (``pg_table_size``) or estimated from ``relpages``.
     """
-    ((keywords, quote_all, opclasses, input_types),) = reader.rows(_CONTEXT)
+    ((keywords, quote_all, opclasses, input_types, all_opclasses, opclass_names,
+      collation_oids, collation_names, stats_reset, stats_age),) = reader.rows(_CONTEXT)
+    opclass_name = dict(zip(all_opclasses, opclass_names, strict=True))
+    collation_name = dict(zip(collation_oids, collation_names, strict=True))
     quote = _Quoter(keywords, quote_all)
     defaults = dict(zip(opclasses, input_types, strict=True))
     query = sql.SQL(_INDEXES).format(
@@ -146,7 +183,8 @@ def read_indexes(
 
     indexes: dict[int, list[Index]] = {}
     for (relid, oid, name, indkey, nkey, unique, primary, method, valid, size, expressions,
-         predicate, constraint, nulls_nd, *_rest) in rows:
+         predicate, constraint, nulls_nd, _relkind, classes, options, collations, _opts,
+         inherited, replica_identity, building, scans) in rows:
         cols = attributes.get(relid, {})
         keys = tuple([cols[n][0] if n else None for n in indkey[:nkey]])
         include = tuple([cols[n][0] for n in indkey[nkey:]]) if len(indkey) > nkey else ()
@@ -154,10 +192,14 @@ def read_indexes(
             name, keys, unique, primary, method, valid, definitions[oid], size or 0,
             tuple(expressions) if expressions else (), include, predicate, constraint,
             nulls_nd,
+            tuple([opclass_name.get(c, str(c)) for c in classes[:nkey]]),
+            tuple([collation_name.get(c, str(c)) if c else None for c in collations[:nkey]]),
+            tuple([_ORDERINGS.get(o & 3, "") for o in options[:nkey]]),
+            inherited, replica_identity, building, scans,
         ))
     for items in indexes.values():
         items.sort(key=_name)
-    return Indexes(indexes, {row[1] for row in rows if row[13]})
+    return Indexes(indexes, {row[1] for row in rows if row[13]}, stats_reset, stats_age)
 
 
 def _name(index: Index) -> str:
@@ -174,7 +216,7 @@ def _plain_definition(
     """The ``pg_get_indexdef`` text of a plain index (module docstring), else None."""
     (_relid, _oid, name, indkey, nkey, unique, _primary, method, _valid, _size,
      expressions, predicate, _constraint, nulls_nd, relkind, opclasses, options,
-     collations, has_options) = row
+     collations, has_options, *_usage) = row
     if (relation is None or relkind != "i" or expressions is not None or predicate is not None
             or nulls_nd or has_options):
         return None

@@ -36,7 +36,9 @@ SELECT co.conrelid, co.conname, co.contype, co.conkey, co.condeferrable, co.conv
        {enforced},
        CASE WHEN co.contype = 'c' THEN pg_catalog.pg_get_expr(co.conbin, co.conrelid) END,
        fn.nspname, fc.relname, co.confrelid, co.confkey,
-       co.confdeltype, co.confupdtype, co.conindid
+       co.confdeltype, co.confupdtype, co.conindid,
+       CASE WHEN co.contype = 'f' THEN (SELECT ri.relname FROM pg_catalog.pg_class ri
+                                        WHERE ri.oid = co.conindid) END
 FROM rel
 JOIN pg_catalog.pg_constraint co ON co.conrelid = rel.oid
 LEFT JOIN pg_catalog.pg_class fc ON fc.oid = co.confrelid
@@ -80,7 +82,8 @@ def read_keys(
         enforced=reader.since(180000, "co.conenforced", "true"))
     keys = Keys()
     for (relid, name, contype, conkey, deferrable, validated, enforced, check, ref_schema,
-         ref_table, ref_relid, ref_key, on_delete, on_update, index) in reader.rows(query):
+         ref_table, ref_relid, ref_key, on_delete, on_update, index, ref_index
+         ) in reader.rows(query):
         cols = attributes.get(relid, {})
         columns = tuple(cols[n][0] for n in conkey or ())
         if contype == "p":
@@ -96,6 +99,7 @@ def read_keys(
             keys.foreign.setdefault(relid, []).append(ForeignKey(
                 name, columns, ref_schema, ref_table, tuple([ref_cols[n][0] for n in ref_key]),
                 _ACTIONS[on_delete], _ACTIONS[on_update], validated, deferrable, enforced,
+                ref_index,
             ))
     _sort_by_name(keys.unique, keys.checks, keys.foreign)
     return keys

@@ -36,10 +36,14 @@ WHERE {user_namespace("n")} AND {not_extension_member("pg_namespace", "n.oid")}
 """
 
 # A serial column's sequence depends on it with deptype 'a' (OWNED BY), an identity
-# column's with deptype 'i' (PostgreSQL docs, "pg_depend").
+# column's with deptype 'i' (PostgreSQL docs, "pg_depend"). The last value is read as
+# the pg_sequences view does: NULL without the privilege, or before the first nextval.
 _SEQUENCES = f"""
 SELECT n.nspname, c.relname, pg_catalog.format_type(s.seqtypid, NULL),
-       tn.nspname, tc.relname, a.attname
+       tn.nspname, tc.relname, a.attname,
+       s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache, s.seqcycle,
+       CASE WHEN pg_catalog.has_sequence_privilege(c.oid, 'SELECT,USAGE')
+            THEN pg_catalog.pg_sequence_last_value(c.oid) END
 FROM pg_catalog.pg_sequence s
 JOIN pg_catalog.pg_class c ON c.oid = s.seqrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -113,8 +117,10 @@ def read_sequences(reader: Reader) -> list[Sequence]:
     """Return the sequences; ``owned_by`` is ``schema.table.column`` when one owns it."""
     return sorted(
         (Sequence(schema, name, data_type,
-                  f"{tschema}.{table}.{column}" if column is not None else None)
-         for schema, name, data_type, tschema, table, column in reader.rows(_SEQUENCES)),
+                  f"{tschema}.{table}.{column}" if column is not None else None,
+                  *options)
+         for schema, name, data_type, tschema, table, column, *options
+         in reader.rows(_SEQUENCES)),
         key=lambda s: (s.schema, s.name),
     )
 

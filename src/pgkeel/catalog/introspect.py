@@ -154,6 +154,8 @@ def _read(conn: psycopg.Connection[Any], *, exact_sizes: bool) -> Snapshot:
             queries=reader.count,
             exact_sizes=exact_sizes,
             roles=access.roles,
+            stats_reset=indexes.stats_reset,
+            stats_age_seconds=indexes.stats_age_seconds,
         )
     finally:
         reader.close()

@@ -145,6 +145,8 @@ class ForeignKey:
 
     ``columns`` and ``ref_columns`` pair up in key order. ``validated`` is False for
     ``NOT VALID`` ones, ``enforced`` False for ``NOT ENFORCED`` ones (PostgreSQL 18+).
+    ``ref_index`` names the unique index of the referenced table the key depends on
+    (``pg_constraint.conindid``): it cannot be dropped while the key exists.
     """
 
     name: str
@@ -157,6 +159,7 @@ class ForeignKey:
     validated: bool = True
     deferrable: bool = False
     enforced: bool = True
+    ref_index: str | None = None
 
     @property
     def ref_qualified(self) -> str:
@@ -176,6 +179,19 @@ class Index:
     docstring), 0 for the index of a partitioned table; ``constraint`` names
     the PRIMARY KEY, UNIQUE or EXCLUDE constraint it backs; ``nulls_not_distinct`` is
     ``indnullsnotdistinct`` (PostgreSQL 15+).
+
+    Per key column, in key order: ``opclasses`` the operator class (``name``, or
+    ``schema.name`` outside ``pg_catalog``), ``collations`` the collation
+    (``schema.name`` outside ``pg_catalog``; None for a type without one) and
+    ``orderings`` ``""``, ``"DESC"``, ``"NULLS FIRST"`` or ``"DESC NULLS LAST"``
+    (``pg_index.indclass``, ``indcollation``, ``indoption``). ``inherited`` is True
+    for the index of a partition attached to its parent's index
+    (``pg_class.relispartition``); ``replica_identity`` for the table's ``REPLICA
+    IDENTITY USING INDEX``; ``building`` for an invalid index a ``CREATE INDEX`` or
+    ``REINDEX`` is building right now (``pg_stat_progress_create_index``). ``scans``
+    is ``pg_stat_user_indexes.idx_scan`` on this server since the statistics were
+    reset (``Snapshot.stats_reset``), None for the index of a partitioned table; it
+    is not structure, so equality ignores it.
     """
 
     name: str
@@ -191,6 +207,13 @@ class Index:
     predicate: str | None = None
     constraint: str | None = None
     nulls_not_distinct: bool = False
+    opclasses: tuple[str, ...] = ()
+    collations: tuple[str | None, ...] = ()
+    orderings: tuple[str, ...] = ()
+    inherited: bool = False
+    replica_identity: bool = False
+    building: bool = False
+    scans: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,12 +339,27 @@ class View:
 
 @dataclass(frozen=True, slots=True)
 class Sequence:
-    """A sequence; ``owned_by`` is ``schema.table.column`` for serial/identity ones."""
+    """A sequence; ``owned_by`` is ``schema.table.column`` for serial/identity ones.
+
+    ``start``, ``increment``, ``min_value``, ``max_value``, ``cache`` and ``cycle``
+    are its options (``pg_sequence``; None in snapshots older than these fields).
+    ``last_value`` is the last value written to disk (``pg_sequences.last_value``;
+    with CACHE above 1 it runs ahead of the last value handed out): None before the
+    first ``nextval``, or without the privilege to read it; it is not structure, so
+    equality ignores it.
+    """
 
     schema: str
     name: str
     data_type: str
     owned_by: str | None = None
+    start: int | None = None
+    increment: int | None = None
+    min_value: int | None = None
+    max_value: int | None = None
+    cache: int | None = None
+    cycle: bool = False
+    last_value: int | None = field(default=None, compare=False)
 
     @property
     def qualified(self) -> str:
@@ -410,6 +448,10 @@ class Snapshot:
     ``exact_sizes`` says whether sizes were measured on disk or estimated from
     ``relpages`` (module docstring). ``enums`` and ``domains`` are the user-defined
     enum types and domains; ``roles`` the cluster's roles (:class:`Role`).
+    ``stats_reset`` is when this database's statistics
+    (index scans) were last reset, ISO 8601 (``pg_stat_database.stats_reset``; None
+    when never reset), and ``stats_age_seconds`` how long before the snapshot that
+    was; neither is structure, so equality ignores them.
     """
 
     database: str
@@ -426,6 +468,8 @@ class Snapshot:
     domains: tuple[Domain, ...] = ()
     exact_sizes: bool = False
     roles: tuple[Role, ...] = ()
+    stats_reset: str | None = field(default=None, compare=False)
+    stats_age_seconds: float | None = field(default=None, compare=False)
 
     def table(self, qualified: str) -> Table | None:
         """Return the table ``schema.name`` (``public.`` assumed when unqualified)."""

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from pgkeel.lint.rules import (
     catalog_health,
+    column_constraints,
+    columns,
+    conventions,
+    indexes,
+    keys,
     normalization,
     policies,
     primary_keys,
@@ -15,5 +20,22 @@ from pgkeel.lint.rules import (
 )
 from pgkeel.lint.rules.base import InvalidRule, Rule, SchemaRule
 
-__all__ = ["InvalidRule", "Rule", "SchemaRule", "catalog_health", "normalization", "policies",
-           "primary_keys", "privileges", "rls", "row_timestamps", "security", "types"]
+__all__ = [
+    "InvalidRule",
+    "Rule",
+    "SchemaRule",
+    "catalog_health",
+    "column_constraints",
+    "columns",
+    "conventions",
+    "indexes",
+    "keys",
+    "normalization",
+    "policies",
+    "primary_keys",
+    "privileges",
+    "rls",
+    "row_timestamps",
+    "security",
+    "types",
+]

@@ -16,10 +16,12 @@ tuned on Northwind, Chinook and Pagila (tests/lint/test_normalization.py).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import ClassVar
 
 from pgkeel.catalog.model import Column, Table
 from pgkeel.lint import checklist as checklist_items
 from pgkeel.lint.context import CheckContext, DataProbe, ProbeFailed
+from pgkeel.lint.options import RuleOption
 from pgkeel.lint.rules._catalog import (
     object_name,
     own_tables,
@@ -115,6 +117,12 @@ class RepeatingColumnGroup(SchemaRule):
     """
 
     id = "repeating-column-group"
+    options: ClassVar[dict[str, RuleOption]] = {
+        "ignore_stems": RuleOption(
+            list[str], "column stems never reported as a group",
+            list(ADDRESS_STEMS)),
+    }
+    uses_data = True
     severity = Severity.WARNING
     checklist = checklist_items.NORMALIZATION
     object_kind = "column"
@@ -230,6 +238,19 @@ class TransitiveDependency(SchemaRule):
     """
 
     id = "transitive-dependency"
+    options: ClassVar[dict[str, RuleOption]] = {
+        "max_columns": RuleOption(int, "most columns profiled per table", 16),
+        "min_rows": RuleOption(int, "fewest sampled rows before a table is judged", 100),
+        "max_width": RuleOption(
+            float, "widest average value (bytes) a profiled column may have",
+            64.0),
+        "min_repeat": RuleOption(
+            float, "times each determinant value repeats on average, at least",
+            2.0),
+        "min_distinct": RuleOption(int, "fewest distinct values on each side of a dependency", 5),
+        "one_to_one": RuleOption(bool, "also report columns that determine each other", False),
+    }
+    uses_data = True
     severity = Severity.WARNING
     checklist = checklist_items.NORMALIZATION
     object_kind = "column"
@@ -366,6 +387,13 @@ class NonAtomicColumn(SchemaRule):
     """
 
     id = "non-atomic-column"
+    options: ClassVar[dict[str, RuleOption]] = {
+        "min_rows": RuleOption(int, "fewest sampled rows before a column is judged", 20),
+        "min_lists": RuleOption(int, "fewest list values before a column is reported", 10),
+        "min_share": RuleOption(float, "share of non-null values that must be lists", 0.1),
+        "min_repeat": RuleOption(float, "times list items repeat on average, at least", 1.5),
+    }
+    uses_data = True
     severity = Severity.INFO
     checklist = checklist_items.NORMALIZATION
     object_kind = "column"
@@ -497,6 +525,12 @@ class DerivedColumn(SchemaRule):
     """
 
     id = "derived-column"
+    options: ClassVar[dict[str, RuleOption]] = {
+        "max_columns": RuleOption(int, "most numeric columns compared per foreign key", 6),
+        "min_distinct": RuleOption(int, "fewest distinct totals before a column is judged", 5),
+        "min_rows": RuleOption(int, "fewest sampled parent rows before a column is judged", 20),
+    }
+    uses_data = True
     severity = Severity.INFO
     checklist = checklist_items.NORMALIZATION
     object_kind = "column"

@@ -9,10 +9,12 @@ multi-tenancy advice in Supabase's "Row Level Security" guide.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import ClassVar
 
 from pgkeel.catalog.model import Policy, Snapshot, Table
 from pgkeel.lint import checklist as checklist_items
 from pgkeel.lint.context import CheckContext
+from pgkeel.lint.options import RuleOption
 from pgkeel.lint.rules import _policy_expr as expr
 from pgkeel.lint.rules._access import managed
 from pgkeel.lint.rules._catalog import (
@@ -103,6 +105,11 @@ class AuthFunctionPerRow(SchemaRule):
     """
 
     id = "auth-function-per-row"
+    options: ClassVar[dict[str, RuleOption]] = {
+        "functions": RuleOption(
+            list[str], "functions whose calls should be wrapped in a sub-select",
+            list(PER_STATEMENT)),
+    }
     severity = Severity.WARNING
     checklist = checklist_items.RLS
     object_kind = "policy"
@@ -401,6 +408,15 @@ class TenantPolicyPattern(SchemaRule):
     """
 
     id = "tenant-policy-pattern"
+    options: ClassVar[dict[str, RuleOption]] = {
+        "tenant_columns": RuleOption(
+            list[str], "columns that mark a tenant table",
+            list(TENANT_COLUMNS)),
+        "membership_table": RuleOption(
+            str, "the table listing tenants' members",
+            "organization_members"),
+        "member_column": RuleOption(str, "the membership table's user column", "user_id"),
+    }
     severity = Severity.WARNING
     checklist = checklist_items.RLS
     object_kind = "table"

@@ -104,6 +104,7 @@ class MissingPrimaryKey(SchemaRule):
     """
 
     id = "missing-primary-key"
+    uses_data = True
     severity = Severity.ERROR
     checklist = checklist_items.CONSTRAINTS
     object_kind = "table"

@@ -10,11 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from typing import ClassVar
 
 from pgkeel.catalog.model import Function
 from pgkeel.lint import checklist as checklist_items
 from pgkeel.lint.context import CheckContext
-from pgkeel.lint.rules._access import api_roles, exposed_schemas, grantee_of, lineage, managed
+from pgkeel.lint.options import RuleOption
+from pgkeel.lint.rules._access import (
+    API_ROLES,
+    api_roles,
+    exposed_schemas,
+    grantee_of,
+    lineage,
+    managed,
+)
 from pgkeel.lint.rules._catalog import ident, object_name, qualified_ident, quote_ident, table_name
 from pgkeel.lint.rules.base import SchemaRule
 from pgkeel.report.findings import Finding, Severity
@@ -102,6 +111,14 @@ class SecurityDefinerView(SchemaRule):
     """
 
     id = "security-definer-view"
+    options: ClassVar[dict[str, RuleOption]] = {
+        "api_roles": RuleOption(
+            list[str], "roles the API uses (PostgREST's anon and authenticated)",
+            list(API_ROLES)),
+        "exposed_schemas": RuleOption(
+            list[str] | None, "schemas the API exposes (default: those the API roles may use)",
+            None),
+    }
     severity = Severity.WARNING
     checklist = checklist_items.RLS
     object_kind = "view"
@@ -251,6 +268,11 @@ class SecurityDefinerExecutableByPublic(SchemaRule):
     """
 
     id = "security-definer-executable-by-public"
+    options: ClassVar[dict[str, RuleOption]] = {
+        "api_roles": RuleOption(
+            list[str], "roles the API uses (PostgREST's anon and authenticated)",
+            list(API_ROLES)),
+    }
     severity = Severity.WARNING
     checklist = checklist_items.RLS
     object_kind = "function"
@@ -321,6 +343,11 @@ class ExtensionInPublic(SchemaRule):
     """
 
     id = "extension-in-public"
+    options: ClassVar[dict[str, RuleOption]] = {
+        "exposed_schemas": RuleOption(
+            list[str] | None, "schemas the API exposes (default: those the API roles may use)",
+            None),
+    }
     severity = Severity.WARNING
     checklist = checklist_items.RLS
     object_kind = "extension"
@@ -398,6 +425,14 @@ class GrantsWithoutPolicy(SchemaRule):
     """
 
     id = "grants-without-policy"
+    options: ClassVar[dict[str, RuleOption]] = {
+        "api_roles": RuleOption(
+            list[str], "roles the API uses (PostgREST's anon and authenticated)",
+            list(API_ROLES)),
+        "exposed_schemas": RuleOption(
+            list[str] | None, "schemas the API exposes (default: those the API roles may use)",
+            None),
+    }
     severity = Severity.INFO
     checklist = checklist_items.RLS
     object_kind = "table"

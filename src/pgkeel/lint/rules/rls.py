@@ -9,11 +9,13 @@ they run as, comes from :mod:`pgkeel.lint.rules._access`.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import ClassVar
 
 from pgkeel.catalog.model import Policy, Snapshot, Table
 from pgkeel.lint import checklist as checklist_items
 from pgkeel.lint.context import CheckContext
-from pgkeel.lint.rules._access import api_roles, exposed_schemas, grantee_of, managed
+from pgkeel.lint.options import RuleOption
+from pgkeel.lint.rules._access import API_ROLES, api_roles, exposed_schemas, grantee_of, managed
 from pgkeel.lint.rules._catalog import ident, qualified_ident, quote_ident, table_name
 from pgkeel.lint.rules.base import SchemaRule
 from pgkeel.report.findings import Finding, Severity
@@ -104,6 +106,14 @@ class RlsDisabledInExposedSchema(SchemaRule):
     """
 
     id = "rls-disabled-in-exposed-schema"
+    options: ClassVar[dict[str, RuleOption]] = {
+        "api_roles": RuleOption(
+            list[str], "roles the API uses (PostgREST's anon and authenticated)",
+            list(API_ROLES)),
+        "exposed_schemas": RuleOption(
+            list[str] | None, "schemas the API exposes (default: those the API roles may use)",
+            None),
+    }
     severity = Severity.ERROR
     checklist = checklist_items.RLS
     object_kind = "table"

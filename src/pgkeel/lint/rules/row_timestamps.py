@@ -8,10 +8,12 @@ bodies, column defaults, privileges), not on column names alone.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import ClassVar
 
 from pgkeel.catalog.model import Snapshot, Table
 from pgkeel.lint import checklist as checklist_items
 from pgkeel.lint.context import CheckContext, ProbeFailed
+from pgkeel.lint.options import RuleOption
 from pgkeel.lint.rules._catalog import (
     SET_UPDATED_AT,
     drop_set_updated_at,
@@ -184,6 +186,14 @@ class MissingTimestamps(SchemaRule):
     """
 
     id = "missing-timestamps"
+    options: ClassVar[dict[str, RuleOption]] = {
+        "columns": RuleOption(
+            list[str], "columns that record changes when present",
+            list(DEFAULT_COLUMNS)),
+        "junction_tables": RuleOption(bool, "also report pure junction tables", False),
+        "append_only_tables": RuleOption(bool, "also report append-only tables", False),
+    }
+    uses_data = True
     severity = Severity.WARNING
     checklist = checklist_items.CONSTRAINTS
     object_kind = "table"
@@ -297,6 +307,11 @@ class UpdatedAtNotMaintained(SchemaRule):
     """
 
     id = "updated-at-not-maintained"
+    options: ClassVar[dict[str, RuleOption]] = {
+        "columns": RuleOption(
+            list[str], "columns that must be stamped on UPDATE",
+            list(DEFAULT_COLUMNS)),
+    }
     severity = Severity.WARNING
     checklist = checklist_items.CONSTRAINTS
     object_kind = "table"

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from typing import ClassVar, Literal
 
 from pgkeel.catalog.model import Column, Policy, Snapshot, Table
 from pgkeel.lint import checklist as checklist_items
 from pgkeel.lint.context import CheckContext, ProbeFailed
+from pgkeel.lint.options import RuleOption
 from pgkeel.lint.rules._catalog import (
     ident,
     index_name,
@@ -262,6 +264,12 @@ class RlsDisabledTenantTable(SchemaRule):
     """
 
     id = "rls-disabled-tenant-table"
+    options: ClassVar[dict[str, RuleOption]] = {
+        "rls": RuleOption(
+            Literal["required", "auto"] | None,
+            "required makes every finding an error (else evidence decides)", None),
+    }
+    uses_data = True
     severity = Severity.ERROR
     checklist = checklist_items.RLS
     object_kind = "table"

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import ClassVar
 
 from pgkeel.catalog.model import Column, Table
 from pgkeel.lint import checklist as checklist_items
 from pgkeel.lint.context import CheckContext
+from pgkeel.lint.options import RuleOption
 from pgkeel.lint.rules._catalog import (
     comment,
     ident,
@@ -103,6 +105,12 @@ class TimestampWithoutTimeZone(SchemaRule):
     """
 
     id = "timestamp-without-time-zone"
+    options: ClassVar[dict[str, RuleOption]] = {
+        "time_zone": RuleOption(
+            str | None, "zone the stored values are in (default: the server's TimeZone)",
+            None),
+    }
+    uses_data = True
     severity = Severity.WARNING
     checklist = checklist_items.CONSTRAINTS
     object_kind = "column"
@@ -289,6 +297,7 @@ class FloatForMoney(SchemaRule):
     """
 
     id = "float-for-money"
+    uses_data = True
     severity = Severity.ERROR
     checklist = checklist_items.CONSTRAINTS
     object_kind = "column"
