@@ -1,0 +1,109 @@
+"""``pgkeel migrate`` output that tells the truth as it happens (issue 6).
+
+Real ``pgkeel`` processes with stdout piped to a file, as in a CI log: each migration
+is in the file when it finishes, not at the end; an interrupted run (SIGINT, SIGTERM)
+still shows what finished, then what was interrupted and the state it left, and exits
+130 / 143; the history agrees.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from migration_helpers import write
+
+from pgkeel.migrations import history
+from pgkeel.testing import TestDatabase
+
+
+def command(db: TestDatabase, project: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "pgkeel", "migrate", *args, "-d", db.url,
+            "--project", str(project)]
+
+
+def env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+
+
+def run(db: TestDatabase, project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command(db, project, *args), capture_output=True, text=True,
+                          env=env(), timeout=120, check=False)
+
+
+def wait_for_sleep(db: TestDatabase, timeout_s: float = 30) -> None:
+    """Return once a pgkeel backend is running ``pg_sleep``."""
+    deadline = time.monotonic() + timeout_s
+    with db.connect() as conn:
+        while time.monotonic() < deadline:
+            if conn.execute(
+                    "SELECT 1 FROM pg_stat_activity WHERE application_name = 'pgkeel'"
+                    " AND datname = current_database() AND state = 'active'"
+                    " AND query LIKE '%pg_sleep%' AND pid <> pg_backend_pid()").fetchone():
+                return
+            time.sleep(0.02)
+    raise AssertionError("no pgkeel backend ran pg_sleep")
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    migrations = tmp_path / "migrations"
+    migrations.mkdir()
+    write(migrations, "20240101_one.sql", "CREATE TABLE one (id int);", "DROP TABLE one;")
+    write(migrations, "20240102_two.sql", "CREATE TABLE two (id int);", "DROP TABLE two;")
+    return tmp_path
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize("transactional", [True, False], ids=["tx", "no-tx"])
+def test_interrupted_up_piped_to_a_file(pg_database: TestDatabase, project: Path,
+                                        tmp_path: Path, signum: int, code: int,
+                                        transactional: bool) -> None:
+    write(project / "migrations", "20240103_three.sql",
+          "CREATE TABLE three (id int);\nSELECT pg_sleep(30);\nCREATE TABLE four (id int);",
+          "DROP TABLE four;\nDROP TABLE three;", up_tx=transactional)
+    log = tmp_path / "ci.log"
+    with log.open("w") as sink:
+        runner = subprocess.Popen(command(pg_database, project, "up"), env=env(),
+                                  stdout=sink, stderr=subprocess.STDOUT)
+        try:
+            wait_for_sleep(pg_database)
+            # Written when each finished, while migration 3 still runs.
+            live = log.read_text()
+            assert "applied 20240101 one" in live and "applied 20240102 two" in live
+            assert "three" not in live
+            os.kill(runner.pid, signum)
+            assert runner.wait(timeout=20) == code
+        finally:
+            runner.kill()
+    text = log.read_text()
+    name = signal.Signals(signum).name
+    last = text.strip().splitlines()[-1]
+    assert last.startswith(f"error: interrupted by {name} while applying 20240103 three: ")
+    assert "2 migration(s) finished before it" in last
+    assert "pgkeel migrate status" in last
+    assert "Traceback" not in text and "Aborted" not in text
+    with pg_database.connect() as conn:
+        rows = history.read(conn)
+        assert conn.execute("SELECT count(*) FROM pg_stat_activity WHERE "
+                            "query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()"
+                            ).fetchone() == (0,)
+        three = conn.execute("SELECT to_regclass('three')").fetchone()
+    if transactional:
+        assert "its transaction was rolled back, so it is not applied" in last
+        assert [r.version for r in rows] == ["20240101", "20240102"]
+        assert three == (None,)
+    else:
+        assert "recorded as failed at statement 2 (line 3)" in last
+        assert "the 1 statement(s) before it stay done" in last
+        assert [(r.version, r.status) for r in rows] == [
+            ("20240101", "applied"), ("20240102", "applied"), ("20240103", "failed")]
+        assert rows[-1].statements_done == 1 and three == ("three",)
+    status = run(pg_database, project, "status")
+    assert ("20240103" in status.stdout) and (
+        "pending" in status.stdout if transactional else "failed" in status.stdout)
