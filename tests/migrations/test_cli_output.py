@@ -84,8 +84,8 @@ def test_interrupted_up_piped_to_a_file(pg_database: TestDatabase, project: Path
     text = log.read_text()
     name = signal.Signals(signum).name
     last = text.strip().splitlines()[-1]
-    assert last.startswith(f"error: interrupted by {name} while applying 20240103 three: ")
-    assert "2 migration(s) finished before it" in last
+    assert last.startswith(f"error: interrupted by {name} while applying 20240103 three "
+                           "(2 migration(s) finished before it): ")
     assert "pgkeel migrate status" in last
     assert "Traceback" not in text and "Aborted" not in text
     with pg_database.connect() as conn:
@@ -107,3 +107,48 @@ def test_interrupted_up_piped_to_a_file(pg_database: TestDatabase, project: Path
     status = run(pg_database, project, "status")
     assert ("20240103" in status.stdout) and (
         "pending" in status.stdout if transactional else "failed" in status.stdout)
+
+
+def test_status_exits_1_on_a_failed_or_changed_migration(pg_database: TestDatabase,
+                                                         project: Path) -> None:
+    assert run(pg_database, project, "up", "--to", "20240101").returncode == 0
+    clean = run(pg_database, project, "status")
+    assert clean.returncode == 0, clean.stderr
+    assert "1 applied, 1 pending" in clean.stdout
+    one = project / "migrations" / "20240101_one.sql"
+    one.write_text(one.read_text().replace("(id int)", "(id bigint)"))
+    for args in (("status",), ("status", "--format", "json")):
+        changed = run(pg_database, project, *args)
+        assert changed.returncode == 1 and "changed" in changed.stdout
+    one.write_text(one.read_text().replace("(id bigint)", "(id int)"))
+    write(project / "migrations", "20240103_broken.sql",
+          "CREATE TABLE three (id int);\nSELECT 1/0;", "DROP TABLE three;", up_tx=False)
+    assert run(pg_database, project, "up").returncode == 3
+    failed = run(pg_database, project, "status", "--format", "json")
+    assert failed.returncode == 1
+    assert '"failed": 1' in failed.stdout
+
+
+def test_rollback_status_redo_leave_a_new_database_alone(pg_database: TestDatabase,
+                                                         project: Path) -> None:
+    def has_schema() -> bool:
+        with pg_database.connect() as conn:
+            row = conn.execute("SELECT to_regnamespace('pgkeel') IS NOT NULL").fetchone()
+        return bool(row and row[0])
+
+    status = run(pg_database, project, "status")
+    assert status.returncode == 0 and "2 pending" in status.stdout
+    back = run(pg_database, project, "rollback")
+    assert back.returncode == 0, back.stderr
+    assert back.stdout.strip() == "nothing to roll back"
+    redo = run(pg_database, project, "redo")
+    assert redo.returncode == 0, redo.stderr
+    assert redo.stdout.startswith("nothing to redo: no migration is applied")
+    assert "--" not in redo.stdout + redo.stderr  # no option redo lacks (was: --all)
+    assert not has_schema()
+    # Once pgkeel's history exists and everything is rolled back: the same answer.
+    assert run(pg_database, project, "up").returncode == 0
+    assert run(pg_database, project, "rollback", "--all").returncode == 0
+    again = run(pg_database, project, "redo")
+    assert again.returncode == 0 and again.stdout.startswith("nothing to redo")
+    assert has_schema()

@@ -97,8 +97,8 @@ class RunLog:
             state = (self.interrupted.detail if self.interrupted is not None
                      and self.interrupted.detail else "its state is not known")
             what = (f"interrupted by {signame} while {_VERB[running.kind]} "
-                    f"{running.version} {running.name}: {state}; {self.finished} "
-                    "migration(s) finished before it")
+                    f"{running.version} {running.name} ({self.finished} migration(s) "
+                    f"finished before it): {state}")
         elif not self.locked:
             what = f"interrupted by {signame} before pgkeel held its lock: nothing ran"
         else:

@@ -247,6 +247,8 @@ def status(
 ) -> None:
     """List every migration: applied, pending, failed, changed, missing, irreversible.
 
+    Exits 1 when a migration is failed or changed (CI can gate on it), 0 otherwise.
+
     Example: [bold]pgkeel migrate status --format json[/bold]
     """
     from rich.table import Table
@@ -255,9 +257,11 @@ def status(
 
     target = _target(database_url, project)
     report = status_mod.status(target.url, target.directory)
+    # Exit 1 as for findings: a failed or changed migration needs a person (CI gates).
+    code = 1 if report.having("failed", "changed") else 0
     if output_format is Format.json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
-        return
+        raise typer.Exit(code)
     table = Table(box=None, pad_edge=False, header_style="bold")
     for column in ("version", "name", "state", "applied at", "ms", "notes"):
         table.add_column(column, justify="right" if column == "ms" else "left")
@@ -292,6 +296,7 @@ def status(
         out.print(f"[yellow]invalid index[/yellow] {escape(finding.message)}")
         if finding.fix:
             out.print(f"  [bold]fix:[/bold] {escape(finding.fix)}")
+    raise typer.Exit(code)
 
 
 @app.command()
