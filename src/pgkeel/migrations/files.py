@@ -239,6 +239,11 @@ def discover(directory: Path) -> list[Migration]:
     Raises ``MigrationFileError`` when ``directory`` is not a directory, for the first
     bad file (in name order), and when two files share a version (naming both).
     """
+    if directory.exists() and not directory.is_dir():
+        raise MigrationFileError("this is a file, where the migrations folder is expected",
+                                 path=directory,
+                                 hint="move or rename that file, or point pgkeel at the "
+                                 "right folder (--project, or the migrations_dir setting)")
     if not directory.is_dir():
         raise MigrationFileError("the migrations directory does not exist", path=directory,
                                  hint="create it, or point pgkeel at the right one")
