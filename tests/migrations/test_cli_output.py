@@ -19,6 +19,7 @@ import pytest
 from migration_helpers import write
 
 from pgkeel.migrations import history
+from pgkeel.migrations.lock import AdvisoryLock
 from pgkeel.testing import TestDatabase
 
 
@@ -152,3 +153,70 @@ def test_rollback_status_redo_leave_a_new_database_alone(pg_database: TestDataba
     again = run(pg_database, project, "redo")
     assert again.returncode == 0 and again.stdout.startswith("nothing to redo")
     assert has_schema()
+
+
+def test_interrupted_rollback_shows_what_was_rolled_back(pg_database: TestDatabase,
+                                                        project: Path, tmp_path: Path) -> None:
+    write(project / "migrations", "20231231_zero.sql", "CREATE TABLE zero (id int);",
+          "DROP TABLE zero;\nSELECT pg_sleep(30);")
+    assert run(pg_database, project, "up").returncode == 0
+    log = tmp_path / "ci.log"
+    with log.open("w") as sink:
+        runner = subprocess.Popen(command(pg_database, project, "rollback", "--all"),
+                                  env=env(), stdout=sink, stderr=subprocess.STDOUT)
+        try:
+            wait_for_sleep(pg_database)
+            live = log.read_text().splitlines()
+            assert [line.rsplit(" in ", 1)[0] for line in live] == [
+                "rolled back 20240102 two", "rolled back 20240101 one"]
+            os.kill(runner.pid, signal.SIGTERM)
+            assert runner.wait(timeout=20) == 143
+        finally:
+            runner.kill()
+    last = log.read_text().strip().splitlines()[-1]
+    assert last.startswith("error: interrupted by SIGTERM while rolling back 20231231 zero "
+                           "(2 migration(s) finished before it): its transaction was rolled "
+                           "back, so it is still applied")
+    with pg_database.connect() as conn:
+        assert [(r.version, r.status) for r in history.read(conn)] == [("20231231", "applied")]
+        assert conn.execute("SELECT to_regclass('zero')").fetchone() == ("zero",)
+
+
+def test_a_failed_run_shows_what_was_applied_before(pg_database: TestDatabase,
+                                                   project: Path) -> None:
+    write(project / "migrations", "20240103_broken.sql", "SELECT 1/0;", "SELECT 1;")
+    failed = run(pg_database, project, "up")
+    assert failed.returncode == 3
+    assert [line.rsplit(" in ", 1)[0] for line in failed.stdout.splitlines()] == [
+        "applied 20240101 one", "applied 20240102 two"]
+    assert "applying 20240103 failed at statement 1 (line 2): division by zero" \
+        in failed.stderr
+
+
+def test_interrupt_while_waiting_for_the_lock(pg_database: TestDatabase,
+                                              project: Path) -> None:
+    with pg_database.connect() as holder, AdvisoryLock(holder, wait_s=0):
+        runner = subprocess.Popen(command(pg_database, project, "up", "--lock-wait", "60"),
+                                  env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True)
+        try:
+            assert runner.stderr is not None
+            assert "waiting up to 60 s" in runner.stderr.readline()
+            runner.send_signal(signal.SIGINT)
+            stdout, stderr = runner.communicate(timeout=20)
+        finally:
+            runner.kill()
+    assert runner.returncode == 130 and stdout == ""
+    # (communicate() may hand back the line read above again: only the last one counts.)
+    assert stderr.strip().splitlines()[-1] == ("error: interrupted by SIGINT before pgkeel held its lock: "
+                              "nothing ran — fix: see the history with "
+                              "`pgkeel migrate status`")
+    with pg_database.connect() as conn:
+        assert history.read(conn) == []
+
+
+def test_status_help_documents_its_exit_code(tmp_path: Path) -> None:
+    shown = subprocess.run([sys.executable, "-m", "pgkeel", "migrate", "status", "--help"],
+                           capture_output=True, text=True, env=env(), check=False,
+                           cwd=tmp_path)
+    assert "Exits 1 when a migration is failed or changed" in " ".join(shown.stdout.split())
