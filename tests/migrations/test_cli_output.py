@@ -208,9 +208,9 @@ def test_interrupt_while_waiting_for_the_lock(pg_database: TestDatabase,
             runner.kill()
     assert runner.returncode == 130 and stdout == ""
     # (communicate() may hand back the line read above again: only the last one counts.)
-    assert stderr.strip().splitlines()[-1] == ("error: interrupted by SIGINT before pgkeel held its lock: "
-                              "nothing ran — fix: see the history with "
-                              "`pgkeel migrate status`")
+    assert stderr.strip().splitlines()[-1] == (
+        "error: interrupted by SIGINT before pgkeel held its lock: nothing ran — fix: see "
+        "the history with `pgkeel migrate status`")
     with pg_database.connect() as conn:
         assert history.read(conn) == []
 
