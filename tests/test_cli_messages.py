@@ -94,6 +94,26 @@ def test_missing_password_says_where_pgkeel_looks(pg_database: TestDatabase, rol
     assert pgkeel("connect", "-d", with_password, env=nowhere).returncode == 0
 
 
+def test_no_connect_privilege_names_it_and_the_grant_works(
+        pg_database: TestDatabase, role: str, project: Path) -> None:
+    with pg_database.connect() as conn:
+        conn.execute(sql.SQL("REVOKE CONNECT ON DATABASE {} FROM PUBLIC").format(
+            sql.Identifier(pg_database.name)))
+    as_role = make_conninfo(pg_database.url, user=role)
+    denied = pgkeel("migrate", "status", "--project", str(project), "-d", as_role)
+    assert denied.returncode == 3
+    [line] = denied.stderr.strip().splitlines()
+    assert line.startswith(f"error: user '{role}' may not connect to database "
+                           f"'{pg_database.name}' on ")
+    assert "cannot reach" not in line
+    [grant] = _fixes(denied.stderr)
+    assert grant == f'GRANT CONNECT ON DATABASE "{pg_database.name}" TO "{role}"'
+    with pg_database.connect() as conn:
+        conn.execute(grant.encode())
+    assert pgkeel("migrate", "status", "--project", str(project), "-d", as_role
+                  ).returncode == 0
+
+
 def _fixes(stderr: str) -> list[str]:
     """The SQL statements in a hint: 'GRANT ...;' / 'CREATE ...' / 'ALTER ...'."""
     hint = stderr.split("— fix: ", 1)[1]

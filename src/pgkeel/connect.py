@@ -9,6 +9,7 @@ a team needs before anything else.
 
 from __future__ import annotations
 
+import getpass
 import re
 import time
 from dataclasses import dataclass
@@ -110,11 +111,45 @@ def connect(
                 sqlstate="3D000",
                 hint=f"create it (createdb {dbname}) or fix the database name in the URL",
             ) from None
+        refused = _refused(detail, params)
+        if refused is not None:
+            raise refused from None
         raise ConnectError(
             f"cannot reach PostgreSQL at {_where(params)}: {detail}",
             sqlstate=sqlstate,
             hint="check that the server runs and that host and port in the URL are right",
         ) from None
+
+
+def _refused(detail: str, params: dict[str, str]) -> ConnectError | None:
+    """A login the server refused for want of a privilege or a role, else None.
+
+    Matched on the server's message text because nothing else carries it: the FATAL
+    error of a failed connection start reaches libpq without a result object, so
+    psycopg 3 gives no SQLSTATE for it (``exc.sqlstate`` is None). The texts are
+    PostgreSQL's own, from ``src/backend/utils/init/postinit.c`` ("permission denied
+    for database", SQLSTATE 42501) and ``miscinit.c`` ("role ... does not exist",
+    28000).
+    """
+    login = params.get("user") or getpass.getuser()  # libpq's default: the OS user
+    dbname = params.get("dbname") or login
+    who = sql.Identifier(login).as_string(None)
+    if detail.startswith("permission denied for database"):
+        return ConnectError(
+            f"user {login!r} may not connect to database {dbname!r} on {_where(params)}: "
+            "it lacks the CONNECT privilege",
+            sqlstate="42501",
+            hint="as the database owner or a superuser run: GRANT CONNECT ON DATABASE "
+            f"{sql.Identifier(dbname).as_string(None)} TO {who}",
+        )
+    if detail.startswith("role ") and detail.endswith("does not exist"):
+        return ConnectError(
+            f"the server at {_where(params)} has no role {login!r}",
+            sqlstate="28000",
+            hint=f"fix the user name in the database URL, or create it: CREATE ROLE {who} "
+            "LOGIN PASSWORD '...'",
+        )
+    return None
 
 
 def _needs_password(exc: psycopg.OperationalError) -> bool:
