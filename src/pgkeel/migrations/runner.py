@@ -5,7 +5,10 @@ connection is opened), connects with ``application_name=pgkeel``, takes the advi
 lock (:mod:`~pgkeel.migrations.lock`), creates or upgrades the history tables, plans
 the whole run (:mod:`~pgkeel.migrations.plan`: every refusal happens here, before the
 first statement) and then runs the steps (:mod:`~pgkeel.migrations.execute`). The
-result objects say what happened; progress goes to the ``progress`` callback.
+result objects say what happened; progress goes to the ``progress`` callback, one
+``*_done`` event as each step commits. A ``KeyboardInterrupt`` during a step (SIGINT,
+or a caller's SIGTERM handler) is raised on after an ``interrupted`` event whose detail
+is the state the step left, read back from the history.
 
 Defaults: ``lock_wait_s`` 60 s and ``lock_timeout_s`` 5 s, as the ``lock_wait`` and
 ``lock_timeout`` settings.
