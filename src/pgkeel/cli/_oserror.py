@@ -1,8 +1,8 @@
 """One line, with the fix, for an operating-system error on a file or folder.
 
 Python's ``str(OSError)`` is ``[Errno 36] File name too long: '/very/long/path'``: the
-number means nothing to a user and the path can be a screen long. :func:`describe`
-names the path (shortened), says what is wrong in words, and how to fix it, chosen by
+number means nothing to a user and that path can be a screen long. :func:`describe`
+names the path (a too-long one shortened), says what is wrong in words, and how to fix it, chosen by
 ``errno`` (POSIX ``<errno.h>`` names), never by the message text.
 """
 
@@ -32,17 +32,17 @@ def describe(exc: OSError) -> tuple[str, str | None]:
     """Return ``(message, fix)`` for ``exc``; ``fix`` is None when there is no advice."""
     name = exc.filename if exc.filename is not None else exc.filename2
     path = Path(str(name)) if name is not None else None
-    shown = _short(str(path)) if path is not None else "a file"
+    shown = str(path) if path is not None else "a file"
     code = exc.errno
     if code == errno.ENAMETOOLONG and path is not None:
         size = len(path.name.encode())
-        return (f"{shown}: the file name is too long ({size} bytes; file systems allow "
+        return (f"{_short(shown)}: the file name is too long ({size} bytes; file systems allow "
                 f"{_NAME_MAX})",
                 "use a shorter name (for `pgkeel migrate new`, a shorter description)")
     if path is not None and code in (errno.ENOTDIR, errno.EEXIST):
         blocking = _file_in_the_way(path)
         if blocking is not None:
-            return (f"{_short(str(blocking))} is a file, where a folder is expected",
+            return (f"{blocking} is a file, where a folder is expected",
                     "move or rename that file, or point pgkeel at the right folder "
                     "(--project, or the migrations_dir setting)")
     if code in (errno.EACCES, errno.EPERM):
