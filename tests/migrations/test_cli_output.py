@@ -91,6 +91,9 @@ def test_interrupted_up_piped_to_a_file(pg_database: TestDatabase, project: Path
     assert "Traceback" not in text and "Aborted" not in text
     with pg_database.connect() as conn:
         rows = history.read(conn)
+        events = [(e.kind, e.version) for e in history.events(conn)]
+        assert events == [("apply", "20240101"), ("apply", "20240102"), ("fail", "20240103")]
+        assert history.events(conn)[-1].message.startswith("interrupted")
         assert conn.execute("SELECT count(*) FROM pg_stat_activity WHERE "
                             "query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()"
                             ).fetchone() == (0,)
@@ -179,6 +182,8 @@ def test_interrupted_rollback_shows_what_was_rolled_back(pg_database: TestDataba
                            "back, so it is still applied")
     with pg_database.connect() as conn:
         assert [(r.version, r.status) for r in history.read(conn)] == [("20231231", "applied")]
+        assert [(e.kind, e.version) for e in history.events(conn)][-3:] == [
+            ("rollback", "20240102"), ("rollback", "20240101"), ("fail", "20231231")]
         assert conn.execute("SELECT to_regclass('zero')").fetchone() == ("zero",)
 
 

@@ -26,13 +26,26 @@ __all__ = ["left_by"]
 def left_by(conn: psycopg.Connection[tuple[object, ...]], step: Step) -> str:
     """Return one sentence: the state ``step`` is in after an interrupt, and what next.
 
-    Reads the step's history row on ``conn``; when the session is gone or the read
-    fails, says the state is unknown. Never raises ``psycopg.Error``.
+    Reads the step's history row on ``conn`` and, unless the step had finished, logs a
+    ``fail`` event saying it was interrupted (as a failed statement does); when the
+    session is gone or the read fails, says the state is unknown. Never raises
+    ``psycopg.Error``.
     """
     try:
         if conn.broken or conn.closed:
             raise psycopg.OperationalError("the connection is closed")
         row = next((r for r in history.read(conn) if r.version == step.version), None)
+        finished = (row is not None and not row.failed) if step.direction == "up" \
+            else row is None
+        if not finished:
+            failure = row.failure if row is not None else None
+            history.record_event(
+                conn, "fail", version=step.version, name=step.name,
+                statement_index=failure.statement_index if failure else None,
+                message="interrupted: the runner was stopped (SIGINT or SIGTERM) before "
+                "this migration finished",
+                detail={"direction": step.direction, "interrupted": True,
+                        "row_kept": failure is not None})
     except (psycopg.Error, PgkeelError):
         return "the connection was lost, so its state is not known"
     if row is not None and row.failed and row.failure is not None:
