@@ -138,7 +138,7 @@ def test_an_invalid_index_is_named_with_its_drop_everywhere(
     failed_concurrent_build(pg_database, migrations)
 
     text = cli("status", project=tmp_path, url=pg_database.url)
-    assert text.returncode == 0, text.stderr
+    assert text.returncode == 1, text.stderr  # a failed migration: exit 1
     assert "public.t_v" in text.stdout and DROP in text.stdout
     as_json = cli("status", "--format", "json", project=tmp_path, url=pg_database.url)
     [found] = json.loads(as_json.stdout)["invalid_indexes"]

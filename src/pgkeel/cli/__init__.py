@@ -64,7 +64,9 @@ def main() -> None:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         _fail(f"PostgreSQL: {first}", None, 3)
     except OSError as exc:
-        _fail(str(exc), None, 3)
+        from pgkeel.cli._oserror import describe
+
+        _fail(*describe(exc), 3)
 
 
 def _fail(message: str, hint: str | None, code: int) -> None:

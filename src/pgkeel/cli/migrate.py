@@ -19,11 +19,11 @@ import typer
 from rich.markup import escape
 
 from pgkeel.cli._common import DatabaseUrl, ProjectDir, err, note, out, settings
+from pgkeel.cli._runlog import RunLog
 
 if TYPE_CHECKING:
     from pgkeel.config import Settings
     from pgkeel.migrations.plan import Plan
-    from pgkeel.migrations.progress import ProgressEvent
     from pgkeel.report.findings import Finding
 
 # The library modules (psycopg, pglast, the whole migrations package) are imported in
@@ -95,23 +95,6 @@ def _notes_or_plan(plan: Plan, *, dry_run: bool) -> bool:
     return dry_run
 
 
-def _progress(event: ProgressEvent) -> None:
-    """Render progress on stderr: lock waits always, steps only on a terminal."""
-    label = f"{event.version} {event.name}" if event.version else ""
-    if event.kind == "lock_wait":
-        note(event.detail or "waiting for pgkeel's lock")
-    elif event.kind == "retry":
-        note(f"{label}: {event.detail}")
-    elif event.kind == "backup_start":
-        note(event.detail or "backing up")
-    elif not err.is_terminal:
-        return
-    elif event.kind in ("apply_start", "rollback_start"):
-        verb = "applying" if event.kind == "apply_start" else "rolling back"
-        extra = f" ({event.detail})" if event.detail else ""
-        err.print(f"[dim]{verb} {escape(label)}{escape(extra)}...[/dim]")
-
-
 def _print_warnings(warnings: tuple[Finding, ...]) -> None:
     for finding in warnings:
         err.print(f"[yellow]warning:[/yellow] {escape(finding.message)}")
@@ -162,22 +145,19 @@ def up(
     from pgkeel.migrations import runner
 
     target = _target(database_url, project)
-    result = runner.up(
-        target.url, target.directory, to=to, dry_run=dry_run,
-        allow_out_of_order=allow_out_of_order, resume=resume,
-        backup_dir=target.settings.resolve(Path("backups")) if backup else None,
-        postgres_bin=target.settings.postgres_bin,
-        lock_wait_s=target.lock_wait_s(lock_wait),
-        lock_timeout_s=target.lock_timeout_s(lock_timeout),
-        progress=_progress,
-    )
+    log = RunLog()
+    with log.interruptible():
+        result = runner.up(
+            target.url, target.directory, to=to, dry_run=dry_run,
+            allow_out_of_order=allow_out_of_order, resume=resume,
+            backup_dir=target.settings.resolve(Path("backups")) if backup else None,
+            postgres_bin=target.settings.postgres_bin,
+            lock_wait_s=target.lock_wait_s(lock_wait),
+            lock_timeout_s=target.lock_timeout_s(lock_timeout),
+            progress=log,
+        )
     if _notes_or_plan(result.plan, dry_run=result.dry_run):
         return
-    if result.backup is not None:
-        out.print(f"backup: {result.backup.path} ({result.backup.size_bytes:,} bytes)")
-    for done in result.done:
-        how = " (resumed)" if done.resumed else ""
-        out.print(f"applied {done.version} {escape(done.name)}{how} in {done.execution_ms} ms")
     if not result.done:
         out.print("nothing to apply: the database is up to date")
     _print_warnings(result.warnings)
@@ -207,17 +187,17 @@ def rollback(
     from pgkeel.migrations import runner
 
     target = _target(database_url, project)
-    result = runner.rollback(
-        target.url, target.directory, steps=steps, to=to, everything=everything,
-        use_file_down=use_file_down, dry_run=dry_run,
-        lock_wait_s=target.lock_wait_s(lock_wait),
-        lock_timeout_s=target.lock_timeout_s(lock_timeout),
-        progress=_progress,
-    )
+    log = RunLog()
+    with log.interruptible():
+        result = runner.rollback(
+            target.url, target.directory, steps=steps, to=to, everything=everything,
+            use_file_down=use_file_down, dry_run=dry_run,
+            lock_wait_s=target.lock_wait_s(lock_wait),
+            lock_timeout_s=target.lock_timeout_s(lock_timeout),
+            progress=log,
+        )
     if _notes_or_plan(result.plan, dry_run=result.dry_run):
         return
-    for done in result.done:
-        out.print(f"rolled back {done.version} {escape(done.name)} in {done.execution_ms} ms")
     if not result.done:
         out.print("nothing to roll back")
 
@@ -239,17 +219,19 @@ def redo(
     from pgkeel.migrations import runner
 
     target = _target(database_url, project)
-    result = runner.redo(
-        target.url, target.directory, use_file_down=use_file_down,
-        lock_wait_s=target.lock_wait_s(lock_wait),
-        lock_timeout_s=target.lock_timeout_s(lock_timeout),
-        progress=_progress,
-    )
+    log = RunLog()
+    with log.interruptible():
+        result = runner.redo(
+            target.url, target.directory, use_file_down=use_file_down,
+            lock_wait_s=target.lock_wait_s(lock_wait),
+            lock_timeout_s=target.lock_timeout_s(lock_timeout),
+            progress=log,
+        )
     for line in result.plan.notes:
         note(line)
-    for done in result.done:
-        verb = "applied" if done.direction == "up" else "rolled back"
-        out.print(f"{verb} {done.version} {escape(done.name)} in {done.execution_ms} ms")
+    if not result.done:
+        out.print("nothing to redo: no migration is applied (`pgkeel migrate up` applies "
+                  "them)")
     _print_warnings(result.warnings)
 
 
@@ -265,6 +247,8 @@ def status(
 ) -> None:
     """List every migration: applied, pending, failed, changed, missing, irreversible.
 
+    Exits 1 when a migration is failed or changed (CI can gate on it), 0 otherwise.
+
     Example: [bold]pgkeel migrate status --format json[/bold]
     """
     from rich.table import Table
@@ -273,9 +257,11 @@ def status(
 
     target = _target(database_url, project)
     report = status_mod.status(target.url, target.directory)
+    # Exit 1 as for findings: a failed or changed migration needs a person (CI gates).
+    code = 1 if report.having("failed", "changed") else 0
     if output_format is Format.json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
-        return
+        raise typer.Exit(code)
     table = Table(box=None, pad_edge=False, header_style="bold")
     for column in ("version", "name", "state", "applied at", "ms", "notes"):
         table.add_column(column, justify="right" if column == "ms" else "left")
@@ -310,6 +296,7 @@ def status(
         out.print(f"[yellow]invalid index[/yellow] {escape(finding.message)}")
         if finding.fix:
             out.print(f"  [bold]fix:[/bold] {escape(finding.fix)}")
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -371,7 +358,7 @@ def baseline(
     result = runner.baseline(
         target.url, target.directory, version,
         lock_wait_s=target.lock_wait_s(lock_wait),
-        progress=_progress,
+        progress=RunLog(),
     )
     for migration in result.recorded:
         out.print(f"recorded {migration.version} {escape(migration.name)} (not run)")
@@ -428,7 +415,7 @@ def repair(
         note("nothing changed; run again with --yes to act")
         raise typer.Exit(1)
     runner.repair(target.url, target.directory, action, execute=True, lock_wait_s=wait,
-                  progress=_progress)
+                  progress=RunLog())
     out.print(f"repaired {row.version}: {action}")
 
 

@@ -38,6 +38,10 @@ def connect_command(
             "extensions_installed": {e.name: e.installed for e in facts.installed_extensions},
             "extensions_available": [e.name for e in facts.extensions],
             "rls_tables": list(facts.rls_tables),
+            "shared_preload_libraries": None if facts.preload_libraries is None
+            else list(facts.preload_libraries),
+            "extensions_setup": {name: list(facts.setup_steps(name)) for name in _NOTABLE
+                                 if facts.setup_steps(name)},
         }))
         return
     table = Table(show_header=False, box=None, pad_edge=False)
@@ -49,12 +53,26 @@ def connect_command(
     table.add_row("latency", f"{facts.latency_ms:.2f} ms (SELECT 1 round trip)")
     installed = ", ".join(f"{e.name} {e.installed}" for e in facts.installed_extensions)
     table.add_row("extensions", installed or "none installed")
+    below: dict[str, tuple[str, ...]] = {}
     for name in _NOTABLE:
         ext = facts.extension(name)
-        state = ("installed " + (ext.installed or "") if ext and ext.installed
-                 else "available (CREATE EXTENSION " + name + ")" if ext else "not available")
-        table.add_row(f"  {name}", state)
+        state = ("not available" if ext is None else
+                 f"installed {ext.installed}" if ext.installed else "available")
+        steps = facts.setup_steps(name)
+        if ext and ext.installed and steps:
+            state += ", not loaded"
+        if len(steps) == 1:
+            state += f": {steps[0]}"
+        elif steps:
+            state += ": steps below"
+            below[name] = steps
+        table.add_row(f"  {name}", Text(state))
     rls = f"{len(facts.rls_tables)} table(s): " + ", ".join(facts.rls_tables[:8]) \
         if facts.rls_tables else "no table has RLS enabled"
     table.add_row("row-level security", Text(rls))
     out.print(table)
+    # Steps go on lines of their own, never wrapped, so they can be pasted into psql.
+    for name, steps in below.items():
+        out.print(f"to use {name} (ALTER SYSTEM needs a superuser):")
+        for step in steps:
+            out.print(Text(f"  {step};" if step[0].isupper() else f"  -- then {step}"))

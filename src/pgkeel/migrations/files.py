@@ -224,6 +224,11 @@ def discover(directory: Path) -> list[Migration]:
     then for the contents: the file's own error when one file is refused, else one
     error listing every refused file with its line, message and fix.
     """
+    if directory.exists() and not directory.is_dir():
+        raise MigrationFileError("this is a file, where the migrations folder is expected",
+                                 path=directory,
+                                 hint="move or rename that file, or point pgkeel at the "
+                                 "right folder (--project, or the migrations_dir setting)")
     if not directory.is_dir():
         raise MigrationFileError("the migrations directory does not exist", path=directory,
                                  hint="create it, or point pgkeel at the right one")

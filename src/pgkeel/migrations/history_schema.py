@@ -15,13 +15,12 @@ created ``pgkeel`` by hand) is completed, not an error.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import psycopg
+from psycopg import errors as pgerrors
+from psycopg import sql
 
 from pgkeel import __version__
-from pgkeel.errors import HistoryFormatTooNew
-
-if TYPE_CHECKING:
-    import psycopg
+from pgkeel.errors import DatabaseError, HistoryFormatTooNew
 
 __all__ = ["FORMAT", "ensure", "exists", "found_format"]
 
@@ -29,7 +28,6 @@ __all__ = ["FORMAT", "ensure", "exists", "found_format"]
 # A later layout change appends a step (ALTER TABLE ...), never edits an old one.
 _STEPS: tuple[str, ...] = (
     """
-    CREATE SCHEMA IF NOT EXISTS pgkeel;
     CREATE TABLE IF NOT EXISTS pgkeel.meta (
         key   text PRIMARY KEY,
         value text NOT NULL
@@ -146,15 +144,67 @@ def ensure(conn: psycopg.Connection[tuple[object, ...]]) -> None:
 
     Call with pgkeel's advisory lock held, so two runners never race on ``CREATE``.
     Each format step commits together with the new ``history_format`` value. Raises
-    ``Refused`` when the tables were written by a newer pgkeel.
+    ``Refused`` when the tables were written by a newer pgkeel, and ``DatabaseError``
+    (exit 3, SQLSTATE 42501) naming the privilege to grant when the user may not create
+    the schema or its tables.
     """
-    found = _format(conn) or 0
-    _check_not_newer(found)
-    for number in range(found, FORMAT):
-        with conn.transaction():
-            conn.execute(_STEPS[number])
-            conn.execute(
-                "INSERT INTO pgkeel.meta (key, value) VALUES ('history_format', %s)"
-                " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
-                (str(number + 1),),
-            )
+    try:
+        found = _format(conn) or 0
+        _check_not_newer(found)
+        for number in range(found, FORMAT):
+            with conn.transaction():
+                # Only when missing: CREATE SCHEMA IF NOT EXISTS needs CREATE on the
+                # database even when the schema exists, and a user may have been given
+                # a schema of its own instead of that privilege.
+                if number == 0 and not _schema_owner(conn):
+                    conn.execute("CREATE SCHEMA pgkeel")
+                conn.execute(_STEPS[number])
+                conn.execute(
+                    "INSERT INTO pgkeel.meta (key, value) VALUES ('history_format', %s)"
+                    " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                    (str(number + 1),),
+                )
+    except pgerrors.InsufficientPrivilege as exc:
+        raise _denied(conn, exc) from exc
+
+
+def _schema_owner(conn: psycopg.Connection[tuple[object, ...]]) -> str | None:
+    """The owner of schema ``pgkeel``, None when there is none (read from the catalog,
+    which needs no privilege on the schema)."""
+    row = conn.execute("SELECT pg_catalog.pg_get_userbyid(nspowner) FROM"
+                       " pg_catalog.pg_namespace WHERE nspname = 'pgkeel'").fetchone()
+    return str(row[0]) if row else None
+
+
+def _denied(conn: psycopg.Connection[tuple[object, ...]],
+            error: pgerrors.InsufficientPrivilege) -> DatabaseError:
+    """Turn a 42501 met while creating the history into the privilege it needs.
+
+    CREATE SCHEMA needs ``CREATE`` on the database; CREATE TABLE in an existing schema
+    needs ``USAGE`` and ``CREATE`` on it (PostgreSQL docs §5.8 "Privileges", and the
+    CREATE SCHEMA / CREATE TABLE reference pages). The fix names both ways out, with
+    identifiers quoted as PostgreSQL's quote_ident would.
+    """
+    said = error.diag.message_primary or str(error).strip()
+    row = conn.execute("SELECT current_user, current_database()").fetchone()
+    assert row is not None
+    user, database = str(row[0]), str(row[1])
+    who = sql.Identifier(user).as_string(conn)
+    owner = _schema_owner(conn)
+    if owner is None:
+        return DatabaseError(
+            f"user {user!r} may not create schema pgkeel (where pgkeel keeps its history) "
+            f"in database {database!r}: {said} [SQLSTATE 42501]",
+            sqlstate="42501",
+            hint="as the database owner or a superuser, either grant CREATE on the "
+            f"database: GRANT CREATE ON DATABASE {sql.Identifier(database).as_string(conn)}"
+            f" TO {who}; or create the schema for this user: CREATE SCHEMA pgkeel "
+            f"AUTHORIZATION {who}",
+        )
+    return DatabaseError(
+        f"user {user!r} may not create or read pgkeel's history tables in schema pgkeel "
+        f"(owned by {owner!r}): {said} [SQLSTATE 42501]",
+        sqlstate="42501",
+        hint=f"as {owner!r} or a superuser run: GRANT USAGE, CREATE ON SCHEMA pgkeel TO "
+        f"{who}; or ALTER SCHEMA pgkeel OWNER TO {who}",
+    )

@@ -26,6 +26,7 @@ ProgressKind = Literal[
     "statement",  # a statement of a transaction:false section finished
     "retry",  # lock_timeout hit; detail says when the next try starts
     "failed",
+    "interrupted",  # KeyboardInterrupt stopped a step; detail: the state it left
 ]
 
 

@@ -5,7 +5,10 @@ connection is opened), connects with ``application_name=pgkeel``, takes the advi
 lock (:mod:`~pgkeel.migrations.lock`), creates or upgrades the history tables, plans
 the whole run (:mod:`~pgkeel.migrations.plan`: every refusal happens here, before the
 first statement) and then runs the steps (:mod:`~pgkeel.migrations.execute`). The
-result objects say what happened; progress goes to the ``progress`` callback.
+result objects say what happened; progress goes to the ``progress`` callback, one
+``*_done`` event as each step commits. A ``KeyboardInterrupt`` during a step (SIGINT,
+or a caller's SIGTERM handler) is raised on after an ``interrupted`` event whose detail
+is the state the step left, read back from the history.
 
 Defaults: ``lock_wait_s`` 60 s and ``lock_timeout_s`` 5 s, as the ``lock_wait`` and
 ``lock_timeout`` settings.
@@ -24,6 +27,7 @@ import psycopg
 from pgkeel.connect import connect
 from pgkeel.errors import FailedMigrationBlocks, Refused, UsageError
 from pgkeel.migrations import health, history
+from pgkeel.migrations._interrupted import left_by
 from pgkeel.migrations.backup import BackupFile, dump
 from pgkeel.migrations.execute import Executor, RetryPolicy
 from pgkeel.migrations.files import Migration, discover
@@ -110,12 +114,17 @@ class RepairResult:
 
 
 @contextmanager
-def _locked(url: str, lock_wait_s: float, progress: Progress | None) -> Iterator[
-        tuple[Conn, AdvisoryLock]]:
-    """Connect, take the migration lock, create/upgrade the history; yield both."""
+def _locked(url: str, lock_wait_s: float, progress: Progress | None, *,
+            create: bool = True) -> Iterator[tuple[Conn, AdvisoryLock]]:
+    """Connect, take the migration lock, create/upgrade the history; yield both.
+
+    With ``create`` False (commands that only undo) a database without history stays
+    without: the ``pgkeel`` schema is not created just to find nothing in it.
+    """
     with connect(url) as conn, AdvisoryLock(conn, wait_s=lock_wait_s,
                                             progress=progress) as lock:
-        history.ensure(conn)
+        if create or history.exists(conn):
+            history.ensure(conn)
         yield conn, lock
 
 
@@ -131,9 +140,17 @@ def _run(executor: Executor, steps: tuple[Step, ...] | list[Step],
         emit(progress, "apply_start" if up_step else "rollback_start",
              version=step.version, name=step.name,
              detail=f"resuming at statement {step.start_index + 1}" if step.resumed else None)
-        ms = executor.apply(step) if up_step else executor.revert(step)
+        try:
+            ms = executor.apply(step) if up_step else executor.revert(step)
+        except KeyboardInterrupt:
+            # SIGINT, or SIGTERM turned into KeyboardInterrupt by the caller: say what
+            # the step left (read back, since the interrupt may follow its COMMIT).
+            emit(progress, "interrupted", version=step.version, name=step.name,
+                 detail=left_by(executor.conn, step))
+            raise
         emit(progress, "apply_done" if up_step else "rollback_done",
-             version=step.version, name=step.name, elapsed_ms=ms)
+             version=step.version, name=step.name, elapsed_ms=ms,
+             detail="resumed" if step.resumed else None)
         done.append(Done(step.direction, step.version, step.name, ms, step.resumed))
     return done
 
@@ -251,7 +268,7 @@ def rollback(
         plan = plan_rollback(migrations, rows, steps=steps, to=to, everything=everything,
                              use_file_down=use_file_down)
         return RollbackResult(plan=plan, done=(), dry_run=True)
-    with _locked(url, lock_wait_s, progress) as (conn, _lock):
+    with _locked(url, lock_wait_s, progress, create=False) as (conn, _lock):
         plan = plan_rollback(migrations, history.read(conn), steps=steps, to=to,
                              everything=everything, use_file_down=use_file_down)
         executor = Executor(conn, url, lock_timeout_s=lock_timeout_s,
@@ -274,14 +291,17 @@ def redo(
 
     Both halves run under one hold of the lock. The down is the stored one (it undoes
     what was applied), the up is the file as it is now, so editing a migration and
-    redoing it is the development loop. Raises what :func:`rollback` raises, and
+    redoing it is the development loop. With nothing applied it does nothing and
+    returns an empty plan (``done`` empty). Raises what :func:`rollback` raises, and
     ``Refused`` (exit 4) before anything runs when the migration's file is gone.
     """
     migrations = discover(directory)
     files = {m.version: m for m in migrations}
-    with _locked(url, lock_wait_s, progress) as (conn, _lock):
-        plan = plan_rollback(migrations, history.read(conn), steps=1,
-                             use_file_down=use_file_down)
+    with _locked(url, lock_wait_s, progress, create=False) as (conn, _lock):
+        rows = history.read(conn)
+        if not rows:
+            return RollbackResult(plan=Plan("down", ()), done=())
+        plan = plan_rollback(migrations, rows, steps=1, use_file_down=use_file_down)
         last = plan.steps[0]
         migration = files.get(last.version)
         if migration is None:
