@@ -87,7 +87,8 @@ def write_migrations(directory: Path, drafts: Sequence[MigrationDraft], *,
 
     Raises ``MigrationFileError`` for a name with no letters or digits, or a draft that
     is not a valid migration (naming the line), ``PgkeelError`` when no free versions
-    are found or writing fails (files written by this call are removed).
+    are found, and ``OSError`` when writing fails (files written by this call are
+    removed first).
     """
     from pgkeel.migrations.files import parse_migration  # files imports this module
 
@@ -130,9 +131,11 @@ def _write_all(planned: list[tuple[Path, bytes]]) -> bool:
         for path in written:
             path.unlink()
         return False
-    except OSError as exc:
+    except OSError:
+        # Nothing half-written stays; the OSError (its errno and path) reaches the
+        # caller, whose message names the path and the fix (a too-long name, a file
+        # where the folder should be).
         for path in written:
             path.unlink()
-        raise PgkeelError(f"cannot write the migration: {exc}", path=planned[0][0].parent,
-                          hint="nothing was kept; fix the problem and try again") from exc
+        raise
     return True
