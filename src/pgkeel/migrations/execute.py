@@ -29,6 +29,7 @@
 from __future__ import annotations
 
 import random
+import re
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -36,7 +37,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import psycopg
-from psycopg import pq, sql
+import psycopg.errors
+from psycopg import generators, pq, sql
 
 from pgkeel.connect import connect
 from pgkeel.errors import MigrationFailed, PgkeelError
@@ -53,6 +55,8 @@ if TYPE_CHECKING:
 __all__ = ["Executor", "RetryPolicy"]
 
 _LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL Appendix A: lock_not_available
+# pgkeel's writes run as the user that connected, whatever role the migration took.
+_RESET_PIECES = ("RESET ROLE", "RESET SESSION AUTHORIZATION", "RESET search_path")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,12 +79,18 @@ class RetryPolicy:
 
 
 class _StatementFailed(Exception):
-    """A statement raised; carries the statement and PostgreSQL's error."""
+    """A statement raised; carries the statement and PostgreSQL's error.
 
-    def __init__(self, statement: PlannedStatement, error: psycopg.Error) -> None:
+    ``offset`` is where the statement starts in the text that was sent, in characters
+    (0 when it was sent alone): PostgreSQL's error position counts from there.
+    """
+
+    def __init__(self, statement: PlannedStatement, error: psycopg.Error,
+                 offset: int = 0) -> None:
         super().__init__(str(error))
         self.statement = statement
         self.error = error
+        self.offset = offset
 
     @property
     def lock_timeout(self) -> bool:
@@ -88,11 +98,46 @@ class _StatementFailed(Exception):
 
 
 def _message(error: psycopg.Error) -> str:
+    """PostgreSQL's message on one line, with its DETAIL in brackets and its HINT."""
     diag = error.diag
     text = diag.message_primary or (str(error).strip().splitlines() or [type(error).__name__])[0]
     if diag.message_detail:
-        text += f" ({diag.message_detail})"
+        text += f" ({' '.join(diag.message_detail.split())})"
+    if diag.message_hint:
+        text += f"; PostgreSQL hints: {' '.join(diag.message_hint.split())}"
     return text
+
+
+_COPY_LINE = re.compile(r"^COPY .*, line (\d+)")  # CopyFromErrorCallback's CONTEXT
+
+
+def _error_place(statement: PlannedStatement, error: psycopg.Error,
+                 offset: int) -> tuple[int | None, int | None]:
+    """Return the file line and 1-based column PostgreSQL's error points at.
+
+    ``diag.statement_position`` is a 1-based offset in characters (not bytes) into the
+    text sent (PostgreSQL docs §55.8 "Error and Notice Message Fields", ``P``), where
+    ``statement`` starts at character ``offset``. A bad ``COPY`` row is named in the
+    CONTEXT instead ("COPY t, line 3, column b: ..."), counting the data lines from 1.
+    Without either, the statement's first line and no column.
+    """
+    if statement.line is None:
+        return None, None
+    if statement.data_line is not None:
+        for context in (error.diag.context or "").splitlines():
+            found = _COPY_LINE.match(context.strip())
+            if found:
+                return statement.data_line + int(found.group(1)) - 1, None
+        return statement.line, None
+    position = error.diag.statement_position
+    index = int(position) - 1 - offset if position and position.isdigit() else -1
+    if not 0 <= index <= len(statement.sql):
+        return statement.line, None
+    before = statement.sql[:index]
+    newlines = before.count("\n")
+    if newlines:
+        return statement.line + newlines, index - before.rfind("\n")
+    return statement.line, statement.column + index
 
 
 class Executor:
@@ -129,6 +174,8 @@ class Executor:
         if conn.info.server_version >= 140000:
             parts.append(sql.SQL("SET client_connection_check_interval = '1s'"))
         self._prologue = tuple(parts)
+        self._begin_sql = "BEGIN"
+        self._prologue_sql = tuple(part.as_string(conn) for part in parts)
 
     # -- public -----------------------------------------------------------------------
 
@@ -145,7 +192,8 @@ class Executor:
         if step.transactional:
             return self._in_transaction(
                 step, lambda ms: history.record_applied(self.conn, migration, path,
-                                                        execution_ms=ms))
+                                                        execution_ms=ms),
+                lambda: history.applied_sql(self.conn, migration, path))
         return self._autocommit(
             step,
             start=lambda: history.record_started(self.conn, migration, path,
@@ -167,7 +215,8 @@ class Executor:
         if step.transactional:
             return self._in_transaction(
                 step, lambda ms: history.record_unapplied(self.conn, row, execution_ms=ms,
-                                                          source=source))
+                                                          source=source),
+                lambda: history.unapplied_sql(self.conn, row, source=source))
         first = step.statements[0].line if step.statements else None
         return self._autocommit(
             step,
@@ -178,11 +227,17 @@ class Executor:
 
     # -- the two modes -------------------------------------------------------------------
 
-    def _in_transaction(self, step: Step, record: Callable[[int], None]) -> int:
+    def _in_transaction(self, step: Step, record: Callable[[int], None],
+                        batch: Callable[[], str] | None = None) -> int:
+        sent_whole = batch is not None and not any(
+            s.copy_data is not None for s in step.statements)
         for attempt in range(1, self.retry.attempts + 1):
             watch = self._watch(attempt)
             try:
                 with watch or nullcontext():
+                    if sent_whole:
+                        assert batch is not None
+                        return self._batch(step, batch())
                     start = time.perf_counter()
                     # BEGIN travels with the prologue: one round trip fewer per migration.
                     self.conn.execute(sql.SQL("; ").join((sql.SQL("BEGIN"), *self._prologue)))
@@ -207,6 +262,65 @@ class Executor:
                 raise self._failed(step, failed, keep_row=False, attempts=attempt,
                                    blockers=watch.blockers if watch else ()) from failed.error
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _batch(self, step: Step, record: str) -> int:
+        """Run a transactional step and its history ``record`` as one message; return ms.
+
+        BEGIN, the prologue, every statement, pgkeel's reset, the history row and
+        COMMIT travel as one simple-query message: one round trip instead of one per
+        statement (PostgreSQL docs §55.2.2.1 "Multiple Statements in a Simple Query";
+        the explicit BEGIN keeps them one transaction whatever fails, and the server
+        skips the rest of the message after an error). The statements are whole
+        statements cut by PostgreSQL's parser, with no transaction control in them
+        (``files`` refuses it), so joining them with ``;`` changes nothing.
+
+        The server answers each statement with one result, so the results received
+        before the error name the failed statement, and the error's position, counted
+        in characters of the whole message, is moved back into that statement: the
+        error is as exact as when each statement is sent alone. Raises
+        ``_StatementFailed`` (after rolling back) for a failed statement or COMMIT.
+        """
+        head = (self._begin_sql, *self._prologue_sql)
+        pieces = (*head, *(s.sql for s in step.statements), *_RESET_PIECES, record,
+                  "COMMIT")
+        text = ";\n".join(pieces)
+        start = time.perf_counter()
+        try:
+            results = self._send(text.encode())
+        except BaseException:
+            self._rollback()
+            raise
+        ms = round((time.perf_counter() - start) * 1000)
+        failed = next((i for i, r in enumerate(results)
+                       if r.status == pq.ExecStatus.FATAL_ERROR), None)
+        if failed is None:
+            return ms
+        error = psycopg.errors.error_from_result(results[failed],
+                                                 encoding=self.conn.info.encoding)
+        self._rollback()
+        index, count = failed - len(head), len(step.statements)
+        if 0 <= index < count:
+            offset = sum(len(p) + 2 for p in pieces[:failed])  # 2: the ";\n" after each
+            raise _StatementFailed(step.statements[index], error, offset=offset) from error
+        if failed == len(pieces) - 1:  # a DEFERRABLE constraint is checked at COMMIT
+            raise _StatementFailed(PlannedStatement(count, "COMMIT", None), error) from error
+        raise error  # pgkeel's own statements failed: not the migration's doing
+
+    def _send(self, text: bytes) -> list[pq.PGresult]:
+        """Send ``text`` as one simple query; return every result, errors included.
+
+        ``Connection.execute`` would raise on the first error and drop the results
+        before it, which say how far the message got; this is the same exchange
+        (``pgconn.send_query`` then the ``execute`` generator, as psycopg's own
+        ``_exec_command``) keeping them. ``Connection.wait`` cancels the query on
+        Ctrl-C as ``execute`` does.
+        """
+        conn = self.conn
+        if conn.closed or conn.broken:
+            raise psycopg.OperationalError("the connection is closed")
+        with conn.lock:
+            conn.pgconn.send_query(text)
+            return conn.wait(generators.execute(conn.pgconn))
 
     def _autocommit(
         self, step: Step, *, start: Callable[[], None], finish: Callable[[int], None]
@@ -299,6 +413,13 @@ class Executor:
 
     def _execute(self, statement: PlannedStatement) -> None:
         try:
+            if statement.copy_data is not None:
+                # psql's way with the rows after COPY ... FROM STDIN: the statement, then
+                # the rows as COPY data (psycopg's Cursor.copy, "COPY from STDIN").
+                with self.conn.cursor() as cursor, \
+                        cursor.copy(statement.sql.encode()) as copy:
+                    copy.write(statement.copy_data)
+                return
             # Sent as bytes without parameters: the text reaches the server untouched.
             self.conn.execute(statement.sql.encode())
         except psycopg.Error as exc:
@@ -342,8 +463,13 @@ class Executor:
         emit(self.progress, "failed", version=step.version, name=step.name, detail=message)
         verb = "applying" if step.direction == "up" else "rolling back"
         where = f"statement {statement.index + 1}"
-        if statement.line:
-            where += f" (line {statement.line})"
+        line, column = _error_place(statement, error, failed.offset)
+        if line and statement.data_line is not None and line != statement.line:
+            where += f" (COPY data, line {line})"
+        elif line and column:
+            where += f" (line {line}, column {column})"
+        elif line:
+            where += f" (line {line})"
         elif statement.index == len(step.statements):
             where = "COMMIT (deferred constraints are checked there)"
         text = f"{verb} {step.version} failed at {where}: {message}"
@@ -354,8 +480,7 @@ class Executor:
         path = step.path if step.path is not None else (step.applied.path if step.applied
                                                          else None)
         return MigrationFailed(text, version=step.version, statement_index=statement.index,
-                               sqlstate=error.sqlstate, path=path, line=statement.line,
-                               hint=hint)
+                               sqlstate=error.sqlstate, path=path, line=line, hint=hint)
 
     def _record(self, step: Step, failure: Failure, keep_row: bool) -> None:
         try:

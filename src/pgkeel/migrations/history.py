@@ -61,6 +61,7 @@ __all__ = [
     "EventKind",
     "Failure",
     "StoredDown",
+    "applied_sql",
     "ensure",
     "events",
     "exists",
@@ -75,6 +76,7 @@ __all__ = [
     "record_repaired",
     "record_started",
     "record_unapplied",
+    "unapplied_sql",
 ]
 
 _INTERRUPTED = "interrupted: the runner stopped before this statement finished"
@@ -254,18 +256,58 @@ def record_applied(
     commits with them or not at all. ``path`` is the file name relative to the
     migrations directory; ``execution_ms`` the statements' run time in ms.
     """
+    conn.execute(*_applied(migration, path, execution_ms))
+
+
+def applied_sql(
+    conn: psycopg.Connection[tuple[object, ...]], migration: Migration, path: str
+) -> str:
+    """The statement of :func:`record_applied` as SQL text with its values inlined.
+
+    For sending with the migration's statements in one simple-query message: the
+    ``execution_ms`` recorded is then the server's time since it received that message
+    (``statement_timestamp()``, the same for every statement of one message:
+    PostgreSQL docs §9.9.5 "Current Date/Time").
+    """
+    return _inline(conn, *_applied(migration, path, _SERVER_ELAPSED_MS))
+
+
+def _applied(migration: Migration, path: str,
+             execution_ms: int | _Elapsed) -> tuple[str, dict[str, object]]:
     values = _migration_values(migration, path) | {
         "execution_ms": execution_ms, "method": "run", "status": "applied",
         "statements_done": len(migration.up.statements), "failed_direction": None,
         "failed_statement": None, "failed_line": None, "failed_message": None,
     }
-    conn.execute(
+    return (
         f"WITH m AS ({_INSERT} RETURNING version, name, checksum, execution_ms) "
         + _EVENT_INSERT
         + " SELECT 'apply', version, name, checksum, execution_ms, NULL, NULL, NULL,"
         " '{}', %(client)s, %(pgkeel_version)s FROM m",
         values,
     )
+
+
+class _Elapsed:
+    """Stands for "milliseconds since the server received this message" in inlined SQL."""
+
+
+_SERVER_ELAPSED_MS = _Elapsed()
+_ELAPSED_SQL = ("round(extract(epoch FROM clock_timestamp() - statement_timestamp())"
+                " * 1000)::integer")
+
+
+def _inline(conn: psycopg.Connection[tuple[object, ...]], query: str,
+            values: dict[str, object]) -> str:
+    """Return ``query`` with ``values`` quoted in by psycopg (``ClientCursor.mogrify``),
+    and each :class:`_Elapsed` value replaced by the server-side expression."""
+    from psycopg import ClientCursor
+
+    for name, value in values.items():
+        if isinstance(value, _Elapsed):
+            query = query.replace(f"%({name})s", _ELAPSED_SQL)
+    plain = {k: v for k, v in values.items() if not isinstance(v, _Elapsed)}
+    return ClientCursor(conn).mogrify(query, plain)
 
 
 def record_started(
@@ -413,7 +455,23 @@ def record_unapplied(
     Call inside the down section's transaction. ``source`` says whether the stored
     down or the file's down ran.
     """
-    conn.execute(
+    conn.execute(*_unapplied(row, execution_ms, source))
+
+
+def unapplied_sql(
+    conn: psycopg.Connection[tuple[object, ...]],
+    row: AppliedMigration,
+    *,
+    source: Literal["stored", "file"],
+) -> str:
+    """The statement of :func:`record_unapplied` as SQL text with its values inlined,
+    timed by the server as :func:`applied_sql` is."""
+    return _inline(conn, *_unapplied(row, _SERVER_ELAPSED_MS, source))
+
+
+def _unapplied(row: AppliedMigration, execution_ms: int | _Elapsed,
+               source: Literal["stored", "file"]) -> tuple[str, dict[str, object]]:
+    return (
         "WITH m AS (DELETE FROM pgkeel.migrations WHERE version = %(version)s"
         " RETURNING version, name, checksum) " + _EVENT_INSERT
         + " SELECT 'rollback', version, name, checksum, %(ms)s, NULL, NULL, NULL,"

@@ -53,12 +53,17 @@ class PlannedStatement:
     """One statement a step will run: 0-based ``index`` in its section, 1-based ``line``
     in the file (None when unknown), and ``retry_safe`` False for a statement whose
     failure can leave work behind (a ``CONCURRENTLY`` build leaves an invalid index, so
-    re-running it fails with "already exists")."""
+    re-running it fails with "already exists"). ``column`` is the 1-based column where
+    it starts (1 when unknown); a ``COPY ... FROM STDIN`` carries its rows in
+    ``copy_data`` and the file line of the first one in ``data_line``."""
 
     index: int
     sql: str
     line: int | None
     retry_safe: bool = True
+    column: int = 1
+    copy_data: str | None = None
+    data_line: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +112,8 @@ def _statements(section: Section, start: int = 0) -> tuple[PlannedStatement, ...
     # always safe; outside one, only a statement that is atomic by itself is.
     return tuple(
         PlannedStatement(s.index, s.sql, s.line,
-                         retry_safe=section.transaction or s.non_transactional is None)
+                         retry_safe=section.transaction or s.non_transactional is None,
+                         column=s.column, copy_data=s.copy_data, data_line=s.data_line)
         for s in section.statements[start:]
     )
 
