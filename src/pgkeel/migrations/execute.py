@@ -31,18 +31,17 @@ from __future__ import annotations
 import random
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import psycopg
-import psycopg.errors
-from psycopg import generators, pq, sql
+from psycopg import pq, sql
 
 from pgkeel.connect import connect
 from pgkeel.errors import MigrationFailed, PgkeelError
-from pgkeel.migrations import health, history
+from pgkeel.migrations import _batch, health, history
 from pgkeel.migrations.blockers import Blocker, BlockerWatch
 from pgkeel.migrations.plan import PlannedStatement
 from pgkeel.migrations.progress import Progress, emit
@@ -55,8 +54,30 @@ if TYPE_CHECKING:
 __all__ = ["Executor", "RetryPolicy"]
 
 _LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL Appendix A: lock_not_available
-# pgkeel's writes run as the user that connected, whatever role the migration took.
-_RESET_PIECES = ("RESET ROLE", "RESET SESSION AUTHORIZATION", "RESET search_path")
+# Migrations sent in one message at most: the runner reports each one when its
+# message returns, so this bounds how late that can be, and the message's size.
+_AHEAD_MAX = 25
+
+
+def _shareable(step: Step) -> bool:
+    """Whether ``step`` can be sent in one message with others (``_batch``)."""
+    return (step.direction == "up" and step.transactional and not step.resumed
+            and step.migration is not None
+            and all(s.copy_data is None for s in step.statements))
+
+
+def _groups(steps: Sequence[Step]) -> dict[str, tuple[Step, ...]]:
+    """Runs of 2 to ``_AHEAD_MAX`` shareable steps, keyed by their first version."""
+    groups: dict[str, tuple[Step, ...]] = {}
+    run: list[Step] = []
+    for step in (*steps, None):
+        if step is not None and _shareable(step) and len(run) < _AHEAD_MAX:
+            run.append(step)
+            continue
+        if len(run) > 1:
+            groups[run[0].version] = tuple(run)
+        run = [step] if step is not None and _shareable(step) else []
+    return groups
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +166,10 @@ class Executor:
 
     ``url`` opens the second connection that samples blockers on retries;
     ``lock_timeout_s`` is the ``lock_timeout`` for every statement, in seconds.
+    ``ahead`` are the up steps about to be applied, in order: runs of up to
+    :data:`_AHEAD_MAX` transactional ones without ``COPY`` are sent together, as one
+    message, when :meth:`apply` is asked for the first of them (each still commits
+    alone, with its history row); :meth:`apply` then returns at once for the others.
     """
 
     def __init__(
@@ -155,6 +180,7 @@ class Executor:
         lock_timeout_s: float,
         retry: RetryPolicy,
         progress: Progress | None,
+        ahead: Sequence[Step] = (),
     ) -> None:
         self.conn = conn
         self.url = url
@@ -174,8 +200,9 @@ class Executor:
         if conn.info.server_version >= 140000:
             parts.append(sql.SQL("SET client_connection_check_interval = '1s'"))
         self._prologue = tuple(parts)
-        self._begin_sql = "BEGIN"
-        self._prologue_sql = tuple(part.as_string(conn) for part in parts)
+        self._head = ("BEGIN", *(part.as_string(conn) for part in parts), _batch.CLOCK)
+        self._ahead = _groups(ahead)
+        self._settled: dict[str, int | _StatementFailed] = {}
 
     # -- public -----------------------------------------------------------------------
 
@@ -189,6 +216,14 @@ class Executor:
         migration = step.migration
         assert migration is not None
         path = migration.path.name
+        group = self._ahead.pop(step.version, None)
+        if group is not None:
+            self._run_ahead(group)
+        settled = self._settled.pop(step.version, None)
+        if isinstance(settled, int):
+            return settled
+        if settled is not None:
+            raise self._failed(step, settled, keep_row=False, attempts=1, blockers=())
         if step.transactional:
             return self._in_transaction(
                 step, lambda ms: history.record_applied(self.conn, migration, path,
@@ -237,7 +272,7 @@ class Executor:
                 with watch or nullcontext():
                     if sent_whole:
                         assert batch is not None
-                        return self._batch(step, batch())
+                        return self._send_alone(step, batch())
                     start = time.perf_counter()
                     # BEGIN travels with the prologue: one round trip fewer per migration.
                     self.conn.execute(sql.SQL("; ").join((sql.SQL("BEGIN"), *self._prologue)))
@@ -263,64 +298,75 @@ class Executor:
                                    blockers=watch.blockers if watch else ()) from failed.error
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    def _batch(self, step: Step, record: str) -> int:
-        """Run a transactional step and its history ``record`` as one message; return ms.
+    def _send_alone(self, step: Step, record: str) -> int:
+        """Run a transactional step and its history ``record`` as one message
+        (:mod:`~pgkeel.migrations._batch`); return its time in ms.
 
-        BEGIN, the prologue, every statement, pgkeel's reset, the history row and
-        COMMIT travel as one simple-query message: one round trip instead of one per
-        statement (PostgreSQL docs §55.2.2.1 "Multiple Statements in a Simple Query";
-        the explicit BEGIN keeps them one transaction whatever fails, and the server
-        skips the rest of the message after an error). The statements are whole
-        statements cut by PostgreSQL's parser, with no transaction control in them
-        (``files`` refuses it), so joining them with ``;`` changes nothing.
-
-        The server answers each statement with one result, so the results received
-        before the error name the failed statement, and the error's position, counted
-        in characters of the whole message, is moved back into that statement: the
-        error is as exact as when each statement is sent alone. Raises
-        ``_StatementFailed`` (after rolling back) for a failed statement or COMMIT.
+        Raises ``_StatementFailed`` (after rolling back) for a failed statement or
+        COMMIT, and PostgreSQL's error itself when one of pgkeel's statements failed.
         """
-        head = (self._begin_sql, *self._prologue_sql)
-        pieces = (*head, *(s.sql for s in step.statements), *_RESET_PIECES, record,
-                  "COMMIT")
-        text = ";\n".join(pieces)
-        start = time.perf_counter()
         try:
-            results = self._send(text.encode())
+            outcome = _batch.send_steps(self.conn, [(step, record)], self._head)
         except BaseException:
             self._rollback()
             raise
-        ms = round((time.perf_counter() - start) * 1000)
-        failed = next((i for i, r in enumerate(results)
-                       if r.status == pq.ExecStatus.FATAL_ERROR), None)
-        if failed is None:
-            return ms
-        error = psycopg.errors.error_from_result(results[failed],
-                                                 encoding=self.conn.info.encoding)
+        if outcome.error is None:
+            return outcome.committed[0][1]
         self._rollback()
-        index, count = failed - len(head), len(step.statements)
-        if 0 <= index < count:
-            offset = sum(len(p) + 2 for p in pieces[:failed])  # 2: the ";\n" after each
-            raise _StatementFailed(step.statements[index], error, offset=offset) from error
-        if failed == len(pieces) - 1:  # a DEFERRABLE constraint is checked at COMMIT
-            raise _StatementFailed(PlannedStatement(count, "COMMIT", None), error) from error
-        raise error  # pgkeel's own statements failed: not the migration's doing
+        if outcome.statement is None:
+            raise outcome.error
+        raise _StatementFailed(outcome.statement, outcome.error,
+                               offset=outcome.offset) from outcome.error
 
-    def _send(self, text: bytes) -> list[pq.PGresult]:
-        """Send ``text`` as one simple query; return every result, errors included.
+    def _run_ahead(self, steps: tuple[Step, ...]) -> None:
+        """Apply ``steps`` as one message; note what each did in ``_settled``.
 
-        ``Connection.execute`` would raise on the first error and drop the results
-        before it, which say how far the message got; this is the same exchange
-        (``pgconn.send_query`` then the ``execute`` generator, as psycopg's own
-        ``_exec_command``) keeping them. ``Connection.wait`` cancels the query on
-        Ctrl-C as ``execute`` does.
+        A step that committed gets its ms. One that failed is left for :meth:`apply`
+        to run again on its own (which reports it exactly and retries a lock timeout),
+        unless the connection is gone: then its failure is kept, to be reported as
+        is. On an interrupt the history says which steps committed; they are
+        reported as applied (``apply_done``) before the interrupt goes on.
         """
-        conn = self.conn
-        if conn.closed or conn.broken:
-            raise psycopg.OperationalError("the connection is closed")
-        with conn.lock:
-            conn.pgconn.send_query(text)
-            return conn.wait(generators.execute(conn.pgconn))
+        records = []
+        for step in steps:
+            assert step.migration is not None
+            records.append(history.applied_sql(self.conn, step.migration,
+                                               step.migration.path.name))
+        try:
+            outcome = _batch.send_steps(self.conn, list(zip(steps, records, strict=True)),
+                                          self._head)
+        except BaseException:
+            self._rollback()
+            self._report_committed(steps)
+            raise
+        for step, ms in outcome.committed:
+            self._settled[step.version] = ms
+        if outcome.failed is None or outcome.error is None:
+            return
+        self._rollback()
+        if self.conn.broken or self.conn.closed:
+            statement = outcome.statement or PlannedStatement(0, "", None)
+            self._settled[outcome.failed.version] = _StatementFailed(
+                statement, outcome.error, offset=outcome.offset)
+
+    def _report_committed(self, steps: tuple[Step, ...]) -> None:
+        """Emit ``apply_done`` for the ``steps`` the history holds (after an interrupt)."""
+        try:
+            if self.conn.broken or self.conn.closed:
+                return
+            rows = dict(self.conn.execute(
+                "SELECT version, execution_ms FROM pgkeel.migrations WHERE version = ANY(%s)"
+                " AND status = 'applied'", ([s.version for s in steps],)).fetchall())
+        except psycopg.Error:
+            return
+        for position, step in enumerate(steps):
+            if step.version not in rows:
+                continue
+            if position:  # the runner announced the first step itself
+                emit(self.progress, "apply_start", version=step.version, name=step.name)
+            ms = rows[step.version]
+            emit(self.progress, "apply_done", version=step.version, name=step.name,
+                 elapsed_ms=ms if isinstance(ms, int) else None)
 
     def _autocommit(
         self, step: Step, *, start: Callable[[], None], finish: Callable[[int], None]

@@ -262,12 +262,14 @@ def record_applied(
 def applied_sql(
     conn: psycopg.Connection[tuple[object, ...]], migration: Migration, path: str
 ) -> str:
-    """The statement of :func:`record_applied` as SQL text with its values inlined.
+    """The statement of :func:`record_applied` as SQL text with its values inlined,
+    returning the ``execution_ms`` it recorded.
 
-    For sending with the migration's statements in one simple-query message: the
-    ``execution_ms`` recorded is then the server's time since it received that message
-    (``statement_timestamp()``, the same for every statement of one message:
-    PostgreSQL docs §9.9.5 "Current Date/Time").
+    For sending with the migration's statements in one simple-query message
+    (``migrations._batch``): ``execution_ms`` is then measured by the server, from
+    the time noted in the setting ``pgkeel.started`` at the migration's BEGIN to now
+    (``now()`` and ``statement_timestamp()`` are the same for every statement of one
+    message: PostgreSQL docs §9.9.5 "Current Date/Time").
     """
     return _inline(conn, *_applied(migration, path, _SERVER_ELAPSED_MS))
 
@@ -283,7 +285,7 @@ def _applied(migration: Migration, path: str,
         f"WITH m AS ({_INSERT} RETURNING version, name, checksum, execution_ms) "
         + _EVENT_INSERT
         + " SELECT 'apply', version, name, checksum, execution_ms, NULL, NULL, NULL,"
-        " '{}', %(client)s, %(pgkeel_version)s FROM m",
+        " '{}', %(client)s, %(pgkeel_version)s FROM m RETURNING execution_ms",
         values,
     )
 
@@ -293,8 +295,13 @@ class _Elapsed:
 
 
 _SERVER_ELAPSED_MS = _Elapsed()
-_ELAPSED_SQL = ("round(extract(epoch FROM clock_timestamp() - statement_timestamp())"
-                " * 1000)::integer")
+# Since the migration's BEGIN, noted in pgkeel.started (migrations._batch.CLOCK);
+# since the message arrived if the migration reset that setting.
+_ELAPSED_SQL = (
+    "coalesce(round(extract(epoch FROM pg_catalog.clock_timestamp() - NULLIF("
+    "pg_catalog.current_setting('pgkeel.started', true), '')::timestamptz) * 1000)::integer,"
+    " round(extract(epoch FROM pg_catalog.clock_timestamp()"
+    " - pg_catalog.statement_timestamp()) * 1000)::integer)")
 
 
 def _inline(conn: psycopg.Connection[tuple[object, ...]], query: str,
@@ -475,7 +482,7 @@ def _unapplied(row: AppliedMigration, execution_ms: int | _Elapsed,
         "WITH m AS (DELETE FROM pgkeel.migrations WHERE version = %(version)s"
         " RETURNING version, name, checksum) " + _EVENT_INSERT
         + " SELECT 'rollback', version, name, checksum, %(ms)s, NULL, NULL, NULL,"
-        " %(detail)s, %(client)s, %(pgkeel_version)s FROM m",
+        " %(detail)s, %(client)s, %(pgkeel_version)s FROM m RETURNING execution_ms",
         {"version": row.version, "ms": execution_ms,
          "detail": json.dumps({"down": source, "applied_order": row.applied_order}),
          "client": _CLIENT, "pgkeel_version": __version__},

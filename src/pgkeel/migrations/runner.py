@@ -183,7 +183,8 @@ def up(
         if backup_dir is not None and plan.steps:
             taken = _backup(conn, url, backup_dir, postgres_bin, progress)
         executor = Executor(conn, url, lock_timeout_s=lock_timeout_s,
-                            retry=retry or RetryPolicy(), progress=progress)
+                            retry=retry or RetryPolicy(), progress=progress,
+                            ahead=plan.steps)
         done = _run(executor, plan.steps, progress)
         return UpResult(plan=plan, done=tuple(done), backup=taken,
                         warnings=_warnings(conn), lock_waited_s=lock.waited_s)
