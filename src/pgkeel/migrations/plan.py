@@ -295,8 +295,16 @@ def plan_up(
     notes = tuple(
         f"{r.version} ({r.path}) is applied but its file is missing"
         for r in rows if r.version not in files
-    )
+    ) + tuple(_implicit_note(step.migration.up, step.migration.path) for step in steps
+              if step.migration is not None and step.migration.up.implicit)
     return Plan("up", tuple(steps), notes)
+
+
+def _implicit_note(section: Section, path: Path) -> str:
+    """Say that ``section`` runs without a transaction though its marker asks for one."""
+    return (f"{path.name}: {section.implicit}, so its {section.direction} section (that "
+            "one statement) runs without one, atomic on its own, and is recorded right "
+            f"after it (add transaction:false to line {section.line} to say so in the file)")
 
 
 def _stored_step(row: AppliedMigration, path: Path | None) -> Step:
@@ -439,5 +447,6 @@ def plan_rollback(
         + ("the file's runs" if use_file_down else
            "the stored one runs (--use-file-down runs the file's)")
         for r in chosen if r.version in files and _down_differs(r, files[r.version])
-    )
+    ) + tuple(_implicit_note(step.migration.down, step.migration.path) for step in plan
+              if step.migration is not None and step.migration.down.implicit)
     return Plan("down", tuple(plan), notes)

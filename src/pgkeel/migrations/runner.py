@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -169,9 +169,10 @@ def up(
     if dry_run:
         with connect(url) as conn:
             rows = history.read(conn)
+            server = conn.info.server_version
         plan = plan_up(migrations, rows, to=to, allow_out_of_order=allow_out_of_order,
                        resume=resume)
-        return UpResult(plan=plan, done=(), dry_run=True)
+        return UpResult(plan=_with_grammar(plan, server), done=(), dry_run=True)
     with _locked(url, lock_wait_s, progress) as (conn, lock):
         try:
             plan = plan_up(migrations, history.read(conn), to=to,
@@ -188,6 +189,24 @@ def up(
         done = _run(executor, plan.steps, progress)
         return UpResult(plan=plan, done=tuple(done), backup=taken,
                         warnings=_warnings(conn), lock_waited_s=lock.waited_s)
+
+
+def _with_grammar(plan: Plan, server_version: int) -> Plan:
+    """Add to a dry run's notes which grammar checked the files, and what it cannot.
+
+    pglast embeds one release of PostgreSQL's parser (``get_postgresql_version``); a
+    dry run runs nothing, so syntax that parser accepts but the server is too old for
+    (or a name the server lacks) only fails when the migration runs.
+    """
+    import pglast
+    from pglast.parser import get_postgresql_version
+
+    major, minor = get_postgresql_version()
+    server = f"{server_version // 10000}.{server_version % 10000}"
+    note = (f"the files were parsed with PostgreSQL {major}.{minor}'s grammar (pglast "
+            f"{pglast.__version__.lstrip('v')}); the server runs PostgreSQL {server} and "
+            "may still refuse syntax newer than it, or objects it lacks")
+    return replace(plan, notes=(*plan.notes, note))
 
 
 def _name_invalid_indexes(conn: Conn, error: FailedMigrationBlocks) -> None:
@@ -249,9 +268,10 @@ def rollback(
     if dry_run:
         with connect(url) as conn:
             rows = history.read(conn)
+            server = conn.info.server_version
         plan = plan_rollback(migrations, rows, steps=steps, to=to, everything=everything,
                              use_file_down=use_file_down)
-        return RollbackResult(plan=plan, done=(), dry_run=True)
+        return RollbackResult(plan=_with_grammar(plan, server), done=(), dry_run=True)
     with _locked(url, lock_wait_s, progress) as (conn, _lock):
         plan = plan_rollback(migrations, history.read(conn), steps=steps, to=to,
                              everything=everything, use_file_down=use_file_down)
