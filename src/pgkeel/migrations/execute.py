@@ -222,13 +222,20 @@ class Executor:
         settled = self._settled.pop(step.version, None)
         if isinstance(settled, int):
             return settled
-        if settled is not None:
-            raise self._failed(step, settled, keep_row=False, attempts=1, blockers=())
+        first = 1
+        if settled is not None:  # it failed in a message with others: its first try
+            retry = settled.lock_timeout and self.retry.attempts > 1 \
+                and not (self.conn.broken or self.conn.closed)
+            if not retry:
+                raise self._failed(step, settled, keep_row=False, attempts=1,
+                                   blockers=()) from settled.error
+            self._pause(step, 1)
+            first = 2
         if step.transactional:
             return self._in_transaction(
                 step, lambda ms: history.record_applied(self.conn, migration, path,
                                                         execution_ms=ms),
-                lambda: history.applied_sql(self.conn, migration, path))
+                lambda: history.applied_sql(self.conn, migration, path), first=first)
         return self._autocommit(
             step,
             start=lambda: history.record_started(self.conn, migration, path,
@@ -263,10 +270,10 @@ class Executor:
     # -- the two modes -------------------------------------------------------------------
 
     def _in_transaction(self, step: Step, record: Callable[[int], None],
-                        batch: Callable[[], str] | None = None) -> int:
+                        batch: Callable[[], str] | None = None, *, first: int = 1) -> int:
         sent_whole = batch is not None and not any(
             s.copy_data is not None for s in step.statements)
-        for attempt in range(1, self.retry.attempts + 1):
+        for attempt in range(first, self.retry.attempts + 1):
             watch = self._watch(attempt)
             try:
                 with watch or nullcontext():
@@ -321,11 +328,12 @@ class Executor:
     def _run_ahead(self, steps: tuple[Step, ...]) -> None:
         """Apply ``steps`` as one message; note what each did in ``_settled``.
 
-        A step that committed gets its ms. One that failed is left for :meth:`apply`
-        to run again on its own (which reports it exactly and retries a lock timeout),
-        unless the connection is gone: then its failure is kept, to be reported as
-        is. On an interrupt the history says which steps committed; they are
-        reported as applied (``apply_done``) before the interrupt goes on.
+        A step that committed gets its ms; one that failed gets its failure (the
+        statement and where it starts in the message, so the report is as exact as
+        when it runs alone), and :meth:`apply` reports it or, for a lock timeout,
+        tries it again alone. The steps after it did not run. On an interrupt the
+        history says which steps committed; they are reported as applied
+        (``apply_done``) before the interrupt goes on.
         """
         records = []
         for step in steps:
@@ -344,10 +352,10 @@ class Executor:
         if outcome.failed is None or outcome.error is None:
             return
         self._rollback()
-        if self.conn.broken or self.conn.closed:
-            statement = outcome.statement or PlannedStatement(0, "", None)
-            self._settled[outcome.failed.version] = _StatementFailed(
-                statement, outcome.error, offset=outcome.offset)
+        if outcome.statement is None:
+            raise outcome.error  # pgkeel's own statements failed: not the migration's doing
+        self._settled[outcome.failed.version] = _StatementFailed(
+            outcome.statement, outcome.error, offset=outcome.offset)
 
     def _report_committed(self, steps: tuple[Step, ...]) -> None:
         """Emit ``apply_done`` for the ``steps`` the history holds (after an interrupt)."""
