@@ -10,6 +10,7 @@ says so; a dry run names the grammar that parsed the files.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from migration_helpers import write
 from pglast.parser import get_postgresql_version
 
 from pgkeel.errors import MigrationFailed
-from pgkeel.migrations import history, rollback, up
+from pgkeel.migrations import ProgressEvent, RetryPolicy, history, rollback, up
 from pgkeel.testing import TestDatabase
 
 
@@ -138,3 +139,35 @@ def test_dry_run_names_the_grammar(pg_database: TestDatabase, tmp_path: Path) ->
     assert f"parsed with PostgreSQL {major}.{minor}'s grammar" in note
     assert "may still refuse syntax newer than it" in note
     assert applied(pg_database) == []
+
+
+def test_lock_timeout_inside_a_message_is_retried_alone(pg_database: TestDatabase,
+                                                        tmp_path: Path) -> None:
+    write(tmp_path, "20240101_t.sql", "CREATE TABLE t (id int);", "DROP TABLE t;")
+    up(pg_database.url, tmp_path)
+    write(tmp_path, "20240102_u.sql", "CREATE TABLE u (id int);", "DROP TABLE u;")
+    write(tmp_path, "20240103_alter.sql", "ALTER TABLE t ADD COLUMN x int;",
+          "ALTER TABLE t DROP COLUMN x;")
+    write(tmp_path, "20240104_v.sql", "CREATE TABLE v (id int);", "DROP TABLE v;")
+    seen: list[ProgressEvent] = []
+    with pg_database.connect(autocommit=False) as blocker:
+        blocker.execute("LOCK TABLE t IN ACCESS SHARE MODE")
+        with pytest.raises(MigrationFailed) as caught:
+            up(pg_database.url, tmp_path, lock_timeout_s=0.2, progress=seen.append,
+               retry=RetryPolicy(attempts=3, base_delay_s=0.05, max_delay_s=0.1))
+        pid = blocker.info.backend_pid
+    # The try inside the message was the first of three.
+    assert caught.value.sqlstate == "55P03" and "on 3 tries" in (caught.value.hint or "")
+    assert f"blocked by pid {pid}" in (caught.value.hint or "")
+    assert [e.kind for e in seen].count("retry") == 2
+    assert applied(pg_database) == ["20240101", "20240102"]
+
+    blocker = pg_database.connect(autocommit=False)
+    blocker.execute("LOCK TABLE t IN ACCESS SHARE MODE")
+    releaser = threading.Timer(0.3, blocker.close)
+    releaser.start()
+    write(tmp_path, "20240105_w.sql", "CREATE TABLE w (id int);", "DROP TABLE w;")
+    result = up(pg_database.url, tmp_path, lock_timeout_s=0.2,
+                retry=RetryPolicy(attempts=6, base_delay_s=0.1, max_delay_s=0.2))
+    releaser.join()
+    assert [d.version for d in result.done] == ["20240103", "20240104", "20240105"]
