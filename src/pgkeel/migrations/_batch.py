@@ -32,7 +32,7 @@ from pgkeel.migrations.plan import PlannedStatement
 if TYPE_CHECKING:
     from pgkeel.migrations.plan import Step
 
-__all__ = ["CLOCK", "RESET", "Outcome", "send_steps"]
+__all__ = ["AHEAD_MAX", "CLOCK", "RESET", "Outcome", "groups", "send_steps"]
 
 #: pgkeel's writes run as the user that connected, whatever role the migration took.
 RESET = ("RESET ROLE", "RESET SESSION AUTHORIZATION", "RESET search_path")
@@ -42,6 +42,30 @@ CLOCK = ("SELECT pg_catalog.set_config('pgkeel.started', "
          "pg_catalog.clock_timestamp()::text, true)")
 _SEPARATOR = ";\n"
 _OK = (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK, pq.ExecStatus.EMPTY_QUERY)
+#: Migrations sent in one message at most: the runner reports each one when its
+#: message returns, so this bounds how late that can be, and the message's size.
+AHEAD_MAX = 25
+
+
+def _shareable(step: Step) -> bool:
+    """Whether ``step`` can be sent in one message with others (``_batch``)."""
+    return (step.direction == "up" and step.transactional and not step.resumed
+            and step.migration is not None
+            and all(s.copy_data is None for s in step.statements))
+
+
+def groups(steps: Sequence[Step]) -> dict[str, tuple[Step, ...]]:
+    """Runs of 2 to ``AHEAD_MAX`` shareable steps, keyed by their first version."""
+    found: dict[str, tuple[Step, ...]] = {}
+    run: list[Step] = []
+    for step in (*steps, None):
+        if step is not None and _shareable(step) and len(run) < AHEAD_MAX:
+            run.append(step)
+            continue
+        if len(run) > 1:
+            found[run[0].version] = tuple(run)
+        run = [step] if step is not None and _shareable(step) else []
+    return found
 
 
 @dataclass(frozen=True, slots=True)

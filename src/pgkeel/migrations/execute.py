@@ -3,11 +3,18 @@
 - **One commit.** A transactional section runs in one transaction together with its
   history row and event (:func:`history.record_applied` / ``record_unapplied``), so a
   killed runner leaves both or neither (Django's ``apply_migration``).
-- **One statement at a time.** Each statement is sent on its own, so an error names the
-  statement and its line, and a ``transaction:false`` section really runs outside a
-  transaction: a multi-statement string is one implicit transaction on PostgreSQL
-  (PostgreSQL docs §55.2.2.1 "Multiple Statements in a Simple Query";
-  ``amacneil/dbmate#126``, ``golang-migrate`` "x-multi-statement").
+- **Few round trips.** A transactional section travels with its BEGIN, history row and
+  COMMIT as one simple-query message, and runs of such migrations share one message
+  (:mod:`~pgkeel.migrations._batch`): each is still its own transaction, and the
+  results say which committed and which statement failed, with PostgreSQL's error
+  position mapped back to the file's line and column.
+- **One statement at a time where it matters.** A ``transaction:false`` section sends
+  each statement on its own, so it really runs outside a transaction: a
+  multi-statement string is one implicit transaction on PostgreSQL (PostgreSQL docs
+  §55.2.2.1 "Multiple Statements in a Simple Query"; ``amacneil/dbmate#126``,
+  ``golang-migrate`` "x-multi-statement"); so does a section holding
+  ``COPY ... FROM STDIN``, whose rows follow their statement (psycopg's
+  ``Cursor.copy``). A bad row is named by the line of the file it is on.
 - **Clean session.** Before each migration ``RESET ALL``, ``RESET ROLE`` and
   ``RESET SESSION AUTHORIZATION`` undo what the previous one ``SET`` (a
   ``search_path`` change would otherwise leak into the next file, which ``psql -f``
@@ -29,7 +36,6 @@
 from __future__ import annotations
 
 import random
-import re
 import time
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
@@ -42,6 +48,7 @@ from psycopg import pq, sql
 from pgkeel.connect import connect
 from pgkeel.errors import MigrationFailed, PgkeelError
 from pgkeel.migrations import _batch, health, history
+from pgkeel.migrations._where import describe, error_place
 from pgkeel.migrations.blockers import Blocker, BlockerWatch
 from pgkeel.migrations.plan import PlannedStatement
 from pgkeel.migrations.progress import Progress, emit
@@ -54,30 +61,6 @@ if TYPE_CHECKING:
 __all__ = ["Executor", "RetryPolicy"]
 
 _LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL Appendix A: lock_not_available
-# Migrations sent in one message at most: the runner reports each one when its
-# message returns, so this bounds how late that can be, and the message's size.
-_AHEAD_MAX = 25
-
-
-def _shareable(step: Step) -> bool:
-    """Whether ``step`` can be sent in one message with others (``_batch``)."""
-    return (step.direction == "up" and step.transactional and not step.resumed
-            and step.migration is not None
-            and all(s.copy_data is None for s in step.statements))
-
-
-def _groups(steps: Sequence[Step]) -> dict[str, tuple[Step, ...]]:
-    """Runs of 2 to ``_AHEAD_MAX`` shareable steps, keyed by their first version."""
-    groups: dict[str, tuple[Step, ...]] = {}
-    run: list[Step] = []
-    for step in (*steps, None):
-        if step is not None and _shareable(step) and len(run) < _AHEAD_MAX:
-            run.append(step)
-            continue
-        if len(run) > 1:
-            groups[run[0].version] = tuple(run)
-        run = [step] if step is not None and _shareable(step) else []
-    return groups
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,58 +101,15 @@ class _StatementFailed(Exception):
         return self.error.sqlstate == _LOCK_NOT_AVAILABLE
 
 
-def _message(error: psycopg.Error) -> str:
-    """PostgreSQL's message on one line, with its DETAIL in brackets and its HINT."""
-    diag = error.diag
-    text = diag.message_primary or (str(error).strip().splitlines() or [type(error).__name__])[0]
-    if diag.message_detail:
-        text += f" ({' '.join(diag.message_detail.split())})"
-    if diag.message_hint:
-        text += f"; PostgreSQL hints: {' '.join(diag.message_hint.split())}"
-    return text
-
-
-_COPY_LINE = re.compile(r"^COPY .*, line (\d+)")  # CopyFromErrorCallback's CONTEXT
-
-
-def _error_place(statement: PlannedStatement, error: psycopg.Error,
-                 offset: int) -> tuple[int | None, int | None]:
-    """Return the file line and 1-based column PostgreSQL's error points at.
-
-    ``diag.statement_position`` is a 1-based offset in characters (not bytes) into the
-    text sent (PostgreSQL docs §55.8 "Error and Notice Message Fields", ``P``), where
-    ``statement`` starts at character ``offset``. A bad ``COPY`` row is named in the
-    CONTEXT instead ("COPY t, line 3, column b: ..."), counting the data lines from 1.
-    Without either, the statement's first line and no column.
-    """
-    if statement.line is None:
-        return None, None
-    if statement.data_line is not None:
-        for context in (error.diag.context or "").splitlines():
-            found = _COPY_LINE.match(context.strip())
-            if found:
-                return statement.data_line + int(found.group(1)) - 1, None
-        return statement.line, None
-    position = error.diag.statement_position
-    index = int(position) - 1 - offset if position and position.isdigit() else -1
-    if not 0 <= index <= len(statement.sql):
-        return statement.line, None
-    before = statement.sql[:index]
-    newlines = before.count("\n")
-    if newlines:
-        return statement.line + newlines, index - before.rfind("\n")
-    return statement.line, statement.column + index
-
-
 class Executor:
     """Runs planned steps on ``conn`` (autocommit, holding pgkeel's lock).
 
     ``url`` opens the second connection that samples blockers on retries;
     ``lock_timeout_s`` is the ``lock_timeout`` for every statement, in seconds.
-    ``ahead`` are the up steps about to be applied, in order: runs of up to
-    :data:`_AHEAD_MAX` transactional ones without ``COPY`` are sent together, as one
-    message, when :meth:`apply` is asked for the first of them (each still commits
-    alone, with its history row); :meth:`apply` then returns at once for the others.
+    ``ahead`` are the up steps about to be applied, in order: runs of them are sent
+    together, as one message, when :meth:`apply` is asked for the first of a run
+    (:func:`~pgkeel.migrations._batch.groups`; each still commits alone, with its
+    history row); :meth:`apply` then returns at once for the others.
     """
 
     def __init__(
@@ -201,7 +141,7 @@ class Executor:
             parts.append(sql.SQL("SET client_connection_check_interval = '1s'"))
         self._prologue = tuple(parts)
         self._head = ("BEGIN", *(part.as_string(conn) for part in parts), _batch.CLOCK)
-        self._ahead = _groups(ahead)
+        self._ahead = _batch.groups(ahead)
         self._settled: dict[str, int | _StatementFailed] = {}
 
     # -- public -----------------------------------------------------------------------
@@ -510,14 +450,14 @@ class Executor:
         earlier_invalid: list[Finding] | None = None,
     ) -> MigrationFailed:
         statement, error = failed.statement, failed.error
-        message = _message(error)
+        message = describe(error)
         failure = Failure(step.direction, statement.index, statement.line, error.sqlstate,
                           message)
         self._record(step, failure, keep_row)
         emit(self.progress, "failed", version=step.version, name=step.name, detail=message)
         verb = "applying" if step.direction == "up" else "rolling back"
         where = f"statement {statement.index + 1}"
-        line, column = _error_place(statement, error, failed.offset)
+        line, column = error_place(statement, error, failed.offset)
         if line and statement.data_line is not None and line != statement.line:
             where += f" (COPY data, line {line})"
         elif line and column:
