@@ -10,7 +10,9 @@ says so; a dry run names the grammar that parsed the files.
 
 from __future__ import annotations
 
+import _thread
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -171,3 +173,28 @@ def test_lock_timeout_inside_a_message_is_retried_alone(pg_database: TestDatabas
                 retry=RetryPolicy(attempts=6, base_delay_s=0.1, max_delay_s=0.2))
     releaser.join()
     assert [d.version for d in result.done] == ["20240103", "20240104", "20240105"]
+
+
+def test_interrupt_inside_a_message_reports_what_committed(pg_database: TestDatabase,
+                                                           tmp_path: Path) -> None:
+    write(tmp_path, "20240101_quick.sql", "CREATE TABLE quick (id int);", "DROP TABLE quick;")
+    write(tmp_path, "20240102_slow.sql", "CREATE TABLE slow (id int);\nSELECT pg_sleep(3);",
+          "DROP TABLE slow;")
+    write(tmp_path, "20240103_later.sql", "CREATE TABLE later (id int);", "DROP TABLE later;")
+    seen: list[ProgressEvent] = []
+    # Ctrl-C while the server sleeps in the second migration of the message.
+    timer = threading.Timer(1.0, _thread.interrupt_main)
+    timer.start()
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        up(pg_database.url, tmp_path, progress=seen.append)
+    timer.join()
+    assert time.monotonic() - started < 2.5  # psycopg cancelled the query
+    assert [(e.kind, e.version) for e in seen if e.kind.startswith("apply")] == [
+        ("apply_start", "20240101"), ("apply_done", "20240101")]
+    assert applied(pg_database) == ["20240101"]
+    with pg_database.connect() as conn:
+        assert conn.execute("SELECT to_regclass('slow'), to_regclass('later')").fetchone() \
+            == (None, None)
+    result = up(pg_database.url, tmp_path)
+    assert [d.version for d in result.done] == ["20240102", "20240103"]
