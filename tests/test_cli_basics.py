@@ -30,6 +30,26 @@ def test_version_and_help() -> None:
         assert group in shown
 
 
+def test_fast_root_help_is_the_help_typer_would_show() -> None:
+    # `pgkeel --help` is answered without loading Typer (pgkeel._main): its command
+    # list and summary must be the ones the Typer app registers.
+    import typer.main
+
+    from pgkeel._main import COMMANDS, root_help
+    from pgkeel.cli import app
+
+    group = typer.main.get_command(app)
+    registered = tuple((name, command.get_short_help_str(limit=200))
+                       for name, command in group.commands.items())
+    assert registered == COMMANDS
+    assert (group.help or "") in root_help()
+    shown = pgkeel("-h")
+    assert shown.returncode == 0 and shown.stdout == root_help().replace(
+        "Usage: pgkeel", "Usage: python -m pgkeel").replace(
+        "Run 'pgkeel", "Run 'python -m pgkeel")
+    assert "Typer" not in shown.stderr
+
+
 def test_wrong_password_exit_3_one_line(pg_cluster: TestCluster) -> None:
     url = pg_cluster.cluster.url(tcp=True).replace(pg_cluster.cluster.password() or "", "wrong1")
     result = pgkeel("connect", "-d", url)

@@ -1,5 +1,5 @@
 """``python -m pgkeel``: the same as the ``pgkeel`` command."""
 
-from pgkeel.cli import main
+from pgkeel._main import main
 
 main()

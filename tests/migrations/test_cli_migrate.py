@@ -195,12 +195,13 @@ def test_usage_and_file_errors_exit_2(pg_database: TestDatabase, tmp_path: Path)
         assert result.returncode == 2, (args, result.stderr)
         assert expected in result.stderr, (args, result.stderr)
     bad = project / "migrations" / "20240104_concurrent.sql"
-    bad.write_text("-- migrate:up\nCREATE INDEX CONCURRENTLY orders_total ON orders (total);\n"
+    bad.write_text("-- migrate:up\nCREATE TABLE t (id int);\n"
+                   "CREATE INDEX CONCURRENTLY orders_total ON orders (total);\n"
                    "\n-- migrate:down\nDROP INDEX orders_total;\n")
     refused = pgkeel("up", project=project, url=url)
     assert refused.returncode == 2
-    assert refused.stderr.startswith(f"error: {bad}:2:")
-    assert "transaction:false" in refused.stderr
+    assert refused.stderr.startswith(f"error: {bad}:3:")
+    assert "transaction:false" in refused.stderr and "split the file" in refused.stderr
     bad.write_text("-- migrate:up\nBEGIN;\nCREATE TABLE x ();\nCOMMIT;\n-- migrate:down\n")
     wrapped = pgkeel("up", project=project, url=url)
     assert wrapped.returncode == 2 and f"{bad}:2: BEGIN in a migration" in wrapped.stderr

@@ -45,7 +45,7 @@ def wait_for_sleep(db: TestDatabase, timeout_s: float = 30) -> None:
             if conn.execute(
                     "SELECT 1 FROM pg_stat_activity WHERE application_name = 'pgkeel'"
                     " AND datname = current_database() AND state = 'active'"
-                    " AND query LIKE '%pg_sleep%' AND pid <> pg_backend_pid()").fetchone():
+                    " AND wait_event = 'PgSleep' AND pid <> pg_backend_pid()").fetchone():
                 return
             time.sleep(0.02)
     raise AssertionError("no pgkeel backend ran pg_sleep")

@@ -50,20 +50,23 @@ def snapshot(db: TestDatabase) -> tuple[object, ...]:
     return rows, count, tables
 
 
-def wait_for_query(db: TestDatabase, fragment: str, timeout_s: float = 20) -> int:
-    """Return the pid of the pgkeel backend running a query that contains ``fragment``."""
+def wait_for_sleep(db: TestDatabase, timeout_s: float = 20) -> int:
+    """Return the pid of the pgkeel backend once it runs a migration's ``pg_sleep``.
+
+    Found by its wait event, not its query text: migrations sent together in one
+    message show only the message's first ``track_activity_query_size`` bytes there.
+    """
     deadline = time.monotonic() + timeout_s
     with db.connect() as conn:
         while time.monotonic() < deadline:
             row = conn.execute(
                 "SELECT pid FROM pg_stat_activity WHERE application_name = 'pgkeel'"
                 " AND datname = current_database() AND state = 'active'"
-                " AND query LIKE %s AND pid <> pg_backend_pid()",
-                (f"%{fragment}%",)).fetchone()
+                " AND wait_event = 'PgSleep' AND pid <> pg_backend_pid()").fetchone()
             if row:
                 return int(str(row[0]))
             time.sleep(0.02)
-    raise AssertionError(f"no pgkeel backend ran {fragment!r} within {timeout_s} s")
+    raise AssertionError(f"no pgkeel backend ran pg_sleep within {timeout_s} s")
 
 
 def test_eight_runners_at_once_apply_each_migration_once(pg_database: TestDatabase,
@@ -108,7 +111,7 @@ def test_server_side_kill_records_nothing_that_did_not_commit(
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     runner = subprocess.Popen(command(pg_database, long_running, "up"), env=env, text=True,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    pid = wait_for_query(pg_database, "pg_sleep(1.5)")
+    pid = wait_for_sleep(pg_database)
     with pg_database.connect() as conn:
         conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
     _, stderr = runner.communicate(timeout=60)
@@ -129,7 +132,7 @@ def test_sigkill_of_the_runner_records_nothing_that_did_not_commit(
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     runner = subprocess.Popen(command(pg_database, long_running, "up"), env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for_query(pg_database, "pg_sleep(1.5)")
+    wait_for_sleep(pg_database)
     os.kill(runner.pid, signal.SIGKILL)
     assert runner.wait(timeout=30) == -signal.SIGKILL
     with pg_database.connect() as conn:
@@ -151,7 +154,7 @@ def test_sigkill_during_transaction_false_is_recorded_and_resumable(
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     runner = subprocess.Popen(command(pg_database, project, "up"), env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for_query(pg_database, "pg_sleep(1.5)")
+    wait_for_sleep(pg_database)
     os.kill(runner.pid, signal.SIGKILL)
     runner.wait(timeout=30)
     with pg_database.connect() as conn:

@@ -121,25 +121,36 @@ def test_psql_meta_command_gets_a_hint() -> None:
     assert "meta-commands" in (caught.value.hint or "")
 
 
+def test_copy_from_stdin_reads_its_rows_as_psql_does() -> None:
+    text = ("select 1;\ncopy t (a, b) from stdin; -- rows follow\n1\tx\n2\tO'Brien\n"
+            "select 3\n\\.\nselect 2;\ncopy u from stdin;\n\\.\n")
+    found = split_sql(text)
+    assert [text[s.start:s.end] for s in found] == [
+        "select 1", "copy t (a, b) from stdin", "select 2", "copy u from stdin"]
+    # Rows that are not SQL (an unbalanced quote) or that look like SQL stay rows.
+    assert [text[s.data[0]:s.data[1]] if s.data else None for s in found] == [
+        None, "1\tx\n2\tO'Brien\nselect 3\n", None, ""]
+
+
 @pytest.mark.parametrize(
-    "body, line",
+    "body, line, message",
     [
-        # With inline rows: the rows are not SQL, the parser fails inside them, and the
-        # error still names the COPY.
-        ("select 1;\ncopy t (a, b) from stdin;\n1\tx\n2\ty\n\\.\nselect 2;\n", 3),
         # Without rows (psql would read them from its own stdin).
-        ("copy t from stdin;\n", 2),
-        ("copy t from STDIN with (format csv);\nselect 1;\n", 2),
+        ("copy t from stdin;\n", 2, "without its rows"),
+        ("copy t from STDIN with (format csv);\nselect 1;\n", 2, "without its rows"),
+        ("select 1;\ncopy t from stdin;\n1\tx\n", 3, "do not end with a line"),
+        ("copy t from stdin; select 1;\n1\tx\n\\.\n", 2, "rows start on the next line"),
     ],
 )
-def test_copy_from_stdin_is_refused_with_the_fix(tmp_path: Path, body: str, line: int) -> None:
+def test_copy_from_stdin_without_rows_is_refused_with_the_fix(
+        tmp_path: Path, body: str, line: int, message: str) -> None:
     path = tmp_path / "20240119_copy.sql"
     path.write_text(f"-- migrate:up\n{body}-- migrate:down\n")
     with pytest.raises(MigrationFileError) as caught:
         read_migration(path)
     assert caught.value.line == line
-    assert "COPY ... FROM STDIN" in caught.value.message
-    assert "\\copy" in (caught.value.hint or "") and "INSERT" in (caught.value.hint or "")
+    assert "COPY ... FROM STDIN" in caught.value.message and message in caught.value.message
+    assert "\\." in (caught.value.hint or "") or "';'" in (caught.value.hint or "")
 
 
 def test_copy_to_stdout_is_refused_but_server_files_are_fine() -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import sys
 from typing import Annotated
 
-import psycopg
 import typer
 from rich.markup import escape
 
@@ -60,13 +59,18 @@ def main() -> None:
         app()
     except PgkeelError as exc:
         _fail(str(exc), exc.hint, exc.exit_code)
-    except psycopg.Error as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        _fail(f"PostgreSQL: {first}", None, 3)
     except OSError as exc:
         from pgkeel.cli._oserror import describe
 
         _fail(*describe(exc), 3)
+    except Exception as exc:
+        # psycopg is imported only by commands that connect (`--help` never does), so
+        # an error of its own can only come once it is loaded.
+        psycopg = sys.modules.get("psycopg")
+        if psycopg is None or not isinstance(exc, psycopg.Error):
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        _fail(f"PostgreSQL: {first}", None, 3)
 
 
 def _fail(message: str, hint: str | None, code: int) -> None:

@@ -9,11 +9,6 @@ from __future__ import annotations
 
 from importlib import resources
 
-import psycopg
-from psycopg import sql
-
-from pgkeel.connect import connect
-from pgkeel.dsn import parse_dsn, redact, with_database
 from pgkeel.errors import DatabaseError, Refused
 
 __all__ = ["EXAMPLE_DATABASE", "EXAMPLE_MARK", "example_sql", "load_example"]
@@ -54,6 +49,13 @@ def load_example(url: str, *, dbname: str = EXAMPLE_DATABASE, name: str = "ecomm
     the server refuses to drop or create the database (e.g. the role lacks CREATEDB)
     or the script fails.
     """
+    # Imported here: `pgkeel --help` reads EXAMPLE_DATABASE and should not load psycopg.
+    import psycopg
+    from psycopg import sql
+
+    from pgkeel.connect import connect
+    from pgkeel.dsn import parse_dsn, redact, with_database
+
     admin = with_database(url, "postgres") if parse_dsn(url).get("dbname") == dbname else url
     name_sql = sql.Identifier(dbname)
     script = example_sql(name)

@@ -88,6 +88,8 @@ def find_markers(text: str) -> tuple[Marker, Marker]:
     offset = 0
     for number, line in enumerate(text.split("\n"), start=1):
         start, offset = offset, offset + len(line) + 1
+        if "--" not in line:  # both patterns start with dashes: most lines are SQL
+            continue
         marker = _read_line(line, number, start, min(offset, len(text)))
         if marker is None:
             continue

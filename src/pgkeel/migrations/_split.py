@@ -1,4 +1,4 @@
-"""Split SQL into statements with PostgreSQL's own parser, keeping their exact text.
+r"""Split SQL into statements with PostgreSQL's own parser, keeping their exact text.
 
 pglast wraps libpg_query, the server's parser, so dollar quotes (nested tags too),
 ``BEGIN ATOMIC`` bodies, semicolons in strings and comments, and ``%`` signs are cut
@@ -9,14 +9,22 @@ it over as JSON (libpg_query's ``pg_query_parse``), which gives every statement'
 type, its fields and its place in the text (``stmt_location`` / ``stmt_len``, UTF-8 byte
 offsets). The Python tree (``pglast.ast``), which costs about six times as much (61 ms
 against 11 ms for the 627 sections of the Harness history), is made only where a rule
-reads it (``_txrules.needs_tree``, and every ``COPY`` for the client COPY refusal here),
-by parsing that one statement again.
+reads it (``_txrules.needs_tree``, and every ``COPY``), by parsing that one statement
+again.
+
+``COPY ... FROM STDIN`` followed by its rows and a line ``\.`` (what ``pg_dump``
+writes and ``psql`` runs) is read the way psql reads it (``psql/copy.c``,
+``handleCopyIn``): the statement ends at its ``;``, the rows start on the next line
+and end at a line holding only ``\.``. The rows are not SQL, so PostgreSQL's parser
+stops at them; the statements before are those of the longest prefix it accepts, and
+parsing resumes after the ``\.`` line. Each statement still comes from the parser.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pglast import ast, parse_sql
@@ -29,24 +37,29 @@ __all__ = ["RawStatement", "SplitError", "split_sql"]
 _COMMENT_TOKENS = {"SQL_COMMENT", "C_COMMENT"}
 _COMMENT_STARTS = ("--", "/*")
 _SPACE = " \t\n\r\f\v"  # the scanner's {space} (scan.l): what may follow a last token
+_END_OF_ROWS = re.compile(r"^\\\.$", re.MULTILINE)  # a line "\." (COPY docs, "File Formats")
+_SHRINKS = 50  # parses tried to find where the SQL before COPY rows ends
 
 
 @dataclass(frozen=True, slots=True)
 class RawStatement:
-    """One statement: ``text[start:end]`` runs from its first token to its last.
+    r"""One statement: ``text[start:end]`` runs from its first token to its last.
 
     Leading and trailing comments and the closing ``;`` are outside the slice.
     ``kind`` is the parse node type (``"CreateStmt"``, ``"IndexStmt"`` ...); ``node``
     is its ``pglast.ast`` tree (locations in it count from ``start``) for a ``COPY`` and
     where ``_txrules.needs_tree`` says the transaction rules need it, else None, which
     those rules read as "nothing to refuse". Build one with
-    ``pglast.parse_sql(text[start:end])`` if ever needed elsewhere.
+    ``pglast.parse_sql(text[start:end])`` if ever needed elsewhere. ``data`` is the
+    ``(start, end)`` of the rows after a ``COPY ... FROM STDIN`` (``text[start:end]``,
+    each row ending in a newline, the ``\.`` line excluded), else None.
     """
 
     start: int
     end: int
     kind: str
     node: ast.Node | None
+    data: tuple[int, int] | None = None
 
 
 class SplitError(Exception):
@@ -60,21 +73,105 @@ class SplitError(Exception):
 
 
 def split_sql(text: str) -> list[RawStatement]:
-    """Return the statements of ``text`` in order (none for comments or blanks only).
+    r"""Return the statements of ``text`` in order (none for comments or blanks only).
 
-    Raises ``SplitError`` for SQL PostgreSQL's parser rejects (with its message and the
-    index it points at) and for ``COPY ... FROM STDIN`` / ``TO STDOUT``, which need a
-    client-side data stream that a migration does not have.
+    A ``COPY ... FROM STDIN`` statement carries its inline rows in ``data``. Raises
+    ``SplitError`` for SQL PostgreSQL's parser rejects (with its message and the index
+    it points at), for ``COPY ... FROM STDIN`` rows that do not end with a line ``\.``,
+    and for ``COPY ... TO STDOUT``, whose rows a migration cannot receive.
     """
     try:
         statements = _parse(text)
     except ParseError as exc:
-        raise _syntax_error(text, exc) from None
+        statements = _with_rows(text, exc)
     for statement in statements:
         refusal = _client_copy(statement)
         if refusal is not None:
             raise refusal
     return statements
+
+
+def _with_rows(text: str, error: ParseError) -> list[RawStatement]:
+    """Split ``text`` whose parse failed with ``error``, reading COPY rows where found."""
+    statements: list[RawStatement] = []
+    position = 0
+    while True:
+        found = _before_rows(text, position, error)
+        if found is None:
+            raise _syntax_error(text, error, position)
+        before, position = found
+        statements += before
+        try:
+            rest = _parse(text[position:])
+        except ParseError as again:
+            error = again
+            continue
+        return statements + [_shift(r, position) for r in rest]
+
+
+def _before_rows(text: str, position: int,
+                 error: ParseError) -> tuple[list[RawStatement], int] | None:
+    r"""Return the statements of ``text[position:]`` up to the first COPY with inline
+    rows (the rows in its ``data``) and the index after its ``\.`` line; None when no
+    COPY ... FROM STDIN comes before the parse ``error``."""
+    chunk = text[position:]
+    end = len(chunk) if error.args[1] is None else error.args[1]
+    for _ in range(_SHRINKS):
+        try:
+            found = _parse(chunk[:end])
+            break
+        except ParseError as again:
+            if again.args[1] is None or again.args[1] >= end:
+                return None
+            end = again.args[1]
+    else:
+        return None
+    at = next((i for i, s in enumerate(found) if _reads_stdin(s)), None)
+    if at is None:
+        return None
+    copy = found[at]
+    stop = found[at + 1].start if at + 1 < len(found) else end
+    semicolon = _semicolon(chunk[copy.end:stop])
+    where = position + copy.start
+    if semicolon is None:
+        raise SplitError("COPY ... FROM STDIN must end with ';' before its rows", where,
+                         hint="end the COPY statement with ';' and start its rows on the "
+                         "next line, as pg_dump writes them")
+    line_end = chunk.find("\n", copy.end + semicolon)
+    after = chunk[copy.end + semicolon + 1:line_end if line_end >= 0 else len(chunk)].strip()
+    if after and not after.startswith("--"):
+        raise SplitError("text after 'COPY ... FROM STDIN;' on its line: its rows start "
+                         "on the next line", where,
+                         hint="move what follows the ';' to a line after the rows' '\\.'")
+    rows_start = len(chunk) if line_end < 0 else line_end + 1
+    last = _END_OF_ROWS.search(chunk, rows_start)
+    if last is None:
+        raise SplitError("the rows of COPY ... FROM STDIN do not end with a line holding "
+                         "only '\\.'", where,
+                         hint="add a line '\\.' after the last row, as pg_dump writes it")
+    statements = [_shift(s, position) for s in found[:at]]
+    statements.append(replace(_shift(copy, position),
+                              data=(position + rows_start, position + last.start())))
+    return statements, position + min(last.end() + 1, len(chunk))
+
+
+def _semicolon(gap: str) -> int | None:
+    """Return the ``str`` index of the ``;`` token in ``gap`` (comments, blanks, ``;``)."""
+    for token in scan(gap):
+        if token.name == "ASCII_59":
+            return len(gap.encode()[:token.start].decode()) if not gap.isascii() \
+                else token.start
+    return None
+
+
+def _shift(statement: RawStatement, offset: int) -> RawStatement:
+    return replace(statement, start=statement.start + offset, end=statement.end + offset)
+
+
+def _reads_stdin(statement: RawStatement) -> bool:
+    node = statement.node
+    return (isinstance(node, ast.CopyStmt) and bool(node.is_from) and node.filename is None
+            and not node.is_program)
 
 
 def _parse(text: str) -> list[RawStatement]:
@@ -134,20 +231,20 @@ class _CharIndex:
 
 
 def _client_copy(statement: RawStatement) -> SplitError | None:
-    """Return the refusal for a COPY that streams to or from the client, else None."""
-    # Refused rather than supported: the rows after COPY ... FROM STDIN are psql input,
-    # not SQL, so no parser can split them safely, and the same file would then mean
-    # different things to psql and to PostgreSQL itself.
+    """Return the refusal for a COPY that streams to or from the client without rows
+    in the file, else None."""
     node = statement.node
     if not isinstance(node, ast.CopyStmt) or node.filename is not None or node.is_program:
         return None
     if node.is_from:
+        if statement.data is not None:
+            return None
         return SplitError(
-            "COPY ... FROM STDIN is not supported in a migration: its rows are psql "
-            "input, not SQL",
+            "COPY ... FROM STDIN without its rows: they follow the statement, ended by a "
+            "line holding only '\\.'",
             statement.start,
-            hint="load the rows with INSERT statements, with COPY ... FROM "
-            "'/path/on/the/server', or with psql's \\copy outside the migration",
+            hint="put the rows on the lines after the statement and end them with a line "
+            "'\\.' (as pg_dump writes them), or load them with INSERT statements",
         )
     return SplitError(
         "COPY ... TO STDOUT sends rows to the client, which a migration cannot receive",
@@ -156,13 +253,12 @@ def _client_copy(statement: RawStatement) -> SplitError | None:
     )
 
 
-def _syntax_error(text: str, exc: ParseError) -> SplitError:
+def _syntax_error(text: str, exc: ParseError, position: int = 0) -> SplitError:
+    """The error for ``exc``, raised parsing ``text[position:]``."""
     message, index = exc.args[0], exc.args[1]
     if index is None:  # "syntax error at end of input"
-        index = max(len(text.rstrip()) - 1, 0)
-    refusal = _copy_before(text, index)
-    if refusal is not None:
-        return refusal  # the error is in inline rows after COPY ... FROM STDIN
+        index = max(len(text.rstrip()) - 1 - position, 0)
+    index += position
     hint = None
     if text.startswith("\\", index):
         hint = ("psql meta-commands (\\c, \\set, \\i ...) are not SQL: pgkeel sends "
@@ -187,12 +283,3 @@ def _one_line(message: str) -> str:
         cut = first[:_NEAR_MAX]
         message = head + near + cut + ("..." if cut != excerpt else "") + '"'
     return " ".join(message.split())
-
-
-def _copy_before(text: str, index: int) -> SplitError | None:
-    """Return the COPY refusal when the text before ``index`` ends with a client COPY."""
-    try:
-        before = _parse(text[:index])
-    except ParseError:
-        return None
-    return _client_copy(before[-1]) if before else None

@@ -3,11 +3,18 @@
 - **One commit.** A transactional section runs in one transaction together with its
   history row and event (:func:`history.record_applied` / ``record_unapplied``), so a
   killed runner leaves both or neither (Django's ``apply_migration``).
-- **One statement at a time.** Each statement is sent on its own, so an error names the
-  statement and its line, and a ``transaction:false`` section really runs outside a
-  transaction: a multi-statement string is one implicit transaction on PostgreSQL
-  (PostgreSQL docs §55.2.2.1 "Multiple Statements in a Simple Query";
-  ``amacneil/dbmate#126``, ``golang-migrate`` "x-multi-statement").
+- **Few round trips.** A transactional section travels with its BEGIN, history row and
+  COMMIT as one simple-query message, and runs of such migrations share one message
+  (:mod:`~pgkeel.migrations._batch`): each is still its own transaction, and the
+  results say which committed and which statement failed, with PostgreSQL's error
+  position mapped back to the file's line and column.
+- **One statement at a time where it matters.** A ``transaction:false`` section sends
+  each statement on its own, so it really runs outside a transaction: a
+  multi-statement string is one implicit transaction on PostgreSQL (PostgreSQL docs
+  §55.2.2.1 "Multiple Statements in a Simple Query"; ``amacneil/dbmate#126``,
+  ``golang-migrate`` "x-multi-statement"); so does a section holding
+  ``COPY ... FROM STDIN``, whose rows follow their statement (psycopg's
+  ``Cursor.copy``). A bad row is named by the line of the file it is on.
 - **Clean session.** Before each migration ``RESET ALL``, ``RESET ROLE`` and
   ``RESET SESSION AUTHORIZATION`` undo what the previous one ``SET`` (a
   ``search_path`` change would otherwise leak into the next file, which ``psql -f``
@@ -30,7 +37,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -40,7 +47,8 @@ from psycopg import pq, sql
 
 from pgkeel.connect import connect
 from pgkeel.errors import MigrationFailed, PgkeelError
-from pgkeel.migrations import health, history
+from pgkeel.migrations import _batch, health, history
+from pgkeel.migrations._where import describe, error_place
 from pgkeel.migrations.blockers import Blocker, BlockerWatch
 from pgkeel.migrations.plan import PlannedStatement
 from pgkeel.migrations.progress import Progress, emit
@@ -75,24 +83,22 @@ class RetryPolicy:
 
 
 class _StatementFailed(Exception):
-    """A statement raised; carries the statement and PostgreSQL's error."""
+    """A statement raised; carries the statement and PostgreSQL's error.
 
-    def __init__(self, statement: PlannedStatement, error: psycopg.Error) -> None:
+    ``offset`` is where the statement starts in the text that was sent, in characters
+    (0 when it was sent alone): PostgreSQL's error position counts from there.
+    """
+
+    def __init__(self, statement: PlannedStatement, error: psycopg.Error,
+                 offset: int = 0) -> None:
         super().__init__(str(error))
         self.statement = statement
         self.error = error
+        self.offset = offset
 
     @property
     def lock_timeout(self) -> bool:
         return self.error.sqlstate == _LOCK_NOT_AVAILABLE
-
-
-def _message(error: psycopg.Error) -> str:
-    diag = error.diag
-    text = diag.message_primary or (str(error).strip().splitlines() or [type(error).__name__])[0]
-    if diag.message_detail:
-        text += f" ({diag.message_detail})"
-    return text
 
 
 class Executor:
@@ -100,6 +106,10 @@ class Executor:
 
     ``url`` opens the second connection that samples blockers on retries;
     ``lock_timeout_s`` is the ``lock_timeout`` for every statement, in seconds.
+    ``ahead`` are the up steps about to be applied, in order: runs of them are sent
+    together, as one message, when :meth:`apply` is asked for the first of a run
+    (:func:`~pgkeel.migrations._batch.groups`; each still commits alone, with its
+    history row); :meth:`apply` then returns at once for the others.
     """
 
     def __init__(
@@ -110,6 +120,7 @@ class Executor:
         lock_timeout_s: float,
         retry: RetryPolicy,
         progress: Progress | None,
+        ahead: Sequence[Step] = (),
     ) -> None:
         self.conn = conn
         self.url = url
@@ -129,6 +140,21 @@ class Executor:
         if conn.info.server_version >= 140000:
             parts.append(sql.SQL("SET client_connection_check_interval = '1s'"))
         self._prologue = tuple(parts)
+        self._head = ("BEGIN", *(part.as_string(conn) for part in parts), _batch.CLOCK)
+        self._ahead = _batch.groups(ahead)
+        # Without PL/pgSQL there is no flush: migrations sent together are then
+        # reported when their message returns.
+        self._flush = _batch.FLUSH if len(self._ahead) and conn.execute(
+            "SELECT EXISTS (SELECT FROM pg_catalog.pg_language WHERE lanname = 'plpgsql')"
+        ).fetchone() == (True,) else None
+        self._settled: dict[str, int | _StatementFailed] = {}
+        #: Versions whose apply_start/apply_done this executor already emitted (steps
+        #: of a message, reported as their COMMIT arrived): the runner skips them.
+        self.streamed: set[str] = set()
+        #: Versions whose apply_start this executor emitted, and the step of a message
+        #: that was running when it last reported (what an interrupt interrupted).
+        self.announced: set[str] = set()
+        self.running: Step | None = None
 
     # -- public -----------------------------------------------------------------------
 
@@ -142,10 +168,27 @@ class Executor:
         migration = step.migration
         assert migration is not None
         path = migration.path.name
+        self.running = None
+        group = self._ahead.pop(step.version, None)
+        if group is not None:
+            self._run_ahead(group)
+        settled = self._settled.pop(step.version, None)
+        if isinstance(settled, int):
+            return settled
+        first = 1
+        if settled is not None:  # it failed in a message with others: its first try
+            retry = settled.lock_timeout and self.retry.attempts > 1 \
+                and not (self.conn.broken or self.conn.closed)
+            if not retry:
+                raise self._failed(step, settled, keep_row=False, attempts=1,
+                                   blockers=()) from settled.error
+            self._pause(step, 1)
+            first = 2
         if step.transactional:
             return self._in_transaction(
                 step, lambda ms: history.record_applied(self.conn, migration, path,
-                                                        execution_ms=ms))
+                                                        execution_ms=ms),
+                lambda: history.applied_sql(self.conn, migration, path), first=first)
         return self._autocommit(
             step,
             start=lambda: history.record_started(self.conn, migration, path,
@@ -167,7 +210,8 @@ class Executor:
         if step.transactional:
             return self._in_transaction(
                 step, lambda ms: history.record_unapplied(self.conn, row, execution_ms=ms,
-                                                          source=source))
+                                                          source=source),
+                lambda: history.unapplied_sql(self.conn, row, source=source))
         first = step.statements[0].line if step.statements else None
         return self._autocommit(
             step,
@@ -178,11 +222,17 @@ class Executor:
 
     # -- the two modes -------------------------------------------------------------------
 
-    def _in_transaction(self, step: Step, record: Callable[[int], None]) -> int:
-        for attempt in range(1, self.retry.attempts + 1):
+    def _in_transaction(self, step: Step, record: Callable[[int], None],
+                        batch: Callable[[], str] | None = None, *, first: int = 1) -> int:
+        sent_whole = batch is not None and not any(
+            s.copy_data is not None for s in step.statements)
+        for attempt in range(first, self.retry.attempts + 1):
             watch = self._watch(attempt)
             try:
                 with watch or nullcontext():
+                    if sent_whole:
+                        assert batch is not None
+                        return self._send_alone(step, batch())
                     start = time.perf_counter()
                     # BEGIN travels with the prologue: one round trip fewer per migration.
                     self.conn.execute(sql.SQL("; ").join((sql.SQL("BEGIN"), *self._prologue)))
@@ -207,6 +257,94 @@ class Executor:
                 raise self._failed(step, failed, keep_row=False, attempts=attempt,
                                    blockers=watch.blockers if watch else ()) from failed.error
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _send_alone(self, step: Step, record: str) -> int:
+        """Run a transactional step and its history ``record`` as one message
+        (:mod:`~pgkeel.migrations._batch`); return its time in ms.
+
+        Raises ``_StatementFailed`` (after rolling back) for a failed statement or
+        COMMIT, and PostgreSQL's error itself when one of pgkeel's statements failed.
+        """
+        try:
+            outcome = _batch.send_steps(self.conn, [(step, record)], self._head)
+        except BaseException:
+            self._rollback()
+            raise
+        if outcome.error is None:
+            return outcome.committed[0][1]
+        self._rollback()
+        if outcome.statement is None:
+            raise outcome.error
+        raise _StatementFailed(outcome.statement, outcome.error,
+                               offset=outcome.offset) from outcome.error
+
+    def _run_ahead(self, steps: tuple[Step, ...]) -> None:
+        """Apply ``steps`` as one message; note what each did in ``_settled``.
+
+        A step that committed gets its ms; one that failed gets its failure (the
+        statement and where it starts in the message, so the report is as exact as
+        when it runs alone), and :meth:`apply` reports it or, for a lock timeout,
+        tries it again alone. The steps after it did not run. On an interrupt the
+        history says which steps committed; they are reported as applied
+        (``apply_done``) before the interrupt goes on.
+        """
+        records = []
+        for step in steps:
+            assert step.migration is not None
+            records.append(history.applied_sql(self.conn, step.migration,
+                                               step.migration.path.name))
+        def committed(step: Step, ms: int) -> None:
+            # Reported the moment its COMMIT arrives, and the next one as started: the
+            # runner announced the first step of the message itself, and skips the
+            # events this executor sent (``announced``, ``streamed``).
+            emit(self.progress, "apply_done", version=step.version, name=step.name,
+                 elapsed_ms=ms)
+            self.streamed.add(step.version)
+            position = steps.index(step) + 1
+            if position < len(steps):
+                following = steps[position]
+                emit(self.progress, "apply_start", version=following.version,
+                     name=following.name)
+                self.announced.add(following.version)
+                self.running = following
+
+        self.running = steps[0]
+        try:
+            outcome = _batch.send_steps(self.conn, list(zip(steps, records, strict=True)),
+                                          self._head, committed, self._flush)
+        except BaseException:
+            self._rollback()
+            self._report_committed(steps)
+            raise
+        for step, ms in outcome.committed:
+            self._settled[step.version] = ms
+        if outcome.failed is None or outcome.error is None:
+            return
+        self._rollback()
+        if outcome.statement is None:
+            raise outcome.error  # pgkeel's own statements failed: not the migration's doing
+        self._settled[outcome.failed.version] = _StatementFailed(
+            outcome.statement, outcome.error, offset=outcome.offset)
+
+    def _report_committed(self, steps: tuple[Step, ...]) -> None:
+        """Emit ``apply_done`` for the ``steps`` the history holds (after an interrupt)."""
+        try:
+            if self.conn.broken or self.conn.closed:
+                return
+            rows = dict(self.conn.execute(
+                "SELECT version, execution_ms FROM pgkeel.migrations WHERE version = ANY(%s)"
+                " AND status = 'applied'", ([s.version for s in steps],)).fetchall())
+        except psycopg.Error:
+            return
+        for position, step in enumerate(steps):
+            if step.version not in rows or step.version in self.streamed:
+                continue
+            if position and step.version not in self.announced:
+                emit(self.progress, "apply_start", version=step.version, name=step.name)
+            ms = rows[step.version]
+            emit(self.progress, "apply_done", version=step.version, name=step.name,
+                 elapsed_ms=ms if isinstance(ms, int) else None)
+            self.streamed.add(step.version)
 
     def _autocommit(
         self, step: Step, *, start: Callable[[], None], finish: Callable[[int], None]
@@ -299,6 +437,13 @@ class Executor:
 
     def _execute(self, statement: PlannedStatement) -> None:
         try:
+            if statement.copy_data is not None:
+                # psql's way with the rows after COPY ... FROM STDIN: the statement, then
+                # the rows as COPY data (psycopg's Cursor.copy, "COPY from STDIN").
+                with self.conn.cursor() as cursor, \
+                        cursor.copy(statement.sql.encode()) as copy:
+                    copy.write(statement.copy_data)
+                return
             # Sent as bytes without parameters: the text reaches the server untouched.
             self.conn.execute(statement.sql.encode())
         except psycopg.Error as exc:
@@ -335,15 +480,20 @@ class Executor:
         earlier_invalid: list[Finding] | None = None,
     ) -> MigrationFailed:
         statement, error = failed.statement, failed.error
-        message = _message(error)
+        message = describe(error)
         failure = Failure(step.direction, statement.index, statement.line, error.sqlstate,
                           message)
         self._record(step, failure, keep_row)
         emit(self.progress, "failed", version=step.version, name=step.name, detail=message)
         verb = "applying" if step.direction == "up" else "rolling back"
         where = f"statement {statement.index + 1}"
-        if statement.line:
-            where += f" (line {statement.line})"
+        line, column = error_place(statement, error, failed.offset)
+        if line and statement.data_line is not None and line != statement.line:
+            where += f" (COPY data, line {line})"
+        elif line and column:
+            where += f" (line {line}, column {column})"
+        elif line:
+            where += f" (line {line})"
         elif statement.index == len(step.statements):
             where = "COMMIT (deferred constraints are checked there)"
         text = f"{verb} {step.version} failed at {where}: {message}"
@@ -354,8 +504,7 @@ class Executor:
         path = step.path if step.path is not None else (step.applied.path if step.applied
                                                          else None)
         return MigrationFailed(text, version=step.version, statement_index=statement.index,
-                               sqlstate=error.sqlstate, path=path, line=statement.line,
-                               hint=hint)
+                               sqlstate=error.sqlstate, path=path, line=line, hint=hint)
 
     def _record(self, step: Step, failure: Failure, keep_row: bool) -> None:
         try:

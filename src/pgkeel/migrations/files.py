@@ -39,17 +39,15 @@ import codecs
 import hashlib
 import re
 from bisect import bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-from pglast import ast
-
 from pgkeel.errors import MigrationFileError
 from pgkeel.migrations import _naming
 from pgkeel.migrations._markers import Marker, MarkerError, find_markers
-from pgkeel.migrations._split import SplitError, split_sql
+from pgkeel.migrations._split import RawStatement, SplitError, split_sql
 from pgkeel.migrations._txrules import is_transaction_control, non_transactional_reason
 from pgkeel.migrations._write import MigrationDraft, write_migrations
 
@@ -76,13 +74,17 @@ _TEMPLATE_DOWN = """\
 
 @dataclass(frozen=True, slots=True)
 class Statement:
-    """One SQL statement of a section, exactly as written in the file.
+    r"""One SQL statement of a section, exactly as written in the file.
 
     ``sql`` runs from the statement's first token to its last, without the closing
     ``;`` (line endings normalised to LF); ``line`` is the file line where it starts;
     ``checksum`` is the SHA-256 hex of ``sql`` (``up --resume`` compares it);
     ``non_transactional`` says why PostgreSQL refuses it inside a transaction block, or
-    is None; ``transaction_control`` marks BEGIN/COMMIT/ROLLBACK/SAVEPOINT...
+    is None; ``transaction_control`` marks BEGIN/COMMIT/ROLLBACK/SAVEPOINT...;
+    ``column`` is the 1-based column where it starts. A ``COPY ... FROM STDIN`` carries
+    the rows that follow it in ``copy_data`` (each ending in a newline, without the
+    closing ``\.``) and the line of the first in ``data_line``; its ``checksum`` then
+    covers the rows too.
     """
 
     index: int
@@ -91,13 +93,18 @@ class Statement:
     checksum: str
     non_transactional: str | None
     transaction_control: bool
+    column: int = 1
+    copy_data: str | None = None
+    data_line: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Section:
     """The up or down half of a migration; ``line`` is its marker's line.
 
-    ``transaction`` is False when the marker says ``transaction:false``; ``noop`` is
+    ``transaction`` is False when the marker says ``transaction:false``, and when the
+    section's only statement cannot run in a transaction block: ``implicit`` then says
+    why (PostgreSQL's words), since one statement is atomic on its own. ``noop`` is
     True for a down whose marker says ``noop:true`` (then ``statements`` is empty: the
     migration deliberately has nothing to undo).
     """
@@ -107,6 +114,7 @@ class Section:
     transaction: bool
     statements: tuple[Statement, ...]
     noop: bool = False
+    implicit: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +201,7 @@ def parse_migration(path: Path, data: bytes) -> Migration:
     if preamble:
         raise MigrationFileError(
             "SQL before the '-- migrate:up' marker", path=path,
-            line=lines.line(preamble[0][0]),
+            line=lines.line(preamble[0].start),
             hint="move it below '-- migrate:up'; only comments may come before it",
         )
     return Migration(
@@ -360,17 +368,23 @@ class _Lines:
     def line(self, index: int) -> int:
         return bisect_right(self._starts, index)
 
+    def column(self, index: int) -> int:
+        """The 1-based column of ``index`` on its line, in characters."""
+        return index - self._starts[self.line(index) - 1] + 1
+
 
 def _statements(path: Path, text: str, lines: _Lines, begin: int,
-                stop: int) -> list[tuple[int, int, ast.Node | None]]:
-    """Split ``text[begin:stop]``: ``(start, end, node)`` per statement, file indices."""
+                stop: int) -> list[RawStatement]:
+    """Split ``text[begin:stop]``: its statements, with file indices."""
     try:
         raw = split_sql(text[begin:stop])
     except SplitError as exc:
         line = lines.line(begin + exc.index)
         raise MigrationFileError(exc.message, path=path, line=line,
                                  hint=exc.hint or parse_hint(line)) from None
-    return [(begin + item.start, begin + item.end, item.node) for item in raw]
+    return [replace(item, start=begin + item.start, end=begin + item.end,
+                    data=None if item.data is None else
+                    (begin + item.data[0], begin + item.data[1])) for item in raw]
 
 
 def _section(path: Path, text: str, lines: _Lines, marker: Marker, stop: int) -> Section:
@@ -378,15 +392,16 @@ def _section(path: Path, text: str, lines: _Lines, marker: Marker, stop: int) ->
     if marker.noop and found:
         raise MigrationFileError(
             f"the down section is marked noop:true (line {marker.line}) but holds SQL",
-            path=path, line=lines.line(found[0][0]),
+            path=path, line=lines.line(found[0].start),
             hint="remove noop:true if these statements undo the up section, or remove the "
             "statements (comments are fine) if there is nothing to undo",
         )
     statements = []
-    for index, (start, end, node) in enumerate(found):
-        sql, line = text[start:end], lines.line(start)
-        control = is_transaction_control(node)
-        reason = non_transactional_reason(node)
+    implicit = None
+    for index, item in enumerate(found):
+        sql, line = text[item.start:item.end], lines.line(item.start)
+        control = is_transaction_control(item.node)
+        reason = non_transactional_reason(item.node)
         if control:
             raise MigrationFileError(
                 f"{sql.split(None, 1)[0].upper()} in a migration: the runner owns the "
@@ -394,15 +409,31 @@ def _section(path: Path, text: str, lines: _Lines, marker: Marker, stop: int) ->
                 hint="remove it; each section runs in its own transaction, or with "
                 f"'-- migrate:{marker.direction} transaction:false' each statement on its own",
             )
-        if reason and marker.transaction:
+        if reason and marker.transaction and len(found) == 1:
+            implicit = reason  # alone, it is atomic without a transaction block
+        elif reason and marker.transaction:
             raise MigrationFileError(
-                f"{reason}, and the {marker.direction} section runs in one",
+                f"{reason}, and the {marker.direction} section runs in one: it holds "
+                f"{len(found)} statements",
                 path=path, line=line,
                 hint=f"add transaction:false to the marker on line {marker.line} "
-                f"('-- migrate:{marker.direction} transaction:false'); its statements then "
-                "run one at a time, so keep such a migration to this statement",
+                f"('-- migrate:{marker.direction} transaction:false'; its statements then "
+                "run one at a time, each committed on its own), or split the file so this "
+                "statement is alone in its migration",
             )
-        digest = hashlib.sha256(sql.encode()).hexdigest()
-        statements.append(Statement(index, sql, line, digest, reason, control))
-    return Section(marker.direction, marker.line, marker.transaction, tuple(statements),
-                   marker.noop)
+        rows, data_line = None, None
+        if item.data is not None:
+            if marker.direction == "down":
+                raise MigrationFileError(
+                    "COPY ... FROM STDIN with rows in the down section: pgkeel stores the "
+                    "down section when the migration is applied, and not COPY rows",
+                    path=path, line=line,
+                    hint="undo the up section with DELETE, TRUNCATE or DROP statements")
+            rows = text[item.data[0]:item.data[1]]
+            data_line = lines.line(item.data[0])
+        digest = hashlib.sha256(sql.encode() if rows is None
+                                else f"{sql}\n{rows}".encode()).hexdigest()
+        statements.append(Statement(index, sql, line, digest, reason, control,
+                                    lines.column(item.start), rows, data_line))
+    return Section(marker.direction, marker.line, marker.transaction and implicit is None,
+                   tuple(statements), marker.noop, implicit)

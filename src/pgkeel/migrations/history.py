@@ -61,6 +61,7 @@ __all__ = [
     "EventKind",
     "Failure",
     "StoredDown",
+    "applied_sql",
     "ensure",
     "events",
     "exists",
@@ -75,6 +76,7 @@ __all__ = [
     "record_repaired",
     "record_started",
     "record_unapplied",
+    "unapplied_sql",
 ]
 
 _INTERRUPTED = "interrupted: the runner stopped before this statement finished"
@@ -254,18 +256,65 @@ def record_applied(
     commits with them or not at all. ``path`` is the file name relative to the
     migrations directory; ``execution_ms`` the statements' run time in ms.
     """
+    conn.execute(*_applied(migration, path, execution_ms))
+
+
+def applied_sql(
+    conn: psycopg.Connection[tuple[object, ...]], migration: Migration, path: str
+) -> str:
+    """The statement of :func:`record_applied` as SQL text with its values inlined,
+    returning the ``execution_ms`` it recorded.
+
+    For sending with the migration's statements in one simple-query message
+    (``migrations._batch``): ``execution_ms`` is then measured by the server, from
+    the time noted in the setting ``pgkeel.started`` at the migration's BEGIN to now
+    (``now()`` and ``statement_timestamp()`` are the same for every statement of one
+    message: PostgreSQL docs §9.9.5 "Current Date/Time").
+    """
+    return _inline(conn, *_applied(migration, path, _SERVER_ELAPSED_MS))
+
+
+def _applied(migration: Migration, path: str,
+             execution_ms: int | _Elapsed) -> tuple[str, dict[str, object]]:
     values = _migration_values(migration, path) | {
         "execution_ms": execution_ms, "method": "run", "status": "applied",
         "statements_done": len(migration.up.statements), "failed_direction": None,
         "failed_statement": None, "failed_line": None, "failed_message": None,
     }
-    conn.execute(
+    return (
         f"WITH m AS ({_INSERT} RETURNING version, name, checksum, execution_ms) "
         + _EVENT_INSERT
         + " SELECT 'apply', version, name, checksum, execution_ms, NULL, NULL, NULL,"
-        " '{}', %(client)s, %(pgkeel_version)s FROM m",
+        " '{}', %(client)s, %(pgkeel_version)s FROM m RETURNING execution_ms",
         values,
     )
+
+
+class _Elapsed:
+    """Stands for "milliseconds since the server received this message" in inlined SQL."""
+
+
+_SERVER_ELAPSED_MS = _Elapsed()
+# Since the migration's BEGIN, noted in pgkeel.started (migrations._batch.CLOCK);
+# since the message arrived if the migration reset that setting.
+_ELAPSED_SQL = (
+    "coalesce(round(extract(epoch FROM pg_catalog.clock_timestamp() - NULLIF("
+    "pg_catalog.current_setting('pgkeel.started', true), '')::timestamptz) * 1000)::integer,"
+    " round(extract(epoch FROM pg_catalog.clock_timestamp()"
+    " - pg_catalog.statement_timestamp()) * 1000)::integer)")
+
+
+def _inline(conn: psycopg.Connection[tuple[object, ...]], query: str,
+            values: dict[str, object]) -> str:
+    """Return ``query`` with ``values`` quoted in by psycopg (``ClientCursor.mogrify``),
+    and each :class:`_Elapsed` value replaced by the server-side expression."""
+    from psycopg import ClientCursor
+
+    for name, value in values.items():
+        if isinstance(value, _Elapsed):
+            query = query.replace(f"%({name})s", _ELAPSED_SQL)
+    plain = {k: v for k, v in values.items() if not isinstance(v, _Elapsed)}
+    return ClientCursor(conn).mogrify(query, plain)
 
 
 def record_started(
@@ -413,11 +462,27 @@ def record_unapplied(
     Call inside the down section's transaction. ``source`` says whether the stored
     down or the file's down ran.
     """
-    conn.execute(
+    conn.execute(*_unapplied(row, execution_ms, source))
+
+
+def unapplied_sql(
+    conn: psycopg.Connection[tuple[object, ...]],
+    row: AppliedMigration,
+    *,
+    source: Literal["stored", "file"],
+) -> str:
+    """The statement of :func:`record_unapplied` as SQL text with its values inlined,
+    timed by the server as :func:`applied_sql` is."""
+    return _inline(conn, *_unapplied(row, _SERVER_ELAPSED_MS, source))
+
+
+def _unapplied(row: AppliedMigration, execution_ms: int | _Elapsed,
+               source: Literal["stored", "file"]) -> tuple[str, dict[str, object]]:
+    return (
         "WITH m AS (DELETE FROM pgkeel.migrations WHERE version = %(version)s"
         " RETURNING version, name, checksum) " + _EVENT_INSERT
         + " SELECT 'rollback', version, name, checksum, %(ms)s, NULL, NULL, NULL,"
-        " %(detail)s, %(client)s, %(pgkeel_version)s FROM m",
+        " %(detail)s, %(client)s, %(pgkeel_version)s FROM m RETURNING execution_ms",
         {"version": row.version, "ms": execution_ms,
          "detail": json.dumps({"down": source, "applied_order": row.applied_order}),
          "client": _CLIENT, "pgkeel_version": __version__},

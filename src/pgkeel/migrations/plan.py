@@ -54,12 +54,17 @@ class PlannedStatement:
     """One statement a step will run: 0-based ``index`` in its section, 1-based ``line``
     in the file (None when unknown), and ``retry_safe`` False for a statement whose
     failure can leave work behind (a ``CONCURRENTLY`` build leaves an invalid index, so
-    re-running it fails with "already exists")."""
+    re-running it fails with "already exists"). ``column`` is the 1-based column where
+    it starts (1 when unknown); a ``COPY ... FROM STDIN`` carries its rows in
+    ``copy_data`` and the file line of the first one in ``data_line``."""
 
     index: int
     sql: str
     line: int | None
     retry_safe: bool = True
+    column: int = 1
+    copy_data: str | None = None
+    data_line: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +113,8 @@ def _statements(section: Section, start: int = 0) -> tuple[PlannedStatement, ...
     # always safe; outside one, only a statement that is atomic by itself is.
     return tuple(
         PlannedStatement(s.index, s.sql, s.line,
-                         retry_safe=section.transaction or s.non_transactional is None)
+                         retry_safe=section.transaction or s.non_transactional is None,
+                         column=s.column, copy_data=s.copy_data, data_line=s.data_line)
         for s in section.statements[start:]
     )
 
@@ -290,7 +296,8 @@ def plan_up(
     notes = tuple(
         f"{r.version} ({r.path}) is applied but its file is missing"
         for r in rows if r.version not in files
-    )
+    ) + tuple(_implicit_note(step.migration.up, step.migration.path) for step in steps
+              if step.migration is not None and step.migration.up.implicit)
     return Plan("up", tuple(steps), notes)
 
 
@@ -306,6 +313,13 @@ def order_of(version: str, files: Mapping[str, Migration],
         return files[version].sort_key
     recorded = next((r.path for r in rows if r.version == version and r.path), None)
     return order_key(Path(recorded).name if recorded else f"{version}_")
+
+
+def _implicit_note(section: Section, path: Path) -> str:
+    """Say that ``section`` runs without a transaction though its marker asks for one."""
+    return (f"{path.name}: {section.implicit}, so its {section.direction} section (that "
+            "one statement) runs without one, atomic on its own, and is recorded right "
+            f"after it (add transaction:false to line {section.line} to say so in the file)")
 
 
 def _stored_step(row: AppliedMigration, path: Path | None) -> Step:
@@ -448,5 +462,6 @@ def plan_rollback(
         + ("the file's runs" if use_file_down else
            "the stored one runs (--use-file-down runs the file's)")
         for r in chosen if r.version in files and _down_differs(r, files[r.version])
-    )
+    ) + tuple(_implicit_note(step.migration.down, step.migration.path) for step in plan
+              if step.migration is not None and step.migration.down.implicit)
     return Plan("down", tuple(plan), notes)

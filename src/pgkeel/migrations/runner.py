@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -137,20 +137,26 @@ def _run(executor: Executor, steps: tuple[Step, ...] | list[Step],
     done = []
     for step in steps:
         up_step = step.direction == "up"
-        emit(progress, "apply_start" if up_step else "rollback_start",
-             version=step.version, name=step.name,
-             detail=f"resuming at statement {step.start_index + 1}" if step.resumed else None)
+        if step.version not in executor.announced:
+            emit(progress, "apply_start" if up_step else "rollback_start",
+                 version=step.version, name=step.name,
+                 detail=f"resuming at statement {step.start_index + 1}"
+                 if step.resumed else None)
         try:
             ms = executor.apply(step) if up_step else executor.revert(step)
         except KeyboardInterrupt:
             # SIGINT, or SIGTERM turned into KeyboardInterrupt by the caller: say what
             # the step left (read back, since the interrupt may follow its COMMIT).
-            emit(progress, "interrupted", version=step.version, name=step.name,
-                 detail=left_by(executor.conn, step))
+            # In a message of several migrations the one running is the executor's.
+            running = executor.running if executor.running is not None \
+                and executor.running.version not in executor.streamed else step
+            emit(progress, "interrupted", version=running.version, name=running.name,
+                 detail=left_by(executor.conn, running))
             raise
-        emit(progress, "apply_done" if up_step else "rollback_done",
-             version=step.version, name=step.name, elapsed_ms=ms,
-             detail="resumed" if step.resumed else None)
+        if step.version not in executor.streamed:
+            emit(progress, "apply_done" if up_step else "rollback_done",
+                 version=step.version, name=step.name, elapsed_ms=ms,
+                 detail="resumed" if step.resumed else None)
         done.append(Done(step.direction, step.version, step.name, ms, step.resumed))
     return done
 
@@ -186,9 +192,10 @@ def up(
     if dry_run:
         with connect(url) as conn:
             rows = history.read(conn)
+            server = conn.info.server_version
         plan = plan_up(migrations, rows, to=to, allow_out_of_order=allow_out_of_order,
                        resume=resume)
-        return UpResult(plan=plan, done=(), dry_run=True)
+        return UpResult(plan=_with_grammar(plan, server), done=(), dry_run=True)
     with _locked(url, lock_wait_s, progress) as (conn, lock):
         try:
             plan = plan_up(migrations, history.read(conn), to=to,
@@ -200,10 +207,29 @@ def up(
         if backup_dir is not None and plan.steps:
             taken = _backup(conn, url, backup_dir, postgres_bin, progress)
         executor = Executor(conn, url, lock_timeout_s=lock_timeout_s,
-                            retry=retry or RetryPolicy(), progress=progress)
+                            retry=retry or RetryPolicy(), progress=progress,
+                            ahead=plan.steps)
         done = _run(executor, plan.steps, progress)
         return UpResult(plan=plan, done=tuple(done), backup=taken,
                         warnings=_warnings(conn), lock_waited_s=lock.waited_s)
+
+
+def _with_grammar(plan: Plan, server_version: int) -> Plan:
+    """Add to a dry run's notes which grammar checked the files, and what it cannot.
+
+    pglast embeds one release of PostgreSQL's parser (``get_postgresql_version``); a
+    dry run runs nothing, so syntax that parser accepts but the server is too old for
+    (or a name the server lacks) only fails when the migration runs.
+    """
+    import pglast
+    from pglast.parser import get_postgresql_version
+
+    major, minor = get_postgresql_version()
+    server = f"{server_version // 10000}.{server_version % 10000}"
+    note = (f"the files were parsed with PostgreSQL {major}.{minor}'s grammar (pglast "
+            f"{pglast.__version__.lstrip('v')}); the server runs PostgreSQL {server} and "
+            "may still refuse syntax newer than it, or objects it lacks")
+    return replace(plan, notes=(*plan.notes, note))
 
 
 def _name_invalid_indexes(conn: Conn, error: FailedMigrationBlocks) -> None:
@@ -265,9 +291,10 @@ def rollback(
     if dry_run:
         with connect(url) as conn:
             rows = history.read(conn)
+            server = conn.info.server_version
         plan = plan_rollback(migrations, rows, steps=steps, to=to, everything=everything,
                              use_file_down=use_file_down)
-        return RollbackResult(plan=plan, done=(), dry_run=True)
+        return RollbackResult(plan=_with_grammar(plan, server), done=(), dry_run=True)
     with _locked(url, lock_wait_s, progress, create=False) as (conn, _lock):
         plan = plan_rollback(migrations, history.read(conn), steps=steps, to=to,
                              everything=everything, use_file_down=use_file_down)
