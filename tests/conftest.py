@@ -15,10 +15,20 @@ import pytest
 
 from pgkeel.testing import TestCluster, TestDatabase
 
-SHARED_DATA = Path(
-    os.environ.get("PGKEEL_SHARED_DATA", Path(__file__).resolve().parents[1].parent / "shared"
-                   / "data")
-)
+
+def _shared_data() -> Path:
+    # The nearest ancestor's shared/data: a git worktree (../wt/NAME) sits deeper
+    # than the main clone, and its real-schema tests must not skip in silence.
+    if "PGKEEL_SHARED_DATA" in os.environ:
+        return Path(os.environ["PGKEEL_SHARED_DATA"])
+    project = Path(__file__).resolve().parents[1]
+    for parent in project.parents:
+        if (parent / "shared" / "data").is_dir():
+            return parent / "shared" / "data"
+    return project.parent / "shared" / "data"
+
+
+SHARED_DATA = _shared_data()
 
 
 def shared_path(*parts: str) -> Path:

@@ -60,7 +60,9 @@ def test_json_shape(example_db: TestDatabase) -> None:
     code, out, _ = _check(example_db.url, "--format", "json")
     assert code == 0
     data = json.loads(out)
-    assert list(data) == ["database", "server_version", "data_read", "checklist", "findings"]
+    assert list(data) == ["database", "server_version", "data_read", "data_failures",
+                          "checklist", "findings"]
+    assert data["data_failures"] == []
     assert data["data_read"] is True
     assert data["database"] == example_db.name
     assert data["server_version"].split(".")[0] == str(example_db.cluster.major)

@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -50,8 +51,20 @@ from pgkeel.migrations import rollback, up
 from pgkeel.migrations.from_fixes import write_fix_migrations
 from pgkeel.report.fix_script import fix_sql
 
-_DEFAULT_DATA = Path(os.environ.get(
-    "PGKEEL_SHARED_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"))
+
+def _find_data() -> Path:
+    """``$PGKEEL_SHARED_DATA``, else the nearest ``shared/data`` beside an ancestor
+    of the project (a git worktree may sit deeper than the main clone)."""
+    if "PGKEEL_SHARED_DATA" in os.environ:
+        return Path(os.environ["PGKEEL_SHARED_DATA"])
+    project = Path(__file__).resolve().parents[1]
+    for parent in project.parents:
+        if (parent / "shared" / "data").is_dir():
+            return parent / "shared" / "data"
+    return project.parent / "shared" / "data"
+
+
+_DEFAULT_DATA = _find_data()
 
 
 def _psql(cluster: Cluster, dbname: str, path: Path) -> str | None:
@@ -145,6 +158,7 @@ def _migration(cluster: Cluster, dbname: str, workdir: Path, before: Any, fixed:
     _create(cluster, copy, template=dbname)
     url = cluster.url(copy)
     directory = workdir / f"{dbname}.migrations"
+    shutil.rmtree(directory, ignore_errors=True)  # --keep: a previous run's files
     paths = write_fix_migrations(before.findings, directory)
     outcome: dict[str, Any] = {"files": [p.name for p in paths]}
     try:
@@ -206,6 +220,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="keep the fix scripts (DATABASE.fix.sql) in this directory "
                       "(default: discarded)")
     args = parser.parse_args(argv)
+    if not args.data.is_dir():
+        # Without it only the example would be checked, and the run would look clean.
+        parser.error(f"no data directory {args.data}: pass --data DIR or set "
+                     f"PGKEEL_SHARED_DATA")
     found = {b.major: b for b in available_binaries()}
     if args.pg not in found:
         parser.error(f"no PostgreSQL {args.pg} binaries found (have {sorted(found)})")

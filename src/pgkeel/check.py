@@ -117,7 +117,10 @@ class CheckResult:
     the skill's seven items in its order, then RLS; ``findings`` every rule's
     findings, worst first; ``rules`` describes each rule that ran (for SARIF);
     ``tables`` counts the tables audited; ``data_read`` is False when the rows were
-    not read (``check(..., read_rows=False)``, ``--no-data``).
+    not read (``check(..., read_rows=False)``, ``--no-data``); ``data_failures``
+    holds each distinct reason PostgreSQL gave for refusing or cancelling a data
+    query (``permission denied for table film``, a statement timeout), sorted:
+    findings that need those rows may be missing.
     """
 
     database: str
@@ -127,6 +130,7 @@ class CheckResult:
     rules: tuple[RuleInfo, ...]
     tables: int
     data_read: bool = True
+    data_failures: tuple[str, ...] = ()
 
     def breaches(self, fail_on: FailOn) -> bool:
         """True when a finding is at or above ``fail_on`` (never for None)."""
@@ -135,7 +139,7 @@ class CheckResult:
     def header(self) -> dict[str, Any]:
         """The JSON keys before ``findings``: database, server version, checklist."""
         return {"database": self.database, "server_version": self.server_version,
-                "data_read": self.data_read,
+                "data_read": self.data_read, "data_failures": list(self.data_failures),
                 "checklist": [c.to_dict() for c in self.checklist]}
 
     def to_dict(self) -> dict[str, Any]:
@@ -144,7 +148,8 @@ class CheckResult:
 
 
 def _answer(item: _Item, findings: Sequence[Finding], ran: Sequence[type[Rule]],
-            skipped: Sequence[type[Rule]], data_read: bool) -> ChecklistItem:
+            skipped: Sequence[type[Rule]], data_read: bool,
+            data_failures: Sequence[str] = ()) -> ChecklistItem:
     if not item.rule_backed:
         return ChecklistItem(item.item, "not checked", item.not_checked)
     rules = tuple(r.id for r in ran if r.checklist == item.item)
@@ -157,6 +162,11 @@ def _answer(item: _Item, findings: Sequence[Finding], ran: Sequence[type[Rule]],
     readers = sorted(r.id for r in ran if r.checklist == item.item and r.uses_data)
     unread = (f"; rows not read (--no-data): rules that judge from the data "
               f"({', '.join(readers)}) were skipped" if readers and not data_read else "")
+    if readers and data_read and data_failures:
+        unread = (f"; data queries failed ({len(data_failures)} reason(s): "
+                  f"{'; '.join(data_failures[:3])}{'; …' * (len(data_failures) > 3)}): "
+                  f"rules that judge from the data "
+                  f"({', '.join(readers)}) may have missed findings")
     hits = [f for f in findings if f.rule in rules]
     if not hits:
         return ChecklistItem(item.item, "pass", f"checked: {item.scope}{unread}", rules)
@@ -168,17 +178,20 @@ def _answer(item: _Item, findings: Sequence[Finding], ran: Sequence[type[Rule]],
 
 
 def checklist(findings: Sequence[Finding], ran: Sequence[type[Rule]] | None = None, *,
-              data_read: bool = True) -> tuple[ChecklistItem, ...]:
+              data_read: bool = True, data_failures: Sequence[str] = ()
+              ) -> tuple[ChecklistItem, ...]:
     """Answer the checklist from ``findings`` of the rules ``ran`` (module docstring).
 
     ``ran`` defaults to every rule that is not opt-in; rules that declare an item but
     are not in ``ran`` make the item say they did not run. ``data_read`` False adds
-    that the rules reading rows were skipped.
+    that the rules reading rows were skipped; ``data_failures`` (distinct reasons
+    data queries failed) adds that those rules may have missed findings.
     """
     every = registry.schema_rules()
     chosen = tuple(ran) if ran is not None else tuple(r for r in every if not r.opt_in)
     skipped = tuple(r for r in every if r not in chosen)
-    return tuple(_answer(item, findings, chosen, skipped, data_read) for item in CHECKLIST)
+    return tuple(_answer(item, findings, chosen, skipped, data_read, data_failures)
+                 for item in CHECKLIST)
 
 
 def selected_rules(config: CheckConfig, server_version_num: int) -> tuple[type[SchemaRule], ...]:
@@ -202,18 +215,23 @@ def check(target: str | psycopg.Connection[Any], config: CheckConfig | None = No
     parse or connect, and ``DatabaseError`` when a catalog query fails.
     """
     config = config or CheckConfig()
+    failed: list[str] = []
     if isinstance(target, psycopg.Connection):
-        snap, findings = lint_database(target, config=config, read_rows=read_rows)
+        snap, findings = lint_database(target, config=config, read_rows=read_rows,
+                                       failures=failed)
     else:
         with connect(target) as conn:
-            snap, findings = lint_database(conn, config=config, read_rows=read_rows)
+            snap, findings = lint_database(conn, config=config, read_rows=read_rows,
+                                           failures=failed)
+    failures = tuple(sorted(set(failed)))
     ran = selected_rules(config, snap.server_version_num)
     return CheckResult(
         database=snap.database,
         server_version=snap.server_version,
-        checklist=checklist(findings, ran, data_read=read_rows),
+        checklist=checklist(findings, ran, data_read=read_rows, data_failures=failures),
         findings=findings,
         rules=tuple(r.info() for r in ran),
         tables=len(audited(snap).tables),
         data_read=read_rows,
+        data_failures=failures,
     )

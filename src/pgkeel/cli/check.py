@@ -102,6 +102,14 @@ def check_command(
              f"on {redact(url)}")
         url = load_example(url)
     result = check(url, config, read_rows=not no_data)
+    if result.data_failures:
+        # Said on stderr whatever the format: findings that need rows may be missing.
+        shown = "; ".join(result.data_failures[:3])
+        more = "; …" if len(result.data_failures) > 3 else ""
+        note(f"warning: data queries failed ({len(result.data_failures)} reason(s): "
+             f"{shown}{more}), so rules that judge from the rows may have missed findings "
+             f"— fix: run check as a role that can SELECT every table, or raise [check] "
+             f"statement_timeout_ms")
     threshold = parse_fail_on(fail_on.value)
     if fix_sql:
         typer.echo(fix_script(result.findings), nl=False)

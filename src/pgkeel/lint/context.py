@@ -76,6 +76,11 @@ class DataProbe:
     (rules use :meth:`sample_from` to honour it).
 
     Use it as a context manager around the rules' run, or call :meth:`close`.
+
+    ``failures`` collects PostgreSQL's reason for every query it refused or cancelled
+    (e.g. ``permission denied for table film``, ``canceling statement due to
+    statement timeout``), in order, so a check can say that rules reading rows had
+    less evidence than asked for, rather than pass in silence.
     """
 
     def __init__(self, conn: psycopg.Connection[Any], *, sample_rows: int = 10_000,
@@ -84,6 +89,7 @@ class DataProbe:
         self.sample_rows = sample_rows
         self._timeout = statement_timeout_ms
         self._tx: psycopg.Transaction | None = None
+        self.failures: list[str] = []
 
     def __enter__(self) -> DataProbe:
         return self
@@ -119,7 +125,9 @@ class DataProbe:
                 return list(self._conn.execute(query, params).fetchall())
         except psycopg.Error as exc:
             diag = getattr(exc, "diag", None)
-            raise ProbeFailed((diag.message_primary if diag else None) or str(exc)) from exc
+            reason = (diag.message_primary if diag else None) or str(exc)
+            self.failures.append(reason)
+            raise ProbeFailed(reason) from exc
 
     def sample_from(self, schema: str, table: str) -> sql.Composed:
         """A ``FROM`` source reading at most ``sample_rows`` rows of ``schema.table``.

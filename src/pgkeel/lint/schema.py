@@ -88,7 +88,8 @@ def lint_snapshot(snapshot: Snapshot, select: Iterable[str] | None = None,
 
 
 def lint_database(conn: psycopg.Connection[Any], select: Iterable[str] | None = None,
-                  config: CheckConfig | None = None, *, read_rows: bool = True
+                  config: CheckConfig | None = None, *, read_rows: bool = True,
+                  failures: list[str] | None = None
                   ) -> tuple[Snapshot, tuple[Finding, ...]]:
     """Read ``conn``'s catalog, then run the rules with its rows as evidence.
 
@@ -97,7 +98,9 @@ def lint_database(conn: psycopg.Connection[Any], select: Iterable[str] | None = 
     (:class:`~pgkeel.lint.context.DataProbe`); ``read_rows=False`` reads no row at
     all (``ctx.data`` is None: rules that need rows stay silent or say so). Raises
     ``DatabaseError`` when a catalog query fails, ``UnknownRule`` for an unknown id
-    in ``select``.
+    in ``select``. When ``failures`` is a list, PostgreSQL's reason for each data
+    query it refused or cancelled (a permission, a timeout) is appended to it
+    (:attr:`~pgkeel.lint.context.DataProbe.failures`).
     """
     config = config or CheckConfig()
     snap = read_catalog(conn)
@@ -105,4 +108,7 @@ def lint_database(conn: psycopg.Connection[Any], select: Iterable[str] | None = 
         return snap, run_rules(CheckContext(snap, config, None), select)
     with DataProbe(conn, sample_rows=config.sample_rows,
                    statement_timeout_ms=config.statement_timeout_ms) as probe:
-        return snap, run_rules(CheckContext(snap, config, probe), select)
+        found = run_rules(CheckContext(snap, config, probe), select)
+    if failures is not None:
+        failures.extend(probe.failures)
+    return snap, found

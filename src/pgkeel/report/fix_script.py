@@ -13,9 +13,13 @@ transaction block (SQLSTATE 25001). So the script is:
    fix that follow it (they may need it: ``ALTER INDEX ... ATTACH PARTITION`` after
    the partition's concurrent build).
 
-A statement identical to one already in the script (a ``CREATE OR REPLACE FUNCTION``
-helper several fixes share) is written once; in undo order (:attr:`FixPlan.down`) the
-last copy is kept instead, so a helper is dropped only after everything using it.
+A shared helper identical to one already in the script (a ``CREATE OR REPLACE
+FUNCTION`` several fixes share, ``CREATE EXTENSION IF NOT EXISTS``) is written once; in
+undo order (:attr:`FixPlan.down`) the last copy of a function's ``DROP`` is kept
+instead, so a helper is dropped only after everything using it. Any other repeated
+statement is kept: two type changes on columns one view reads each drop and re-create
+that view, and skipping the second ``DROP VIEW`` would leave the view in the way of
+the second ``ALTER TABLE``.
 Every fix follows a ``-- <object> (<rule>)`` comment saying which finding it answers.
 
 :class:`FixPlan` is the same split for ``check --write-migration`` (one transactional
@@ -136,14 +140,38 @@ def plan_fixes(findings: Iterable[Finding]) -> FixPlan:
         irreversible=tuple(f for f in fixed if not f.fix_down))
 
 
+def _shared_helper(key: str) -> bool:
+    """True for a statement that fixes share and that is written once (module docstring).
+
+    Only these: a ``CREATE OR REPLACE FUNCTION``/``PROCEDURE``, a ``DROP`` of a
+    function, procedure or routine, ``CREATE EXTENSION IF NOT EXISTS``. Skipping a
+    repeat of them changes nothing; skipping a repeat of a ``DROP VIEW`` that a
+    ``CREATE VIEW`` undid in between would.
+    """
+    from pglast import parse_sql
+    from pglast.enums import ObjectType
+
+    stmt = parse_sql(key)[0].stmt
+    kind = type(stmt).__name__
+    if kind == "CreateFunctionStmt":
+        return bool(stmt.replace)
+    if kind == "DropStmt":
+        return stmt.removeType in (ObjectType.OBJECT_FUNCTION, ObjectType.OBJECT_PROCEDURE,
+                                   ObjectType.OBJECT_ROUTINE)
+    return kind == "CreateExtensionStmt" and bool(stmt.if_not_exists)
+
+
 def _keys(groups: Sequence[tuple[Finding, tuple[FixStatement, ...]]]) -> set[str]:
-    return {s.key for _f, steps in groups for s in steps}
+    return {s.key for _f, steps in groups for s in steps if s.key and _shared_helper(s.key)}
 
 
 def _once(groups: Sequence[tuple[Finding, tuple[FixStatement, ...]]], *, last: bool = False,
           seen: set[str] | None = None, later: set[str] | None = None
           ) -> tuple[tuple[Finding, tuple[FixStatement, ...]], ...]:
-    """Drop statements identical to one kept elsewhere: the first copy (or the last)."""
+    """Drop shared helpers identical to one kept elsewhere: the first copy (or the last).
+
+    Only :func:`_shared_helper` statements are dropped; other repeats are kept.
+    """
     seen = set(seen or ())
     ordered = list(reversed(groups)) if last else list(groups)
     if last:
@@ -156,7 +184,8 @@ def _once(groups: Sequence[tuple[Finding, tuple[FixStatement, ...]]], *, last: b
                 once = f"-- (run once for all fixes: {_first_line(step.key)})"
                 mine.append(FixStatement(once, "", None))
                 continue
-            seen.add(step.key)
+            if step.key and _shared_helper(step.key):
+                seen.add(step.key)
             mine.append(step)
         kept.append((finding, tuple(reversed(mine)) if last else tuple(mine)))
     return tuple(reversed(kept)) if last else tuple(kept)

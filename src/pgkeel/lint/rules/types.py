@@ -178,7 +178,8 @@ class TimestampWithoutTimeZone(SchemaRule):
         if new_type == column.type:  # a domain over timestamp
             new_type = "timestamp with time zone"
         return self.finding(
-            f"{message}; the fix reads its {values} values as {comment(zone)} time",
+            f"{message}; the fix reads its {values} values as {comment(zone)} time"
+            if values else f"{message}; it holds no value yet: the fix only changes the type",
             object=name,
             fix=guarded_type_change(snapshot, table, column.name, new_type,
                                     f"{col} AT TIME ZONE {z}",
