@@ -222,6 +222,11 @@ def _render(groups: Sequence[tuple[Finding, tuple[FixStatement, ...]]],
     return lines
 
 
+#: How long a fix statement waits for a lock before the script stops (never forever
+#: behind a long transaction, with every later query queued behind the wait).
+LOCK_TIMEOUT = "5s"
+
+
 def fix_sql(findings: Iterable[Finding]) -> str:
     """The fixes of ``findings`` as one psql script ("" when none has a fix).
 
@@ -234,7 +239,13 @@ def fix_sql(findings: Iterable[Finding]) -> str:
     if not plan.inside and not plan.outside:
         return ""
     lines = ["-- Fixes suggested by pgkeel check. Review before running, then:",
-             "--   psql -v ON_ERROR_STOP=1 -f THIS_FILE"]
+             "--   psql -v ON_ERROR_STOP=1 -f THIS_FILE",
+             "-- Locks taken inside BEGIN ... COMMIT are held until COMMIT: on a busy",
+             "-- database prefer `pgkeel check --write-migration` and `pgkeel migrate up`.",
+             "-- A statement that waits longer than lock_timeout for a lock fails, and",
+             "-- ON_ERROR_STOP then ends the script with nothing of the transaction kept",
+             "-- (PostgreSQL docs, 20.11 Client Connection Defaults: lock_timeout).",
+             f"SET lock_timeout = '{LOCK_TIMEOUT}';"]
     if plan.inside:
         lines += ["BEGIN;", *_render(plan.inside), "COMMIT;"]
     if plan.outside:

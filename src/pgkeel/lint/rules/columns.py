@@ -383,5 +383,9 @@ class IntegerBoolean(SchemaRule):
             # nullable one is nullable-boolean's finding); fails on an unsampled NULL.
             up.append(f"ALTER COLUMN {col} SET NOT NULL")
             down.insert(0, f"ALTER COLUMN {col} DROP NOT NULL")
+        # Integer literals do not cast to boolean on assignment (PostgreSQL docs, 8.6
+        # Boolean Type; only the text forms do): clients that write 0/1 must change.
         return (f"ALTER TABLE {t} {', '.join(up)}; -- rewrites the table",
-                f"ALTER TABLE {t} {', '.join(down)};", "")
+                f"ALTER TABLE {t} {', '.join(down)};",
+                "; after the fix, code that writes 0 or 1 into it must write false or "
+                "true (or '0'/'1' as text)")
