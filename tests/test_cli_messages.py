@@ -296,3 +296,29 @@ def test_connect_prints_extension_steps_that_work(bare_cluster: Cluster) -> None
     data = json.loads(pgkeel("connect", "--json", "-d", url).stdout)
     assert data["shared_preload_libraries"] == ["pg_stat_statements"]
     assert not {"pg_stat_statements", "uuid-ossp"} & set(data["extensions_setup"])
+
+
+def test_connect_preload_step_keeps_other_libraries_and_the_server_starts(
+        bare_cluster: Cluster) -> None:
+    """With another library already preloaded, the printed ALTER SYSTEM names each
+    library as its own literal: one literal 'auto_explain, pg_stat_statements' would
+    be one library of that name, and the server would no longer start."""
+    with connect(bare_cluster.url()) as conn:
+        conn.execute("ALTER SYSTEM SET shared_preload_libraries = 'auto_explain'")
+    bare_cluster.stop()
+    bare_cluster.start()
+    lines = _extension_lines(bare_cluster.url())
+    alter = lines["to pg_stat_statements"].splitlines()[0]
+    assert alter == ("ALTER SYSTEM SET shared_preload_libraries = 'auto_explain', "
+                     "'pg_stat_statements';")
+    with connect(bare_cluster.url()) as conn:
+        conn.execute(alter.encode())
+        conn.execute("CREATE EXTENSION pg_stat_statements")
+    bare_cluster.stop()
+    bare_cluster.start()  # raises when the server refuses the setting
+    with connect(bare_cluster.url()) as conn:
+        assert conn.execute("SELECT count(*) >= 0 FROM pg_stat_statements").fetchone() \
+            == (True,)
+        assert conn.execute("SHOW shared_preload_libraries").fetchone() == (
+            "auto_explain, pg_stat_statements",)
+    assert "to pg_stat_statements" not in _extension_lines(bare_cluster.url())

@@ -231,8 +231,9 @@ class Handshake:
         Each step is a SQL statement, or ``"restart PostgreSQL"`` after a change to
         ``shared_preload_libraries`` (a setting read only at server start). The
         library of an extension that needs preloading is appended to the libraries
-        already loaded, never put in their place; when this user may not read that
-        list, the step says to append it. Names are quoted as ``quote_ident`` does.
+        already loaded, never put in their place, each as its own literal (``= 'a',
+        'b'``; one literal ``'a, b'`` would name one library "a, b"); when this user
+        may not read that list, the step says to append it. Names are quoted as ``quote_ident`` does.
         Empty when the server does not offer ``name``.
         """
         ext = self.extension(name)
@@ -243,11 +244,15 @@ class Handshake:
             if self.preload_libraries is None:
                 steps.append(f"as a superuser, add {name} to the list that SHOW "
                              "shared_preload_libraries prints, with ALTER SYSTEM SET "
-                             "shared_preload_libraries = 'that list, " + name + "'")
+                             "shared_preload_libraries = 'each', 'library', "
+                             f"'{name}' (one quoted name each)")
             else:
-                wanted = ", ".join((*self.preload_libraries, name))
-                steps.append("ALTER SYSTEM SET shared_preload_libraries = "
-                             f"{sql.Literal(wanted).as_string(None)}")
+                # One literal per library: the setting is a GUC_LIST_QUOTE list, so ALTER
+                # SYSTEM writes a single literal 'a, b' as ONE library named "a, b", and
+                # the server no longer starts (PostgreSQL docs, ALTER SYSTEM and §20.1.2).
+                wanted = ", ".join(sql.Literal(lib).as_string(None)
+                                   for lib in (*self.preload_libraries, name))
+                steps.append(f"ALTER SYSTEM SET shared_preload_libraries = {wanted}")
             steps.append("restart PostgreSQL")
         if ext.installed is None:
             steps.append(f"CREATE EXTENSION {ext.ident or sql.Identifier(name).as_string(None)}")
