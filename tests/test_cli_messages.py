@@ -172,6 +172,57 @@ def test_no_create_privilege_names_it_and_each_fix_works(
             pg_cluster.drop_database(name)
 
 
+def test_history_owned_by_another_role_names_the_table_grants_and_they_work(
+        pg_database: TestDatabase, role: str, project: Path) -> None:
+    """History tables another role created: USAGE, CREATE on the schema is not enough
+    (the tables stay the owner's), so every command names the table grants; the
+    read-only ones ask only for SELECT, and each printed fix works as printed."""
+    assert pgkeel("migrate", "up", "--project", str(project), "-d", pg_database.url
+                  ).returncode == 0
+    (project / "migrations" / "20240102_more.sql").write_text(
+        "-- migrate:up\nSELECT 2;\n-- migrate:down\nSELECT 2;\n")
+    as_role = make_conninfo(pg_database.url, user=role)
+    try:
+        _history_grants_work(pg_database, role, project, as_role)
+    finally:
+        with pg_database.connect() as conn:
+            conn.execute(sql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA pgkeel FROM {0};"
+                                 " REVOKE ALL ON SCHEMA pgkeel FROM {0}").format(
+                                     sql.Identifier(role)))
+
+
+def _history_grants_work(pg_database: TestDatabase, role: str, project: Path,
+                         as_role: str) -> None:
+    for command, rights in (("status", "SELECT"), ("validate", "SELECT"),
+                            ("rollback", "SELECT, INSERT, UPDATE, DELETE"),
+                            ("up", "SELECT, INSERT, UPDATE, DELETE")):
+        denied = pgkeel("migrate", command, "--project", str(project), "-d", as_role)
+        assert denied.returncode == 3, (command, denied.stderr)
+        [line] = denied.stderr.strip().splitlines()
+        assert "history in schema pgkeel (its tables are owned by 'postgres')" in line
+        assert "42501" in line and "PostgreSQL:" not in line
+        assert _fixes(line) == [f'GRANT USAGE ON SCHEMA pgkeel TO "{role}"',
+                                f'GRANT {rights} ON ALL TABLES IN SCHEMA pgkeel TO "{role}"']
+    read_only = _fixes(pgkeel("migrate", "status", "--project", str(project), "-d",
+                              as_role).stderr)
+    with pg_database.connect() as conn:
+        for fix in read_only:
+            conn.execute(fix.encode())
+    shown = pgkeel("migrate", "status", "--project", str(project), "-d", as_role)
+    assert shown.returncode == 0, shown.stderr
+    denied = pgkeel("migrate", "up", "--project", str(project), "-d", as_role)
+    assert denied.returncode == 3
+    with pg_database.connect() as conn:
+        for fix in _fixes(denied.stderr):
+            conn.execute(fix.encode())
+    done = pgkeel("migrate", "up", "--project", str(project), "-d", as_role)
+    assert done.returncode == 0, done.stderr
+    assert "applied 20240102 more" in done.stdout
+    with pg_database.connect() as conn:
+        assert conn.execute("SELECT applied_by FROM pgkeel.migrations"
+                            " WHERE version = '20240102'").fetchone() == (role,)
+
+
 def test_os_errors_are_one_line_with_a_fix(tmp_path: Path) -> None:
     long = pgkeel("migrate", "new", "x" * 300, "--project", str(tmp_path))
     assert long.returncode == 3

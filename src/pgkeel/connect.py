@@ -233,8 +233,8 @@ class Handshake:
         library of an extension that needs preloading is appended to the libraries
         already loaded, never put in their place, each as its own literal (``= 'a',
         'b'``; one literal ``'a, b'`` would name one library "a, b"); when this user
-        may not read that list, the step says to append it. Names are quoted as ``quote_ident`` does.
-        Empty when the server does not offer ``name``.
+        may not read that list, the step says to append it. Names are quoted as
+        ``quote_ident`` does. Empty when the server does not offer ``name``.
         """
         ext = self.extension(name)
         if ext is None:

@@ -123,7 +123,7 @@ def _locked(url: str, lock_wait_s: float, progress: Progress | None, *,
     """
     with connect(url) as conn, AdvisoryLock(conn, wait_s=lock_wait_s,
                                             progress=progress) as lock:
-        if create or history.exists(conn):
+        if create or history.exists(conn, write=True):
             history.ensure(conn)
         yield conn, lock
 
