@@ -223,6 +223,21 @@ def _history_grants_work(pg_database: TestDatabase, role: str, project: Path,
                             " WHERE version = '20240102'").fetchone() == (role,)
 
 
+def test_migrate_new_long_names_up_to_the_file_system_limit(tmp_path: Path) -> None:
+    """A name within the 255-byte limit is written (the temporary file's name does not
+    count against it); one past it is refused naming that file, not a temporary one."""
+    fits = pgkeel("migrate", "new", "x" * 236, "--project", str(tmp_path))
+    assert fits.returncode == 0, fits.stderr
+    [written] = (tmp_path / "migrations").iterdir()
+    assert len(written.name.encode()) == 255
+    too_long = pgkeel("migrate", "new", "y" * 237, "--project", str(tmp_path))
+    assert too_long.returncode == 3
+    [line] = too_long.stderr.strip().splitlines()
+    assert "the file name is too long (256 bytes; file systems allow 255)" in line
+    assert ".tmp" not in line and "yyy.sql" in line
+    assert [p.name for p in (tmp_path / "migrations").iterdir()] == [written.name]
+
+
 def test_os_errors_are_one_line_with_a_fix(tmp_path: Path) -> None:
     long = pgkeel("migrate", "new", "x" * 300, "--project", str(tmp_path))
     assert long.returncode == 3
