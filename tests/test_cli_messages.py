@@ -94,6 +94,27 @@ def test_missing_password_says_where_pgkeel_looks(pg_database: TestDatabase, rol
     assert pgkeel("connect", "-d", with_password, env=nowhere).returncode == 0
 
 
+def test_wrong_password_names_the_place_it_came_from(pg_database: TestDatabase, role: str,
+                                                     tmp_path: Path) -> None:
+    port = pg_database.cluster.cluster.port
+    url = f"postgresql://{role}@127.0.0.1:{port}/{pg_database.name}"
+    passfile = tmp_path / "pgpass"
+    passfile.write_text(f"127.0.0.1:{port}:*:{role}:Zq9-bad\n")
+    passfile.chmod(0o600)
+    nowhere = {"HOME": str(tmp_path), "PGPASSFILE": str(tmp_path / "no.pgpass")}
+    for env, dsn, place in (
+            (nowhere, url.replace(f"{role}@", f"{role}:Zq9-bad@"), "in the database URL"),
+            (nowhere | {"PGPASSWORD": "Zq9-bad"}, url, "fix PGPASSWORD, which gave"),
+            ({"HOME": str(tmp_path), "PGPASSFILE": str(passfile)}, url,
+             f"in the password file {passfile}, which gave")):
+        result = pgkeel("connect", "-d", dsn, env=env)
+        assert result.returncode == 3
+        [line] = result.stderr.strip().splitlines()
+        assert line.startswith(f"error: password authentication failed for user '{role}'")
+        assert place in line.split(" — fix: ")[1]
+        assert "Zq9-bad" not in line  # the password is never shown
+
+
 def test_no_connect_privilege_names_it_and_the_grant_works(
         pg_database: TestDatabase, role: str, project: Path) -> None:
     with pg_database.connect() as conn:

@@ -10,6 +10,7 @@ a team needs before anything else.
 from __future__ import annotations
 
 import getpass
+import os
 import re
 import time
 from dataclasses import dataclass
@@ -66,8 +67,7 @@ def connect(
     except pgerrors.InvalidPassword:
         raise ConnectError(
             f"password authentication failed for user {user!r} at {_where(params)}",
-            sqlstate="28P01",
-            hint="fix the password in the database URL (--database-url, DATABASE_URL, .env)",
+            sqlstate="28P01", hint=_wrong_password_fix(params),
         ) from None
     except pgerrors.InvalidCatalogName:
         raise ConnectError(
@@ -102,8 +102,7 @@ def connect(
         if "password" in detail and "authentication failed" in detail:
             raise ConnectError(
                 f"password authentication failed for user {user!r} at {_where(params)}",
-                sqlstate="28P01",
-                hint="fix the password in the database URL (--database-url, DATABASE_URL, .env)",
+                sqlstate="28P01", hint=_wrong_password_fix(params),
             ) from None
         if "does not exist" in detail and "database" in detail:
             raise ConnectError(
@@ -119,6 +118,23 @@ def connect(
             sqlstate=sqlstate,
             hint="check that the server runs and that host and port in the URL are right",
         ) from None
+
+
+def _wrong_password_fix(params: dict[str, str]) -> str:
+    """Where the refused password came from, so the fix edits the right place.
+
+    libpq takes the first of: the URL's password, ``PGPASSWORD``, then the password
+    file (``passfile`` in the URL, else ``PGPASSFILE``, else ``~/.pgpass``; PostgreSQL
+    docs §34.1.2 "Parameter Key Words" and §34.16 "The Password File").
+    """
+    if params.get("password"):
+        return "fix the password in the database URL (--database-url, DATABASE_URL, .env)"
+    if os.environ.get("PGPASSWORD"):
+        return ("fix PGPASSWORD, which gave the password (the database URL has none); "
+                "or put the right one in the URL")
+    passfile = params.get("passfile") or os.environ.get("PGPASSFILE") or "~/.pgpass"
+    return (f"fix the line for this host and user in the password file {passfile}, which "
+            "gave the password (the database URL has none, PGPASSWORD is unset)")
 
 
 def _refused(detail: str, params: dict[str, str]) -> ConnectError | None:
