@@ -74,6 +74,7 @@ def test_golang_migrate_last_version_and_a_gap_are_named(pg_database: TestDataba
         up(pg_database.url, migrations)
     assert "it would also mark 20211115181400_update-auth-permissions.sql as applied" in (
         refused.value.hint or "")
-    with pg_database.connect() as conn:  # an unrelated, empty table stops nothing
-        conn.execute("TRUNCATE schema_migrations")
+    with pg_database.connect() as conn:  # versions of no file here: another app's table
+        conn.execute("TRUNCATE schema_migrations;"
+                     " INSERT INTO schema_migrations VALUES ('20190101000000')")
     assert len(up(pg_database.url, migrations).done) == 3

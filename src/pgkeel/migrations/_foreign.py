@@ -38,7 +38,9 @@ _SHOWN = 5  # file names listed before "and N more"
 def refuse_rerun(conn: psycopg.Connection[tuple[object, ...]],
                  migrations: list[Migration]) -> None:
     """Raise ``Refused`` (exit 4) when another tool's history table (in the search
-    path) records migrations; call only while pgkeel's own history has no row.
+    path) records migrations that are files in ``migrations``; call only while
+    pgkeel's own history has no row. A table whose versions match no file (another
+    application's, or a history renumbered by ``import --start``) stops nothing.
 
     The hint names the ``baseline`` that adopts them: the newest recorded version
     that has a file here, and any file sorting before it that the table does not
@@ -50,9 +52,9 @@ def refuse_rerun(conn: psycopg.Connection[tuple[object, ...]],
         if found is None:
             continue
         where, versions, single = found
-        if not versions:
-            continue
-        raise _refusal(where, name, versions, single, migrations)
+        refusal = _refusal(where, name, versions, single, migrations) if versions else None
+        if refusal is not None:
+            raise refusal
 
 
 def _read(conn: psycopg.Connection[tuple[object, ...]],
@@ -76,15 +78,18 @@ def _read(conn: psycopg.Connection[tuple[object, ...]],
 
 
 def _refusal(where: str, name: str, versions: list[str], single: bool,
-             migrations: list[Migration]) -> Refused:
+             migrations: list[Migration]) -> Refused | None:
+    """The refusal when a recorded version is a file here, else None."""
     tool = ("diesel" if name.startswith("__diesel") else
             "golang-migrate" if single else "dbmate")
     if single:
         # golang-migrate keeps only the last version; every file up to it was applied.
         last = max(int(v) for v in versions if v.isdigit()) if any(
             v.isdigit() for v in versions) else None
-        applied = {m.version for m in migrations
-                   if last is not None and int(m.version) <= last}
+        # The last version must itself be a file here (by value: golang-migrate
+        # stores 0189 as 189), else the table is not this folder's history.
+        known = last is not None and any(int(m.version) == last for m in migrations)
+        applied = {m.version for m in migrations if known and int(m.version) <= (last or 0)}
         said = f"last version {versions[0]}"
     else:
         applied = {m.version for m in migrations} & set(versions)
@@ -93,11 +98,10 @@ def _refusal(where: str, name: str, versions: list[str], single: bool,
                "none of pgkeel's yet, so `up` would run the migrations it applied again")
     matched = [m for m in migrations if m.version in applied]
     if not matched:
-        return Refused(message, hint=(
-            f"none of its versions is a file here (renumbered by `pgkeel migrate import "
-            f"--start`?): find the file of the last migration {tool} applied and run "
-            f"`pgkeel migrate baseline VERSION` with its version; if {where} is not "
-            "this folder's history, rename it"))
+        # No version is a file here: another application's table (Rails keeps one of
+        # the same name), or a history renumbered by `import --start`, whose docs
+        # name the baseline. Evidence, not a table name, decides a refusal.
+        return None
     newest = matched[-1]
     skipped = [m.path.name for m in migrations
                if m.sort_key < newest.sort_key and m.version not in applied]
