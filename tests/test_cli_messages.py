@@ -409,3 +409,20 @@ def test_connect_preload_step_keeps_other_libraries_and_the_server_starts(
         assert conn.execute("SHOW shared_preload_libraries").fetchone() == (
             "auto_explain, pg_stat_statements",)
     assert "to pg_stat_statements" not in _extension_lines(bare_cluster.url())
+
+
+def test_connect_preload_step_for_a_user_who_cannot_read_the_list(
+        bare_cluster: Cluster) -> None:
+    """shared_preload_libraries is hidden from a plain user: the step says, in a
+    comment, to append the library with one quoted name each, and "then" comes only
+    after it."""
+    with connect(bare_cluster.url()) as conn:
+        conn.execute("CREATE ROLE plain_reader LOGIN")
+    url = make_conninfo(bare_cluster.url(), user="plain_reader")
+    shown = pgkeel("connect", "-d", url)
+    assert shown.returncode == 0, shown.stderr
+    steps = shown.stdout.partition("\nto use pg_stat_statements")[2].splitlines()[1:]
+    assert [s.strip()[:40] for s in steps] == [
+        "-- as a superuser, add pg_stat_statement", "-- then restart PostgreSQL",
+        "CREATE EXTENSION pg_stat_statements;"]
+    assert "= 'each', 'library', 'pg_stat_statements' (one quoted name each)" in steps[0]
