@@ -94,6 +94,27 @@ def test_missing_password_says_where_pgkeel_looks(pg_database: TestDatabase, rol
     assert pgkeel("connect", "-d", with_password, env=nowhere).returncode == 0
 
 
+def test_wrong_password_names_the_place_it_came_from(pg_database: TestDatabase, role: str,
+                                                     tmp_path: Path) -> None:
+    port = pg_database.cluster.cluster.port
+    url = f"postgresql://{role}@127.0.0.1:{port}/{pg_database.name}"
+    passfile = tmp_path / "pgpass"
+    passfile.write_text(f"127.0.0.1:{port}:*:{role}:Zq9-bad\n")
+    passfile.chmod(0o600)
+    nowhere = {"HOME": str(tmp_path), "PGPASSFILE": str(tmp_path / "no.pgpass")}
+    for env, dsn, place in (
+            (nowhere, url.replace(f"{role}@", f"{role}:Zq9-bad@"), "in the database URL"),
+            (nowhere | {"PGPASSWORD": "Zq9-bad"}, url, "fix PGPASSWORD, which gave"),
+            ({"HOME": str(tmp_path), "PGPASSFILE": str(passfile)}, url,
+             f"in the password file {passfile}, which gave")):
+        result = pgkeel("connect", "-d", dsn, env=env)
+        assert result.returncode == 3
+        [line] = result.stderr.strip().splitlines()
+        assert line.startswith(f"error: password authentication failed for user '{role}'")
+        assert place in line.split(" — fix: ")[1]
+        assert "Zq9-bad" not in line  # the password is never shown
+
+
 def test_no_connect_privilege_names_it_and_the_grant_works(
         pg_database: TestDatabase, role: str, project: Path) -> None:
     with pg_database.connect() as conn:
@@ -170,6 +191,72 @@ def test_no_create_privilege_names_it_and_each_fix_works(
     finally:
         for name in created:
             pg_cluster.drop_database(name)
+
+
+def test_history_owned_by_another_role_names_the_table_grants_and_they_work(
+        pg_database: TestDatabase, role: str, project: Path) -> None:
+    """History tables another role created: USAGE, CREATE on the schema is not enough
+    (the tables stay the owner's), so every command names the table grants; the
+    read-only ones ask only for SELECT, and each printed fix works as printed."""
+    assert pgkeel("migrate", "up", "--project", str(project), "-d", pg_database.url
+                  ).returncode == 0
+    (project / "migrations" / "20240102_more.sql").write_text(
+        "-- migrate:up\nSELECT 2;\n-- migrate:down\nSELECT 2;\n")
+    as_role = make_conninfo(pg_database.url, user=role)
+    try:
+        _history_grants_work(pg_database, role, project, as_role)
+    finally:
+        with pg_database.connect() as conn:
+            conn.execute(sql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA pgkeel FROM {0};"
+                                 " REVOKE ALL ON SCHEMA pgkeel FROM {0}").format(
+                                     sql.Identifier(role)))
+
+
+def _history_grants_work(pg_database: TestDatabase, role: str, project: Path,
+                         as_role: str) -> None:
+    for command, rights in (("status", "SELECT"), ("validate", "SELECT"),
+                            ("rollback", "SELECT, INSERT, UPDATE, DELETE"),
+                            ("up", "SELECT, INSERT, UPDATE, DELETE")):
+        denied = pgkeel("migrate", command, "--project", str(project), "-d", as_role)
+        assert denied.returncode == 3, (command, denied.stderr)
+        [line] = denied.stderr.strip().splitlines()
+        assert "history in schema pgkeel (its tables are owned by 'postgres')" in line
+        assert "42501" in line and "PostgreSQL:" not in line
+        assert _fixes(line) == [f'GRANT USAGE ON SCHEMA pgkeel TO "{role}"',
+                                f'GRANT {rights} ON ALL TABLES IN SCHEMA pgkeel TO "{role}"']
+    read_only = _fixes(pgkeel("migrate", "status", "--project", str(project), "-d",
+                              as_role).stderr)
+    with pg_database.connect() as conn:
+        for fix in read_only:
+            conn.execute(fix.encode())
+    shown = pgkeel("migrate", "status", "--project", str(project), "-d", as_role)
+    assert shown.returncode == 0, shown.stderr
+    denied = pgkeel("migrate", "up", "--project", str(project), "-d", as_role)
+    assert denied.returncode == 3
+    with pg_database.connect() as conn:
+        for fix in _fixes(denied.stderr):
+            conn.execute(fix.encode())
+    done = pgkeel("migrate", "up", "--project", str(project), "-d", as_role)
+    assert done.returncode == 0, done.stderr
+    assert "applied 20240102 more" in done.stdout
+    with pg_database.connect() as conn:
+        assert conn.execute("SELECT applied_by FROM pgkeel.migrations"
+                            " WHERE version = '20240102'").fetchone() == (role,)
+
+
+def test_migrate_new_long_names_up_to_the_file_system_limit(tmp_path: Path) -> None:
+    """A name within the 255-byte limit is written (the temporary file's name does not
+    count against it); one past it is refused naming that file, not a temporary one."""
+    fits = pgkeel("migrate", "new", "x" * 236, "--project", str(tmp_path))
+    assert fits.returncode == 0, fits.stderr
+    [written] = (tmp_path / "migrations").iterdir()
+    assert len(written.name.encode()) == 255
+    too_long = pgkeel("migrate", "new", "y" * 237, "--project", str(tmp_path))
+    assert too_long.returncode == 3
+    [line] = too_long.stderr.strip().splitlines()
+    assert "the file name is too long (256 bytes; file systems allow 255)" in line
+    assert ".tmp" not in line and "yyy.sql" in line
+    assert [p.name for p in (tmp_path / "migrations").iterdir()] == [written.name]
 
 
 def test_os_errors_are_one_line_with_a_fix(tmp_path: Path) -> None:
@@ -296,3 +383,46 @@ def test_connect_prints_extension_steps_that_work(bare_cluster: Cluster) -> None
     data = json.loads(pgkeel("connect", "--json", "-d", url).stdout)
     assert data["shared_preload_libraries"] == ["pg_stat_statements"]
     assert not {"pg_stat_statements", "uuid-ossp"} & set(data["extensions_setup"])
+
+
+def test_connect_preload_step_keeps_other_libraries_and_the_server_starts(
+        bare_cluster: Cluster) -> None:
+    """With another library already preloaded, the printed ALTER SYSTEM names each
+    library as its own literal: one literal 'auto_explain, pg_stat_statements' would
+    be one library of that name, and the server would no longer start."""
+    with connect(bare_cluster.url()) as conn:
+        conn.execute("ALTER SYSTEM SET shared_preload_libraries = 'auto_explain'")
+    bare_cluster.stop()
+    bare_cluster.start()
+    lines = _extension_lines(bare_cluster.url())
+    alter = lines["to pg_stat_statements"].splitlines()[0]
+    assert alter == ("ALTER SYSTEM SET shared_preload_libraries = 'auto_explain', "
+                     "'pg_stat_statements';")
+    with connect(bare_cluster.url()) as conn:
+        conn.execute(alter.encode())
+        conn.execute("CREATE EXTENSION pg_stat_statements")
+    bare_cluster.stop()
+    bare_cluster.start()  # raises when the server refuses the setting
+    with connect(bare_cluster.url()) as conn:
+        assert conn.execute("SELECT count(*) >= 0 FROM pg_stat_statements").fetchone() \
+            == (True,)
+        assert conn.execute("SHOW shared_preload_libraries").fetchone() == (
+            "auto_explain, pg_stat_statements",)
+    assert "to pg_stat_statements" not in _extension_lines(bare_cluster.url())
+
+
+def test_connect_preload_step_for_a_user_who_cannot_read_the_list(
+        bare_cluster: Cluster) -> None:
+    """shared_preload_libraries is hidden from a plain user: the step says, in a
+    comment, to append the library with one quoted name each, and "then" comes only
+    after it."""
+    with connect(bare_cluster.url()) as conn:
+        conn.execute("CREATE ROLE plain_reader LOGIN")
+    url = make_conninfo(bare_cluster.url(), user="plain_reader")
+    shown = pgkeel("connect", "-d", url)
+    assert shown.returncode == 0, shown.stderr
+    steps = shown.stdout.partition("\nto use pg_stat_statements")[2].splitlines()[1:]
+    assert [s.strip()[:40] for s in steps] == [
+        "-- as a superuser, add pg_stat_statement", "-- then restart PostgreSQL",
+        "CREATE EXTENSION pg_stat_statements;"]
+    assert "= 'each', 'library', 'pg_stat_statements' (one quoted name each)" in steps[0]

@@ -342,6 +342,13 @@ def test_tcp_url_works_as_printed_without_printing_the_password(workdir: Path) -
         assert conn.execute("SELECT 1").fetchone() == (1,)
     alone = pgkeel_cli("db", "url", "--show-password", cwd=project)
     assert alone.returncode == 2 and "--show-password needs --tcp" in alone.stderr
+    assert "not running" not in printed.stderr
     assert pgkeel_cli("db", "stop", cwd=project).returncode == 0
+    # Stopped: the URL is still printed (it is right once started), and stderr says why
+    # it does not connect now.
+    stopped = pgkeel_cli("db", "url", "--tcp", cwd=project)
+    assert (stopped.returncode, stopped.stdout.strip()) == (0, url)
+    assert "the server is not running, so this URL does not connect yet" in stopped.stderr
+    assert "pgkeel db start" in stopped.stderr
     cluster.destroy()
     assert not (project / ".pgkeel").exists()  # destroy removes the passfile too

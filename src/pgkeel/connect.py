@@ -10,6 +10,7 @@ a team needs before anything else.
 from __future__ import annotations
 
 import getpass
+import os
 import re
 import time
 from dataclasses import dataclass
@@ -66,8 +67,7 @@ def connect(
     except pgerrors.InvalidPassword:
         raise ConnectError(
             f"password authentication failed for user {user!r} at {_where(params)}",
-            sqlstate="28P01",
-            hint="fix the password in the database URL (--database-url, DATABASE_URL, .env)",
+            sqlstate="28P01", hint=_wrong_password_fix(params),
         ) from None
     except pgerrors.InvalidCatalogName:
         raise ConnectError(
@@ -102,8 +102,7 @@ def connect(
         if "password" in detail and "authentication failed" in detail:
             raise ConnectError(
                 f"password authentication failed for user {user!r} at {_where(params)}",
-                sqlstate="28P01",
-                hint="fix the password in the database URL (--database-url, DATABASE_URL, .env)",
+                sqlstate="28P01", hint=_wrong_password_fix(params),
             ) from None
         if "does not exist" in detail and "database" in detail:
             raise ConnectError(
@@ -119,6 +118,23 @@ def connect(
             sqlstate=sqlstate,
             hint="check that the server runs and that host and port in the URL are right",
         ) from None
+
+
+def _wrong_password_fix(params: dict[str, str]) -> str:
+    """Where the refused password came from, so the fix edits the right place.
+
+    libpq takes the first of: the URL's password, ``PGPASSWORD``, then the password
+    file (``passfile`` in the URL, else ``PGPASSFILE``, else ``~/.pgpass``; PostgreSQL
+    docs §34.1.2 "Parameter Key Words" and §34.16 "The Password File").
+    """
+    if params.get("password"):
+        return "fix the password in the database URL (--database-url, DATABASE_URL, .env)"
+    if os.environ.get("PGPASSWORD"):
+        return ("fix PGPASSWORD, which gave the password (the database URL has none); "
+                "or put the right one in the URL")
+    passfile = params.get("passfile") or os.environ.get("PGPASSFILE") or "~/.pgpass"
+    return (f"fix the line for this host and user in the password file {passfile}, which "
+            "gave the password (the database URL has none, PGPASSWORD is unset)")
 
 
 def _refused(detail: str, params: dict[str, str]) -> ConnectError | None:
@@ -231,9 +247,10 @@ class Handshake:
         Each step is a SQL statement, or ``"restart PostgreSQL"`` after a change to
         ``shared_preload_libraries`` (a setting read only at server start). The
         library of an extension that needs preloading is appended to the libraries
-        already loaded, never put in their place; when this user may not read that
-        list, the step says to append it. Names are quoted as ``quote_ident`` does.
-        Empty when the server does not offer ``name``.
+        already loaded, never put in their place, each as its own literal (``= 'a',
+        'b'``; one literal ``'a, b'`` would name one library "a, b"); when this user
+        may not read that list, the step says to append it. Names are quoted as
+        ``quote_ident`` does. Empty when the server does not offer ``name``.
         """
         ext = self.extension(name)
         if ext is None:
@@ -243,11 +260,15 @@ class Handshake:
             if self.preload_libraries is None:
                 steps.append(f"as a superuser, add {name} to the list that SHOW "
                              "shared_preload_libraries prints, with ALTER SYSTEM SET "
-                             "shared_preload_libraries = 'that list, " + name + "'")
+                             "shared_preload_libraries = 'each', 'library', "
+                             f"'{name}' (one quoted name each)")
             else:
-                wanted = ", ".join((*self.preload_libraries, name))
-                steps.append("ALTER SYSTEM SET shared_preload_libraries = "
-                             f"{sql.Literal(wanted).as_string(None)}")
+                # One literal per library: the setting is a GUC_LIST_QUOTE list, so ALTER
+                # SYSTEM writes a single literal 'a, b' as ONE library named "a, b", and
+                # the server no longer starts (PostgreSQL docs, ALTER SYSTEM and §20.1.2).
+                wanted = ", ".join(sql.Literal(lib).as_string(None)
+                                   for lib in (*self.preload_libraries, name))
+                steps.append(f"ALTER SYSTEM SET shared_preload_libraries = {wanted}")
             steps.append("restart PostgreSQL")
         if ext.installed is None:
             steps.append(f"CREATE EXTENSION {ext.ident or sql.Identifier(name).as_string(None)}")

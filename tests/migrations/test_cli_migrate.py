@@ -312,3 +312,23 @@ def test_every_command_has_help_with_an_example(command: str, tmp_path: Path) ->
     shown = pgkeel(command, "--help", project=tmp_path)
     assert shown.returncode == 0
     assert "Example:" in shown.stdout
+
+
+def test_a_dbmate_project_is_pointed_at_db_migrations(pg_database: TestDatabase,
+                                                      tmp_path: Path) -> None:
+    """dbmate keeps its files in db/migrations: the missing-folder error says so, and
+    the setting it prints works as printed."""
+    folder = tmp_path / "db" / "migrations"
+    folder.mkdir(parents=True)
+    (folder / "10000000000000_demote-postgres.sql").write_text(
+        "-- migrate:up\nCREATE TABLE demoted (id int);\n-- migrate:down\nDROP TABLE demoted;\n")
+    missing = pgkeel("up", project=tmp_path, url=pg_database.url)
+    assert missing.returncode == 2
+    [line] = missing.stderr.strip().splitlines()
+    assert line.endswith(f"fix: {folder} exists (dbmate's default folder): set "
+                         'migrations_dir = "db/migrations" in pgkeel.toml, or '
+                         "PGKEEL_MIGRATIONS_DIR=db/migrations")
+    (tmp_path / "pgkeel.toml").write_text('migrations_dir = "db/migrations"\n')
+    done = pgkeel("up", project=tmp_path, url=pg_database.url)
+    assert done.returncode == 0, done.stderr
+    assert "applied 10000000000000 demote-postgres" in done.stdout

@@ -75,6 +75,22 @@ def test_unpadded_golang_migrate_versions_are_refused_naming_the_files(tmp_path:
     assert not (tmp_path / "dest").exists()
 
 
+def test_shared_versions_hint_names_their_own_fix(tmp_path: Path) -> None:
+    """The fix names what each problem present needs: zero-padding fixes the order of
+    9 and 10, never two files that share a version."""
+    source = tmp_path / "src"
+    source.mkdir()
+    for name in ("0001_a.up.sql", "0001_b.up.sql", "0002_c.up.sql"):
+        (source / name).write_text("SELECT 1;\n")
+    with pytest.raises(MigrationFileError) as caught:
+        import_history(source, tmp_path / "dest", "golang-migrate")
+    assert "version 0001 is shared by 0001_a.up.sql, 0001_b.up.sql" in caught.value.message
+    hint = caught.value.hint or ""
+    assert "give each migration sharing a version one of its own" in hint
+    assert "zero-padding" not in hint and "--start" in hint
+    assert not (tmp_path / "dest").exists()
+
+
 def test_golang_migrate_versions_are_kept_as_digits(tmp_path: Path) -> None:
     source = tmp_path / "src"
     source.mkdir()

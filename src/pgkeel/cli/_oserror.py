@@ -31,9 +31,13 @@ def _file_in_the_way(path: Path) -> Path | None:
 def describe(exc: OSError) -> tuple[str, str | None]:
     """Return ``(message, fix)`` for ``exc``; ``fix`` is None when there is no advice."""
     name = exc.filename if exc.filename is not None else exc.filename2
+    code = exc.errno
+    if code == errno.ENAMETOOLONG and exc.filename2 is not None:
+        # link/rename(src, dst): the name too long is the longer one, usually dst.
+        name = max((exc.filename, exc.filename2),
+                   key=lambda n: len(Path(str(n)).name.encode()))
     path = Path(str(name)) if name is not None else None
     shown = str(path) if path is not None else "a file"
-    code = exc.errno
     if code == errno.ENAMETOOLONG and path is not None:
         size = len(path.name.encode())
         return (f"{_short(shown)}: the file name is too long ({size} bytes; file systems allow "

@@ -108,7 +108,8 @@ def url(
     """Print the cluster's connection URL (Unix socket by default); it works as printed.
 
     The --tcp URL names a password file (?passfile=...), so the password is never
-    printed unless --show-password asks for it.
+    printed unless --show-password asks for it. When the server is not running, stderr
+    says so (the URL works once `pgkeel db start` has run).
 
     Example: [bold]psql "$(pgkeel db url --tcp)"[/bold]
     """
@@ -121,6 +122,13 @@ def url(
     if cluster.port is None:
         raise ClusterError(f"no cluster has run in {cluster.directory} yet, so it has no URL",
                            hint="pgkeel db start")
+    state = cluster.status()
+    if state.state != "running":
+        # The URL still goes to stdout (it is right once the server runs on that port),
+        # but a script that connects with it now would get "connection refused".
+        why = f" ({state.stale_reason})" if state.stale_reason else ""
+        note(f"the server is not running{why}, so this URL does not connect yet: start it "
+             "with `pgkeel db start` (which says if the port changes)")
     if not tcp:
         out.print(cluster.url(dbname), markup=False)
     elif show_password:

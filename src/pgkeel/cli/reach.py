@@ -74,5 +74,7 @@ def connect_command(
     # Steps go on lines of their own, never wrapped, so they can be pasted into psql.
     for name, steps in below.items():
         out.print(f"to use {name} (ALTER SYSTEM needs a superuser):")
-        for step in steps:
-            out.print(Text(f"  {step};" if step[0].isupper() else f"  -- then {step}"))
+        for number, step in enumerate(steps):
+            # SQL runs as printed; a step in words is a comment ("then" only after one).
+            words = f"  -- then {step}" if number else f"  -- {step}"
+            out.print(Text(f"  {step};" if step[0].isupper() else words))

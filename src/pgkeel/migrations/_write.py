@@ -34,7 +34,9 @@ def write_new(path: Path, data: bytes) -> None:
     ``FileExistsError`` when ``path`` exists and ``OSError`` for other I/O failures;
     the temporary file is removed either way.
     """
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # A short temporary name: one built from ``path.name`` would pass the file system's
+    # 255-byte limit for names that are valid themselves (a 242-byte migration name).
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".pgkeel-", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)

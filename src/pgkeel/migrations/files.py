@@ -238,8 +238,14 @@ def discover(directory: Path) -> list[Migration]:
                                  hint="move or rename that file, or point pgkeel at the "
                                  "right folder (--project, or the migrations_dir setting)")
     if not directory.is_dir():
+        dbmate = directory.parent / "db" / "migrations"
+        hint = ("create it, or point pgkeel at the right one"
+                if directory.name != "migrations" or not dbmate.is_dir() else
+                # dbmate's default folder (its --migrations-dir is ./db/migrations).
+                f"{dbmate} exists (dbmate's default folder): set migrations_dir = "
+                "\"db/migrations\" in pgkeel.toml, or PGKEEL_MIGRATIONS_DIR=db/migrations")
         raise MigrationFileError("the migrations directory does not exist", path=directory,
-                                 hint="create it, or point pgkeel at the right one")
+                                 hint=hint)
     problems: list[tuple[Path, str]] = []
     candidates: list[Path] = []
     for entry in sorted(directory.iterdir(), key=lambda e: _naming.order_key(e.name)):

@@ -37,9 +37,11 @@ import socket
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
+from psycopg import errors as pgerrors
+
 from pgkeel import __version__
 from pgkeel.migrations.files import CHECKSUM_ALGORITHM
-from pgkeel.migrations.history_schema import FORMAT, ensure, exists, found_format
+from pgkeel.migrations.history_schema import FORMAT, denied, ensure, exists, found_format
 from pgkeel.migrations.records import (
     AppliedMigration,
     Direction,
@@ -152,15 +154,19 @@ def read(conn: psycopg.Connection[tuple[object, ...]]) -> list[AppliedMigration]
 
     An older layout is read as it is (``status`` and dry runs never upgrade it): a
     format-1 table has no ``down_noop`` column, and none of its downs was ``noop:true``.
-    Raises ``Refused`` for a layout newer than this pgkeel's.
+    Raises ``Refused`` for a layout newer than this pgkeel's, and ``DatabaseError``
+    (exit 3, SQLSTATE 42501) naming the grant when this user may not read it.
     """
     found = found_format(conn)
     if not found:
         return []
     columns = _COLUMNS if found >= 2 else _COLUMNS.replace(" down_noop,", " false,")
-    rows = conn.execute(
-        f"SELECT {columns} FROM pgkeel.migrations ORDER BY applied_order"
-    ).fetchall()
+    try:
+        rows = conn.execute(
+            f"SELECT {columns} FROM pgkeel.migrations ORDER BY applied_order"
+        ).fetchall()
+    except pgerrors.InsufficientPrivilege as exc:
+        raise denied(conn, exc, write=False) from exc
     return [_row(r) for r in rows]
 
 
@@ -168,10 +174,13 @@ def events(conn: psycopg.Connection[tuple[object, ...]]) -> list[Event]:
     """Return the whole event log, oldest first; [] without history."""
     if not exists(conn):
         return []
-    rows = conn.execute(
-        "SELECT id, at, kind, version, name, checksum, execution_ms, statement_index,"
-        " sqlstate, message, detail, db_user, client FROM pgkeel.events ORDER BY id"
-    ).fetchall()
+    try:
+        rows = conn.execute(
+            "SELECT id, at, kind, version, name, checksum, execution_ms, statement_index,"
+            " sqlstate, message, detail, db_user, client FROM pgkeel.events ORDER BY id"
+        ).fetchall()
+    except pgerrors.InsufficientPrivilege as exc:
+        raise denied(conn, exc, write=False) from exc
     return [
         Event(
             id=int(str(r[0])), at=r[1], kind=r[2],  # type: ignore[arg-type]

@@ -22,7 +22,7 @@ from psycopg import sql
 from pgkeel import __version__
 from pgkeel.errors import DatabaseError, HistoryFormatTooNew
 
-__all__ = ["FORMAT", "ensure", "exists", "found_format"]
+__all__ = ["FORMAT", "denied", "ensure", "exists", "found_format"]
 
 # Each entry brings the layout from format i to i + 1; FORMAT is how many there are.
 # A later layout change appends a step (ALTER TABLE ...), never edits an old one.
@@ -120,23 +120,29 @@ def _check_not_newer(found: int | None) -> None:
         )
 
 
-def found_format(conn: psycopg.Connection[tuple[object, ...]]) -> int:
+def found_format(conn: psycopg.Connection[tuple[object, ...]], *, write: bool = False) -> int:
     """Return the layout format of the history tables, 0 when there are none.
 
     Read-only commands do not upgrade the layout, so their readers use this to read an
-    older one. Raises ``Refused`` when the tables were written by a newer pgkeel.
+    older one. Raises ``Refused`` when the tables were written by a newer pgkeel, and
+    ``DatabaseError`` (exit 3, SQLSTATE 42501) naming the grant when this user may not
+    read them (``write``: the grant a command that records history needs).
     """
-    found = _format(conn)
+    try:
+        found = _format(conn)
+    except pgerrors.InsufficientPrivilege as exc:
+        raise denied(conn, exc, write=write) from exc
     _check_not_newer(found)
     return found or 0
 
 
-def exists(conn: psycopg.Connection[tuple[object, ...]]) -> bool:
+def exists(conn: psycopg.Connection[tuple[object, ...]], *, write: bool = False) -> bool:
     """Return True when the history tables exist (False on a never-migrated database).
 
-    Raises ``Refused`` when they were written by a newer pgkeel.
+    Raises ``Refused`` when they were written by a newer pgkeel, ``DatabaseError`` as
+    :func:`found_format` does.
     """
-    return found_format(conn) > 0
+    return found_format(conn, write=write) > 0
 
 
 def ensure(conn: psycopg.Connection[tuple[object, ...]]) -> None:
@@ -146,7 +152,7 @@ def ensure(conn: psycopg.Connection[tuple[object, ...]]) -> None:
     Each format step commits together with the new ``history_format`` value. Raises
     ``Refused`` when the tables were written by a newer pgkeel, and ``DatabaseError``
     (exit 3, SQLSTATE 42501) naming the privilege to grant when the user may not create
-    the schema or its tables.
+    the schema or its tables, or may not write the tables that exist.
     """
     try:
         found = _format(conn) or 0
@@ -165,7 +171,28 @@ def ensure(conn: psycopg.Connection[tuple[object, ...]]) -> None:
                     (str(number + 1),),
                 )
     except pgerrors.InsufficientPrivilege as exc:
-        raise _denied(conn, exc) from exc
+        raise denied(conn, exc, write=True) from exc
+    _check_writable(conn)
+
+
+# What a runner does to each history table (pgkeel.events is append-only).
+_WRITES = (("pgkeel.meta", "SELECT"), ("pgkeel.migrations", "SELECT"),
+           ("pgkeel.migrations", "INSERT"), ("pgkeel.migrations", "UPDATE"),
+           ("pgkeel.migrations", "DELETE"), ("pgkeel.events", "SELECT"),
+           ("pgkeel.events", "INSERT"))
+
+
+def _check_writable(conn: psycopg.Connection[tuple[object, ...]]) -> None:
+    """Refuse before anything runs when this user may read the history but not write
+    it (say, granted only SELECT): found later, the error would come from a history
+    write after a migration's statements ran. One round trip; ``has_table_privilege``
+    reads the ACLs, including those a role inherits."""
+    rows = conn.execute(
+        "SELECT privilege || ' on ' || tab FROM unnest(%s::text[], %s::text[])"
+        " AS w(tab, privilege) WHERE NOT pg_catalog.has_table_privilege(tab, privilege)",
+        ([t for t, _ in _WRITES], [p for _, p in _WRITES])).fetchall()
+    if rows:
+        raise denied(conn, "it lacks " + ", ".join(str(r[0]) for r in rows), write=True)
 
 
 def _schema_owner(conn: psycopg.Connection[tuple[object, ...]]) -> str | None:
@@ -176,21 +203,40 @@ def _schema_owner(conn: psycopg.Connection[tuple[object, ...]]) -> str | None:
     return str(row[0]) if row else None
 
 
-def _denied(conn: psycopg.Connection[tuple[object, ...]],
-            error: pgerrors.InsufficientPrivilege) -> DatabaseError:
-    """Turn a 42501 met while creating the history into the privilege it needs.
+def _tables_owner(conn: psycopg.Connection[tuple[object, ...]]) -> str | None:
+    """The owner of ``pgkeel.migrations``, None when the history tables do not exist
+    (read from ``pg_class``, which needs no privilege on the schema)."""
+    row = conn.execute("SELECT pg_catalog.pg_get_userbyid(c.relowner) FROM"
+                       " pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n"
+                       " ON n.oid = c.relnamespace"
+                       " WHERE n.nspname = 'pgkeel' AND c.relname = 'migrations'").fetchone()
+    return str(row[0]) if row else None
 
-    CREATE SCHEMA needs ``CREATE`` on the database; CREATE TABLE in an existing schema
-    needs ``USAGE`` and ``CREATE`` on it (PostgreSQL docs §5.8 "Privileges", and the
-    CREATE SCHEMA / CREATE TABLE reference pages). The fix names both ways out, with
-    identifiers quoted as PostgreSQL's quote_ident would.
+
+def denied(conn: psycopg.Connection[tuple[object, ...]],
+           error: pgerrors.InsufficientPrivilege | str, *, write: bool) -> DatabaseError:
+    """Turn a 42501 met on pgkeel's history into the privilege it needs, as a fix.
+
+    ``error`` is the server's error, or what was found missing. ``write`` is True
+    for commands that create or record history (``up``, ``rollback``
+    ...), False for those that only read it (``status``, ``validate``). CREATE SCHEMA
+    needs ``CREATE`` on the database; CREATE TABLE in an existing schema needs
+    ``USAGE`` and ``CREATE`` on it; tables that exist but belong to another role need
+    ``USAGE`` on the schema and privileges on the tables, which ``CREATE`` on the
+    schema does not give (PostgreSQL docs §5.8 "Privileges", and the CREATE SCHEMA /
+    CREATE TABLE / GRANT reference pages). The fix names the ways out, with
+    identifiers quoted as PostgreSQL's quote_ident would. The connection must not be
+    in a failed transaction (callers use autocommit, or ``conn.transaction()`` has
+    rolled back).
     """
-    said = error.diag.message_primary or str(error).strip()
+    said = error if isinstance(error, str) else (error.diag.message_primary
+                                                 or str(error).strip())
     row = conn.execute("SELECT current_user, current_database()").fetchone()
     assert row is not None
     user, database = str(row[0]), str(row[1])
     who = sql.Identifier(user).as_string(conn)
     owner = _schema_owner(conn)
+    tables_owner = _tables_owner(conn)
     if owner is None:
         return DatabaseError(
             f"user {user!r} may not create schema pgkeel (where pgkeel keeps its history) "
@@ -200,6 +246,19 @@ def _denied(conn: psycopg.Connection[tuple[object, ...]],
             f"database: GRANT CREATE ON DATABASE {sql.Identifier(database).as_string(conn)}"
             f" TO {who}; or create the schema for this user: CREATE SCHEMA pgkeel "
             f"AUTHORIZATION {who}",
+        )
+    if tables_owner is not None and tables_owner != user:
+        rights = "SELECT, INSERT, UPDATE, DELETE" if write else "SELECT"
+        who_grants = (f"as {owner!r} or a superuser" if owner == tables_owner
+                      else "as a superuser")
+        return DatabaseError(
+            f"user {user!r} may not {'use' if write else 'read'} pgkeel's history in "
+            f"schema pgkeel (its tables are owned by {tables_owner!r}): {said} "
+            "[SQLSTATE 42501]",
+            sqlstate="42501",
+            hint=f"{who_grants} run: GRANT USAGE ON SCHEMA pgkeel TO {who}; GRANT "
+            f"{rights} ON ALL TABLES IN SCHEMA pgkeel TO {who}; or run pgkeel as "
+            f"{tables_owner!r}",
         )
     return DatabaseError(
         f"user {user!r} may not create or read pgkeel's history tables in schema pgkeel "

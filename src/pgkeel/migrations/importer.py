@@ -206,26 +206,34 @@ def _file_names(source: Path, scan: Scan, start: datetime | None) -> list[str]:
              for item in scan.sources]
     problems = [f"{item.label}: version {item.version!r} is not digits"
                 for item in scan.sources if not is_version(item.version)]
+    # Each kind of problem has its own rename; the hint names only those present.
+    renames = ["give the non-digit ones a leading digit version"] if problems else []
     by_version: dict[str, list[Source]] = {}
     for item in scan.sources:
         by_version.setdefault(item.version, []).append(item)
-    problems += [f"version {version} is shared by " + ", ".join(i.label for i in items)
-                 for version, items in by_version.items() if len(items) > 1]
+    shared = [f"version {version} is shared by " + ", ".join(i.label for i in items)
+              for version, items in by_version.items() if len(items) > 1]
+    if shared:
+        renames.append("give each migration sharing a version one of its own")
     pairs = list(zip(scan.sources, names, strict=True))
-    problems += [f"{before.label} comes before {after.label} upstream, but {name_after} "
-                 f"would sort before {name_before}"
-                 for (before, name_before), (after, name_after) in pairwise(pairs)
-                 if order_key(name_before) >= order_key(name_after)]
+    misordered = [f"{before.label} comes before {after.label} upstream, but {name_after} "
+                  f"would sort before {name_before}"
+                  for (before, name_before), (after, name_after) in pairwise(pairs)
+                  if order_key(name_before) >= order_key(name_after)]
+    if misordered:
+        renames.append("make the out-of-order versions sort as names (zero-padding "
+                       "golang-migrate versions keeps their value)")
+    problems += shared + misordered
     if problems:
         raise MigrationFileError(
             f"{len(problems)} upstream version problem(s) keep pgkeel from keeping the "
             "original versions (pgkeel, like dbmate, runs files in file-name order and "
             "records one row per version): " + "; ".join(problems),
             path=source,
-            hint="rename those originals (zero-padding golang-migrate versions keeps "
-            "their value), or pass --start YYYYMMDDHHMMSS to give every migration a new "
-            "version in the original order (a database that recorded the old versions "
-            "then needs `pgkeel migrate baseline`)",
+            hint="rename those originals (" + "; ".join(renames) + "), or pass --start "
+            "YYYYMMDDHHMMSS to give every migration a new version in the original order "
+            "(a database that recorded the old versions then needs `pgkeel migrate "
+            "baseline`)",
         )
     return names
 

@@ -27,6 +27,7 @@ import psycopg
 from pgkeel.connect import connect
 from pgkeel.errors import FailedMigrationBlocks, Refused, UsageError
 from pgkeel.migrations import health, history
+from pgkeel.migrations._foreign import refuse_rerun
 from pgkeel.migrations._interrupted import left_by
 from pgkeel.migrations.backup import BackupFile, dump
 from pgkeel.migrations.execute import Executor, RetryPolicy
@@ -123,7 +124,7 @@ def _locked(url: str, lock_wait_s: float, progress: Progress | None, *,
     """
     with connect(url) as conn, AdvisoryLock(conn, wait_s=lock_wait_s,
                                             progress=progress) as lock:
-        if create or history.exists(conn):
+        if create or history.exists(conn, write=True):
             history.ensure(conn)
         yield conn, lock
 
@@ -185,7 +186,8 @@ def up(
 
     Raises ``MigrationFileError`` (exit 2) for a broken file, ``LockNotAcquired``
     (exit 4) after ``lock_wait_s`` seconds, ``Refused``/``ChecksumMismatch`` (exit 4)
-    as :func:`~pgkeel.migrations.plan.plan_up` describes, and ``MigrationFailed``
+    as :func:`~pgkeel.migrations.plan.plan_up` describes or when another tool's
+    history records migrations pgkeel's does not (``_foreign``), and ``MigrationFailed``
     (exit 3) when a statement fails: the migrations before it stay applied.
     """
     migrations = discover(directory)
@@ -193,12 +195,17 @@ def up(
         with connect(url) as conn:
             rows = history.read(conn)
             server = conn.info.server_version
+            if not rows:
+                refuse_rerun(conn, migrations)
         plan = plan_up(migrations, rows, to=to, allow_out_of_order=allow_out_of_order,
                        resume=resume)
         return UpResult(plan=_with_grammar(plan, server), done=(), dry_run=True)
     with _locked(url, lock_wait_s, progress) as (conn, lock):
+        rows = history.read(conn)
+        if not rows:
+            refuse_rerun(conn, migrations)
         try:
-            plan = plan_up(migrations, history.read(conn), to=to,
+            plan = plan_up(migrations, rows, to=to,
                            allow_out_of_order=allow_out_of_order, resume=resume)
         except FailedMigrationBlocks as refused:
             _name_invalid_indexes(conn, refused)
