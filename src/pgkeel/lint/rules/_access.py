@@ -19,9 +19,12 @@ from collections.abc import Iterable
 
 from pgkeel.catalog.model import Grant, Snapshot
 from pgkeel.lint.context import CheckContext
+from pgkeel.lint.options import RuleOption
 
 __all__ = [
     "API_ROLES",
+    "API_ROLES_OPTION",
+    "EXPOSED_SCHEMAS_OPTION",
     "MANAGED_SCHEMAS",
     "api_roles",
     "exposed_schemas",
@@ -32,6 +35,13 @@ __all__ = [
 
 #: The roles PostgREST switches to for requests (Supabase's names).
 API_ROLES = ("anon", "authenticated")
+
+#: The options :func:`api_roles` and :func:`exposed_schemas` read, for the rules that
+#: call them to declare (``Rule.options``).
+API_ROLES_OPTION = RuleOption(list[str], "roles the API uses (PostgREST's anon and authenticated)",
+                              list(API_ROLES))
+EXPOSED_SCHEMAS_OPTION = RuleOption(
+    list[str] | None, "schemas the API exposes (default: those the API roles may use)", None)
 
 #: Schemas Supabase manages itself, which splinter leaves out of its lints
 #: (supabase/splinter, lints/0011_function_search_path_mutable.sql).

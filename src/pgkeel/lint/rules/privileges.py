@@ -17,7 +17,8 @@ from pgkeel.lint import checklist as checklist_items
 from pgkeel.lint.context import CheckContext
 from pgkeel.lint.options import RuleOption
 from pgkeel.lint.rules._access import (
-    API_ROLES,
+    API_ROLES_OPTION,
+    EXPOSED_SCHEMAS_OPTION,
     api_roles,
     exposed_schemas,
     grantee_of,
@@ -112,12 +113,8 @@ class SecurityDefinerView(SchemaRule):
 
     id = "security-definer-view"
     options: ClassVar[dict[str, RuleOption]] = {
-        "api_roles": RuleOption(
-            list[str], "roles the API uses (PostgREST's anon and authenticated)",
-            list(API_ROLES)),
-        "exposed_schemas": RuleOption(
-            list[str] | None, "schemas the API exposes (default: those the API roles may use)",
-            None),
+        "api_roles": API_ROLES_OPTION,
+        "exposed_schemas": EXPOSED_SCHEMAS_OPTION,
     }
     severity = Severity.WARNING
     checklist = checklist_items.RLS
@@ -269,9 +266,7 @@ class SecurityDefinerExecutableByPublic(SchemaRule):
 
     id = "security-definer-executable-by-public"
     options: ClassVar[dict[str, RuleOption]] = {
-        "api_roles": RuleOption(
-            list[str], "roles the API uses (PostgREST's anon and authenticated)",
-            list(API_ROLES)),
+        "api_roles": API_ROLES_OPTION,
     }
     severity = Severity.WARNING
     checklist = checklist_items.RLS
@@ -344,9 +339,7 @@ class ExtensionInPublic(SchemaRule):
 
     id = "extension-in-public"
     options: ClassVar[dict[str, RuleOption]] = {
-        "exposed_schemas": RuleOption(
-            list[str] | None, "schemas the API exposes (default: those the API roles may use)",
-            None),
+        "exposed_schemas": EXPOSED_SCHEMAS_OPTION,
     }
     severity = Severity.WARNING
     checklist = checklist_items.RLS
@@ -426,12 +419,8 @@ class GrantsWithoutPolicy(SchemaRule):
 
     id = "grants-without-policy"
     options: ClassVar[dict[str, RuleOption]] = {
-        "api_roles": RuleOption(
-            list[str], "roles the API uses (PostgREST's anon and authenticated)",
-            list(API_ROLES)),
-        "exposed_schemas": RuleOption(
-            list[str] | None, "schemas the API exposes (default: those the API roles may use)",
-            None),
+        "api_roles": API_ROLES_OPTION,
+        "exposed_schemas": EXPOSED_SCHEMAS_OPTION,
     }
     severity = Severity.INFO
     checklist = checklist_items.RLS

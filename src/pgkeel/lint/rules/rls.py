@@ -15,7 +15,14 @@ from pgkeel.catalog.model import Policy, Snapshot, Table
 from pgkeel.lint import checklist as checklist_items
 from pgkeel.lint.context import CheckContext
 from pgkeel.lint.options import RuleOption
-from pgkeel.lint.rules._access import API_ROLES, api_roles, exposed_schemas, grantee_of, managed
+from pgkeel.lint.rules._access import (
+    API_ROLES_OPTION,
+    EXPOSED_SCHEMAS_OPTION,
+    api_roles,
+    exposed_schemas,
+    grantee_of,
+    managed,
+)
 from pgkeel.lint.rules._catalog import ident, qualified_ident, quote_ident, table_name
 from pgkeel.lint.rules.base import SchemaRule
 from pgkeel.report.findings import Finding, Severity
@@ -107,12 +114,8 @@ class RlsDisabledInExposedSchema(SchemaRule):
 
     id = "rls-disabled-in-exposed-schema"
     options: ClassVar[dict[str, RuleOption]] = {
-        "api_roles": RuleOption(
-            list[str], "roles the API uses (PostgREST's anon and authenticated)",
-            list(API_ROLES)),
-        "exposed_schemas": RuleOption(
-            list[str] | None, "schemas the API exposes (default: those the API roles may use)",
-            None),
+        "api_roles": API_ROLES_OPTION,
+        "exposed_schemas": EXPOSED_SCHEMAS_OPTION,
     }
     severity = Severity.ERROR
     checklist = checklist_items.RLS
