@@ -64,6 +64,7 @@ def test_lazy_package_names_resolve() -> None:
     """Every name the two packages export resolves, to the object of its home module."""
     from pgkeel.migrations import runner, status_report
 
+    assert sorted(pgkeel.migrations.__all__) == sorted(pgkeel.migrations._HOMES)
     for name in pgkeel.migrations.__all__:
         assert getattr(pgkeel.migrations, name) is not None, name
     assert pgkeel.migrations.up is runner.up

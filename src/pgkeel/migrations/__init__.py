@@ -64,7 +64,43 @@ _HOMES = {
                      "validate"), "status_report"),
 }
 
-__all__ = sorted(_HOMES)
+__all__ = [
+    "AppliedMigration",
+    "BaselineResult",
+    "CHECKSUM_ALGORITHM",
+    "Done",
+    "Event",
+    "Failure",
+    "FileNote",
+    "ImportReport",
+    "Migration",
+    "MigrationStatus",
+    "Plan",
+    "PlannedStatement",
+    "ProgressEvent",
+    "RepairResult",
+    "RetryPolicy",
+    "RollbackResult",
+    "Section",
+    "Statement",
+    "StatusReport",
+    "Step",
+    "UpResult",
+    "ValidateResult",
+    "baseline",
+    "checksum",
+    "discover",
+    "import_history",
+    "new_migration",
+    "parse_migration",
+    "read_migration",
+    "redo",
+    "repair",
+    "rollback",
+    "status",
+    "up",
+    "validate",
+]
 
 
 def __getattr__(name: str) -> Any:
