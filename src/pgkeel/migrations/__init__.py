@@ -65,9 +65,9 @@ _HOMES = {
 }
 
 __all__ = [
+    "CHECKSUM_ALGORITHM",
     "AppliedMigration",
     "BaselineResult",
-    "CHECKSUM_ALGORITHM",
     "Done",
     "Event",
     "Failure",
