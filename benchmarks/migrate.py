@@ -51,6 +51,37 @@ other jobs, so only ratios taken in the same window compare):
   CPU before the first statement, while the migrations themselves now take less
   time than dbmate's (pgkeel-lib < 1.0x). ``pgkeel --help`` went from 0.35 s to
   0.03 s (median of 10).
+- start-up cut (``f1f77c5`` -> branch ``h/perf``: ``pgkeel.migrations`` and
+  ``pgkeel.report`` load their submodules on first use, so ``migrate up``/``status``
+  no longer import the importer, pg_dump's module, the cluster code or the report
+  renderers; settings models build their validators on first use). Side by side,
+  both pgkeel versions and dbmate on fresh databases, rotated, two runs of 9 rounds
+  (load 2.4, then 2.0): before 1.588 / 1.509 s (1.37x / 1.44x), after 1.381 /
+  1.466 s (1.19x / 1.40x), dbmate 1.158 / 1.048 s; the no-op run 0.710 -> 0.524 /
+  0.710 -> 0.666 s. So the saving is 40-110 ms a run, and the first run's 1.19x owes
+  part of its gap to noise. Interleaved no-op runs (15 each, load 1.8): ``migrate
+  up`` 714 -> 601 ms wall, 700 -> 590 ms CPU; ``migrate status`` 846 -> 797 ms;
+  ``pgkeel --help`` 28 -> 27 ms (path unchanged). Under ``-X importtime`` (median
+  of 7) ``migrate up`` loads 526 modules instead of 543, pgkeel's own taking 48 ms
+  instead of 72. This script (after), load 1.4-2.3: 5 rounds pgkeel 1.364 s, dbmate
+  0.641 s (2.13x), pgkeel-lib 0.99x, pgkeel-noop 0.803 s; 7 rounds 1.472 s, 0.590 s
+  (2.49x), pgkeel-lib 0.99x, pgkeel-noop 0.678 s. On a quieter machine dbmate gets
+  faster and pgkeel's fixed start-up does not shrink with it, so the ratio moves
+  with the load far more than with these changes.
+- The floor, and why 1.0x is out of reach for a Python process: importing the
+  libraries the command cannot run without (psycopg 3, pglast, pydantic with
+  pydantic-settings, Rich, Typer) takes 0.45-0.47 s of wall time alone (medians of
+  the two side-by-side runs; 0.35 s best), 0.39-0.45x of dbmate's whole run, before pgkeel's own
+  modules (about 30-50 ms) or the first statement. ``import psycopg`` is ~0.18 s CPU
+  here (it loads asyncio, ctypes.util, logging and importlib.metadata), pydantic-settings
+  ~0.1 s (pydantic's schema machinery and every settings source), pglast ~0.05 s:
+  ``pglast.parser`` cannot be imported without ``pglast.ast`` and ``pglast.enums``
+  (the extension's module init runs ``from . import ast, enums``, and the package's
+  ``__init__`` imports ``enums``). Typer costs ~0.06-0.08 s CPU (the import, ~0.05 s,
+  then building the click commands and one pydantic adapter per option); skipping it
+  would need the migrate options declared outside Typer. With the engine at about
+  0.9-1.0x of dbmate, start-up alone keeps the process at ~1.2-1.5x of dbmate on
+  this loaded machine, and above 2x on a quiet one (dbmate 0.6 s).
 """
 
 from __future__ import annotations

@@ -61,6 +61,11 @@ class CheckSettings(BaseModel):
 class _Options(BaseModel):
     """The configurable fields, shared by the file model and the settings class."""
 
+    # Validators are built on first use, not at import: a command validates only
+    # load_settings' subclass of Settings, and _FileOptions only when a file exists
+    # (each build costs milliseconds of every command's start-up).
+    model_config = ConfigDict(defer_build=True)
+
     database_url: str | None = Field(
         default=None,
         validation_alias=AliasChoices("database_url", "DATABASE_URL", "PGKEEL_DATABASE_URL"),

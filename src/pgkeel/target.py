@@ -9,15 +9,20 @@ stderr.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from pgkeel.cluster import Cluster
-from pgkeel.config import Settings
+if TYPE_CHECKING:
+    from pgkeel.cluster import Cluster
+    from pgkeel.config import Settings
 
 __all__ = ["database_url", "local_cluster"]
 
 
 def local_cluster(settings: Settings) -> Cluster:
     """Return the project's local cluster (it may not exist or run yet)."""
+    # Imported here: a command given a database URL never needs the cluster code.
+    from pgkeel.cluster import Cluster
+
     return Cluster(settings.resolve(settings.cluster_dir), postgres_bin=settings.postgres_bin)
 
 

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import psycopg
 
@@ -29,7 +29,6 @@ from pgkeel.errors import FailedMigrationBlocks, Refused, UsageError
 from pgkeel.migrations import health, history
 from pgkeel.migrations._foreign import refuse_rerun
 from pgkeel.migrations._interrupted import left_by
-from pgkeel.migrations.backup import BackupFile, dump
 from pgkeel.migrations.execute import Executor, RetryPolicy
 from pgkeel.migrations.files import Migration, discover
 from pgkeel.migrations.lock import AdvisoryLock
@@ -37,6 +36,9 @@ from pgkeel.migrations.plan import Plan, Step, order_of, plan_rollback, plan_up
 from pgkeel.migrations.progress import Progress, emit
 from pgkeel.migrations.records import AppliedMigration
 from pgkeel.report.findings import Finding
+
+if TYPE_CHECKING:
+    from pgkeel.migrations.backup import BackupFile
 
 __all__ = [
     "BaselineResult",
@@ -253,6 +255,10 @@ def _name_invalid_indexes(conn: Conn, error: FailedMigrationBlocks) -> None:
 
 def _backup(conn: Conn, url: str, directory: Path, postgres_bin: Path | None,
             progress: Progress | None) -> BackupFile:
+    # Imported here: pg_dump's module (and the cluster code it finds binaries with) is
+    # only for `up --backup`.
+    from pgkeel.migrations.backup import dump
+
     row = conn.execute("SELECT current_database()").fetchone()
     assert row is not None
     emit(progress, "backup_start", detail=f"pg_dump -Fc into {directory}")
