@@ -343,11 +343,13 @@ def test_skill_example(pg_database: TestDatabase, tmp_path: Path) -> None:
                           "varchar-limit"}
     assert {f.severity for f in result.findings} == {Severity.WARNING, Severity.INFO}
     assert [c.item for c in result.checklist] == [i.item for i in CHECKLIST]
-    # 3NF is answered by the normalisation rules now: the example has no repeating
-    # groups, lists or dependencies in its (empty) tables
+    # 3NF is answered by rules that judge from rows, and the example's tables are
+    # empty: not checked, saying why (not a "pass" nothing was read for)
     assert [c.status for c in result.checklist] == [
-        "pass", "pass", "not checked", "warn", "not checked", "not checked",
+        "not checked", "pass", "not checked", "warn", "not checked", "not checked",
         "not checked", "pass"]
+    assert result.checklist[0].detail.startswith("no table holds rows yet: rules that judge")
+    assert "no table holds rows yet" in result.checklist[3].detail
     assert all(c.detail for c in result.checklist)
 
     # the suggested fixes, run as a script with psql, leave nothing to report
@@ -356,8 +358,12 @@ def test_skill_example(pg_database: TestDatabase, tmp_path: Path) -> None:
     pg_database.run_sql_file(script)
     after = check(pg_database.url)
     assert after.findings == ()
-    assert [c.status for c in after.checklist][:4] == ["pass", "pass", "not checked",
+    assert [c.status for c in after.checklist][:4] == ["not checked", "pass", "not checked",
                                                       "pass"]
+    # with rows, the data rules have something to judge: 3NF is answered
+    with pg_database.connect() as conn:
+        conn.execute("INSERT INTO categories (name, slug) VALUES ('Books', 'books')")
+    assert check(pg_database.url).checklist[0].status == "pass"
 
 
 def test_errors_fail_their_checklist_item(pg_database: TestDatabase) -> None:

@@ -38,7 +38,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import psycopg
+from psycopg import sql
 
+from pgkeel.catalog.model import Snapshot
 from pgkeel.connect import connect
 from pgkeel.lint import checklist as items
 from pgkeel.lint import registry
@@ -149,7 +151,7 @@ class CheckResult:
 
 def _answer(item: _Item, findings: Sequence[Finding], ran: Sequence[type[Rule]],
             skipped: Sequence[type[Rule]], data_read: bool,
-            data_failures: Sequence[str] = ()) -> ChecklistItem:
+            data_failures: Sequence[str] = (), rows_seen: bool = True) -> ChecklistItem:
     if not item.rule_backed:
         return ChecklistItem(item.item, "not checked", item.not_checked)
     rules = tuple(r.id for r in ran if r.checklist == item.item)
@@ -167,7 +169,14 @@ def _answer(item: _Item, findings: Sequence[Finding], ran: Sequence[type[Rule]],
                   f"{'; '.join(data_failures[:3])}{'; …' * (len(data_failures) > 3)}): "
                   f"rules that judge from the data "
                   f"({', '.join(readers)}) may have missed findings")
+    if readers and data_read and not rows_seen:
+        unread = (f"; no table holds rows yet: rules that judge from the data "
+                  f"({', '.join(readers)}) had nothing to read")
     hits = [f for f in findings if f.rule in rules]
+    if not hits and unread and len(readers) == len(rules):
+        # Every rule of the item judges from rows it could not read: silence proves
+        # nothing, so the item is not answered.
+        return ChecklistItem(item.item, "not checked", unread.removeprefix("; "), rules)
     if not hits:
         return ChecklistItem(item.item, "pass", f"checked: {item.scope}{unread}", rules)
     counts = Counter(f.rule for f in hits)
@@ -178,20 +187,22 @@ def _answer(item: _Item, findings: Sequence[Finding], ran: Sequence[type[Rule]],
 
 
 def checklist(findings: Sequence[Finding], ran: Sequence[type[Rule]] | None = None, *,
-              data_read: bool = True, data_failures: Sequence[str] = ()
-              ) -> tuple[ChecklistItem, ...]:
+              data_read: bool = True, data_failures: Sequence[str] = (),
+              rows_seen: bool = True) -> tuple[ChecklistItem, ...]:
     """Answer the checklist from ``findings`` of the rules ``ran`` (module docstring).
 
     ``ran`` defaults to every rule that is not opt-in; rules that declare an item but
     are not in ``ran`` make the item say they did not run. ``data_read`` False adds
     that the rules reading rows were skipped; ``data_failures`` (distinct reasons
-    data queries failed) adds that those rules may have missed findings.
+    data queries failed) adds that those rules may have missed findings;
+    ``rows_seen`` False (no audited table holds a row) adds that they had nothing to
+    read, and an item whose rules all judge from rows is then ``not checked``.
     """
     every = registry.schema_rules()
     chosen = tuple(ran) if ran is not None else tuple(r for r in every if not r.opt_in)
     skipped = tuple(r for r in every if r not in chosen)
-    return tuple(_answer(item, findings, chosen, skipped, data_read, data_failures)
-                 for item in CHECKLIST)
+    return tuple(_answer(item, findings, chosen, skipped, data_read, data_failures,
+                         rows_seen) for item in CHECKLIST)
 
 
 def selected_rules(config: CheckConfig, server_version_num: int) -> tuple[type[SchemaRule], ...]:
@@ -199,6 +210,27 @@ def selected_rules(config: CheckConfig, server_version_num: int) -> tuple[type[S
     return tuple(r for r in registry.schema_rules()
                  if (not r.opt_in or r.id in config.enable) and r.id not in config.disable
                  and server_version_num >= r.min_server_version)
+
+
+def _holds_rows(conn: psycopg.Connection[Any], snap: Snapshot) -> bool:
+    """True when some audited table holds at least one row (one query, one probe each).
+
+    Raises nothing: a table the user may not read counts as holding rows (the data
+    failures already say what could not be read).
+    """
+    tables = [t for t in snap.tables if not t.is_partition]
+    if not tables:
+        return False
+    probes = sql.SQL(", ").join(
+        sql.SQL("(SELECT EXISTS (SELECT FROM {}.{}))").format(
+            sql.Identifier(t.schema), sql.Identifier(t.name)) for t in tables)
+    try:
+        with conn.transaction():
+            row = conn.execute(sql.SQL("SELECT true = ANY (ARRAY[{}])").format(probes)
+                               ).fetchone()
+    except psycopg.Error:
+        return True
+    return bool(row and row[0])
 
 
 def check(target: str | psycopg.Connection[Any], config: CheckConfig | None = None, *,
@@ -219,16 +251,19 @@ def check(target: str | psycopg.Connection[Any], config: CheckConfig | None = No
     if isinstance(target, psycopg.Connection):
         snap, findings = lint_database(target, config=config, read_rows=read_rows,
                                        failures=failed)
+        rows = read_rows and _holds_rows(target, audited(snap))
     else:
         with connect(target) as conn:
             snap, findings = lint_database(conn, config=config, read_rows=read_rows,
                                            failures=failed)
+            rows = read_rows and _holds_rows(conn, audited(snap))
     failures = tuple(sorted(set(failed)))
     ran = selected_rules(config, snap.server_version_num)
     return CheckResult(
         database=snap.database,
         server_version=snap.server_version,
-        checklist=checklist(findings, ran, data_read=read_rows, data_failures=failures),
+        checklist=checklist(findings, ran, data_read=read_rows, data_failures=failures,
+                            rows_seen=rows),
         findings=findings,
         rules=tuple(r.info() for r in ran),
         tables=len(audited(snap).tables),
