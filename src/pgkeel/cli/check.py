@@ -70,7 +70,7 @@ def check_command(
     """Audit a database: the skill's Validation Checklist, then every finding.
 
     Exit code 0, or 1 when a finding is at or above --fail-on (default: error).
-    The [check] table of pgkeel.toml selects rules, severities and options.
+    The \\[check] table of pgkeel.toml selects rules, severities and options.
 
     Example: [bold]pgkeel check --example[/bold] (no database needed: uses the local
     cluster), [bold]pgkeel check -d postgresql://app@localhost/app --format sarif[/bold],
