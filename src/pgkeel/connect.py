@@ -287,25 +287,24 @@ def reach(dsn: str) -> Handshake:
             start = time.perf_counter()
             conn.execute("SELECT 1").fetchone()
             timings.append((time.perf_counter() - start) * 1000)
+        # The server's facts and the preload libraries in one round trip.
         row = conn.execute(
             "SELECT current_setting('server_version'),"
             " current_setting('server_version_num')::int,"
-            " current_database(), current_user"
-        ).fetchone()
-        assert row is not None
-        extensions = conn.execute(
-            "SELECT name, default_version, installed_version, pg_catalog.quote_ident(name)"
-            " FROM pg_catalog.pg_available_extensions ORDER BY name"
-        ).fetchall()
-        preload = conn.execute(
-            "SELECT (SELECT setting FROM pg_catalog.pg_settings"
-            "        WHERE name = 'shared_preload_libraries'),"
+            " current_database(), current_user,"
+            " (SELECT setting FROM pg_catalog.pg_settings"
+            "  WHERE name = 'shared_preload_libraries'),"
             " ARRAY(SELECT m FROM unnest(%s::text[], %s::text[]) AS u(m, setting)"
             "       WHERE EXISTS (SELECT FROM pg_catalog.pg_settings s"
             "                     WHERE s.name = u.setting))",
             (list(_PRELOADED), list(_PRELOADED.values())),
         ).fetchone()
-        assert preload is not None
+        assert row is not None
+        preload = row[4:]
+        extensions = conn.execute(
+            "SELECT name, default_version, installed_version, pg_catalog.quote_ident(name)"
+            " FROM pg_catalog.pg_available_extensions ORDER BY name"
+        ).fetchall()
         rls = conn.execute(
             "SELECT format('%I.%I', n.nspname, c.relname)"
             " FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"

@@ -40,8 +40,8 @@ def connect_command(
             "rls_tables": list(facts.rls_tables),
             "shared_preload_libraries": None if facts.preload_libraries is None
             else list(facts.preload_libraries),
-            "extensions_setup": {name: list(facts.setup_steps(name)) for name in _NOTABLE
-                                 if facts.setup_steps(name)},
+            "extensions_setup": {name: list(steps) for name in _NOTABLE
+                                 if (steps := facts.setup_steps(name))},
         }))
         return
     table = Table(show_header=False, box=None, pad_edge=False)

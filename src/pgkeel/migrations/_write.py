@@ -108,10 +108,9 @@ def write_migrations(directory: Path, drafts: Sequence[MigrationDraft], *,
         planned: list[tuple[Path, bytes]] = []
         for slug, draft in zip(slugs, drafts, strict=True):
             # A version already taken (by any name) moves the file a second later.
-            while any(_naming.leading_version(other.name) == moment.strftime("%Y%m%d%H%M%S")
-                      for other in directory.glob(f"{moment.strftime('%Y%m%d%H%M%S')}*")):
+            while _taken(directory, version := moment.strftime("%Y%m%d%H%M%S")):
                 moment += timedelta(seconds=1)
-            path = directory / f"{moment.strftime('%Y%m%d%H%M%S')}_{slug}.sql"
+            path = directory / f"{version}_{slug}.sql"
             data = draft.render().encode()
             parse_migration(path, data)
             planned.append((path, data))
@@ -122,6 +121,12 @@ def write_migrations(directory: Path, drafts: Sequence[MigrationDraft], *,
                       hint="check the migrations directory for misnamed files")
 
 
+def _taken(directory: Path, version: str) -> bool:
+    """True when a file in ``directory`` has ``version`` (its leading digits)."""
+    return any(_naming.leading_version(other.name) == version
+               for other in directory.glob(f"{version}*"))
+
+
 def _write_all(planned: list[tuple[Path, bytes]]) -> bool:
     """Write every file, or none (False when one name was taken meanwhile)."""
     written: list[Path] = []
@@ -129,15 +134,13 @@ def _write_all(planned: list[tuple[Path, bytes]]) -> bool:
         for path, data in planned:
             write_new(path, data)
             written.append(path)
-    except FileExistsError:
+    except OSError as exc:
+        # Nothing half-written stays. A name taken meanwhile means another try; any
+        # other OSError (its errno and path) reaches the caller, whose message names
+        # the path and the fix (a too-long name, a file where the folder should be).
         for path in written:
             path.unlink()
-        return False
-    except OSError:
-        # Nothing half-written stays; the OSError (its errno and path) reaches the
-        # caller, whose message names the path and the fix (a too-long name, a file
-        # where the folder should be).
-        for path in written:
-            path.unlink()
+        if isinstance(exc, FileExistsError):
+            return False
         raise
     return True

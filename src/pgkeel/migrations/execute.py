@@ -331,19 +331,18 @@ class Executor:
         try:
             if self.conn.broken or self.conn.closed:
                 return
-            rows = dict(self.conn.execute(
-                "SELECT version, execution_ms FROM pgkeel.migrations WHERE version = ANY(%s)"
-                " AND status = 'applied'", ([s.version for s in steps],)).fetchall())
-        except psycopg.Error:
+            # history owns every statement on its tables
+            rows = {r.version: r.execution_ms for r in history.read(self.conn)
+                    if not r.failed}
+        except (psycopg.Error, PgkeelError):
             return
         for position, step in enumerate(steps):
             if step.version not in rows or step.version in self.streamed:
                 continue
             if position and step.version not in self.announced:
                 emit(self.progress, "apply_start", version=step.version, name=step.name)
-            ms = rows[step.version]
             emit(self.progress, "apply_done", version=step.version, name=step.name,
-                 elapsed_ms=ms if isinstance(ms, int) else None)
+                 elapsed_ms=rows[step.version])
             self.streamed.add(step.version)
 
     def _autocommit(

@@ -265,7 +265,8 @@ def plan_up(
     if rows and pending:
         # A failed migration ran in part, so it counts as applied here.
         newest = max((r.version for r in rows), key=lambda v: order_of(v, files, rows))
-        older = [m for m in pending if m.sort_key < order_of(newest, files, rows)]
+        newest_key = order_of(newest, files, rows)
+        older = [m for m in pending if m.sort_key < newest_key]
         if older and not allow_out_of_order:
             names = ", ".join(m.path.name for m in older)
             raise OutOfOrderMigration(
@@ -282,7 +283,8 @@ def plan_up(
                 f"--to {to}: no migration has that version",
                 hint="give a version from `pgkeel migrate status`",
             )
-        pending = [m for m in pending if m.sort_key <= order_of(to, files, rows)]
+        limit = order_of(to, files, rows)
+        pending = [m for m in pending if m.sort_key <= limit]
     for migration in pending:
         steps.append(Step(
             direction="up",

@@ -16,7 +16,7 @@ Defaults: ``lock_wait_s`` 60 s and ``lock_timeout_s`` 5 s, as the ``lock_wait`` 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -131,6 +131,14 @@ def _locked(url: str, lock_wait_s: float, progress: Progress | None, *,
         yield conn, lock
 
 
+def _history_or_refuse(conn: Conn, migrations: Sequence[Migration]) -> list[AppliedMigration]:
+    """The history; without one, refuse to re-run what another tool already applied."""
+    rows = history.read(conn)
+    if not rows:
+        refuse_rerun(conn, migrations)
+    return rows
+
+
 def _warnings(conn: Conn) -> tuple[Finding, ...]:
     return (*health.invalid_indexes(conn), *health.not_valid_constraints(conn))
 
@@ -195,17 +203,13 @@ def up(
     migrations = discover(directory)
     if dry_run:
         with connect(url) as conn:
-            rows = history.read(conn)
+            rows = _history_or_refuse(conn, migrations)
             server = conn.info.server_version
-            if not rows:
-                refuse_rerun(conn, migrations)
         plan = plan_up(migrations, rows, to=to, allow_out_of_order=allow_out_of_order,
                        resume=resume)
         return UpResult(plan=_with_grammar(plan, server), done=(), dry_run=True)
     with _locked(url, lock_wait_s, progress) as (conn, lock):
-        rows = history.read(conn)
-        if not rows:
-            refuse_rerun(conn, migrations)
+        rows = _history_or_refuse(conn, migrations)
         try:
             plan = plan_up(migrations, rows, to=to,
                            allow_out_of_order=allow_out_of_order, resume=resume)
@@ -379,7 +383,8 @@ def baseline(
         raise UsageError(f"baseline {version}: no migration file has that version",
                          hint="give a version from `pgkeel migrate status`")
     files = {m.version: m for m in migrations}
-    chosen = tuple(m for m in migrations if m.sort_key <= order_of(version, files, ()))
+    limit = order_of(version, files, ())
+    chosen = tuple(m for m in migrations if m.sort_key <= limit)
     with _locked(url, lock_wait_s, progress) as (conn, _lock):
         rows = history.read(conn)
         if rows:
