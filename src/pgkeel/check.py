@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -46,7 +47,7 @@ from pgkeel.lint import checklist as items
 from pgkeel.lint import registry
 from pgkeel.lint.context import CheckConfig
 from pgkeel.lint.rules.base import Rule, SchemaRule
-from pgkeel.lint.schema import audited, lint_database
+from pgkeel.lint.schema import audited, lint_database, selected
 from pgkeel.report.findings import FailOn, Finding, RuleInfo, Severity, breaches
 
 __all__ = ["CHECKLIST", "CheckResult", "ChecklistItem", "ChecklistStatus", "check",
@@ -208,8 +209,7 @@ def checklist(findings: Sequence[Finding], ran: Sequence[type[Rule]] | None = No
 def selected_rules(config: CheckConfig, server_version_num: int) -> tuple[type[SchemaRule], ...]:
     """The schema rules ``check`` runs under ``config`` on a server of that version."""
     return tuple(r for r in registry.schema_rules()
-                 if (not r.opt_in or r.id in config.enable) and r.id not in config.disable
-                 and server_version_num >= r.min_server_version)
+                 if selected(r, config, server_version_num))
 
 
 def _holds_rows(conn: psycopg.Connection[Any], snap: Snapshot) -> bool:
@@ -248,15 +248,13 @@ def check(target: str | psycopg.Connection[Any], config: CheckConfig | None = No
     """
     config = config or CheckConfig()
     failed: list[str] = []
-    if isinstance(target, psycopg.Connection):
-        snap, findings = lint_database(target, config=config, read_rows=read_rows,
+    opened = nullcontext(target) if isinstance(target, psycopg.Connection) \
+        else connect(target)
+    with opened as conn:
+        snap, findings = lint_database(conn, config=config, read_rows=read_rows,
                                        failures=failed)
-        rows = read_rows and _holds_rows(target, audited(snap))
-    else:
-        with connect(target) as conn:
-            snap, findings = lint_database(conn, config=config, read_rows=read_rows,
-                                           failures=failed)
-            rows = read_rows and _holds_rows(conn, audited(snap))
+        kept = audited(snap)
+        rows = read_rows and _holds_rows(conn, kept)
     failures = tuple(sorted(set(failed)))
     ran = selected_rules(config, snap.server_version_num)
     return CheckResult(
@@ -266,7 +264,7 @@ def check(target: str | psycopg.Connection[Any], config: CheckConfig | None = No
                             rows_seen=rows),
         findings=findings,
         rules=tuple(r.info() for r in ran),
-        tables=len(audited(snap).tables),
+        tables=len(kept.tables),
         data_read=read_rows,
         data_failures=failures,
     )

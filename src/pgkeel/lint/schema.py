@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 from fnmatch import fnmatchcase
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 
@@ -21,7 +21,10 @@ from pgkeel.lint import registry
 from pgkeel.lint.context import CheckConfig, CheckContext, DataProbe
 from pgkeel.report.findings import Finding, sort_findings
 
-__all__ = ["OWN_SCHEMA", "audited", "lint_database", "lint_snapshot", "run_rules"]
+if TYPE_CHECKING:
+    from pgkeel.lint.rules.base import SchemaRule
+
+__all__ = ["OWN_SCHEMA", "audited", "lint_database", "lint_snapshot", "run_rules", "selected"]
 
 #: pgkeel's own schema (:mod:`pgkeel.migrations.history_schema`): never audited.
 OWN_SCHEMA = "pgkeel"
@@ -48,6 +51,16 @@ def _own(finding: Finding) -> bool:
     return name == OWN_SCHEMA or name.startswith(OWN_SCHEMA + ".")
 
 
+def selected(rule: type[SchemaRule], config: CheckConfig, server_version_num: int) -> bool:
+    """True when ``config`` runs ``rule`` on a server of that version.
+
+    Not opt-in (or listed in ``enable``), not in ``disable``, and the server at least
+    ``rule.min_server_version``.
+    """
+    return ((not rule.opt_in or rule.id in config.enable) and rule.id not in config.disable
+            and server_version_num >= rule.min_server_version)
+
+
 def run_rules(ctx: CheckContext, select: Iterable[str] | None = None) -> tuple[Finding, ...]:
     """Return the findings of the schema rules on ``ctx``, worst first.
 
@@ -64,13 +77,13 @@ def run_rules(ctx: CheckContext, select: Iterable[str] | None = None) -> tuple[F
     config = ctx.config
     wanted = None if select is None else {registry.get(r).id for r in select}
     findings: list[Finding] = []
+    version = ctx.snapshot.server_version_num
     for rule in registry.schema_rules():
         if wanted is not None:
-            chosen = rule.id in wanted
+            chosen = rule.id in wanted and version >= rule.min_server_version
         else:
-            chosen = (not rule.opt_in or rule.id in config.enable) \
-                and rule.id not in config.disable
-        if not chosen or ctx.snapshot.server_version_num < rule.min_server_version:
+            chosen = selected(rule, config, version)
+        if not chosen:
             continue
         severity = config.severity.get(rule.id)
         for finding in rule().check(ctx):

@@ -28,6 +28,7 @@ migration, one ``transaction:false`` migration).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -140,6 +141,7 @@ def plan_fixes(findings: Iterable[Finding]) -> FixPlan:
         irreversible=tuple(f for f in fixed if not f.fix_down))
 
 
+@functools.cache  # a pure function of the text; plan_fixes asks for each key often
 def _shared_helper(key: str) -> bool:
     """True for a statement that fixes share and that is written once (module docstring).
 

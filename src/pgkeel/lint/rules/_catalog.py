@@ -35,6 +35,7 @@ __all__ = [
     "index_name",
     "inherited_foreign_key",
     "leads_index",
+    "literal",
     "make_object_name",
     "object_name",
     "own_tables",
@@ -62,6 +63,11 @@ _BARE = re.compile(r"[a-z_][a-z0-9_]*")
 def ident(name: str) -> str:
     """``name`` as a double-quoted SQL identifier (``"a""b"`` for ``a"b``)."""
     return '"' + name.replace('"', '""') + '"'
+
+
+def literal(text: str) -> str:
+    """``text`` as a SQL string literal (``standard_conforming_strings`` on, the default)."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 def qualified_ident(schema: str, name: str) -> str:

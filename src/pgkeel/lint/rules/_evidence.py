@@ -17,8 +17,8 @@ from psycopg import sql
 
 from pgkeel.catalog.model import Snapshot, Table
 from pgkeel.lint.context import CheckContext, ProbeFailed
-from pgkeel.lint.rules._catalog import ident, qualified_ident
-from pgkeel.lint.rules._views import literal, with_views
+from pgkeel.lint.rules._catalog import ident, literal, qualified_ident
+from pgkeel.lint.rules._views import with_views
 
 __all__ = ["column_facts", "guarded_type_change", "server_time_zone", "type_change"]
 

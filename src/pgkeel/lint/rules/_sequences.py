@@ -16,7 +16,7 @@ from pgkeel.lint.rules._catalog import (
 )
 from pgkeel.lint.rules._column_use import views_reading
 
-__all__ = ["INT_MAX", "Feeds", "literal", "used_share", "widen"]
+__all__ = ["INT_MAX", "Feeds", "used_share", "widen"]
 
 #: The largest value of each integer type (PostgreSQL docs, "Numeric Types",
 #: Table 8.2); the smallest is ``-max - 1``.
@@ -24,11 +24,6 @@ INT_MAX = {"int2": 32_767, "int4": 2_147_483_647, "int8": 9_223_372_036_854_775_
 
 _NEXTVAL = re.compile(r"^nextval\('((?:[^']|'')+)'::regclass\)$")
 _PART = re.compile(r'"((?:[^"]|"")*)"|([^."]+)')
-
-
-def literal(text: str) -> str:
-    """``text`` as an SQL string literal."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _regclass_name(text: str) -> tuple[str | None, str]:

@@ -20,14 +20,9 @@ rolls back, nothing is lost).
 from __future__ import annotations
 
 from pgkeel.catalog.model import Snapshot, Table, View
-from pgkeel.lint.rules._catalog import comment, ident, qualified_ident, table_name
+from pgkeel.lint.rules._catalog import comment, ident, literal, qualified_ident, table_name
 
-__all__ = ["dependent_views", "literal", "with_views"]
-
-
-def literal(text: str) -> str:
-    """``text`` as a SQL string literal (``standard_conforming_strings`` on, the default)."""
-    return "'" + text.replace("'", "''") + "'"
+__all__ = ["dependent_views", "with_views"]
 
 
 def _reads(view: View, schema: str, relation: str, column: str | None) -> bool:

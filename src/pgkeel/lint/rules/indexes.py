@@ -14,7 +14,13 @@ from typing import ClassVar
 from pgkeel.catalog.model import Index, Table, View
 from pgkeel.lint.context import CheckContext
 from pgkeel.lint.options import RuleOption
-from pgkeel.lint.rules._catalog import comment, object_name, qualified_ident, quote_ident
+from pgkeel.lint.rules._catalog import (
+    comment,
+    object_name,
+    qualified_ident,
+    quote_ident,
+    table_name,
+)
 from pgkeel.lint.rules._indexes import (
     drop_index,
     index_key,
@@ -128,7 +134,7 @@ class DuplicateIndex(SchemaRule):
                     what = (f"; it cannot simply be dropped: {held} (drop that instead, "
                             "keeping one copy)" if held else "")
                     yield self.finding(
-                        f"index {quote_ident(index.name)} on {_where(relation)} "
+                        f"index {quote_ident(index.name)} on {table_name(relation)} "
                         f"repeats {quote_ident(kept.name)} (same method, key, operator "
                         f"classes, collations, INCLUDE and predicate){what}",
                         object=object_name(relation.schema, relation.name, index.name),
@@ -207,16 +213,12 @@ class RedundantIndex(SchemaRule):
                 kind = ("the primary key" if cover.primary else
                         "unique index" if cover.unique else "index")
                 yield self.finding(
-                    f"index {quote_ident(index.name)} on {_where(relation)} "
+                    f"index {quote_ident(index.name)} on {table_name(relation)} "
                     f"is covered by {kind} {quote_ident(cover.name)}, whose key starts "
                     f"with the same columns ({_scans(index)})",
                     object=object_name(relation.schema, relation.name, index.name),
                     fix=fix, fix_down=down,
                 )
-
-
-def _where(relation: Table | View) -> str:
-    return object_name(relation.schema, relation.name)
 
 
 def _scans(index: Index) -> str:
@@ -419,16 +421,17 @@ class UnusedIndex(SchemaRule):
         min_rows = int(ctx.option(self.id, "min_rows", 10_000))
         min_days = float(ctx.option(self.id, "min_stats_age_days", 7))
         referenced = referenced_indexes(snapshot)
-        candidates = [
-            (relation, index) for relation in indexed_relations(snapshot)
-            for index in relation.indexes
-            if index.valid and not index.unique and index.scans is not None
-            and index.scans <= max_scans
-            and isinstance(relation, Table) and relation.row_estimate >= min_rows
-            and undroppable(index, relation, referenced) is None
-            and not serves_foreign_key(relation, index)
-            and index.name not in _dropped_elsewhere(relation, referenced)
-        ]
+        candidates = []
+        for relation in indexed_relations(snapshot):
+            if not isinstance(relation, Table) or relation.row_estimate < min_rows:
+                continue
+            dropped = _dropped_elsewhere(relation, referenced)  # once per table
+            candidates += [
+                (relation, index) for index in relation.indexes
+                if index.valid and not index.unique and index.scans is not None
+                and index.scans <= max_scans
+                and undroppable(index, relation, referenced) is None
+                and not serves_foreign_key(relation, index) and index.name not in dropped]
         if not candidates:
             return
         age = snapshot.stats_age_seconds
@@ -446,7 +449,7 @@ class UnusedIndex(SchemaRule):
         for relation, index in candidates:
             fix, down = drop_index(relation, index)
             yield self.finding(
-                f"index {quote_ident(index.name)} on {_where(relation)} "
+                f"index {quote_ident(index.name)} on {table_name(relation)} "
                 f"({relation.row_estimate} rows) was scanned {index.scans} times {since} "
                 "on this server; check replicas before dropping it",
                 object=object_name(relation.schema, relation.name, index.name),

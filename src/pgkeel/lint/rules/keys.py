@@ -20,13 +20,14 @@ from pgkeel.lint.options import RuleOption
 from pgkeel.lint.rules._catalog import (
     clip_bytes,
     ident,
+    literal,
     object_name,
     own_tables,
     qualified_ident,
     quote_ident,
     table_name,
 )
-from pgkeel.lint.rules._sequences import INT_MAX, Feeds, literal, used_share, widen
+from pgkeel.lint.rules._sequences import INT_MAX, Feeds, used_share, widen
 from pgkeel.lint.rules.base import SchemaRule
 from pgkeel.report.findings import Finding, Severity
 

@@ -432,12 +432,13 @@ class GrantsWithoutPolicy(SchemaRule):
         snapshot = ctx.snapshot
         exposed = exposed_schemas(ctx, self.id)
         roles = api_roles(ctx, self.id)
+        names_of = {role: lineage(snapshot, role) | {"public"} for role in roles}
         for table in snapshot.tables:
             if table.schema not in exposed or not table.rls_enabled or not table.policies:
                 continue
             unused: dict[str, list[str]] = {}
             for role in roles:
-                names = lineage(snapshot, role) | {"public"}
+                names = names_of[role]
                 direct = next((g.privileges for g in table.grants if g.grantee == role), ())
                 for privilege in _DML:
                     if privilege in direct and not any(

@@ -72,8 +72,8 @@ def _drop_policies(table: Table, commands: tuple[str, ...], disable: bool) -> st
     return "\n".join(lines)
 
 
-def _policy_indexes(snapshot: Snapshot, table: Table, column: str
-                    ) -> tuple[list[str], list[str]]:
+def _policy_indexes(snapshot: Snapshot, table: Table, column: str,
+                    taken: dict[str, set[str]]) -> tuple[list[str], list[str]]:
     """Index builds (and their drops) the tenant policy needs to stay cheap.
 
     The policy filters ``table`` on ``column`` and ``organization_members`` on
@@ -86,7 +86,6 @@ def _policy_indexes(snapshot: Snapshot, table: Table, column: str
     needed = [(table, column)]
     if members is not None:
         needed.append((members, "user_id"))
-    taken = relation_names(snapshot)
     build: list[str] = []
     drop: list[str] = []
     for owner, col in needed:
@@ -279,6 +278,7 @@ class RlsDisabledTenantTable(SchemaRule):
     def check(self, ctx: CheckContext) -> Iterator[Finding]:
         snapshot = ctx.snapshot
         evidence: list[str] | None = None
+        taken: dict[str, set[str]] | None = None  # pg_class names, read once
         for table in snapshot.tables:
             column = next((c for c in TENANT_COLUMNS if table.column(c) is not None), None)
             if column is None:
@@ -302,7 +302,9 @@ class RlsDisabledTenantTable(SchemaRule):
             else:
                 target = qualified_ident(table.schema, table.name)
                 lines = [f"ALTER TABLE {target} ENABLE ROW LEVEL SECURITY;"] if enable else []
-                build, drop = _policy_indexes(snapshot, table, column)
+                if taken is None:
+                    taken = relation_names(snapshot)
+                build, drop = _policy_indexes(snapshot, table, column, taken)
                 fix = "\n".join(lines + [_policy(table, column, c) for c in commands] + build)
                 fix_down = "\n".join([_drop_policies(table, commands, enable), *drop])
             finding = self.finding(message, object=table_name(table), fix=fix,

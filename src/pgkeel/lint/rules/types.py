@@ -19,6 +19,7 @@ from pgkeel.lint.rules._catalog import (
     comment,
     ident,
     in_partition_key,
+    literal,
     object_name,
     own_tables,
     table_name,
@@ -29,7 +30,6 @@ from pgkeel.lint.rules._evidence import (
     server_time_zone,
     type_change,
 )
-from pgkeel.lint.rules._views import literal
 from pgkeel.lint.rules.base import SchemaRule
 from pgkeel.report.findings import Finding, Severity
 
