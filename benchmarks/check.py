@@ -38,24 +38,12 @@ from pathlib import Path
 
 from psycopg import sql
 
+from pgkeel._shared_data import shared_data_dir
 from pgkeel.check import check
 from pgkeel.cluster import Binaries, Cluster, available_binaries, throwaway
 from pgkeel.connect import connect
 
-
-def _find_data() -> Path:
-    """``$PGKEEL_SHARED_DATA``, else the nearest ``shared/data`` beside an ancestor
-    of the project (a git worktree sits deeper than the main clone)."""
-    if "PGKEEL_SHARED_DATA" in os.environ:
-        return Path(os.environ["PGKEEL_SHARED_DATA"])
-    project = Path(__file__).resolve().parents[1]
-    for parent in project.parents:
-        if (parent / "shared" / "data").is_dir():
-            return parent / "shared" / "data"
-    return project.parent / "shared" / "data"
-
-
-_DATA = _find_data()
+_DATA = shared_data_dir()
 
 # Catalog queries in the manner of Supabase splinter's lints (written for this
 # benchmark, same questions): 0001 unindexed foreign keys, 0013 RLS disabled in public,

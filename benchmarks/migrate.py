@@ -100,14 +100,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pgkeel
+from pgkeel._shared_data import shared_data_dir
 from pgkeel.cluster import Binaries, Cluster, available_binaries, throwaway
 from pgkeel.connect import connect
 from pgkeel.migrations import discover, import_history, up
 from pgkeel.migrations.importer import DEFAULT_START
 
 # ../shared/data beside the project, or PGKEEL_SHARED_DATA (as the test suite reads it).
-_SOURCE = Path(os.environ.get("PGKEEL_SHARED_DATA", Path(__file__).resolve().parents[2]
-                              / "shared" / "data")) / "harness-migrations" / "postgres"
+_SOURCE = shared_data_dir() / "harness-migrations" / "postgres"
 _UPSTREAM_UP = re.compile(r"^[\w-]+.up.sql$")  # Harness's runner: unescaped dots, name order
 _UPSTREAM_TABLE = "CREATE TABLE migrations (version text NOT NULL)"
 _EXTENSIONS = ("uuid-ossp", "btree_gin", "citext", "pg_trgm")

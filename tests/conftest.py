@@ -7,28 +7,15 @@ points elsewhere if needed.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from pgkeel._shared_data import shared_data_dir
 from pgkeel.testing import TestCluster, TestDatabase
 
-
-def _shared_data() -> Path:
-    # The nearest ancestor's shared/data: a git worktree (../wt/NAME) sits deeper
-    # than the main clone, and its real-schema tests must not skip in silence.
-    if "PGKEEL_SHARED_DATA" in os.environ:
-        return Path(os.environ["PGKEEL_SHARED_DATA"])
-    project = Path(__file__).resolve().parents[1]
-    for parent in project.parents:
-        if (parent / "shared" / "data").is_dir():
-            return parent / "shared" / "data"
-    return project.parent / "shared" / "data"
-
-
-SHARED_DATA = _shared_data()
+SHARED_DATA = shared_data_dir()
 
 
 def shared_path(*parts: str) -> Path:

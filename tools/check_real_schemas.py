@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -42,6 +41,7 @@ from typing import Any
 
 from psycopg import sql
 
+from pgkeel._shared_data import shared_data_dir
 from pgkeel.check import check
 from pgkeel.cluster import Cluster, available_binaries, throwaway
 from pgkeel.connect import connect
@@ -51,20 +51,7 @@ from pgkeel.migrations import rollback, up
 from pgkeel.migrations.from_fixes import write_fix_migrations
 from pgkeel.report.fix_script import fix_sql
 
-
-def _find_data() -> Path:
-    """``$PGKEEL_SHARED_DATA``, else the nearest ``shared/data`` beside an ancestor
-    of the project (a git worktree may sit deeper than the main clone)."""
-    if "PGKEEL_SHARED_DATA" in os.environ:
-        return Path(os.environ["PGKEEL_SHARED_DATA"])
-    project = Path(__file__).resolve().parents[1]
-    for parent in project.parents:
-        if (parent / "shared" / "data").is_dir():
-            return parent / "shared" / "data"
-    return project.parent / "shared" / "data"
-
-
-_DEFAULT_DATA = _find_data()
+_DEFAULT_DATA = shared_data_dir()
 
 
 def _psql(cluster: Cluster, dbname: str, path: Path) -> str | None:
