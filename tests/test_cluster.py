@@ -352,3 +352,20 @@ def test_tcp_url_works_as_printed_without_printing_the_password(workdir: Path) -
     assert "pgkeel db start" in stopped.stderr
     cluster.destroy()
     assert not (project / ".pgkeel").exists()  # destroy removes the passfile too
+
+
+def test_an_exiting_process_is_waited_for_not_called_another_program(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Between SIGKILL and becoming a zombie a process has PF_EXITING set and has already
+    # released its memory: empty cmdline, no exe link. CI once caught the postmaster
+    # there and start() refused it as "process N is '?', not a PostgreSQL server".
+    from pgkeel import _postmaster
+
+    proc = tmp_path / "proc"
+    (proc / "self").mkdir(parents=True)
+    (proc / "4242").mkdir()
+    (proc / "4242" / "stat").write_text("4242 (postgres) R 1 4242 4242 0 -1 4194564 0 0")
+    (proc / "4242" / "cmdline").write_bytes(b"")
+    monkeypatch.setattr(_postmaster, "_PROC", proc)
+    verdict = _postmaster.check_postmaster(4242, tmp_path / "pgdata")
+    assert verdict is not None and verdict.kind == "zombie" and "exiting" in verdict.detail

@@ -5,9 +5,10 @@ may then be reused by any program, or belong to a zombie (an exited process its 
 has not reaped, which ``kill(pid, 0)`` and ``pg_ctl status`` still report as alive).
 pgkeel must neither call such a cluster ``running`` nor let ``pg_ctl stop`` signal that
 process, so it asks Linux's ``/proc/<pid>`` (proc(5)): ``stat``'s state field (``Z``
-zombie, ``X`` dead), ``exe`` and ``cmdline`` (a ``postgres`` executable), and ``cwd``
-(the postmaster changes into its data directory at start, ``ChangeToDataDir`` in
-src/backend/utils/init/miscinit.c) or its ``-D`` argument.
+zombie, ``X`` dead) and flags (``PF_EXITING``: killed, not yet a zombie), ``exe`` and
+``cmdline`` (a ``postgres`` executable), and ``cwd`` (the postmaster changes into its
+data directory at start, ``ChangeToDataDir`` in src/backend/utils/init/miscinit.c) or
+its ``-D`` argument.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ __all__ = ["Verdict", "check_postmaster"]
 
 _PROC = Path("/proc")
 _SERVER_NAMES = ("postgres", "postmaster")
+_PF_EXITING = 0x4  # task flag set when a process starts to exit (include/linux/sched.h)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,11 +53,16 @@ def check_postmaster(pid: int, data_dir: Path) -> Verdict | None:
         return Verdict("gone", f"process {pid} no longer exists")
     except OSError as exc:
         return Verdict("other", f"process {pid} cannot be inspected ({exc.strerror})")
-    # The command name in parentheses may hold spaces or ')': the state follows the last ')'.
-    state = stat.rsplit(")", 1)[-1].split()[:1]
-    if state in (["Z"], ["X"]):
+    # The command name in parentheses may hold spaces or ')': the fields follow the
+    # last ')', starting with the state (field 3); flags is field 9.
+    fields = stat.rsplit(")", 1)[-1].split()
+    if fields[:1] in (["Z"], ["X"]):
         return Verdict("zombie", f"process {pid} has exited (a zombie its parent has not "
                                  "reaped)")
+    if len(fields) > 6 and int(fields[6]) & _PF_EXITING:
+        # Killed but not yet a zombie: its memory (and with it exe and cmdline) is
+        # already released, so it would otherwise look like a nameless other program.
+        return Verdict("zombie", f"process {pid} is exiting")
     program = _link(proc / "exe")
     # The executable when readable, else the command line's first word.
     name = Path(program.removesuffix(" (deleted)") if program else argv[0] if argv else "").name
