@@ -12,9 +12,10 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pgkeel.lint.rules.base import Rule, SchemaRule
+    from pgkeel.lint.rules.base import MigrationRule, Rule, SchemaRule
 
-__all__ = ["DuplicateRule", "UnknownRule", "all_rules", "get", "register", "schema_rules"]
+__all__ = ["DuplicateRule", "UnknownRule", "all_rules", "get", "migration_rules", "register",
+           "schema_rules"]
 
 _RULES: dict[str, type[Rule]] = {}
 
@@ -42,9 +43,11 @@ def register(rule: type[Rule]) -> None:
     _RULES[rule.id] = rule
 
 
-def _load() -> None:
-    # Importing the package imports every family module, whose classes register.
-    importlib.import_module("pgkeel.lint.rules")
+def _load(packages: tuple[str, ...] = ("pgkeel.lint.rules", "pgkeel.lint.migration.rules")) -> None:
+    # Importing a package imports every family module, whose classes register. The
+    # migration rules are a package of their own so `pgkeel lint` loads only them.
+    for package in packages:
+        importlib.import_module(package)
 
 
 def all_rules() -> tuple[type[Rule], ...]:
@@ -58,6 +61,14 @@ def schema_rules() -> tuple[type[SchemaRule], ...]:
     from pgkeel.lint.rules.base import SchemaRule
 
     return tuple(r for r in all_rules() if issubclass(r, SchemaRule))
+
+
+def migration_rules() -> tuple[type[MigrationRule], ...]:
+    """The rules that lint migration files, sorted by id."""
+    from pgkeel.lint.rules.base import MigrationRule
+
+    _load(("pgkeel.lint.migration.rules",))
+    return tuple(_RULES[k] for k in sorted(_RULES) if issubclass(_RULES[k], MigrationRule))
 
 
 def get(rule_id: str) -> type[Rule]:

@@ -1,8 +1,8 @@
 """Rule base classes: a rule is a small class whose docstring is its documentation.
 
 A concrete rule subclasses :class:`SchemaRule` (it audits a catalog
-:class:`~pgkeel.catalog.model.Snapshot`); a ``MigrationRule`` for migration files will
-subclass :class:`Rule` the same way, adding the pglast node types it wants. Defining
+:class:`~pgkeel.catalog.model.Snapshot`) or :class:`MigrationRule` (it reads the
+statements of migration files, with the pglast node types it wants). Defining
 the class registers it (:mod:`pgkeel.lint.registry`), after checking it:
 
 - ``id`` is kebab-case (``unindexed-foreign-key``) and ``severity`` a
@@ -29,9 +29,13 @@ from pgkeel.lint.options import RuleOption
 from pgkeel.report.findings import Finding, ObjectKind, RuleInfo, Severity
 
 if TYPE_CHECKING:
-    from pgkeel.lint.context import CheckContext
+    from pglast import ast
 
-__all__ = ["InvalidRule", "Rule", "SchemaRule"]
+    from pgkeel.lint.context import CheckContext
+    from pgkeel.lint.migration.context import MigrationContext
+    from pgkeel.lint.migration.source import Statement
+
+__all__ = ["InvalidRule", "MigrationRule", "Rule", "SchemaRule"]
 
 _ID = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)+$")
 _HEADING = re.compile(r"^([A-Z][A-Za-z]*)\n-{3,}$", re.MULTILINE)
@@ -128,7 +132,12 @@ class Rule:
     @classmethod
     def example(cls, section: str) -> str:
         """The SQL of the docstring's ``Bad`` or ``Good`` example (all its sql blocks)."""
-        return "\n".join(m.group(1) for m in _SQL_BLOCK.finditer(cls.sections[section]))
+        return "\n".join(cls.examples(section))
+
+    @classmethod
+    def examples(cls, section: str) -> tuple[str, ...]:
+        """Each sql block of the docstring's ``Bad`` or ``Good`` section, in order."""
+        return tuple(m.group(1) for m in _SQL_BLOCK.finditer(cls.sections[section]))
 
     def finding(self, message: str, *, object: str, fix: str | None = None,
                 fix_down: str | None = None) -> Finding:
@@ -155,3 +164,40 @@ class SchemaRule(Rule, abstract=True):
     @abstractmethod
     def check(self, ctx: CheckContext) -> Iterator[Finding]:
         """Yield a finding for each object of ``ctx.snapshot`` that breaks the rule."""
+
+
+class MigrationRule(Rule, abstract=True):
+    """A rule over the statements of migration files (``pgkeel lint``).
+
+    A concrete rule sets ``nodes`` (the pglast statement classes it looks at, e.g.
+    ``(ast.IndexStmt,)``; empty means every statement) and implements :meth:`check`,
+    called once per such statement with the
+    :class:`~pgkeel.lint.migration.context.MigrationContext` of the state before it
+    (objects created earlier in the file, locks held, timeouts, the target version and,
+    when linting against a database, its catalog). A rule that judges a whole section
+    (an unclosed ``BEGIN``) implements :meth:`finish` too. The docstring's ``Bad`` and
+    ``Good`` examples are linted by the test suite as the up section of a migration
+    (Bad must be found, Good must not) against the fixture schema of
+    ``tests/lint/migration``, offline and with the database. Rules are stateless.
+    """
+
+    nodes: ClassVar[tuple[type[ast.Node], ...]] = ()
+
+    @abstractmethod
+    def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
+        """Yield a finding for each way ``statement`` breaks the rule."""
+
+    def finish(self, ctx: MigrationContext) -> Iterator[Finding]:
+        """Yield findings about the section as a whole, after its last statement;
+        ``ctx`` then holds the state at the section's end. None by default."""
+        return iter(())
+
+    def at(self, statement: Statement, ctx: MigrationContext, message: str, *,
+           object: str | None = None, fix: str | None = None,
+           severity: Severity | None = None) -> Finding:
+        """A finding at ``statement``'s file position (``object`` is the relation it
+        concerns, ``schema.name``; ``fix`` the safe alternative, SQL or words;
+        ``severity`` overrides the rule's, e.g. scaled by the table's size)."""
+        return Finding(rule=self.id, severity=severity or self.severity, message=message,
+                       object=object, fix=fix, docs=self.docs_url, file=str(ctx.path),
+                       line=statement.line, column=statement.column)

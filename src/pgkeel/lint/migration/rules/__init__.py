@@ -1,0 +1,25 @@
+"""Migration rule families (catalogue sections A-G); importing this package registers
+every rule they define.
+
+- :mod:`.safety`: locks, rewrites and scans (A);
+- :mod:`.destructive`: data loss, data-dependent and backward-incompatible changes (B);
+- :mod:`.hygiene`: transactions, timeouts, parsing, file names (C);
+- :mod:`.design`: types and structure in DDL (D);
+- :mod:`.security`: privileges and row-level security in DDL (E);
+- :mod:`.correctness`: SQL correctness and data changes (F);
+- :mod:`.naming`: identifiers (G).
+"""
+
+from __future__ import annotations
+
+from pgkeel.lint.migration.rules import (
+    correctness,
+    design,
+    destructive,
+    hygiene,
+    naming,
+    safety,
+    security,
+)
+
+__all__ = ["correctness", "design", "destructive", "hygiene", "naming", "safety", "security"]

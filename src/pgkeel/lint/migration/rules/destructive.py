@@ -1,0 +1,3 @@
+"""Migration rules: destructive (see the package docstring)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Migration rules: security (see the package docstring)."""
+
+from __future__ import annotations
