@@ -37,6 +37,7 @@ from pglast import ast, enums
 from pgkeel.catalog.model import Snapshot, Table
 from pgkeel.lint.migration.locks import LockMode, locks_taken
 from pgkeel.lint.migration.source import LintSection, LintSource, Statement
+from pgkeel.report.findings import Severity
 
 __all__ = ["CatalogFacts", "LintSettings", "MigrationContext", "qualified"]
 
@@ -59,11 +60,16 @@ class LintSettings:
     ``assume_in_transaction`` makes plain ``.sql`` files count as wrapped in one
     transaction; ``runner_lock_timeout_ms`` / ``runner_statement_timeout_ms`` are the
     timeouts the runner sets before each migration (None: none);
-    ``options`` holds ``{rule id: {option: value}}`` from ``[lint.options.<id>]``.
+    ``options`` holds ``{rule id: {option: value}}`` from ``[lint.options.<id>]``;
+    ``large_table_bytes`` (1 GiB) and ``small_table_rows`` (1,000) are where
+    :meth:`MigrationContext.scaled` raises a lock or rewrite finding to an error or
+    lowers it to info.
     """
 
     target_version: int | None = None
     assume_in_transaction: bool = False
+    large_table_bytes: int = 1 << 30
+    small_table_rows: int = 1000
     runner_lock_timeout_ms: int | None = None
     runner_statement_timeout_ms: int | None = None
     options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
@@ -174,6 +180,26 @@ class MigrationContext:
             c.validated and _is_not_null_check(c.expression, column)
             for c in found.check_constraints)
 
+    def scaled(self, severity: Severity, table: str) -> tuple[Severity, str]:
+        """A lock/rewrite rule's ``severity`` for ``table`` (qualified) as the live
+        catalog sizes it, and words for the message ("" offline or when unknown).
+
+        An empty or small table (row estimate at most ``small_table_rows``) makes the
+        finding info, a table of ``large_table_bytes`` or more an error; sizes are
+        ``pg_total_relation_size`` and the row estimate ``pg_class.reltuples`` (-1,
+        never analyzed, is unknown and changes nothing).
+        """
+        found = self.catalog.table(table) if self.catalog else None
+        if found is None:
+            return severity, ""
+        words = f"{table} holds about {max(found.row_estimate, 0):,} rows, " \
+                f"{_size(found.size_bytes)}"
+        if found.size_bytes >= self.settings.large_table_bytes:
+            return Severity.ERROR, words
+        if 0 <= found.row_estimate <= self.settings.small_table_rows:
+            return Severity.INFO, words
+        return severity, words
+
     def option(self, rule_id: str, name: str, default: Any = None) -> Any:
         """The ``[lint.options.<rule_id>]`` value ``name``, else ``default``."""
         return self.settings.options.get(rule_id, {}).get(name, default)
@@ -283,6 +309,14 @@ class MigrationContext:
                 column = self._pending.pop((table, cmd.name), None)
                 if column:
                     self.not_null_checks.add((table, column))
+
+
+def _size(size: int) -> str:
+    for unit in ("bytes", "kB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:,} {unit}" if unit == "bytes" else f"{size:,.1f} {unit}"
+        size /= 1024  # type: ignore[assignment]
+    return f"{size:,.1f} TB"
 
 
 def _dotted(names: tuple[ast.Node, ...] | None) -> str:

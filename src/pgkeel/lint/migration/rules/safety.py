@@ -67,9 +67,11 @@ class RequireConcurrentIndex(MigrationRule):
         if node.concurrent or ctx.is_new(node.relation):
             return
         table = ctx.qualify(node.relation)
+        severity, size = ctx.scaled(self.severity, table)
         yield self.at(statement, ctx,
                       f"CREATE INDEX on {table} without CONCURRENTLY holds a SHARE lock: "
-                      "writes to the table wait for the whole build",
-                      object=table,
+                      "writes to the table wait for the whole build"
+                      + (f" ({size})" if size else ""),
+                      object=table, severity=severity,
                       fix="CREATE INDEX CONCURRENTLY in a migration whose marker says "
                       "'-- migrate:up transaction:false'")
