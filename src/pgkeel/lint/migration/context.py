@@ -30,14 +30,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pglast import ast, enums
 
-from pgkeel.catalog.model import Snapshot, Table
 from pgkeel.lint.migration.locks import LockMode, locks_taken
 from pgkeel.lint.migration.source import LintSection, LintSource, Statement
 from pgkeel.report.findings import Severity
+
+if TYPE_CHECKING:
+    from pgkeel.catalog.model import Snapshot, Table
 
 __all__ = ["CatalogFacts", "LintSettings", "MigrationContext", "qualified"]
 
@@ -110,7 +112,7 @@ class MigrationContext:
         self.path: Path = source.path
         self.settings = settings
         self.catalog = catalog
-        self.earlier: tuple[Statement, ...] = ()
+        self._seen = 0
         self.search_path: tuple[str, ...] = ()
         self.explicit_transaction = False
         self.begins = 0
@@ -121,11 +123,21 @@ class MigrationContext:
         self.locks: dict[str, LockMode] = {}
         # NOT VALID ``CHECK (col IS NOT NULL)`` constraints, by name, until validated.
         self._pending: dict[tuple[str, str], str] = {}
-        self._lock_timeout: tuple[int | None, bool] = (settings.runner_lock_timeout_ms, False)
+        # The runner's timeouts hold for the sections it runs, not for a plain .sql file
+        # (psql, or another tool, runs that).
+        self._runner_lock_timeout = None if section.plain else settings.runner_lock_timeout_ms
+        self._runner_statement_timeout = (None if section.plain
+                                          else settings.runner_statement_timeout_ms)
+        self._lock_timeout: tuple[int | None, bool] = (self._runner_lock_timeout, False)
         self._statement_timeout: tuple[int | None, bool] = (
-            settings.runner_statement_timeout_ms, False)
+            self._runner_statement_timeout, False)
 
     # -- what rules ask -------------------------------------------------------------
+
+    @property
+    def earlier(self) -> tuple[Statement, ...]:
+        """The section's statements before this one, in order (sliced on demand)."""
+        return self.section.statements[:self._seen]
 
     @property
     def in_transaction(self) -> bool:
@@ -209,7 +221,7 @@ class MigrationContext:
     def after(self, statement: Statement) -> None:
         """Record the effects of ``statement`` (called by the engine after the rules)."""
         node = statement.node
-        self.earlier = (*self.earlier, statement)
+        self._seen = statement.index + 1
         if isinstance(node, ast.TransactionStmt):
             self._transaction(node)
             return
@@ -240,9 +252,9 @@ class MigrationContext:
         self.locks.clear()
         self.enum_labels_added.clear()
         if self._lock_timeout[1]:
-            self._lock_timeout = (self.settings.runner_lock_timeout_ms, False)
+            self._lock_timeout = (self._runner_lock_timeout, False)
         if self._statement_timeout[1]:
-            self._statement_timeout = (self.settings.runner_statement_timeout_ms, False)
+            self._statement_timeout = (self._runner_statement_timeout, False)
 
     def _set(self, node: ast.VariableSetStmt) -> None:
         name = (node.name or "").lower()
