@@ -41,7 +41,7 @@ from pgkeel.report.findings import Severity
 if TYPE_CHECKING:
     from pgkeel.catalog.model import Snapshot, Table
 
-__all__ = ["CatalogFacts", "LintSettings", "MigrationContext", "qualified"]
+__all__ = ["Blocker", "CatalogFacts", "LintSettings", "MigrationContext", "qualified"]
 
 AT = enums.AlterTableType
 _DEFAULT_SCHEMA = "public"
@@ -78,16 +78,37 @@ class LintSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class Blocker:
+    """Another session holding (``granted``) or awaiting a lock on a table right now.
+
+    ``mode`` is the lock's mode; ``description`` says who and since when, in words
+    (``pid 123 (app@10.0.0.5, idle in transaction for 4 min): SELECT ...``).
+    ``str()`` gives the description.
+    """
+
+    pid: int
+    mode: LockMode
+    granted: bool
+    description: str
+
+    def __str__(self) -> str:
+        return self.description
+
+
+@dataclass(frozen=True, slots=True)
 class CatalogFacts:
     """The live database a migration will run against, when one is at hand.
 
     ``snapshot`` is its catalog (:func:`pgkeel.catalog.introspect.snapshot`);
-    ``blocking`` maps ``schema.table`` to descriptions of other sessions holding or
-    waiting for locks on it now (for ``lock-queue-preflight``).
+    ``blocking`` maps ``schema.table`` to the other sessions holding or waiting for
+    locks on it now (:class:`Blocker`, for ``lock-queue-preflight``); ``applied``
+    maps each migration version pgkeel's history records as applied to the file's
+    checksum then (None when the history was not read, {} when there is none).
     """
 
     snapshot: Snapshot
-    blocking: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    blocking: Mapping[str, tuple[Blocker, ...]] = field(default_factory=dict)
+    applied: Mapping[str, str] | None = None
 
     def table(self, name: str) -> Table | None:
         """The table ``schema.name`` (qualified), or None when the database has none."""
@@ -181,6 +202,12 @@ class MigrationContext:
         no other session can be using it)."""
         name = self.qualify(relation)
         return self.created_here("table", name) or self.created_here("view", name)
+
+    def is_new_name(self, name: str) -> bool:
+        """True when the relation ``schema.name`` (a table, view, index or sequence)
+        was created earlier in this file."""
+        return any((kind, name) in self.created
+                   for kind in ("table", "view", "index", "sequence"))
 
     def has_not_null_check(self, table: str, column: str) -> bool:
         """True when a validated ``CHECK (column IS NOT NULL)`` on ``table`` exists:

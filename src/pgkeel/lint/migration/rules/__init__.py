@@ -7,7 +7,8 @@ every rule they define.
 - :mod:`.design`: types and structure in DDL (D);
 - :mod:`.security`: privileges and row-level security in DDL (E);
 - :mod:`.correctness`: SQL correctness and data changes (F);
-- :mod:`.naming`: identifiers (G).
+- :mod:`.naming`: identifiers (G);
+- :mod:`.live`: what only the live database knows (its history, its sessions).
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from pgkeel.lint.migration.rules import (
     design,
     destructive,
     hygiene,
+    live,
     naming,
     safety,
     security,
 )
 
-__all__ = ["correctness", "design", "destructive", "hygiene", "naming", "safety", "security"]
+__all__ = ["correctness", "design", "destructive", "hygiene", "live", "naming", "safety",
+           "security"]
