@@ -140,11 +140,11 @@ class AppliedMigrationModified(MigrationRule):
         return iter(())
 
     def finish(self, ctx: MigrationContext) -> Iterator[Finding]:
-        from pgkeel.migrations.files import checksum
-
         version = _version(ctx)
         if version is None or ctx.catalog is None or ctx.catalog.applied is None:
             return
+        from pgkeel.migrations.files import checksum  # only with a history to compare
+
         recorded = ctx.catalog.applied.get(version)
         if recorded is not None and recorded != checksum(ctx.source.text.encode()):
             yield Finding(
