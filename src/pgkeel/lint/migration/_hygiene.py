@@ -206,16 +206,16 @@ def long_identifiers(sql: str, node: ast.Node,
     the parser has already truncated the tree's names) and each name PostgreSQL would
     generate over 63 bytes for an unnamed index or constraint of ``node``."""
     found: list[tuple[str, bool]] = []
-    if _LONG_WORD.search(sql):
-        data = sql.encode()
+    # Cheap test first: a run of 64 characters, or any non-ASCII (bytes > characters).
+    if _LONG_WORD.search(sql) or not sql.isascii():
         try:
             tokens = scan(sql)
         except ParseError:
             tokens = []
-        for token in tokens:
-            if token.name != "IDENT" or token.end - token.start < MAX_NAME_BYTES:
+        for token in tokens:  # positions are characters, end inclusive
+            if token.name != "IDENT":
                 continue
-            text = data[token.start:token.end + 1].decode()
+            text = sql[token.start:token.end + 1]
             name = text[1:-1].replace('""', '"') if text.startswith('"') else text.lower()
             if len(name.encode()) > MAX_NAME_BYTES:
                 found.append((name, False))

@@ -68,15 +68,13 @@ def _comments(text: str) -> Iterable[tuple[str, int, int]]:
                 line = text.count("\n", 0, start) + 1
                 yield match.group(1), line, start - (text.rfind("\n", 0, start) + 1) + 1
         return
-    data = text.encode()  # the scanner's positions are byte offsets
-    for token in tokens:
+    for token in tokens:  # positions are characters, end inclusive
         if token.name != "SQL_COMMENT":
             continue
-        comment = data[token.start:token.end + 1].decode()
+        comment = text[token.start:token.end + 1]
         if MARK in comment:
-            line_start = data.rfind(b"\n", 0, token.start) + 1
-            column = len(data[line_start:token.start].decode()) + 1
-            yield comment, data.count(b"\n", 0, token.start) + 1, column
+            column = token.start - text.rfind("\n", 0, token.start)
+            yield comment, text.count("\n", 0, token.start) + 1, column
 
 
 def find(source: LintSource) -> tuple[Suppression, ...]:
