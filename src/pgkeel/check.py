@@ -127,8 +127,8 @@ class CheckResult:
     """What :func:`check` found.
 
     ``database`` and ``server_version`` name what was audited; ``checklist`` holds
-    the skill's seven items in its order, then RLS; ``findings`` every rule's
-    findings, worst first; ``rules`` describes each rule that ran (for SARIF);
+    the skill's seven items in its order, then RLS and migration safety; ``findings``
+    every rule's findings, worst first; ``rules`` describes each rule that ran (for SARIF);
     ``tables`` counts the tables audited; ``data_read`` is False when the rows were
     not read (``check(..., read_rows=False)``, ``--no-data``); ``data_failures``
     holds each distinct reason PostgreSQL gave for refusing or cancelling a data
