@@ -100,7 +100,7 @@ def lint_source(source: LintSource, rules: Sequence[MigrationRule], *,
         for rule in rules:
             findings += rule.finish(ctx)
     suppressions = suppress.find(source)
-    if BAD_SUPPRESSION in dispatch.ids:
+    if suppressions and BAD_SUPPRESSION in dispatch.ids:
         findings += _bad_suppressions(suppressions, path)
     return sort_findings(suppress.apply(findings, suppressions))
 
