@@ -15,6 +15,9 @@ rule example); anything this module does not recognise falls back to ``parse_sql
 from __future__ import annotations
 
 import json
+from collections import deque
+from functools import partial
+from itertools import repeat
 from typing import Any
 
 from pglast import ast, enums, parse_sql
@@ -23,6 +26,7 @@ from pglast.parser import parse_sql_json
 __all__ = ["build", "parse"]
 
 _set = object.__setattr__
+_drain = partial(deque, maxlen=0)
 _VALUES = {"ival": ast.Integer, "fval": ast.Float, "boolval": ast.Boolean,
            "sval": ast.String, "bsval": ast.BitString}
 _NUMBERS = frozenset({"int", "int16", "int32", "long", "AttrNumber", "Index",
@@ -34,81 +38,95 @@ class _Unknown(Exception):
     """A shape this module does not handle: the caller falls back to ``parse_sql``."""
 
 
-def _plan(cls: type[ast.Node]) -> tuple[tuple[str, str, str, Any], ...]:
-    """``(slot, json key, kind, extra)`` for each slot of ``cls``, computed once."""
+Convert = Any  # a function of the JSON value, or None to keep it as it is
+Plan = tuple[tuple[str, ...], tuple[Any, ...], dict[str, tuple[str, Convert]]]
+
+
+def _list(value: list[Any]) -> tuple[Any, ...]:
+    return tuple([_wrapped(item) for item in value])
+
+
+def _location(value: int) -> int | None:
+    return None if value == -1 else value
+
+
+def _enum(enum: Any) -> Convert:
+    def convert(value: Any) -> Any:
+        return enum[value] if isinstance(value, str) else enum(value)
+    return convert
+
+
+def _refuse(ctype: str) -> Convert:
+    def convert(value: Any) -> Any:
+        raise _Unknown(ctype)
+    return convert
+
+
+def _plan(cls: type[ast.Node]) -> Plan:
+    """``(slots, defaults, converters)`` of ``cls``, computed once: its slots, the value
+    of each when the JSON leaves it out, and ``{json key: (slot, convert)}``."""
     slots = getattr(cls, "__slots__", None)
     if not isinstance(slots, dict):
         raise _Unknown(cls.__name__)
-    plan = []
+    defaults: list[tuple[str, Any]] = []
+    converters: dict[str, tuple[str, Convert]] = {}
     for slot, info in slots.items():
         ctype = info.c_type
         key = slot[:-1] if slot.endswith("_") else slot  # def_ is "def" in the JSON
+        default: Any = None
+        convert: Convert = None
         if ctype == "bool":
-            plan.append((slot, key, "bool", False))
+            default = False
         elif ctype == "char":
-            plan.append((slot, key, "char", "\x00"))
-        elif ctype == "char*":
-            plan.append((slot, key, "str", None))
+            default = "\x00"
         elif ctype in _NUMBERS:
-            plan.append((slot, key, "num", 0))
+            default = 0
         elif ctype == "ParseLoc":  # pglast gives None for -1, "unknown"
-            plan.append((slot, key, "loc", 0))
+            default, convert = 0, _location
         elif ctype == "double":
-            plan.append((slot, key, "num", 0.0))
+            default = 0.0
         elif ctype == "List*":
-            plan.append((slot, key, "list", None))
+            convert = _list
         elif ctype in ("Node*", "Expr*"):  # an abstract type: the JSON names the class
-            plan.append((slot, key, "node", None))
-        elif ctype == "ValUnion":
-            plan.append((slot, key, "value", None))
+            convert = _wrapped
+        elif ctype == "ValUnion":  # A_Const: the value is whichever key is present
+            for name, value_cls in _VALUES.items():
+                converters[name] = (slot, partial(_struct, value_cls))
+            defaults.append((slot, None))
+            continue
         elif hasattr(enums, ctype):
             enum = getattr(enums, ctype)
-            plan.append((slot, key, "enum", enum))
+            convert = _enum(enum)
+            # The C default 0; a char-valued enum (FunctionParameterMode) has no 0 and
+            # the JSON always carries it.
+            default = enum(0) if 0 in enum._value2member_map_ else None
         elif hasattr(ast, ctype.rstrip("*")):
-            plan.append((slot, key, "struct", getattr(ast, ctype.rstrip("*"))))
-        else:
-            plan.append((slot, key, "unknown", ctype))
-    return tuple(plan)
+            convert = partial(_struct, getattr(ast, ctype.rstrip("*")))
+        elif ctype != "char*":
+            convert = _refuse(ctype)
+        defaults.append((slot, default))
+        converters[key] = (slot, convert)
+    return (tuple(slot for slot, _ in defaults), tuple(value for _, value in defaults),
+            converters)
 
 
-_PLANS: dict[type[ast.Node], tuple[tuple[str, str, str, Any], ...]] = {}
+_PLANS: dict[type[ast.Node], Plan] = {}
 
 
 def _struct(cls: type[ast.Node], body: dict[str, Any]) -> ast.Node:
     plan = _PLANS.get(cls)
     if plan is None:
         plan = _PLANS[cls] = _plan(cls)
+    slots, defaults, converters = plan
     node = object.__new__(cls)
-    for slot, key, kind, extra in plan:
-        value = body.get(key)
-        if value is None:
-            if kind == "enum":
-                value = extra(0)
-            elif kind == "value":  # A_Const: the value is whichever key is present
-                value = next((_value(k, body[k]) for k in _VALUES if k in body), None)
-            elif kind == "unknown" and key in body:
-                raise _Unknown(extra)
-            else:
-                value = extra if kind in ("bool", "char", "num", "loc") else None
-        elif kind == "list":
-            value = tuple(_wrapped(item) for item in value)
-        elif kind == "node":
-            value = _wrapped(value)
-        elif kind == "struct":
-            value = _struct(extra, value)
-        elif kind == "enum":
-            value = extra[value] if isinstance(value, str) else extra(value)
-        elif kind == "loc" and value == -1:
-            value = None
-        elif kind == "unknown":
-            raise _Unknown(extra)
-        _set(node, slot, value)
+    # Every slot gets its C default in one C-level loop, then the JSON's keys overwrite.
+    _drain(map(_set, repeat(node, len(slots)), slots, defaults))
+    for key, value in body.items():
+        entry = converters.get(key)
+        if entry is not None:  # else not a slot of pglast's class (A_Const's location)
+            slot, convert = entry
+            _set(node, slot, value if convert is None else convert(value))
     return node
-
-
-def _value(key: str, body: dict[str, Any]) -> ast.Node:
-    cls = _VALUES[key]
-    return _struct(cls, body)
 
 
 def _wrapped(item: Any) -> Any:
