@@ -3,7 +3,8 @@ every rule they define.
 
 - :mod:`.safety`: locks, rewrites and scans (A);
 - :mod:`.destructive`: data loss, data-dependent and backward-incompatible changes (B);
-- :mod:`.hygiene`: transactions, timeouts, parsing, file names (C);
+- :mod:`.hygiene`: transactions, timeouts, schemas, file names (C);
+- :mod:`.syntax`: parsing, version gates, identifiers, suppression comments (C);
 - :mod:`.design`: types and structure in DDL (D);
 - :mod:`.security`: privileges and row-level security in DDL (E);
 - :mod:`.correctness`: SQL correctness and data changes (F);
@@ -22,7 +23,8 @@ from pgkeel.lint.migration.rules import (
     naming,
     safety,
     security,
+    syntax,
 )
 
 __all__ = ["correctness", "design", "destructive", "hygiene", "live", "naming", "safety",
-           "security"]
+           "security", "syntax"]
