@@ -22,8 +22,11 @@ COMMANDS = (
     ("check", "Audit a database: the skill's Validation Checklist, then every finding."),
     ("inspect", "Read the database's structure and print it."),
     ("rules", "List every rule check runs (id, severity, checklist item, opt-in, summary)."),
+    ("restore", "Restore a backup after a preflight; then resync sequences, ANALYZE, "
+     "compare."),
     ("db", "Manage the project's local PostgreSQL cluster (.pgkeel/pgdata)."),
     ("migrate", "Apply, roll back, check and repair SQL migrations."),
+    ("backup", "Back up with pg_dump, prove each backup restores, keep the right ones."),
 )
 
 _OPTIONS = (

@@ -18,7 +18,7 @@ All foreign keys have indexes            the rules declaring it
 Migrations are reversible (UP/DOWN)      not checked until ``pgkeel migrate verify``
 Constraints enforce data integrity       the rules declaring it
 Queries use indexes (verify with EXPLAIN) not checked until ``pgkeel explain``/``advise``
-Backup strategy documented and tested    not checked until ``pgkeel backup``
+Backup strategy documented and tested    a recent backup verified by restore (backup/)
 Seed data available for development      not checked until ``pgkeel seed``
 Row Level Security is strict             the rules declaring it
 ======================================== ==============================================
@@ -36,7 +36,7 @@ from collections import Counter
 from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import psycopg
 from psycopg import sql
@@ -49,6 +49,9 @@ from pgkeel.lint.context import CheckConfig
 from pgkeel.lint.rules.base import Rule, SchemaRule
 from pgkeel.lint.schema import audited, lint_database, selected
 from pgkeel.report.findings import FailOn, Finding, RuleInfo, Severity, breaches
+
+if TYPE_CHECKING:
+    from pgkeel.config import Settings
 
 __all__ = ["CHECKLIST", "CheckResult", "ChecklistItem", "ChecklistStatus", "check",
            "checklist", "selected_rules"]
@@ -63,6 +66,8 @@ class _Item:
     not_checked: str = ""
     rule_backed: bool = True
 
+
+_BACKUP = "Backup strategy documented and tested"
 
 #: The skill's checklist, in its order, then pgkeel's RLS item: what a pass covers, or
 #: why an item no rule answers is not checked.
@@ -84,8 +89,9 @@ CHECKLIST: tuple[_Item, ...] = (
     _Item("Queries use indexes (verify with EXPLAIN)", rule_backed=False, not_checked=(
         "needs `pgkeel explain` / `pgkeel advise` (EXPLAIN plans of your workload), "
         "not built yet")),
-    _Item("Backup strategy documented and tested", rule_backed=False, not_checked=(
-        "needs `pgkeel backup` (dump, then prove it by restoring), not built yet")),
+    _Item(_BACKUP, rule_backed=False, not_checked=(
+        "needs the project's settings (its [backup] directory): `pgkeel check` passes "
+        "them, check(..., settings=...) from Python")),
     _Item("Seed data available for development", rule_backed=False, not_checked=(
         "needs `pgkeel seed`, not built yet")),
     _Item(items.RLS,
@@ -234,13 +240,15 @@ def _holds_rows(conn: psycopg.Connection[Any], snap: Snapshot) -> bool:
 
 
 def check(target: str | psycopg.Connection[Any], config: CheckConfig | None = None, *,
-          read_rows: bool = True) -> CheckResult:
+          read_rows: bool = True, settings: Settings | None = None) -> CheckResult:
     """Audit the database at ``target`` (a libpq URI / DSN, or an open connection).
 
     Reads one catalog snapshot, runs every schema rule that ``config`` (the
     ``[check]`` settings; defaults when None) selects, with the database's rows as
     evidence (bounded read-only queries; none at all when ``read_rows`` is False),
-    and answers the checklist. Nothing is written to the database. pgkeel's own
+    and answers the checklist. With the project's ``settings`` the backup item is
+    answered from its backups directory (:mod:`pgkeel.backup.checklist`). Nothing is
+    written to the database. pgkeel's own
     schema and extension members are never audited. Returns a :class:`CheckResult`.
 
     Raises ``ConfigError``/``ConnectError`` when ``target`` is a DSN that does not
@@ -257,11 +265,17 @@ def check(target: str | psycopg.Connection[Any], config: CheckConfig | None = No
         rows = read_rows and _holds_rows(conn, kept)
     failures = tuple(sorted(set(failed)))
     ran = selected_rules(config, snap.server_version_num)
+    answered = checklist(findings, ran, data_read=read_rows, data_failures=failures,
+                         rows_seen=rows)
+    if settings is not None:
+        from pgkeel.backup.checklist import checklist_status
+
+        answered = tuple(ChecklistItem(c.item, *checklist_status(snap.database, settings))
+                         if c.item == _BACKUP else c for c in answered)
     return CheckResult(
         database=snap.database,
         server_version=snap.server_version,
-        checklist=checklist(findings, ran, data_read=read_rows, data_failures=failures,
-                            rows_seen=rows),
+        checklist=answered,
         findings=findings,
         rules=tuple(r.info() for r in ran),
         tables=len(kept.tables),

@@ -30,7 +30,8 @@ from pydantic_settings import (
 from pgkeel.dsn import parse_dsn
 from pgkeel.errors import ConfigError
 
-__all__ = ["CheckSettings", "Settings", "line_of", "load_settings", "project_root"]
+__all__ = ["BackupSettings", "CheckSettings", "Settings", "line_of", "load_settings",
+           "project_root"]
 
 
 class CheckSettings(BaseModel):
@@ -56,6 +57,19 @@ class CheckSettings(BaseModel):
                              description="most rows a data rule reads per table")
     statement_timeout_ms: int = Field(default=5_000, gt=0,
                                       description="time limit of each data query, in ms")
+
+
+class BackupSettings(BaseModel):
+    """The ``[backup]`` table (``[tool.pgkeel.backup]`` in ``pyproject.toml``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    directory: Path = Field(default=Path("backups"),
+                            description="where backups are written, relative to the project")
+    max_age_hours: float = Field(
+        default=26.0, gt=0,
+        description="age in hours past which the newest backup no longer counts for "
+        "check (a day plus slack for a daily job)")
 
 
 class _Options(BaseModel):
@@ -86,6 +100,8 @@ class _Options(BaseModel):
     )
     check: CheckSettings = Field(default_factory=CheckSettings,
                                  description="[check] table: what `pgkeel check` runs")
+    backup: BackupSettings = Field(default_factory=BackupSettings,
+                                   description="[backup] table: where backups go")
 
     @field_validator("database_url")
     @classmethod
@@ -114,7 +130,8 @@ class Settings(_Options, BaseSettings):
     Fields: ``database_url`` (str or None: None means the local cluster),
     ``postgres_bin`` (Path or None), ``cluster_dir`` (Path, resolved against ``root``),
     ``migrations_dir`` (Path), ``lock_timeout`` (seconds), ``lock_wait`` (seconds),
-    ``check`` (the ``[check]`` table, :class:`CheckSettings`), ``root`` (the project
+    ``check`` (the ``[check]`` table, :class:`CheckSettings`), ``backup`` (the
+    ``[backup]`` table, :class:`BackupSettings`), ``root`` (the project
     directory), ``config_file`` (the ``pgkeel.toml``/``pyproject.toml`` read, or None).
     """
 
@@ -197,7 +214,8 @@ def _validate_file(path: Path, data: dict[str, Any]) -> dict[str, Any]:
         loc = tuple(first["loc"]) or ("?",)
         key = ".".join(str(k) for k in loc)
         if first["type"] == "extra_forbidden":
-            model: type[BaseModel] = CheckSettings if loc[0] == "check" else _Options
+            model: type[BaseModel] = {"check": CheckSettings, "backup": BackupSettings}.get(
+                str(loc[0]), _Options) if len(loc) > 1 else _Options
             known = ", ".join(sorted(model.model_fields))
             message, hint = f"unknown key {key!r}", f"known keys: {known}"
         else:
