@@ -37,7 +37,7 @@ from psycopg import sql
 
 from pgkeel import __version__
 from pgkeel.backup import tools
-from pgkeel.backup.facts import EXACT_MAX_PAGES, read_facts
+from pgkeel.backup.facts import EXACT_MAX_PAGES, feeding_sequences, read_facts
 from pgkeel.backup.manifest import Manifest, file_entry, read_manifest, write_manifest
 from pgkeel.backup.toc import toc_sha256
 from pgkeel.connect import connect
@@ -189,6 +189,7 @@ def create_backup(
                                                           archive_format)
         compress = tools.compress_args(pg_dump, binaries.major, archive_format, method)
         only = _resolve_tables(conn, tables) if tables else None
+        named = sorted(only | feeding_sequences(conn, only)) if only else []
         conn.rollback()
         parent = root / database
         try:
@@ -211,7 +212,7 @@ def create_backup(
                 args.append(f"--jobs={jobs}")
             if schema_only:
                 args.append("--schema-only")
-            for schema, name in sorted(only or ()):
+            for schema, name in named:
                 args.append("--table=" + sql.Identifier(schema, name).as_string(conn))
             args += ["--dbname", conninfo]
             if archive_format != "directory":

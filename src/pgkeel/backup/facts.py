@@ -27,7 +27,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-__all__ = ["EXACT_MAX_PAGES", "column_max", "read_facts"]
+__all__ = ["EXACT_MAX_PAGES", "column_max", "feeding_sequences", "read_facts"]
 
 #: Tables up to this many 8 kB pages (64 MiB) get an exact count(*) in the manifest.
 EXACT_MAX_PAGES = 8192
@@ -153,3 +153,15 @@ def column_max(conn: psycopg.Connection[Any], columns: Iterable[dict[str, str]])
     row = conn.execute(sql.SQL("SELECT max(m) FROM ({}) AS u(m)").format(
         sql.SQL(" UNION ALL ").join(parts))).fetchone()
     return int(row[0]) if row and row[0] is not None else None
+
+
+def feeding_sequences(conn: psycopg.Connection[Any], tables: set[tuple[str, str]]
+                      ) -> set[tuple[str, str]]:
+    """The ``(schema, name)`` of every sequence feeding a column of ``tables``.
+
+    ``pg_dump --table`` dumps a sequence only when it is owned by the table; one that a
+    column default merely calls (Pagila's) must be named too, or the restored table's
+    default refers to nothing.
+    """
+    return {(schema, name) for schema, name, _last, columns in conn.execute(_SEQUENCES)
+            if any((c[0], c[1]) in tables for c in columns)}

@@ -219,7 +219,10 @@ def restore_into(manifest: Manifest, backup: Path, url: str, *, clean: bool = Fa
     with connect(url) as conn:
         fixed = _resync(conn)
         conn.execute("ANALYZE")
+        # A table-limited backup is compared on its own tables only.
+        dumped = {(t["schema"], t["name"]) for t in manifest.facts["tables"]} \
+            if manifest.body["options"]["tables"] else None
         comparison = compare(conn, manifest.facts,
                              schema_only=bool(manifest.body["options"]["schema_only"]),
-                             tables=set(pairs) or None)
+                             tables=set(pairs) or dumped)
     return RestoreResult(restore_ms, args[0], fixed, comparison)
