@@ -10,7 +10,8 @@ table, except the exact row counts):
 - ``tables``: per ordinary or partitioned table ``schema``, ``name``, ``kind``,
   ``estimate`` (``pg_class.reltuples``; ``-1`` never analysed, PostgreSQL docs
   "pg_class"), ``rows`` (exact ``count(*)`` when the table has at most
-  ``exact_max_pages`` pages, else null), ``rls``/``rls_forced`` and ``policies``;
+  ``exact_max_pages`` pages, else null), ``rls``/``rls_forced``, ``policies`` and ``indexes`` (names, so a restore
+  of chosen tables can pick their entries from the archive's TOC);
 - ``sequences``: ``last_value`` (``pg_sequences``: null until first used) and the
   columns it feeds (``OWNED BY``, identity, or a column default calling it);
 - ``constraints``: count per type and the ``NOT VALID`` ones (``convalidated``).
@@ -38,7 +39,9 @@ _USER = ("n.nspname NOT IN ('pg_catalog', 'information_schema') "
 _TABLES = f"""
 SELECT n.nspname, c.relname, c.relkind::text, c.reltuples::bigint, c.relpages,
        c.relrowsecurity, c.relforcerowsecurity,
-       (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid)
+       (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid),
+       (SELECT coalesce(array_agg(i.relname::text ORDER BY i.relname), '{{}}') FROM pg_index x
+        JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = c.oid)
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p') AND {_USER}
   AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
@@ -111,7 +114,8 @@ def read_facts(conn: psycopg.Connection[Any], *, exact_max_pages: int = EXACT_MA
     needs rolling back).
     """
     tables = []
-    for schema, name, kind, estimate, pages, rls, forced, policies in conn.execute(_TABLES):
+    for schema, name, kind, estimate, pages, rls, forced, policies, indexes in \
+            conn.execute(_TABLES):
         if only is not None and (schema, name) not in only:
             continue
         rows = None
@@ -121,7 +125,8 @@ def read_facts(conn: psycopg.Connection[Any], *, exact_max_pages: int = EXACT_MA
             rows = counted[0] if counted else None
         tables.append({"schema": schema, "name": name, "kind": kind,
                        "estimate": estimate if kind == "r" else None, "rows": rows,
-                       "rls": rls, "rls_forced": forced, "policies": policies})
+                       "rls": rls, "rls_forced": forced, "policies": policies,
+                       "indexes": indexes})
     sequences = []
     for schema, name, last, columns in conn.execute(_SEQUENCES):
         if only is not None and not any((c[0], c[1]) in only for c in columns):

@@ -24,6 +24,7 @@ from __future__ import annotations
 import gzip
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from pgkeel.backup import tools
 from pgkeel.backup.compare import Comparison, compare
 from pgkeel.backup.facts import column_max, read_facts
 from pgkeel.backup.manifest import Manifest
+from pgkeel.backup.toc import select_entries, toc_entries
 from pgkeel.connect import connect
 from pgkeel.errors import DatabaseError, Refused, UsageError
 
@@ -136,10 +138,6 @@ def _command(manifest: Manifest, archive: Path, conninfo: str, pg_bin: Any, *,
         args += ["--no-owner", "--no-privileges"]
     if data_only:
         args.append("--data-only")
-    for schema in sorted({s for s, _ in tables}):
-        args.append(f"--schema={schema}")
-    for _, name in tables:
-        args.append(f"--table={name}")
     return [*args, str(archive)]
 
 
@@ -190,8 +188,10 @@ def restore_into(manifest: Manifest, backup: Path, url: str, *, clean: bool = Fa
     Runs :func:`preflight` first and raises ``RestoreRefused`` (exit 4) listing every
     problem; ``UsageError`` (exit 2) for options a plain backup cannot honour;
     ``ClusterError`` when no pg_restore can read the archive; ``DatabaseError`` (exit 3)
-    with the restore program's first error when it fails. ``tables`` (``schema.name``)
-    restores only those tables' definitions and rows (``pg_restore --table``).
+    with the restore program's first error when it fails. ``tables`` (``schema.name``,
+    ``public`` when unqualified) restores only those tables, whole: definition, rows,
+    indexes, constraints, RLS, policies, triggers and the sequences feeding them
+    (:func:`pgkeel.backup.toc.select_entries`).
     Checksums are not checked here: :func:`pgkeel.backup.verify.verify_files` first.
     """
     pairs = [(t.split(".", 1)[0], t.split(".", 1)[1]) if "." in t else ("public", t)
@@ -213,9 +213,16 @@ def restore_into(manifest: Manifest, backup: Path, url: str, *, clean: bool = Fa
                     tables=pairs, data_only=data_only, jobs=jobs)
     if manifest.format == "plain":
         args += ["-f", "-"]
-    start = time.perf_counter()
-    _run(args, env, archive, archive.suffix == ".gz", manifest.format == "plain")
-    restore_ms = round((time.perf_counter() - start) * 1000)
+    with tempfile.TemporaryDirectory(prefix="pgkeel-restore-") as scratch:
+        if pairs:
+            chosen = select_entries(toc_entries(pg_bin.tool("pg_restore"), archive),
+                                    manifest.facts, set(pairs))
+            listing = Path(scratch) / "toc.list"
+            listing.write_text("\n".join(chosen) + "\n", encoding="utf-8")
+            args.insert(-1, f"--use-list={listing}")
+        start = time.perf_counter()
+        _run(args, env, archive, archive.suffix == ".gz", manifest.format == "plain")
+        restore_ms = round((time.perf_counter() - start) * 1000)
     with connect(url) as conn:
         fixed = _resync(conn)
         conn.execute("ANALYZE")
