@@ -10,8 +10,8 @@ table, except the exact row counts):
 - ``tables``: per ordinary or partitioned table ``schema``, ``name``, ``kind``,
   ``estimate`` (``pg_class.reltuples``; ``-1`` never analysed, PostgreSQL docs
   "pg_class"), ``rows`` (exact ``count(*)`` when the table has at most
-  ``exact_max_pages`` pages, else null), ``rls``/``rls_forced``, ``policies`` and ``indexes`` (names, so a restore
-  of chosen tables can pick their entries from the archive's TOC);
+  ``exact_max_pages`` pages, else null), ``rls``/``rls_forced``, ``policies`` and
+  ``indexes`` (names: a restore of chosen tables picks their TOC entries by them);
 - ``sequences``: ``last_value`` (``pg_sequences``: null until first used) and the
   columns it feeds (``OWNED BY``, identity, or a column default calling it);
 - ``constraints``: count per type and the ``NOT VALID`` ones (``convalidated``).
