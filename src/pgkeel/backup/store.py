@@ -48,10 +48,14 @@ class BackupEntry:
 
     @property
     def created_at(self) -> datetime:
-        """When the dump started; a damaged backup's directory time otherwise."""
+        """When the dump started; for a damaged backup, the time its name says."""
         if self.manifest is not None:
             return self.manifest.created_at
-        return datetime.fromtimestamp(self.path.stat().st_mtime, UTC)
+        try:
+            return datetime.strptime(self.path.name[:16], "%Y%m%dT%H%M%SZ").replace(
+                tzinfo=UTC)
+        except ValueError:
+            return datetime.fromtimestamp(self.path.stat().st_mtime, UTC)
 
     @property
     def verified_by_restore(self) -> bool:
