@@ -214,8 +214,9 @@ def _validate_file(path: Path, data: dict[str, Any]) -> dict[str, Any]:
         loc = tuple(first["loc"]) or ("?",)
         key = ".".join(str(k) for k in loc)
         if first["type"] == "extra_forbidden":
-            model: type[BaseModel] = {"check": CheckSettings, "backup": BackupSettings}.get(
-                str(loc[0]), _Options) if len(loc) > 1 else _Options
+            tables: dict[str, type[BaseModel]] = {"check": CheckSettings,
+                                                  "backup": BackupSettings}
+            model = tables.get(str(loc[0]), _Options) if len(loc) > 1 else _Options
             known = ", ".join(sorted(model.model_fields))
             message, hint = f"unknown key {key!r}", f"known keys: {known}"
         else:
