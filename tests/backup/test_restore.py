@@ -13,7 +13,7 @@ from psycopg import sql
 from pgkeel.backup import tools
 from pgkeel.backup.compare import compare
 from pgkeel.backup.create import create_backup
-from pgkeel.backup.manifest import read_manifest
+from pgkeel.backup.manifest import read_manifest, write_manifest
 from pgkeel.backup.restore import RestoreRefused, restore_into
 from pgkeel.backup.verify import verify_backup
 from pgkeel.cluster import available_binaries
@@ -172,3 +172,14 @@ def test_no_older_pg_dump_is_ever_run(pg_cluster: TestCluster, pg_database: Test
         create_backup(pg_database.url, tmp_path, postgres_bin=older[0].bindir)
     assert "will not run an older one" in str(exc.value)
     assert not any(tmp_path.rglob("*"))
+
+
+def test_target_older_than_source_is_refused(rich: TestDatabase, target: TestDatabase,
+                                             tmp_path: Path) -> None:
+    made = create_backup(rich.url, tmp_path)
+    body = read_manifest(made.path).body
+    body["server"]["major"] = 99  # as if dumped from a newer server
+    write_manifest(made.path, body)
+    with pytest.raises(RestoreRefused, match="older than the source \\(99\\)") as exc:
+        restore_into(read_manifest(made.path), made.path, target.url)
+    assert exc.value.exit_code == 4
