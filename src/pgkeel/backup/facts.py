@@ -69,21 +69,32 @@ WHERE c.relkind = 'S' AND {_USER}
 ORDER BY 1, 2"""
 
 # Owners of objects in user schemas, grantees of their ACLs, roles named by policies.
+# Extension members are left out: pg_dump recreates them with CREATE EXTENSION, never
+# with an owner of their own. So are predefined roles (pg_database_owner owns public
+# from 15 on): the pg_ prefix is reserved, they exist on every server (PostgreSQL
+# docs, "Predefined Roles").
+_NOT_MEMBER = ("NOT EXISTS (SELECT FROM pg_depend e WHERE e.classid = '{}'::regclass "
+               "AND e.objid = {}.oid AND e.deptype = 'e')")
 _ROLES = f"""
 WITH objs AS (
   SELECT c.relowner AS owner, c.relacl AS acl FROM pg_class c
-    JOIN pg_namespace n ON n.oid = c.relnamespace WHERE {_USER}
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE {_USER} AND {_NOT_MEMBER.format("pg_class", "c")}
   UNION ALL SELECT p.proowner, p.proacl FROM pg_proc p
-    JOIN pg_namespace n ON n.oid = p.pronamespace WHERE {_USER}
+    JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE {_USER} AND {_NOT_MEMBER.format("pg_proc", "p")}
   UNION ALL SELECT t.typowner, t.typacl FROM pg_type t
-    JOIN pg_namespace n ON n.oid = t.typnamespace WHERE {_USER}
-  UNION ALL SELECT n.nspowner, n.nspacl FROM pg_namespace n WHERE {_USER}
+    JOIN pg_namespace n ON n.oid = t.typnamespace
+    WHERE {_USER} AND {_NOT_MEMBER.format("pg_type", "t")}
+  UNION ALL SELECT n.nspowner, n.nspacl FROM pg_namespace n
+    WHERE {_USER} AND {_NOT_MEMBER.format("pg_namespace", "n")}
 ), ids AS (
   SELECT owner AS id FROM objs
   UNION SELECT (aclexplode(acl)).grantee FROM objs WHERE acl IS NOT NULL
   UNION SELECT unnest(polroles) FROM pg_policy
 )
-SELECT r.rolname FROM ids JOIN pg_roles r ON r.oid = ids.id ORDER BY 1"""
+SELECT r.rolname FROM ids JOIN pg_roles r ON r.oid = ids.id
+WHERE r.rolname NOT LIKE 'pg\\_%' ORDER BY 1"""
 
 _CONSTRAINTS = f"""
 SELECT c.contype::text, count(*), array_agg(n.nspname || '.' || c.conname

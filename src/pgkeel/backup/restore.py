@@ -122,10 +122,10 @@ def _command(manifest: Manifest, archive: Path, conninfo: str, pg_bin: Any, *,
              clean: bool, no_owner: bool, tables: Sequence[tuple[str, str]],
              data_only: bool, jobs: int) -> list[str]:
     if manifest.format == "plain":
-        if clean or tables or data_only or jobs > 1:
+        if clean or tables or data_only or jobs > 1 or no_owner:
             raise UsageError("a plain-format backup restores whole, through psql: "
-                             "--clean, --table, --data-only and --jobs need a custom or "
-                             "directory backup", hint="restore into an empty database "
+                             "--clean, --table, --data-only, --no-owner and --jobs need a "
+                             "custom or directory backup", hint="restore into an empty database "
                              "without those options, or back up with --format custom")
         return [str(pg_bin.tool("psql")), "-X", "-q", "-v", "ON_ERROR_STOP=1",
                 "--single-transaction", "-d", conninfo]
@@ -216,7 +216,7 @@ def restore_into(manifest: Manifest, backup: Path, url: str, *, clean: bool = Fa
     with tempfile.TemporaryDirectory(prefix="pgkeel-restore-") as scratch:
         if pairs:
             chosen = select_entries(toc_entries(pg_bin.tool("pg_restore"), archive),
-                                    manifest.facts, set(pairs))
+                                    manifest.facts, set(pairs), extensions=not clean)
             listing = Path(scratch) / "toc.list"
             listing.write_text("\n".join(chosen) + "\n", encoding="utf-8")
             args.insert(-1, f"--use-list={listing}")

@@ -49,15 +49,18 @@ _SEQUENCE_TYPES = ("SEQUENCE", "SEQUENCE SET", "SEQUENCE OWNED BY")
 
 
 def select_entries(entries: list[str], facts: dict[str, Any],
-                   tables: set[tuple[str, str]]) -> list[str]:
+                   tables: set[tuple[str, str]], *, extensions: bool = True) -> list[str]:
     """The TOC lines that restore ``tables`` whole, for ``pg_restore --use-list``.
 
     ``pg_restore --table`` restores a table's definition and rows only (PostgreSQL
     docs, ``pg_restore``): no indexes, constraints, RLS, policies, triggers or
     identity. This picks those entries too, with the sequences feeding the tables'
-    columns and their indexes, by the names the manifest's ``facts`` recorded.
+    columns and their indexes, by the names the manifest's ``facts`` recorded. With
+    ``extensions`` the archive's ``CREATE EXTENSION IF NOT EXISTS`` entries come too
+    (a column may be of an extension's type); not under ``--clean``, whose ``DROP
+    EXTENSION`` would fail on the target's other users of it.
     """
-    prefixes: list[str] = []
+    prefixes: list[str] = ["EXTENSION - "] if extensions else []
     for table in facts["tables"]:
         key = (table["schema"], table["name"])
         if key not in tables:
