@@ -7,6 +7,7 @@ retention reads), plus one real dump to show the partial-directory rule.
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -104,3 +105,27 @@ def test_partial_and_damaged_backups(pg_database: TestDatabase, tmp_path: Path) 
     plan = prune(tmp_path, keep_daily=0, keep_weekly=0, keep_monthly=0)
     assert [e.id for e in plan.deleted] == [made.manifest.id]
     assert damaged.exists() and partial.exists()  # never deleted by prune
+
+
+def test_interrupted_backup_leaves_nothing_usable(pg_database: TestDatabase,
+                                                   tmp_path: Path) -> None:
+    with pg_database.connect() as conn:
+        conn.execute("CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 1000) g")
+
+    def interrupt(done: int, total: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        create_backup(pg_database.url, tmp_path, progress=interrupt)
+    assert list_backups(tmp_path) == []
+    assert list((tmp_path / pg_database.name).iterdir()) == []  # partial removed
+    # pg_dump was stopped, not left running (its backend may take a moment to notice).
+    deadline = time.monotonic() + 10
+    while True:
+        with pg_database.connect() as conn:
+            running = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE "
+                                   "application_name = 'pg_dump'").fetchone()
+        if running == (0,) or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert running == (0,)

@@ -222,15 +222,18 @@ def create_backup(
             dump = _PgDump(args, env)
             try:
                 facts = read_facts(conn, exact_max_pages=exact_max_pages, only=only)
+                total = 0 if schema_only else sum(1 for t in facts["tables"]
+                                                  if t["kind"] == "r")
+                dump.total, dump.progress = total, progress
+                if progress is not None:
+                    progress(0, total)
+                code = dump.wait()
             except BaseException:
+                # Interrupted (Ctrl-C, a failed query): stop pg_dump before the partial
+                # directory it writes into is removed.
                 dump.proc.kill()
                 dump.wait()
                 raise
-            total = 0 if schema_only else sum(1 for t in facts["tables"] if t["kind"] == "r")
-            dump.total, dump.progress = total, progress
-            if progress is not None:
-                progress(0, total)
-            code = dump.wait()
             conn.rollback()
             if code != 0:
                 raise DatabaseError(f"pg_dump failed: {tools.last_error(''.join(dump.lines))}",
