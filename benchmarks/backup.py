@@ -107,7 +107,8 @@ def run(binaries: Binaries, scale: int, runs: int) -> dict[str, list[float]]:
         def create(*extra: str) -> Callable[[], None]:
             return lambda: subprocess.run(
                 [*pgkeel, "backup", "create", "-d", url, "--project", str(project),
-                 *extra], check=True, env=env, stdout=subprocess.DEVNULL)
+                 *extra], check=True, env=env, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL)
 
         def create_lib() -> None:
             create_backup(url, work / "lib")

@@ -64,6 +64,12 @@ def test_restore_brings_back_rls_policies_not_valid_and_sequences(
     assert facts["extensions"]["citext"]
     with rich.connect() as conn:  # citext's own objects do not count as references
         assert facts["roles"] == [conn.execute("SELECT current_user").fetchone()[0]]
+    # Verification restores it as it was (sequence behind its column, as in the source)
+    checked = verify_backup(made.path, rich.url)
+    assert checked.ok and checked.comparison is not None, checked.problems
+    assert [c.detail for c in checked.comparison.checks if c.object ==
+            "public.invoice_id_seq"] == ["at 90, below max 500 of its columns as in the "
+                                         "source (restore moves it up)"]
     result = restore_into(made.manifest, made.path, target.url)
     assert result.comparison.ok, result.comparison.failures
     # invoice_id_seq was at 90 with id 500 in the table: moved up, so inserts work.

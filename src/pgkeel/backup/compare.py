@@ -10,8 +10,9 @@ test restore proves a backup):
   close as PostgreSQL's own statistics promise (PostgreSQL docs, "Statistics Used by
   the Planner": reltuples is an estimate updated by VACUUM, ANALYZE, CREATE INDEX);
 - ``sequence``: each sequence is back at its recorded value (or, when it was behind
-  its column at dump time, at that column's max) and at least the max of every column
-  it feeds, so the next insert cannot collide;
+  its column at dump time, at that column's max after restore's resync) and at least
+  the max of every column it feeds, so the next insert cannot collide (a sequence
+  that was behind in the source and is restored unchanged passes, saying so);
 - ``constraints``: as many of each type, and every constraint valid at dump time is
   valid now (``NOT VALID`` ones stay so, pg_dump keeps the flag);
 - ``extension``: every extension present (a version difference is noted, not failed:
@@ -102,9 +103,13 @@ def _sequence(want: dict[str, Any], conn: psycopg.Connection[Any],
     top = column_max(conn, have["columns"])
     value = have["last_value"]
     if top is not None and (value is None or value < top):
-        return Difference("sequence", label, False,
-                          f"at {value}, below max {top} of its columns: the next insert "
-                          "collides")
+        # Behind as the source was: the backup is faithful, and restore's resync moves
+        # it up; anything else behind its column is a restore that lost its value.
+        faithful = not schema_only and value == want["last_value"]
+        return Difference("sequence", label, faithful,
+                          f"at {value}, below max {top} of its columns"
+                          + (" as in the source (restore moves it up)" if faithful
+                             else ": the next insert collides"))
     if not schema_only and value != want["last_value"]:
         # A sequence behind its column's max at dump time was moved up by the restore's
         # resync: that is the one difference expected.

@@ -182,7 +182,7 @@ def _resync(conn: psycopg.Connection[Any]) -> tuple[str, ...]:
 def restore_into(manifest: Manifest, backup: Path, url: str, *, clean: bool = False,
                  no_owner: bool = False, tables: Sequence[str] = (),
                  data_only: bool = False, jobs: int = 1,
-                 postgres_bin: Path | None = None) -> RestoreResult:
+                 postgres_bin: Path | None = None, fixups: bool = True) -> RestoreResult:
     """Restore the backup at ``backup`` (its read ``manifest``) into the database ``url``.
 
     Runs :func:`preflight` first and raises ``RestoreRefused`` (exit 4) listing every
@@ -192,7 +192,9 @@ def restore_into(manifest: Manifest, backup: Path, url: str, *, clean: bool = Fa
     ``public`` when unqualified) restores only those tables, whole: definition, rows,
     indexes, constraints, RLS, policies, triggers and the sequences feeding them
     (:func:`pgkeel.backup.toc.select_entries`).
-    Checksums are not checked here: :func:`pgkeel.backup.verify.verify_files` first.
+    ``fixups`` False skips the sequence resync and ``ANALYZE`` (a scratch restore
+    that is dropped after its comparison needs neither). Checksums are not checked
+    here: :func:`pgkeel.backup.verify.verify_files` first.
     """
     pairs = [(t.split(".", 1)[0], t.split(".", 1)[1]) if "." in t else ("public", t)
              for t in tables]
@@ -224,8 +226,9 @@ def restore_into(manifest: Manifest, backup: Path, url: str, *, clean: bool = Fa
         _run(args, env, archive, archive.suffix == ".gz", manifest.format == "plain")
         restore_ms = round((time.perf_counter() - start) * 1000)
     with connect(url) as conn:
-        fixed = _resync(conn)
-        conn.execute("ANALYZE")
+        fixed = _resync(conn) if fixups else ()
+        if fixups:
+            conn.execute("ANALYZE")
         # A table-limited backup is compared on its own tables only.
         dumped = {(t["schema"], t["name"]) for t in manifest.facts["tables"]} \
             if manifest.body["options"]["tables"] else None

@@ -126,7 +126,7 @@ def _restore_level(manifest: Manifest, backup: Path, url: str,
     try:
         try:
             result = restore_into(manifest, backup, with_database(url, name),
-                                  postgres_bin=postgres_bin)
+                                  postgres_bin=postgres_bin, fixups=False)
         except PgkeelError as exc:
             return [f"restore into scratch database failed: {exc}"], None, None
         problems = [f"{c.kind} {c.object}: {c.detail}" for c in result.comparison.failures]
