@@ -12,6 +12,7 @@ needs. The body's shape (schema version 1)::
     {"pgkeel_manifest": 1, "id", "database", "created_at" (ISO 8601 UTC),
      "duration_ms", "format" (custom|directory|plain), "compression",
      "options": {"jobs", "tables", "schema_only"},
+     "archive" (the dump's name), "pgkeel" (version),
      "pg_dump": {"path", "version", "major"}, "server": {"version", "major"},
      "facts": {see pgkeel.backup.facts}, "toc_sha256" (null for plain),
      "files": [{"path", "size", "sha256"}], "manifest_sha256"}

@@ -30,8 +30,8 @@ from pgkeel._binaries import Binaries, available_binaries, find_binaries
 from pgkeel.dsn import parse_dsn
 from pgkeel.errors import ClusterError, UsageError
 
-__all__ = ["COMPRESSIONS", "command_env", "default_compression", "pick", "supports",
-           "version_of"]
+__all__ = ["COMPRESSIONS", "command_env", "compress_args", "default_compression",
+           "last_error", "pick", "supports", "version_of"]
 
 #: Compression methods ``backup create --compress`` accepts.
 COMPRESSIONS = ("zstd", "lz4", "gzip", "none")
