@@ -231,8 +231,8 @@ def _validate_file(path: Path, data: dict[str, Any]) -> dict[str, Any]:
 def _expected(loc: tuple[str | int, ...]) -> str:
     """What a setting holds, for the hint of a wrong value."""
     model: type[BaseModel] = _Options
-    if len(loc) > 1 and loc[0] == "check":
-        model, loc = CheckSettings, loc[1:]
+    if len(loc) > 1 and loc[0] in ("check", "backup"):
+        model, loc = (CheckSettings if loc[0] == "check" else BackupSettings), loc[1:]
     field = model.model_fields.get(str(loc[0]))
     if field is None:
         return "fix the value"

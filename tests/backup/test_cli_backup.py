@@ -84,6 +84,10 @@ def test_config_directory_and_usage_errors(pg_database: TestDatabase,
     done = pgkeel("backup", "list", "--project", str(tmp_path))
     assert done.returncode == 2 and "pgkeel.toml:2" in done.stderr
     assert "directory" in done.stderr  # the known keys are listed
+    (tmp_path / "pgkeel.toml").write_text('[backup]\nmax_age_hours = "soon"\n')
+    done = pgkeel("backup", "list", "--project", str(tmp_path))
+    assert done.returncode == 2 and "pgkeel.toml:2" in done.stderr
+    assert "max_age_hours is the age in hours" in done.stderr
 
 
 def test_schedule_prints_cron_and_units(tmp_path: Path) -> None:

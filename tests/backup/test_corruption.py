@@ -10,8 +10,14 @@ import pytest
 from backup_helpers import flip_byte, pgkeel
 
 from pgkeel.backup.create import CreateResult, create_backup
-from pgkeel.backup.manifest import BackupDamaged, read_manifest, sha256_file, write_manifest
-from pgkeel.backup.verify import read_verification, verify_backup
+from pgkeel.backup.manifest import (
+    BackupDamaged,
+    read_manifest,
+    read_verification,
+    sha256_file,
+    write_manifest,
+)
+from pgkeel.backup.verify import verify_backup
 from pgkeel.testing import TestDatabase
 
 

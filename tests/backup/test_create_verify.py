@@ -12,9 +12,9 @@ import pytest
 
 from pgkeel.backup import tools
 from pgkeel.backup.create import create_backup
-from pgkeel.backup.manifest import read_manifest, sha256_file
+from pgkeel.backup.manifest import read_manifest, read_verification, sha256_file
 from pgkeel.backup.restore import restore_into
-from pgkeel.backup.verify import read_verification, verify_backup
+from pgkeel.backup.verify import verify_backup
 from pgkeel.testing import TestCluster, TestDatabase
 
 # Pagila's README: 16,044 rentals; payment is partitioned by month.

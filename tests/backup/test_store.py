@@ -14,9 +14,8 @@ from pathlib import Path
 import pytest
 
 from pgkeel.backup.create import create_backup
-from pgkeel.backup.manifest import write_manifest
+from pgkeel.backup.manifest import VERIFY_FILE, write_manifest
 from pgkeel.backup.store import find_backup, list_backups, pin, prune
-from pgkeel.backup.verify import VERIFY_FILE
 from pgkeel.errors import UsageError
 from pgkeel.testing import TestDatabase
 

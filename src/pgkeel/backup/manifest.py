@@ -1,4 +1,4 @@
-"""``manifest.json``: what a backup holds, with a checksum of its own.
+"""``manifest.json``: what a backup holds, with a checksum of its own (and ``verify.json``).
 
 Modelled on PostgreSQL's ``backup_manifest`` for base backups (PostgreSQL docs,
 "Backup Manifest Format"): every file with its size and SHA-256, and a checksum of the
@@ -30,10 +30,13 @@ from typing import Any
 
 from pgkeel.errors import Refused
 
-__all__ = ["MANIFEST", "BackupDamaged", "Manifest", "file_entry", "read_manifest",
-           "sha256_file", "write_manifest"]
+__all__ = ["MANIFEST", "VERIFY_FILE", "BackupDamaged", "Manifest", "file_entry",
+           "read_manifest", "read_verification", "sha256_file", "write_manifest",
+           "write_verification"]
 
 MANIFEST = "manifest.json"
+#: The last verification's result, beside the manifest (:mod:`pgkeel.backup.verify`).
+VERIFY_FILE = "verify.json"
 SCHEMA_VERSION = 1
 
 
@@ -150,3 +153,23 @@ def read_manifest(directory: Path) -> Manifest:
                             "damaged", path=path, hint="use another backup")
     body["manifest_sha256"] = recorded
     return Manifest(body)
+
+
+def write_verification(directory: Path, record: dict[str, Any]) -> None:
+    """Store ``record`` as ``directory/verify.json``: a temporary name, fsync, rename."""
+    temp = directory / f".{VERIFY_FILE}.tmp"
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(record, handle, indent=1)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temp, directory / VERIFY_FILE)
+
+
+def read_verification(directory: Path) -> dict[str, Any] | None:
+    """The last recorded verification of the backup in ``directory``, or None."""
+    try:
+        data = json.loads((directory / VERIFY_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None

@@ -23,8 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pgkeel.backup.manifest import MANIFEST, Manifest, read_manifest
-from pgkeel.backup.verify import read_verification
+from pgkeel.backup.manifest import MANIFEST, Manifest, read_manifest, read_verification
 from pgkeel.errors import PgkeelError, UsageError
 
 __all__ = ["PIN_FILE", "BackupEntry", "PrunePlan", "find_backup", "list_backups", "pin",

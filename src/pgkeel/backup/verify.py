@@ -17,7 +17,6 @@ then renamed), where ``backup list`` and the checklist read it.
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import time
@@ -31,18 +30,22 @@ from psycopg import sql
 
 from pgkeel.backup import tools
 from pgkeel.backup.compare import Comparison
-from pgkeel.backup.manifest import MANIFEST, Manifest, read_manifest, sha256_file
+from pgkeel.backup.manifest import (
+    MANIFEST,
+    Manifest,
+    read_manifest,
+    sha256_file,
+    write_verification,
+)
 from pgkeel.backup.restore import restore_into
 from pgkeel.backup.toc import toc_sha256
 from pgkeel.connect import connect
 from pgkeel.dsn import with_database
 from pgkeel.errors import PgkeelError
 
-__all__ = ["LEVELS", "VERIFY_FILE", "VerifyResult", "read_verification", "verify_backup",
-           "verify_files"]
+__all__ = ["LEVELS", "VerifyResult", "verify_backup", "verify_files"]
 
 LEVELS = ("checksum", "toc", "restore")
-VERIFY_FILE = "verify.json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,19 +193,4 @@ def verify_backup(backup: Path, url: str | None, *, level: str = "restore",
 
 
 def _record(backup: Path, result: VerifyResult) -> None:
-    temp = backup / f".{VERIFY_FILE}.tmp"
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(result.to_dict(), handle, indent=1)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temp, backup / VERIFY_FILE)
-
-
-def read_verification(backup: Path) -> dict[str, Any] | None:
-    """The last recorded verification of ``backup`` (``verify.json``), or None."""
-    try:
-        data = json.loads((backup / VERIFY_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+    write_verification(backup, result.to_dict())
