@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from backup_helpers import flip_byte, pgkeel
+from psycopg import sql
 
 from pgkeel.backup.create import CreateResult, create_backup
 from pgkeel.backup.manifest import (
@@ -18,6 +19,7 @@ from pgkeel.backup.manifest import (
     write_manifest,
 )
 from pgkeel.backup.verify import verify_backup
+from pgkeel.errors import DatabaseError
 from pgkeel.testing import TestDatabase
 
 
@@ -132,3 +134,18 @@ def test_restore_level_compares_rows(small: TestDatabase, tmp_path: Path) -> Non
     assert result.ok
     result = verify_backup(made.path, small.url)
     assert result.problems == ("rows public.item: 3000 rows, manifest counted 2999",)
+
+
+def test_restore_level_without_createdb_says_how(small: TestDatabase, tmp_path: Path) -> None:
+    made = _backup(small, tmp_path)
+    role = f"nocreate_{small.name}"
+    with small.connect() as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+    try:
+        url = f"{small.url}&user={role}"
+        with pytest.raises(DatabaseError, match="cannot create the scratch database") as exc:
+            verify_backup(made.path, url)
+        assert f"ALTER ROLE {role} CREATEDB" in (exc.value.hint or "")
+    finally:
+        with small.connect() as conn:
+            conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))

@@ -41,7 +41,7 @@ from pgkeel.backup.restore import restore_into
 from pgkeel.backup.toc import toc_sha256
 from pgkeel.connect import connect
 from pgkeel.dsn import with_database
-from pgkeel.errors import PgkeelError
+from pgkeel.errors import DatabaseError, PgkeelError
 
 __all__ = ["LEVELS", "VerifyResult", "verify_backup", "verify_files"]
 
@@ -125,7 +125,14 @@ def _restore_level(manifest: Manifest, backup: Path, url: str,
                                                         Comparison | None]:
     name = _scratch_name()
     with connect(url) as conn:
-        _create_scratch(conn, name, manifest.facts)
+        try:
+            _create_scratch(conn, name, manifest.facts)
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise DatabaseError(
+                f"cannot create the scratch database to restore into: {exc}",
+                sqlstate=exc.sqlstate,
+                hint=f"ALTER ROLE {conn.info.user} CREATEDB (or verify as a role that "
+                "has it), or verify with --level toc") from exc
     try:
         try:
             result = restore_into(manifest, backup, with_database(url, name),
