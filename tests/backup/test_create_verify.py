@@ -12,7 +12,12 @@ import pytest
 
 from pgkeel.backup import tools
 from pgkeel.backup.create import create_backup
-from pgkeel.backup.manifest import read_manifest, read_verification, sha256_file
+from pgkeel.backup.manifest import (
+    read_manifest,
+    read_verification,
+    sha256_file,
+    write_manifest,
+)
 from pgkeel.backup.restore import restore_into
 from pgkeel.backup.verify import verify_backup
 from pgkeel.testing import TestCluster, TestDatabase
@@ -122,3 +127,26 @@ def test_selected_tables_restore_alone(pg_database: TestDatabase, tmp_path: Path
     assert made.manifest.body["options"]["tables"] == ["public.kept"]
     result = verify_backup(made.path, pg_database.url)
     assert result.ok, result.problems
+
+
+def test_estimates_above_the_exact_count_size(pagila: TestDatabase, tmp_path: Path) -> None:
+    with pagila.connect() as conn:
+        conn.execute("ANALYZE rental")
+    made = create_backup(pagila.url, tmp_path, exact_max_pages=0)
+    rental = next(t for t in made.manifest.facts["tables"] if t["name"] == "rental")
+    assert rental["rows"] is None and rental["estimate"] == RENTALS
+    result = verify_backup(made.path, pagila.url)
+    assert result.ok, result.problems
+    assert result.comparison is not None
+    details = {c.object: c.detail for c in result.comparison.checks if c.kind == "rows"}
+    assert details["public.rental"] == f"{RENTALS} rows, manifest estimated {RENTALS} " \
+        "(reltuples)"
+    # An estimate far from the restored count fails, naming the table.
+    body = made.manifest.body
+    for table in body["facts"]["tables"]:
+        if table["name"] == "rental":
+            table["estimate"] = RENTALS * 2
+    write_manifest(made.path, body)
+    result = verify_backup(made.path, pagila.url)
+    assert result.problems == (f"rows public.rental: {RENTALS} rows, manifest estimated "
+                               f"{RENTALS * 2} (reltuples)",)
