@@ -24,8 +24,11 @@ COMMANDS = (
     ("inspect", "Read the database's structure and print it."),
     ("rules", "List every rule check and lint run (id, command, severity, opt-in, summary)."),
     ("lint", "Lint migration files: locks, rewrites, data loss, transactions, timeouts."),
+    ("restore", "Restore a backup after a preflight; then resync sequences, ANALYZE, "
+     "compare."),
     ("db", "Manage the project's local PostgreSQL cluster (.pgkeel/pgdata)."),
     ("migrate", "Apply, roll back, check and repair SQL migrations."),
+    ("backup", "Back up with pg_dump, prove each backup restores, keep the right ones."),
 )
 
 _OPTIONS = (

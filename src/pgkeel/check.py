@@ -19,7 +19,7 @@ All foreign keys have indexes            the rules declaring it
 Migrations are reversible (UP/DOWN)      not checked until ``pgkeel migrate verify``
 Constraints enforce data integrity       the rules declaring it
 Queries use indexes (verify with EXPLAIN) not checked until ``pgkeel explain``/``advise``
-Backup strategy documented and tested    not checked until ``pgkeel backup``
+Backup strategy documented and tested    a recent backup verified by restore (backup/)
 Seed data available for development      not checked until ``pgkeel seed``
 Row Level Security is strict             the rules declaring it
 Migrations are safe to run               ``pgkeel lint`` of the migrations folder
@@ -38,7 +38,6 @@ from collections import Counter
 from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import psycopg
@@ -54,7 +53,7 @@ from pgkeel.lint.schema import audited, lint_database, selected
 from pgkeel.report.findings import FailOn, Finding, RuleInfo, Severity, breaches
 
 if TYPE_CHECKING:
-    from pgkeel.lint.migration.config import LintConfig
+    from pgkeel.config import Settings
 
 __all__ = ["CHECKLIST", "CheckResult", "ChecklistItem", "ChecklistStatus", "check",
            "checklist", "selected_rules"]
@@ -69,6 +68,8 @@ class _Item:
     not_checked: str = ""
     rule_backed: bool = True
 
+
+_BACKUP = "Backup strategy documented and tested"
 
 #: The skill's checklist, in its order, then pgkeel's RLS and migration-safety items:
 #: what a pass covers, or
@@ -91,8 +92,9 @@ CHECKLIST: tuple[_Item, ...] = (
     _Item("Queries use indexes (verify with EXPLAIN)", rule_backed=False, not_checked=(
         "needs `pgkeel explain` / `pgkeel advise` (EXPLAIN plans of your workload), "
         "not built yet")),
-    _Item("Backup strategy documented and tested", rule_backed=False, not_checked=(
-        "needs `pgkeel backup` (dump, then prove it by restoring), not built yet")),
+    _Item(_BACKUP, rule_backed=False, not_checked=(
+        "needs the project's settings (its [backup] directory): `pgkeel check` passes "
+        "them, check(..., settings=...) from Python")),
     _Item("Seed data available for development", rule_backed=False, not_checked=(
         "needs `pgkeel seed`, not built yet")),
     _Item(items.RLS,
@@ -244,17 +246,18 @@ def _holds_rows(conn: psycopg.Connection[Any], snap: Snapshot) -> bool:
 
 
 def check(target: str | psycopg.Connection[Any], config: CheckConfig | None = None, *,
-          read_rows: bool = True,
-          migrations: tuple[Path, LintConfig] | None = None) -> CheckResult:
+          read_rows: bool = True, settings: Settings | None = None) -> CheckResult:
     """Audit the database at ``target`` (a libpq URI / DSN, or an open connection).
 
     Reads one catalog snapshot, runs every schema rule that ``config`` (the
     ``[check]`` settings; defaults when None) selects, with the database's rows as
     evidence (bounded read-only queries; none at all when ``read_rows`` is False),
     and answers the checklist. Nothing is written to the database. pgkeel's own
-    schema and extension members are never audited. ``migrations`` (the migrations
-    folder and the ``[lint]`` settings) answers "Migrations are safe to run" by linting
-    that folder against this database. Returns a :class:`CheckResult`.
+    schema and extension members are never audited. With the project's ``settings``
+    the items other features answer are filled in from them: "Migrations are safe to
+    run" by linting the migrations folder against this database
+    (:mod:`pgkeel.lint.migration.run`), the backup item from the backups directory
+    (:mod:`pgkeel.backup.checklist`). Returns a :class:`CheckResult`.
 
     Raises ``ConfigError``/``ConnectError`` when ``target`` is a DSN that does not
     parse or connect, and ``DatabaseError`` when a catalog query fails.
@@ -268,18 +271,17 @@ def check(target: str | psycopg.Connection[Any], config: CheckConfig | None = No
                                        failures=failed)
         kept = audited(snap)
         rows = read_rows and _holds_rows(conn, kept)
-        safe = _migrations_safe(conn, migrations) if migrations is not None else None
+        features = _feature_answers(conn, snap.database, settings) if settings else {}
     failures = tuple(sorted(set(failed)))
     ran = selected_rules(config, snap.server_version_num)
-    answers = checklist(findings, ran, data_read=read_rows, data_failures=failures,
-                        rows_seen=rows)
-    if safe is not None:
-        answers = tuple(ChecklistItem(a.item, safe[0], safe[1]) if a.item == safe[2] else a
-                        for a in answers)
+    answered = checklist(findings, ran, data_read=read_rows, data_failures=failures,
+                         rows_seen=rows)
+    answered = tuple(ChecklistItem(c.item, *features[c.item]) if c.item in features else c
+                     for c in answered)
     return CheckResult(
         database=snap.database,
         server_version=snap.server_version,
-        checklist=answers,
+        checklist=answered,
         findings=findings,
         rules=tuple(r.info() for r in ran),
         tables=len(kept.tables),
@@ -288,10 +290,16 @@ def check(target: str | psycopg.Connection[Any], config: CheckConfig | None = No
     )
 
 
-def _migrations_safe(conn: psycopg.Connection[Any], migrations: tuple[Path, LintConfig]
-                     ) -> tuple[ChecklistStatus, str, str]:
-    """``(status, detail, item)`` of "Migrations are safe to run" (``pgkeel lint``)."""
+def _feature_answers(conn: psycopg.Connection[Any], database: str,
+                     settings: Settings) -> dict[str, tuple[ChecklistStatus, str]]:
+    """``{item: (status, detail)}`` for the items that features other than the schema
+    rules answer, from the project's ``settings``."""
+    from pgkeel.backup.checklist import checklist_status as backup_status
+    from pgkeel.lint.migration.config import lint_config
     from pgkeel.lint.migration.run import CHECKLIST_ITEM, checklist_status
 
-    status, detail = checklist_status(conn, *migrations)
-    return status, detail, CHECKLIST_ITEM  # type: ignore[return-value]
+    folder = settings.resolve(settings.migrations_dir)
+    return {
+        CHECKLIST_ITEM: checklist_status(conn, folder, lint_config(settings)),
+        _BACKUP: backup_status(database, settings),
+    }

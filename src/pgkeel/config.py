@@ -30,7 +30,8 @@ from pydantic_settings import (
 from pgkeel.dsn import parse_dsn
 from pgkeel.errors import ConfigError
 
-__all__ = ["CheckSettings", "LintTable", "Settings", "line_of", "load_settings", "project_root"]
+__all__ = ["BackupSettings", "CheckSettings", "LintTable", "Settings", "line_of",
+           "load_settings", "project_root"]
 
 
 class CheckSettings(BaseModel):
@@ -88,6 +89,24 @@ class LintTable(BaseModel):
                                   description="rows up to which a lock finding is info")
 
 
+class BackupSettings(BaseModel):
+    """The ``[backup]`` table (``[tool.pgkeel.backup]`` in ``pyproject.toml``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    directory: Path = Field(default=Path("backups"),
+                            description="where backups are written, relative to the project")
+    max_age_hours: float = Field(
+        default=26.0, gt=0,
+        description="age in hours past which the newest backup no longer counts for "
+        "check (a day plus slack for a daily job)")
+
+
+#: The tables of pgkeel.toml, by name, for error messages about their keys.
+_TABLES: dict[str, type[BaseModel]] = {"check": CheckSettings, "lint": LintTable,
+                                       "backup": BackupSettings}
+
+
 class _Options(BaseModel):
     """The configurable fields, shared by the file model and the settings class."""
 
@@ -118,6 +137,8 @@ class _Options(BaseModel):
                                  description="[check] table: what `pgkeel check` runs")
     lint: LintTable = Field(default_factory=LintTable,
                             description="[lint] table: what `pgkeel lint` runs")
+    backup: BackupSettings = Field(default_factory=BackupSettings,
+                                   description="[backup] table: where backups go")
 
     @field_validator("database_url")
     @classmethod
@@ -147,7 +168,8 @@ class Settings(_Options, BaseSettings):
     ``postgres_bin`` (Path or None), ``cluster_dir`` (Path, resolved against ``root``),
     ``migrations_dir`` (Path), ``lock_timeout`` (seconds), ``lock_wait`` (seconds),
     ``check`` (the ``[check]`` table, :class:`CheckSettings`), ``lint`` (the ``[lint]``
-    table, :class:`LintTable`), ``root`` (the project
+    table, :class:`LintTable`), ``backup`` (the ``[backup]`` table,
+    :class:`BackupSettings`), ``root`` (the project
     directory), ``config_file`` (the ``pgkeel.toml``/``pyproject.toml`` read, or None).
     """
 
@@ -230,8 +252,7 @@ def _validate_file(path: Path, data: dict[str, Any]) -> dict[str, Any]:
         loc = tuple(first["loc"]) or ("?",)
         key = ".".join(str(k) for k in loc)
         if first["type"] == "extra_forbidden":
-            model: type[BaseModel] = {"check": CheckSettings, "lint": LintTable}.get(
-                str(loc[0]), _Options) if len(loc) > 1 else _Options
+            model = _TABLES.get(str(loc[0]), _Options) if len(loc) > 1 else _Options
             known = ", ".join(sorted(model.model_fields))
             message, hint = f"unknown key {key!r}", f"known keys: {known}"
         else:
@@ -246,8 +267,8 @@ def _validate_file(path: Path, data: dict[str, Any]) -> dict[str, Any]:
 def _expected(loc: tuple[str | int, ...]) -> str:
     """What a setting holds, for the hint of a wrong value."""
     model: type[BaseModel] = _Options
-    if len(loc) > 1 and loc[0] in ("check", "lint"):
-        model, loc = (CheckSettings if loc[0] == "check" else LintTable), loc[1:]
+    if len(loc) > 1 and str(loc[0]) in _TABLES:
+        model, loc = _TABLES[str(loc[0])], loc[1:]
     field = model.model_fields.get(str(loc[0]))
     if field is None:
         return "fix the value"

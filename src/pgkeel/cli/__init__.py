@@ -13,7 +13,7 @@ import typer
 from rich.markup import escape
 
 from pgkeel import __version__
-from pgkeel.cli import check, db, inspect, lint, migrate, reach, rules
+from pgkeel.cli import backup, check, db, inspect, lint, migrate, reach, rules
 from pgkeel.cli._common import err
 from pgkeel.errors import PgkeelError
 
@@ -47,11 +47,13 @@ def _root(
 
 app.add_typer(db.app, name="db")
 app.add_typer(migrate.app, name="migrate")
+app.add_typer(backup.app, name="backup")
 app.command("connect")(reach.connect_command)
 app.command("check")(check.check_command)
 app.command("inspect")(inspect.inspect_command)
 app.command("rules")(rules.rules_command)
 app.command("lint")(lint.lint_command)
+app.command("restore")(backup.restore_command)
 
 
 def main() -> None:
