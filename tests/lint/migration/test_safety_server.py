@@ -280,3 +280,13 @@ def test_failures_the_bad_examples_describe(copy_url: str) -> None:
         with pytest.raises(psycopg.errors.FeatureNotSupported):
             _run(conn, "-- migrate:up transaction:false\n"
                        "CREATE INDEX CONCURRENTLY ev_d_idx ON ev (d);")
+
+
+@pytest.mark.pg(">= 18")
+def test_virtual_generated_column_does_not_rewrite(copy_url: str) -> None:
+    statement = "ALTER TABLE t ADD COLUMN a2 int GENERATED ALWAYS AS (a * 2) VIRTUAL"
+    with psycopg.connect(copy_url, autocommit=True) as conn:
+        assert not _found(conn, f"{statement};", "add-column-rewrite")
+        old = _relfilenode(conn, "t")
+        conn.execute(statement)
+        assert _relfilenode(conn, "t") == old
