@@ -239,8 +239,7 @@ def _constrained_domain(name: str, ctx: MigrationContext) -> str | None:
 
 
 class AddColumnRewrite(MigrationRule):
-    """ADD COLUMN of a serial, identity, stored generated or constrained-domain column
-    rewrites the table.
+    """ADD COLUMN of a serial, identity, STORED generated or constrained-domain column rewrites.
 
     Why
     ---
