@@ -67,7 +67,7 @@ def _default(column: ast.ColumnDef) -> ast.Node | None:
     return None
 
 
-class _Calls(Visitor):  # type: ignore[misc]
+class _Calls(Visitor):
     """Collects the function names an expression calls."""
 
     def __init__(self) -> None:
@@ -492,6 +492,7 @@ class ChangeColumnTypeRewrite(MigrationRule):
 
     def _judge(self, ctx: MigrationContext, table: str, column: str,
                defined: ast.ColumnDef) -> str | None:
+        assert defined.typeName is not None  # checked by the caller
         new = type_of(defined.typeName)
         using = defined.raw_default
         if using is not None and not _identity_using(using, column):
@@ -530,7 +531,7 @@ def _identity_using(expr: ast.Node, column: str) -> bool:
     return isinstance(expr, ast.ColumnRef) and column_of(expr) == column
 
 
-class _Columns(Visitor):  # type: ignore[misc]
+class _Columns(Visitor):
     def __init__(self) -> None:
         super().__init__()
         self.names: set[str] = set()
@@ -610,7 +611,7 @@ class _TableRewrite(MigrationRule, abstract=True):
             return
         target = ctx.qualify(node.relation)
         for cmd in alter_cmds(node):
-            words = self.subtypes.get(cmd.subtype)
+            words = self.subtypes.get(cmd.subtype) if cmd.subtype is not None else None
             if words is None:
                 continue
             if ctx.created_here("index", target):
