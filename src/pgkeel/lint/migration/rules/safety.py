@@ -244,13 +244,14 @@ class NonTransactionalStatementInTransaction(MigrationRule):
 
     Why
     ---
-    ``CREATE/DROP INDEX CONCURRENTLY``, ``REINDEX CONCURRENTLY``, ``DETACH PARTITION
-    ... CONCURRENTLY``, ``VACUUM``, ``CREATE/DROP DATABASE``, ``CREATE/DROP
-    TABLESPACE`` and ``ALTER SYSTEM`` fail with "cannot run inside a transaction
-    block" (each command's reference page; measured for DROP INDEX, REINDEX and
-    DETACH CONCURRENTLY). A migration the runner wraps in a transaction, or one with
-    its own ``BEGIN``, therefore fails at deploy time. Before PostgreSQL 12, ``ALTER
-    TYPE ... ADD VALUE`` is refused in a transaction block too.
+    ``CREATE/DROP INDEX CONCURRENTLY``, ``REINDEX CONCURRENTLY``, ``REINDEX
+    SCHEMA/DATABASE/SYSTEM``, ``DETACH PARTITION ... CONCURRENTLY``, ``VACUUM``,
+    ``CLUSTER`` without a table, ``CREATE/DROP DATABASE``, ``CREATE/DROP TABLESPACE``
+    and ``ALTER SYSTEM`` fail with "cannot run inside a transaction block" (each
+    command's reference page; every one the rule names is run inside a transaction
+    block by its tests, on PostgreSQL 15 and 18). A migration the runner wraps in a
+    transaction, or one with its own ``BEGIN``, therefore fails at deploy time. Before
+    PostgreSQL 12, ``ALTER TYPE ... ADD VALUE`` is refused in a transaction block too.
 
     Bad
     ---
@@ -306,8 +307,15 @@ def _non_transactional(node: ast.Node, version: int | None) -> str | None:
         return "CREATE INDEX CONCURRENTLY"
     if isinstance(node, ast.DropStmt) and node.concurrent:
         return "DROP INDEX CONCURRENTLY"
-    if isinstance(node, ast.ReindexStmt) and _concurrent_reindex(node):
-        return "REINDEX CONCURRENTLY"
+    if isinstance(node, ast.ReindexStmt):
+        kinds = enums.ReindexObjectType
+        if node.kind in (kinds.REINDEX_OBJECT_SCHEMA, kinds.REINDEX_OBJECT_DATABASE,
+                         kinds.REINDEX_OBJECT_SYSTEM):
+            return f"REINDEX {node.kind.name.removeprefix('REINDEX_OBJECT_')}"
+        if _concurrent_reindex(node):
+            return "REINDEX CONCURRENTLY"
+    if isinstance(node, ast.ClusterStmt) and node.relation is None:
+        return "CLUSTER without a table name"
     if isinstance(node, ast.AlterTableStmt) and any(
             c.subtype == AT.AT_DetachPartition and isinstance(c.def_, ast.PartitionCmd)
             and c.def_.concurrent for c in alter_cmds(node)):

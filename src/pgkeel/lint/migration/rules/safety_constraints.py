@@ -32,6 +32,7 @@ from pgkeel.lint.migration.rules._safety import (
     validated_checks,
 )
 from pgkeel.lint.migration.source import Statement
+from pgkeel.lint.rules._catalog import quote_ident
 from pgkeel.lint.rules.base import MigrationRule
 from pgkeel.report.findings import Finding, Severity
 
@@ -583,10 +584,25 @@ class SetNotNullScan(MigrationRule):
                           f"SET NOT NULL on {table}.{column} scans every row under ACCESS "
                           f"EXCLUSIVE and fails if any is NULL{size}{gate}",
                           object=f"{table}.{column}", severity=severity,
-                          fix=f"ALTER TABLE {table} ADD CONSTRAINT {node.relation.relname}_"
-                          f"{column}_not_null CHECK ({column} IS NOT NULL) NOT VALID; in the "
-                          "next migration VALIDATE CONSTRAINT it, SET NOT NULL, then DROP the "
-                          "CHECK")
+                          fix=not_null_recipe(table, column))
+
+
+def not_null_recipe(table: str, column: str) -> str:
+    """The scan-free way to SET NOT NULL, as SQL in two migrations separated by
+    :data:`NEXT_MIGRATION`. The CHECK is named ``<table>_<column>_nn``, not
+    ``..._not_null``, the name PostgreSQL 18 gives the NOT NULL constraint itself."""
+    schema, _, relname = table.partition(".")
+    target = f"{quote_ident(schema)}.{quote_ident(relname)}"
+    check = quote_ident(f"{relname}_{column}_nn"[:63])
+    col = quote_ident(column)
+    return (f"ALTER TABLE {target} ADD CONSTRAINT {check} CHECK ({col} IS NOT NULL) NOT VALID;"
+            f"{NEXT_MIGRATION}ALTER TABLE {target} VALIDATE CONSTRAINT {check}; "
+            f"ALTER TABLE {target} ALTER COLUMN {col} SET NOT NULL; "
+            f"ALTER TABLE {target} DROP CONSTRAINT {check};")
+
+
+#: Where a fix's SQL splits into two migrations (a transaction must end in between).
+NEXT_MIGRATION = " then, in the next migration: "
 
 
 class AttachPartitionScan(MigrationRule):
