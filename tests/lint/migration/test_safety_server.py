@@ -11,6 +11,8 @@ examples that are about a failure must fail that way.
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -356,3 +358,35 @@ def test_the_set_not_null_fix_runs_and_sets_not_null_without_a_scan(copy_url: st
                            "'t'::regclass AND attname = 'a'").fetchone()
     assert scanned == ["VALIDATE"]
     assert row is not None and row[0] is True
+
+
+def test_tablespace_moves_copy_unless_already_there(pg_cluster: TestCluster,
+                                                    copy_url: str) -> None:
+    """A move to another tablespace writes a new file; a move to pg_default, where the
+    index already is (the catalogue's example), does nothing and is only info."""
+    rule = "tablespace-move-rewrite"
+    space = f"ts_{uuid.uuid4().hex[:12]}"
+    location = pg_cluster.cluster.directory / space  # beside pgdata, owned like it
+    location.mkdir()
+    owner = pg_cluster.cluster.data_dir.stat()
+    os.chown(location, owner.st_uid, owner.st_gid)
+    with psycopg.connect(copy_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE TABLESPACE {} LOCATION {}").format(
+            sql.Identifier(space), sql.Literal(str(location))))
+        try:
+            moves = f"ALTER TABLE t SET TABLESPACE {space}"
+            [finding] = lint_text(f"-- migrate:up\n{moves};\n", rules=selected_rules([rule]))
+            assert finding.severity == "warning"
+            old = _relfilenode(conn, "t")
+            conn.execute(moves)
+            assert _relfilenode(conn, "t") != old
+            conn.execute("ALTER TABLE t SET TABLESPACE pg_default")
+        finally:
+            conn.execute(sql.SQL("DROP TABLESPACE {}").format(sql.Identifier(space)))
+        stays = "ALTER INDEX t_a_idx SET TABLESPACE pg_default"
+        [finding] = lint_text(f"-- migrate:up\n{stays};\n", rules=selected_rules([rule]))
+        assert finding.severity == "info" and "only if it is not in pg_default" \
+            in finding.message
+        old = _relfilenode(conn, "t_a_idx")
+        conn.execute(stays)
+        assert _relfilenode(conn, "t_a_idx") == old

@@ -687,6 +687,13 @@ class TablespaceMoveRewrite(_TableRewrite):
     CREATE INDEX CONCURRENTLY t_b_idx ON t (b) TABLESPACE pg_default;
     ```
 
+    Notes
+    -----
+    Naming the tablespace the relation is already in does nothing (measured:
+    ``relfilenode`` unchanged). Nearly everything lives in ``pg_default``, so a move to
+    ``pg_default`` is reported as info, saying it copies only a relation stored
+    elsewhere; a move to any other tablespace is a warning.
+
     References
     ----------
     - https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-DESC-SET-TABLESPACE
@@ -711,7 +718,16 @@ class TablespaceMoveRewrite(_TableRewrite):
                           f"{node.new_tablespacename} copies every relation there, each under "
                           "ACCESS EXCLUSIVE", fix=self.fix_words)
             return
-        yield from super().check(statement, ctx)
+        for finding in super().check(statement, ctx):
+            assert isinstance(node, ast.AlterTableStmt)
+            if any(c.subtype == AT.AT_SetTableSpace and c.name == "pg_default"
+                   for c in alter_cmds(node)):
+                finding = replace(
+                    finding, severity=Severity.INFO,
+                    message=finding.message.replace(
+                        " rewrites ", " copies (only if it is not in pg_default already: "
+                        "PostgreSQL skips a move to the current tablespace) ", 1))
+            yield finding
 
 
 class SetAccessMethodRewrite(_TableRewrite):
