@@ -23,7 +23,7 @@ TK = enums.TransactionStmtKind
 
 __all__ = ["AT", "CT", "alter_cmds", "catalog_index", "check_expression", "column_names",
            "column_of", "conjuncts", "current_transaction", "dotted", "new_relation",
-           "not_null_known", "proves_not_null", "scaled", "table_of_index",
+           "not_null_known", "proves_not_null", "scaled", "table_of_index", "touches",
            "validated_checks"]
 
 
@@ -35,6 +35,12 @@ def dotted(names: tuple[ast.Node, ...] | None) -> str:
 def alter_cmds(node: ast.AlterTableStmt) -> Iterator[ast.AlterTableCmd]:
     """The ``AlterTableCmd``s of an ALTER TABLE statement."""
     yield from (c for c in node.cmds or () if isinstance(c, ast.AlterTableCmd))
+
+
+def touches(node: ast.AlterTableStmt, *subtypes: enums.AlterTableType) -> bool:
+    """True when ``node`` has a subcommand of one of ``subtypes`` (a cheap first test,
+    before resolving names)."""
+    return any(c.subtype in subtypes for c in alter_cmds(node))
 
 
 def new_relation(ctx: MigrationContext, relation: ast.RangeVar | None) -> bool:

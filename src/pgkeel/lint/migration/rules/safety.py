@@ -24,6 +24,7 @@ from pgkeel.lint.migration.rules._safety import (
     new_relation,
     scaled,
     table_of_index,
+    touches,
 )
 from pgkeel.lint.migration.source import Statement
 from pgkeel.lint.rules.base import MigrationRule
@@ -716,6 +717,8 @@ class RequireConcurrentPartitionDetach(MigrationRule):
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
         node = statement.node
         assert isinstance(node, ast.AlterTableStmt)
+        if not touches(node, AT.AT_DetachPartition):
+            return
         if new_relation(ctx, node.relation):
             return
         parent = ctx.qualify(node.relation)

@@ -27,6 +27,7 @@ from pgkeel.lint.migration.rules._safety import (
     new_relation,
     scaled,
     table_of_index,
+    touches,
 )
 from pgkeel.lint.migration.rules._types import WIDENING_TARGETS, ColumnType, rewrites
 from pgkeel.lint.migration.source import Statement
@@ -175,6 +176,8 @@ class AddColumnVolatileDefault(MigrationRule):
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
         node = statement.node
         assert isinstance(node, ast.AlterTableStmt)
+        if not touches(node, AT.AT_AddColumn):
+            return
         if new_relation(ctx, node.relation):
             return
         table = ctx.qualify(node.relation)
@@ -283,6 +286,8 @@ class AddColumnRewrite(MigrationRule):
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
         node = statement.node
         assert isinstance(node, ast.AlterTableStmt)
+        if not touches(node, AT.AT_AddColumn):
+            return
         if new_relation(ctx, node.relation):
             return
         table = ctx.qualify(node.relation)
@@ -344,6 +349,8 @@ class AddingRequiredField(MigrationRule):
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
         node = statement.node
         assert isinstance(node, ast.AlterTableStmt)
+        if not touches(node, AT.AT_AddColumn):
+            return
         if new_relation(ctx, node.relation):
             return
         table = ctx.qualify(node.relation)
@@ -471,6 +478,8 @@ class ChangeColumnTypeRewrite(MigrationRule):
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
         node = statement.node
         assert isinstance(node, ast.AlterTableStmt)
+        if not touches(node, AT.AT_AlterColumnType):
+            return
         if new_relation(ctx, node.relation):
             return
         table = ctx.qualify(node.relation)
@@ -607,6 +616,8 @@ class _TableRewrite(MigrationRule, abstract=True):
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
         node = statement.node
         assert isinstance(node, ast.AlterTableStmt)
+        if not touches(node, *self.subtypes):
+            return
         if new_relation(ctx, node.relation):
             return
         target = ctx.qualify(node.relation)

@@ -29,6 +29,7 @@ from pgkeel.lint.migration.rules._safety import (
     not_null_known,
     proves_not_null,
     scaled,
+    touches,
     validated_checks,
 )
 from pgkeel.lint.migration.source import Statement
@@ -96,6 +97,8 @@ class ConstraintMissingNotValid(MigrationRule):
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
         node = statement.node
         assert isinstance(node, ast.AlterTableStmt)
+        if not touches(node, AT.AT_AddConstraint):
+            return
         if new_relation(ctx, node.relation):
             return
         table = ctx.qualify(node.relation)
@@ -157,6 +160,8 @@ class ForeignKeyMissingNotValid(MigrationRule):
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
         node = statement.node
         assert isinstance(node, ast.AlterTableStmt)
+        if not touches(node, AT.AT_AddConstraint, AT.AT_AddColumn):
+            return
         if new_relation(ctx, node.relation):
             return
         table = ctx.qualify(node.relation)
@@ -304,6 +309,8 @@ class UniqueConstraintBuildsIndex(MigrationRule):
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
         node = statement.node
         assert isinstance(node, ast.AlterTableStmt)
+        if not touches(node, AT.AT_AddConstraint, AT.AT_AddColumn):
+            return
         if new_relation(ctx, node.relation):
             return
         table = ctx.qualify(node.relation)
@@ -359,6 +366,8 @@ class PrimaryKeyBuildsIndex(MigrationRule):
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
         node = statement.node
         assert isinstance(node, ast.AlterTableStmt)
+        if not touches(node, AT.AT_AddConstraint, AT.AT_AddColumn):
+            return
         if new_relation(ctx, node.relation):
             return
         table = ctx.qualify(node.relation)
@@ -423,6 +432,8 @@ class PrimaryKeyOnNullableColumns(MigrationRule):
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
         node = statement.node
         assert isinstance(node, ast.AlterTableStmt)
+        if not touches(node, AT.AT_AddConstraint, AT.AT_AddColumn):
+            return
         if new_relation(ctx, node.relation):
             return
         table = ctx.qualify(node.relation)
@@ -498,6 +509,8 @@ class ExclusionConstraintOnExistingTable(MigrationRule):
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
         node = statement.node
         assert isinstance(node, ast.AlterTableStmt)
+        if not touches(node, AT.AT_AddConstraint):
+            return
         if new_relation(ctx, node.relation):
             return
         table = ctx.qualify(node.relation)
@@ -563,6 +576,8 @@ class SetNotNullScan(MigrationRule):
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
         node = statement.node
         assert isinstance(node, ast.AlterTableStmt)
+        if not touches(node, AT.AT_SetNotNull):
+            return
         if new_relation(ctx, node.relation):
             return
         table = ctx.qualify(node.relation)

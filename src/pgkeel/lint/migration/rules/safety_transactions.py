@@ -154,7 +154,8 @@ class StatementsAfterAccessExclusive(MigrationRule):
     upstream = ("eugene:E4",)
 
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
-        if isinstance(statement.node, _NO_WORK):
+        if isinstance(statement.node, _NO_WORK) or \
+                LockMode.ACCESS_EXCLUSIVE not in ctx.locks.values():
             return
         locked: list[str] = []
         for earlier in current_transaction(ctx):
