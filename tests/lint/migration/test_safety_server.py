@@ -390,3 +390,26 @@ def test_tablespace_moves_copy_unless_already_there(pg_cluster: TestCluster,
         old = _relfilenode(conn, "t_a_idx")
         conn.execute(stays)
         assert _relfilenode(conn, "t_a_idx") == old
+
+
+def test_citext_keeps_the_rows_but_rebuilds_the_columns_indexes(copy_url: str) -> None:
+    rule = "change-column-type-rewrite"
+    with psycopg.connect(copy_url, autocommit=True) as conn:
+        try:
+            conn.execute("CREATE EXTENSION citext")
+        except psycopg.errors.UndefinedFile:  # no citext.control in this installation
+            pytest.skip("citext is not installed with this server")
+        catalog = CatalogFacts(snapshot(conn))
+        indexed = "ALTER TABLE t ALTER COLUMN b TYPE citext"
+        [finding] = lint_text(f"-- migrate:up\n{indexed};\n", rules=selected_rules([rule]),
+                              catalog=catalog)
+        assert "keeps the rows of public.t" in finding.message
+        assert "t_b_uidx is rebuilt" in finding.message
+        table, index = _relfilenode(conn, "t"), _relfilenode(conn, "t_b_uidx")
+        conn.execute(indexed)
+        assert (_relfilenode(conn, "t"), _relfilenode(conn, "t_b_uidx") != index) \
+            == (table, True)
+        plain = "ALTER TABLE t ALTER COLUMN v TYPE citext"
+        assert not _found(conn, f"{plain};", rule)
+        conn.execute(plain)
+        assert _relfilenode(conn, "t") == table
