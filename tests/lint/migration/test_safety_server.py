@@ -25,11 +25,12 @@ from pgkeel.catalog.introspect import snapshot
 from pgkeel.lint import registry
 from pgkeel.lint.migration.context import CatalogFacts, LintSettings
 from pgkeel.lint.migration.engine import lint_text, selected_rules
-from pgkeel.lint.migration.rules.safety_constraints import NEXT_MIGRATION
+from pgkeel.lint.migration.rules.safety_scans import NEXT_MIGRATION
 from pgkeel.lint.migration.source import read_text
 from pgkeel.testing import TestCluster
 
-_SECTION_A = ("safety", "safety_constraints", "safety_columns", "safety_transactions")
+_SECTION_A = ("safety", "safety_constraints", "safety_scans", "safety_columns", "safety_types",
+              "safety_tables", "safety_transactions")
 RULES = [r for r in registry.migration_rules()
          if r.__module__.rsplit(".", 1)[-1] in _SECTION_A]
 

@@ -1,7 +1,8 @@
 """Migration rule families (catalogue sections A-G); importing this package registers
 every rule they define.
 
-- :mod:`.safety`, :mod:`.safety_constraints`, :mod:`.safety_columns`,
+- :mod:`.safety`, :mod:`.safety_constraints`, :mod:`.safety_scans`,
+  :mod:`.safety_columns`, :mod:`.safety_types`, :mod:`.safety_tables`,
   :mod:`.safety_transactions`: locks, rewrites and scans (A);
 - :mod:`.destructive`: data loss, data-dependent and backward-incompatible changes (B);
 - :mod:`.hygiene`: transactions, timeouts, parsing, file names (C);
@@ -22,9 +23,13 @@ from pgkeel.lint.migration.rules import (
     safety,
     safety_columns,
     safety_constraints,
+    safety_scans,
+    safety_tables,
     safety_transactions,
+    safety_types,
     security,
 )
 
 __all__ = ["correctness", "design", "destructive", "hygiene", "naming", "safety", "safety_columns",
-           "safety_constraints", "safety_transactions", "security"]
+           "safety_constraints", "safety_scans", "safety_tables", "safety_transactions",
+           "safety_types", "security"]

@@ -21,10 +21,36 @@ AT = enums.AlterTableType
 CT = enums.ConstrType
 TK = enums.TransactionStmtKind
 
-__all__ = ["AT", "CT", "alter_cmds", "catalog_index", "check_expression", "column_names",
-           "column_of", "conjuncts", "current_transaction", "dotted", "new_relation",
-           "not_null_known", "proves_not_null", "scaled", "table_of_index", "touches",
-           "validated_checks"]
+__all__ = [
+    "ALTER_DOCS",
+    "AT",
+    "CT",
+    "NO_TRANSACTION",
+    "alter_cmds",
+    "catalog_index",
+    "check_expression",
+    "column_names",
+    "column_of",
+    "concurrent_reindex",
+    "conjuncts",
+    "constrained_domain",
+    "current_transaction",
+    "default_partition",
+    "dotted",
+    "new_relation",
+    "not_null_known",
+    "proves_not_null",
+    "scaled",
+    "table_of_index",
+    "touches",
+    "validated_checks",
+]
+
+
+#: The ALTER TABLE reference page, which most section A rules cite.
+ALTER_DOCS = "https://www.postgresql.org/docs/current/sql-altertable.html"
+#: Where a fix sends a statement that must not run in a transaction block.
+NO_TRANSACTION = "a migration of its own whose marker says '-- migrate:up transaction:false'"
 
 
 def dotted(names: tuple[ast.Node, ...] | None) -> str:
@@ -221,3 +247,39 @@ def table_of_index(ctx: MigrationContext, index: str) -> str | None:
             return ctx.qualify(node.relation)
     found = catalog_index(ctx, index)
     return found[0].qualified if found else None
+
+
+def concurrent_reindex(node: ast.ReindexStmt) -> bool:
+    """True for ``REINDEX ... CONCURRENTLY`` (a ``concurrently`` option not set false)."""
+    return any(isinstance(p, ast.DefElem) and p.defname == "concurrently"
+               and (p.arg is None or getattr(p.arg, "boolval", True))
+               for p in node.params or ())
+
+
+def constrained_domain(name: str, ctx: MigrationContext) -> str | None:
+    """The domain ``name`` (as written, maybe qualified) when it carries a CHECK or NOT
+    NULL, from a CREATE DOMAIN earlier in the file or the live catalog; else None.
+    Writing such a type checks every value, which PostgreSQL does by rewriting."""
+    schema, _, bare = name.rpartition(".")
+    if schema == "pg_catalog" or not bare:
+        return None
+    for statement in ctx.earlier:
+        node = statement.node
+        if isinstance(node, ast.CreateDomainStmt) and \
+                dotted(node.domainname).rpartition(".")[2] == bare:
+            return bare if node.constraints else None
+    snapshot = ctx.catalog.snapshot if ctx.catalog else None
+    for domain in snapshot.domains if snapshot else ():
+        if domain.name == bare and (not schema or domain.schema == schema) \
+                and (domain.checks or not domain.nullable):
+            return domain.qualified
+    return None
+
+
+def default_partition(ctx: MigrationContext, parent: str) -> str | None:
+    """The live default partition of ``parent`` (qualified), None offline or if none."""
+    snapshot = ctx.catalog.snapshot if ctx.catalog else None
+    found = next((t for t in snapshot.tables if t.partition_of == parent
+                  and (t.partition_bound or "").upper() == "DEFAULT"), None) \
+        if snapshot else None
+    return found.qualified if found else None
