@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import ClassVar
 
-from pglast import ast
+from pglast import ast, enums
 
 from pgkeel.lint.migration.context import MigrationContext
 from pgkeel.lint.migration.rules._safety import (
@@ -232,7 +232,7 @@ class RequireConcurrentPartitionDetach(MigrationRule):
 class _TableRewrite(MigrationRule, abstract=True):
     """An ALTER TABLE subcommand that always rewrites the relation."""
 
-    subtypes: ClassVar[dict[int, str]]
+    subtypes: ClassVar[dict[enums.AlterTableType, str]]
     fix_words: ClassVar[str]
 
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
@@ -290,7 +290,7 @@ class SetLoggedUnloggedRewrite(_TableRewrite):
     docs_url = f"{ALTER_DOCS}#SQL-ALTERTABLE-DESC-SET-LOGGED-UNLOGGED"
     upstream = ("atlas:PG307",)
     nodes: ClassVar[tuple[type[ast.Node], ...]] = (ast.AlterTableStmt,)
-    subtypes: ClassVar[dict[int, str]] = {AT.AT_SetLogged: "SET LOGGED",
+    subtypes: ClassVar[dict[enums.AlterTableType, str]] = {AT.AT_SetLogged: "SET LOGGED",
                                           AT.AT_SetUnLogged: "SET UNLOGGED (which also "
                                           "gives up crash safety and replication)"}
     fix_words = ("create a new table with the wanted persistence, copy the rows in "
@@ -339,7 +339,8 @@ class TablespaceMoveRewrite(_TableRewrite):
     upstream = ("pgrubic:US017",)
     nodes: ClassVar[tuple[type[ast.Node], ...]] = (ast.AlterTableStmt,
                                                    ast.AlterTableMoveAllStmt)
-    subtypes: ClassVar[dict[int, str]] = {AT.AT_SetTableSpace: "SET TABLESPACE {name}"}
+    subtypes: ClassVar[dict[enums.AlterTableType, str]] = {
+        AT.AT_SetTableSpace: "SET TABLESPACE {name}"}
     fix_words = ("pg_repack --tablespace (online), or build a new index CONCURRENTLY in "
                  "the target tablespace and drop the old one; else a maintenance window")
 
@@ -402,7 +403,8 @@ class SetAccessMethodRewrite(_TableRewrite):
     docs_url = f"{ALTER_DOCS}#SQL-ALTERTABLE-DESC-SET-ACCESS-METHOD"
     upstream = ("atlas:PG311",)
     nodes: ClassVar[tuple[type[ast.Node], ...]] = (ast.AlterTableStmt,)
-    subtypes: ClassVar[dict[int, str]] = {AT.AT_SetAccessMethod: "SET ACCESS METHOD {name}"}
+    subtypes: ClassVar[dict[enums.AlterTableType, str]] = {
+        AT.AT_SetAccessMethod: "SET ACCESS METHOD {name}"}
     fix_words = "create a new table with the access method, copy the rows and swap"
 
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
