@@ -140,6 +140,9 @@ def test_partitioned_parent_known_from_the_catalog(catalog: CatalogFacts) -> Non
     assert lint(sql, "partitioned-index-without-only", catalog=catalog)
     assert not lint("CREATE INDEX t_b_idx ON t (b);", "partitioned-index-without-only",
                     catalog=catalog)
+    # require-concurrent-index would advise CONCURRENTLY, which PostgreSQL refuses here.
+    assert lint(sql, "require-concurrent-index")
+    assert not lint(sql, "require-concurrent-index", catalog=catalog)
 
 
 def test_partitioned_parent_created_in_the_file_is_empty() -> None:
@@ -431,3 +434,16 @@ def test_statements_after_drop_index_name_its_table(catalog: CatalogFacts) -> No
     [live] = lint(sql, rule, catalog=catalog)
     assert "ACCESS EXCLUSIVE on public.t:" in live.message
     assert not lint("DROP TABLE u;\nUPDATE t SET a = a;", rule)
+
+
+@pytest.mark.parametrize("default, rewrites", [
+    ("true", False), ("ARRAY[]::text[]", False), ("CURRENT_TIMESTAMP", False),
+    ("'{}'::jsonb", False), ("now() + interval '1 day'", False), ("lower('X')", False),
+    ("NULL", False), ("random() * 10", True), ("nextval('s')", True),
+    ("(clock_timestamp())::date", True), ("coalesce(NULL, gen_random_uuid())", True),
+])
+def test_default_expressions_fold_like_postgresql(default: str, rewrites: bool) -> None:
+    """Constants, casts, arrays and stable functions are evaluated once (no rewrite);
+    any volatile call anywhere in the expression rewrites (squawk#277, #645)."""
+    sql = f"ALTER TABLE t ADD COLUMN c text DEFAULT {default};"
+    assert bool(lint(sql, "add-column-volatile-default")) is rewrites

@@ -64,6 +64,11 @@ class RequireConcurrentIndex(MigrationRule):
     CREATE INDEX n_x_idx ON n (x);
     ```
 
+    Notes
+    -----
+    An index on a partitioned table is left to partitioned-index-without-only:
+    PostgreSQL refuses CONCURRENTLY there, so this rule's fix would fail.
+
     References
     ----------
     - https://www.postgresql.org/docs/current/sql-createindex.html#SQL-CREATEINDEX-CONCURRENTLY
@@ -83,6 +88,8 @@ class RequireConcurrentIndex(MigrationRule):
         if node.concurrent or ctx.is_new(node.relation):
             return
         table = ctx.qualify(node.relation)
+        if node.relation.inh and _partitioned_with_rows(ctx, table):
+            return
         severity, size = ctx.scaled(self.severity, table)
         yield self.at(statement, ctx,
                       f"CREATE INDEX on {table} without CONCURRENTLY holds a SHARE lock: "
