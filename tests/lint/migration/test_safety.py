@@ -447,3 +447,18 @@ def test_default_expressions_fold_like_postgresql(default: str, rewrites: bool) 
     any volatile call anywhere in the expression rewrites (squawk#277, #645)."""
     sql = f"ALTER TABLE t ADD COLUMN c text DEFAULT {default};"
     assert bool(lint(sql, "add-column-volatile-default")) is rewrites
+
+
+def test_postgresql_18_not_null_constraints() -> None:
+    """On 18 a NOT NULL constraint can be added NOT VALID and validated; SET NOT NULL
+    while it is still NOT VALID validates it with a scan (measured on 18)."""
+    rule = "set-not-null-scan"
+    add = "ALTER TABLE t ADD CONSTRAINT t_a_nn NOT NULL a NOT VALID;\n"
+    validate = "ALTER TABLE t VALIDATE CONSTRAINT t_a_nn;\n"
+    set_not_null = "ALTER TABLE t ALTER COLUMN a SET NOT NULL;"
+    assert lint(add + set_not_null, rule, marker=NO_TX, target_version=180000)
+    assert not lint(add + validate + set_not_null, rule, marker=NO_TX, target_version=180000)
+    [new] = lint(set_not_null, rule, target_version=180001)
+    assert "ADD CONSTRAINT t_a_not_null NOT NULL a NOT VALID" in (new.fix or "")
+    [old] = lint(set_not_null, rule, target_version=170005)
+    assert "CHECK (a IS NOT NULL) NOT VALID" in (old.fix or "")

@@ -208,26 +208,44 @@ def proves_not_null(expr: ast.Node, column: str) -> bool:
 
 
 def not_null_known(ctx: MigrationContext, table: str, column: str) -> bool | None:
-    """Whether ``table.column`` is already NOT NULL when this statement runs: True when
-    the catalog or this file says so (declared NOT NULL, SET NOT NULL, part of a primary
-    key), False when the catalog says it is nullable, None when unknown (offline)."""
+    """Whether ``table.column`` is already NOT NULL, proven, when this statement runs.
+
+    True when this file made it so last (declared NOT NULL or PRIMARY KEY, SET NOT
+    NULL, a PostgreSQL 18 ``ADD CONSTRAINT ... NOT NULL col`` validated) or, the file
+    saying nothing, the catalog has it NOT NULL; False when the file left it nullable
+    (DROP NOT NULL, or a NOT NULL constraint still ``NOT VALID``, which SET NOT NULL
+    would scan to validate: measured on 18) or the catalog has it nullable; None when
+    unknown (offline).
+    """
+    state: bool | None = None
+    pending: set[str] = set()
     for statement in ctx.earlier:
         node = statement.node
         if isinstance(node, ast.CreateStmt) and ctx.qualify(node.relation) == table:
             for element in node.tableElts or ():
                 if isinstance(element, ast.ColumnDef) and element.colname == column:
-                    return _declared_not_null(element)
-        if isinstance(node, ast.AlterTableStmt) and ctx.qualify(node.relation) == table:
-            for cmd in alter_cmds(node):
-                if cmd.subtype == AT.AT_SetNotNull and cmd.name == column:
-                    return True
-                if cmd.subtype == AT.AT_AddColumn and isinstance(cmd.def_, ast.ColumnDef) \
-                        and cmd.def_.colname == column:
-                    return _declared_not_null(cmd.def_)
+                    state = _declared_not_null(element)
+        if not isinstance(node, ast.AlterTableStmt) or ctx.qualify(node.relation) != table:
+            continue
+        for cmd in alter_cmds(node):
+            constraint = cmd.def_ if isinstance(cmd.def_, ast.Constraint) else None
+            if cmd.subtype in (AT.AT_SetNotNull, AT.AT_DropNotNull) and cmd.name == column:
+                state = cmd.subtype == AT.AT_SetNotNull
+            elif cmd.subtype == AT.AT_AddColumn and isinstance(cmd.def_, ast.ColumnDef) \
+                    and cmd.def_.colname == column:
+                state = _declared_not_null(cmd.def_)
+            elif cmd.subtype == AT.AT_AddConstraint and constraint is not None \
+                    and constraint.contype in (CT.CONSTR_NOTNULL, CT.CONSTR_PRIMARY) \
+                    and column in column_names(constraint.keys):
+                state = not constraint.skip_validation
+                if constraint.skip_validation and constraint.conname:
+                    pending.add(constraint.conname)
+            elif cmd.subtype == AT.AT_ValidateConstraint and cmd.name in pending:
+                state = True
+    if state is not None:
+        return state
     live = ctx.catalog.table(table) if ctx.catalog else None
-    if live is None:
-        return None
-    found = next((c for c in live.columns if c.name == column), None)
+    found = next((c for c in live.columns if c.name == column), None) if live else None
     return None if found is None else not found.nullable
 
 

@@ -68,9 +68,13 @@ class SetNotNullScan(MigrationRule):
     -----
     The CHECK may come from this file, from the live catalog, or be added NOT VALID by
     an earlier migration and validated in this one; squawk's adding-not-nullable-field
-    ignores it (a false positive). With a database, a column that is already NOT NULL
-    is not reported (SET NOT NULL is then a no-op). Before PostgreSQL 12 the CHECK does
-    not help and the rule always reports.
+    ignores it (a false positive). On PostgreSQL 18 the fix is the new ``ADD CONSTRAINT
+    ... NOT NULL col NOT VALID`` and VALIDATE; a NOT NULL constraint added NOT VALID in
+    this file and not validated does not spare the scan (SET NOT NULL validates it).
+    With a database, a column that is already NOT NULL is not reported (SET NOT NULL is
+    then a no-op); a catalog column under a NOT VALID NOT NULL constraint (18) reads as
+    NOT NULL in the snapshot and is missed. Before PostgreSQL 12 the CHECK does not help
+    and the rule always reports.
 
     References
     ----------
@@ -111,17 +115,29 @@ class SetNotNullScan(MigrationRule):
                           f"SET NOT NULL on {table}.{column} scans every row under ACCESS "
                           f"EXCLUSIVE and fails if any is NULL{size}{gate}",
                           object=f"{table}.{column}", severity=severity,
-                          fix=not_null_recipe(table, column))
+                          fix=not_null_recipe(table, column, version))
 
 
-def not_null_recipe(table: str, column: str) -> str:
+def not_null_recipe(table: str, column: str, version: int | None = None) -> str:
     """The scan-free way to SET NOT NULL, as SQL in two migrations separated by
-    :data:`NEXT_MIGRATION`. The CHECK is named ``<table>_<column>_nn``, not
-    ``..._not_null``, the name PostgreSQL 18 gives the NOT NULL constraint itself."""
+    :data:`NEXT_MIGRATION`.
+
+    Before PostgreSQL 18 (or with the version unknown): a ``CHECK (col IS NOT NULL) NOT
+    VALID``, then VALIDATE (SHARE UPDATE EXCLUSIVE), SET NOT NULL (no scan) and DROP the
+    CHECK; the CHECK is named ``<table>_<column>_nn``, not ``..._not_null``, the name
+    PostgreSQL 18 gives the NOT NULL constraint itself. From 18: ``ADD CONSTRAINT
+    <table>_<column>_not_null NOT NULL col NOT VALID`` then VALIDATE, which leaves the
+    column NOT NULL (measured on 18: the ADD does not scan, the VALIDATE scans under
+    SHARE UPDATE EXCLUSIVE).
+    """
     schema, _, relname = table.partition(".")
     target = f"{quote_ident(schema)}.{quote_ident(relname)}"
-    check = quote_ident(f"{relname}_{column}_nn"[:63])
     col = quote_ident(column)
+    if version is not None and version >= 180000:
+        name = quote_ident(f"{relname}_{column}_not_null"[:63])
+        return (f"ALTER TABLE {target} ADD CONSTRAINT {name} NOT NULL {col} NOT VALID;"
+                f"{NEXT_MIGRATION}ALTER TABLE {target} VALIDATE CONSTRAINT {name};")
+    check = quote_ident(f"{relname}_{column}_nn"[:63])
     return (f"ALTER TABLE {target} ADD CONSTRAINT {check} CHECK ({col} IS NOT NULL) NOT VALID;"
             f"{NEXT_MIGRATION}ALTER TABLE {target} VALIDATE CONSTRAINT {check}; "
             f"ALTER TABLE {target} ALTER COLUMN {col} SET NOT NULL; "
