@@ -45,7 +45,7 @@ def test_text_report_of_the_migrations_folder(project: Path) -> None:
     assert lines[at + 1:at + 3] == ["  ALTER TABLE t ADD COLUMN;", " " * 25 + "^"]
     assert "migrations/20240105_index_t.sql:2:1: warning [require-concurrent-index]" in lines
     assert any(line.startswith("  fix: CREATE INDEX CONCURRENTLY") for line in lines)
-    assert lines[-1] == "3 findings: 1 error, 1 warning, 1 info in 2 file(s)"
+    assert lines[-1] == "4 findings: 1 error, 2 warnings, 1 info in 2 file(s)"
     assert pgkeel("lint", "--fail-on", "never", cwd=project).returncode == 0
     only = pgkeel("lint", "migrations/20240105_index_t.sql", cwd=project)
     assert only.returncode == 0 and "1 file(s)" in only.stdout
