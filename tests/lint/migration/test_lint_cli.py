@@ -58,7 +58,8 @@ def test_json_sarif_and_github_formats(project: Path) -> None:
     assert data["files"] == ["migrations/20240105_index_t.sql",
                              "migrations/20240106_broken.sql"]
     assert {f["rule"] for f in data["findings"]} == {
-        "syntax-error", "require-concurrent-index", "require-statement-timeout"}
+        "syntax-error", "require-concurrent-index", "require-concurrent-index-drop",
+        "require-statement-timeout"}
     sarif = json.loads(pgkeel("lint", "--format", "sarif", cwd=project).stdout)
     assert sarif_errors(sarif) == []
     result = next(r for r in sarif["runs"][0]["results"] if r["ruleId"] == "syntax-error")
