@@ -43,8 +43,9 @@ def register(rule: type[Rule]) -> None:
 
 
 def _load() -> None:
-    # Importing the package imports every family module, whose classes register.
+    # Importing the packages imports every family module, whose classes register.
     importlib.import_module("pgkeel.lint.rules")
+    importlib.import_module("pgkeel.advisor.plan_rules")
 
 
 def all_rules() -> tuple[type[Rule], ...]:
