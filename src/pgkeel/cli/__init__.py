@@ -13,7 +13,7 @@ import typer
 from rich.markup import escape
 
 from pgkeel import __version__
-from pgkeel.cli import check, db, inspect, migrate, reach, rules
+from pgkeel.cli import check, db, explain, inspect, migrate, reach, rules, slow
 from pgkeel.cli._common import err
 from pgkeel.errors import PgkeelError
 
@@ -51,6 +51,8 @@ app.command("connect")(reach.connect_command)
 app.command("check")(check.check_command)
 app.command("inspect")(inspect.inspect_command)
 app.command("rules")(rules.rules_command)
+app.command("explain")(explain.explain_command)
+app.command("slow")(slow.slow_command)
 
 
 def main() -> None:
