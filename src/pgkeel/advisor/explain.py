@@ -111,17 +111,20 @@ def _run(conn: psycopg.Connection[tuple[object, ...]], statement: SqlStatement, 
         assert row is not None
         return row[0]
     conn.execute(sql.SQL("PREPARE {} AS {}").format(sql.Identifier(_PREPARED), body))
-    try:
-        row = conn.execute(sql.SQL("EXPLAIN ({}) EXECUTE {}({})").format(
-            _options(mode), sql.Identifier(_PREPARED),
-            sql.SQL(", ").join(sql.Literal(v) for v in values))).fetchone()
-    finally:
-        # Prepared statements outlive a rollback; an aborted transaction takes this one
-        # with it only when the DEALLOCATE below never runs, hence the error path too.
-        if conn.info.transaction_status != 3:  # INERROR
-            conn.execute(sql.SQL("DEALLOCATE {}").format(sql.Identifier(_PREPARED)))
+    row = conn.execute(sql.SQL("EXPLAIN ({}) EXECUTE {}({})").format(
+        _options(mode), sql.Identifier(_PREPARED),
+        sql.SQL(", ").join(sql.Literal(v) for v in values))).fetchone()
     assert row is not None
     return row[0]
+
+
+def _deallocate(conn: psycopg.Connection[tuple[object, ...]]) -> None:
+    """Drop the prepared statement: PREPARE is not undone by a rollback, and a run that
+    failed after it would leave it behind, making the next run's PREPARE fail."""
+    with conn.transaction():
+        if conn.execute("SELECT FROM pg_catalog.pg_prepared_statements WHERE name = %s",
+                        (_PREPARED,)).fetchone() is not None:
+            conn.execute(sql.SQL("DEALLOCATE {}").format(sql.Identifier(_PREPARED)))
 
 
 def _relations(conn: psycopg.Connection[tuple[object, ...]],
@@ -193,6 +196,27 @@ def _regclasses(conn: psycopg.Connection[tuple[object, ...]], plan: Plan) -> lis
     return [int(str(r[0])) for r in rows if r[0] is not None]
 
 
+def _explain(conn: psycopg.Connection[tuple[object, ...]], statement: SqlStatement,
+             mode: Mode, values: tuple[str | None, ...] | None, source: ParamSource, *,
+             writes: bool, timeouts: tuple[int, int],
+             ) -> tuple[Plan, dict[str, RelationFacts], dict[str, ForeignKeyFacts]]:
+    """One rolled-back transaction: the safety settings, EXPLAIN, and the catalog facts."""
+    statement_timeout_ms, lock_timeout_ms = timeouts
+    with conn.transaction(force_rollback=True):
+        if not writes:
+            conn.execute("SET TRANSACTION READ ONLY")
+        for name, value in (("statement_timeout", statement_timeout_ms),
+                            ("lock_timeout", lock_timeout_ms),
+                            ("idle_in_transaction_session_timeout",
+                             statement_timeout_ms + lock_timeout_ms)):
+            conn.execute("SELECT pg_catalog.set_config(%s, %s, true)", (name, f"{value}ms"))
+        if source == "generic" and values is not None:
+            conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        run_mode: Mode = "costs" if mode == "generic" and values is not None else mode
+        plan = parse_plan(_run(conn, statement, run_mode, values))
+        return plan, _relations(conn, plan), _foreign_keys(conn, plan)
+
+
 def explain(
     conn: psycopg.Connection[tuple[object, ...]],
     query: str,
@@ -245,20 +269,13 @@ def explain(
             if analyze:
                 raise
             values, source, mode = (None,) * statement.params, "generic", "generic"
-    with conn.transaction(force_rollback=True):
-        if not (analyze and statement.writes):
-            conn.execute("SET TRANSACTION READ ONLY")
-        for name, value in (("statement_timeout", statement_timeout_ms),
-                            ("lock_timeout", lock_timeout_ms),
-                            ("idle_in_transaction_session_timeout",
-                             statement_timeout_ms + lock_timeout_ms)):
-            conn.execute("SELECT pg_catalog.set_config(%s, %s, true)", (name, f"{value}ms"))
-        if source == "generic" and values is not None:
-            conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
-        plan = parse_plan(_run(conn, statement, "costs" if mode == "generic" and values
-                               is not None else mode, values))
-        relations = _relations(conn, plan)
-        keys = _foreign_keys(conn, plan)
+    try:
+        plan, relations, keys = _explain(conn, statement, mode, values, source,
+                                         writes=analyze and statement.writes,
+                                         timeouts=(statement_timeout_ms, lock_timeout_ms))
+    finally:
+        if values is not None:
+            _deallocate(conn)
     ctx = PlanContext(plan=plan, statement=statement, relations=relations, foreign_keys=keys)
     chosen = [r for r in plan_rules() if rules is None or r.id in rules]
     found = [f for rule in chosen for f in rule().check(ctx)]
