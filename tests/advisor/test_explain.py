@@ -140,14 +140,17 @@ def test_parallel_times_are_wall_clock(pg_database: TestDatabase) -> None:
 
 def test_hash_join_and_hash_aggregate_spills_are_found(pg_database: TestDatabase) -> None:
     with _conn(pg_database) as conn:
+        # Serial plans: a parallel hash reports its batches per process.
         conn.execute("SET work_mem = '64kB'; SET enable_sort = off;"
-                     "SET enable_mergejoin = off; SET enable_nestloop = off")
+                     "SET enable_mergejoin = off; SET enable_nestloop = off;"
+                     "SET max_parallel_workers_per_gather = 0")
         join = explain(conn, "SELECT count(*) FROM item a JOIN item b ON a.note = b.note",
                        analyze=True, rules=["spill-to-disk"])
         agg = explain(conn, "SELECT note, count(*) FROM item GROUP BY note", analyze=True,
                       rules=["spill-to-disk"])
-        assert any("hash spilled" in f.finding.message for f in join.findings)
-        assert any("hash aggregate spilled" in f.finding.message for f in agg.findings)
+        assert any("hash spilled" in f.finding.message for f in join.findings), join.plan.raw
+        assert any("hash aggregate spilled" in f.finding.message for f in agg.findings), (
+            agg.plan.raw)
         for result in (join, agg):
             fix = result.findings[0].finding.fix
             assert fix is not None

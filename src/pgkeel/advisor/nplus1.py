@@ -143,6 +143,15 @@ def _foreign_keys(conn: psycopg.Connection[tuple[object, ...]],
     return {int(str(i)): str(ref) for i, ref in rows}
 
 
+def _reads(query: str, table: str) -> bool:
+    """Whether the SELECT ``query`` reads ``table`` (``schema.name``, quoted as
+    ``format('%I.%I')`` writes it; matched on the name)."""
+    stmt = _parse(query)
+    name = table.rsplit(".", 1)[-1].strip('"')
+    return isinstance(stmt, ast.SelectStmt) and any(
+        isinstance(n, ast.RangeVar) and n.relname == name for n in walk(stmt))
+
+
 def _short(query: str) -> str:
     text = " ".join(query.split())
     return text if len(text) <= 100 else text[:97] + "..."
@@ -170,9 +179,8 @@ def n_plus_one(conn: psycopg.Connection[tuple[object, ...]],
         if parent is None:
             continue
         where = ".".join(p for p in (lookup.schema, lookup.table, lookup.column) if p)
-        bare = parent.split(".")[-1].strip('"')
-        source = next((s for s in statements if s is not stmt and bare in s.query
-                       and s.calls * SOURCE_RATIO <= stmt.calls), None)
+        source = max((s for s in statements if s.calls * SOURCE_RATIO <= stmt.calls
+                      and _reads(s.query, parent)), key=lambda s: s.calls, default=None)
         message = (f"{_short(stmt.query)} ran {stmt.calls:,} times, {stmt.rows_per_call:.1f} "
                    f"rows per call: {where} (a foreign key to {parent}) is looked up one key "
                    "at a time, an N+1 pattern; fetch every key at once with "

@@ -91,21 +91,29 @@ def read_log(path: Path) -> tuple[LoggedStatement, ...]:
     is not a stderr-format server log).
     """
     found: list[LoggedStatement] = []
+    # Per session, the statement a following "DETAIL: parameters" line belongs to: only
+    # one logged right before it (a bind's parameters follow the bind line instead).
+    waiting: dict[str, int] = {}
     with path.open(encoding="utf-8", errors="replace") as handle:
         for number, prefix, level, message in _entries(handle):
-            if level == "DETAIL" and found and message.startswith("parameters: ") and \
-                    found[-1].session == _session(prefix) and not found[-1].params:
+            session = _session(prefix)
+            if level == "DETAIL" and message.startswith("parameters: ") and session in waiting:
+                index = waiting.pop(session)
+                last = found[index]
                 values = tuple(None if v == "NULL" else v[1:-1].replace("''", "'")
                                for _, v in _PARAM.findall(message))
-                last = found[-1]
-                found[-1] = LoggedStatement(last.session, last.line, last.sql,
-                                            last.duration_ms, values)
+                found[index] = LoggedStatement(last.session, last.line, last.sql,
+                                               last.duration_ms, values)
                 continue
-            statement = _STATEMENT.match(message) if level == "LOG" else None
+            if level != "LOG":
+                continue
+            waiting.pop(session, None)
+            statement = _STATEMENT.match(message)
             if statement is None:
                 continue
             ms = statement["ms"]
-            found.append(LoggedStatement(_session(prefix), number, statement["sql"].strip(),
+            waiting[session] = len(found)
+            found.append(LoggedStatement(session, number, statement["sql"].strip(),
                                          float(ms) if ms else None))
     if not found:
         raise UsageError(f"{path}: no logged statements found",

@@ -169,31 +169,36 @@ class PlanningTime(PlanRule):
     Bad
     ---
     ```sql
-    CREATE TABLE p (id int PRIMARY KEY, v int);
+    DO $$ BEGIN FOR i IN 1..10 LOOP
+        EXECUTE format('CREATE TABLE t%s (id int PRIMARY KEY, v int)', i);
+    END LOOP; END $$;
     SET join_collapse_limit = 12;
     SET from_collapse_limit = 12;
     SET geqo = off;
-    SELECT * FROM p a JOIN p b ON a.id = b.id JOIN p c ON b.id = c.id
-        JOIN p d ON c.id = d.id JOIN p e ON d.id = e.id JOIN p f ON e.id = f.id
-        JOIN p g ON f.id = g.id JOIN p h ON g.id = h.id JOIN p i ON h.id = i.id
-        JOIN p j ON i.id = j.id;
+    SELECT * FROM t1 JOIN t2 ON t1.id = t2.id JOIN t3 ON t2.id = t3.id
+        JOIN t4 ON t3.id = t4.id JOIN t5 ON t4.id = t5.id JOIN t6 ON t5.id = t6.id
+        JOIN t7 ON t6.id = t7.id JOIN t8 ON t7.id = t8.id JOIN t9 ON t8.id = t9.id
+        JOIN t10 ON t9.id = t10.id;
     ```
 
     Good
     ----
     ```sql
-    CREATE TABLE p (id int PRIMARY KEY, v int);
+    DO $$ BEGIN FOR i IN 1..10 LOOP
+        EXECUTE format('CREATE TABLE t%s (id int PRIMARY KEY, v int)', i);
+    END LOOP; END $$;
     SET join_collapse_limit = 1;
-    SELECT * FROM p a JOIN p b ON a.id = b.id JOIN p c ON b.id = c.id
-        JOIN p d ON c.id = d.id JOIN p e ON d.id = e.id JOIN p f ON e.id = f.id
-        JOIN p g ON f.id = g.id JOIN p h ON g.id = h.id JOIN p i ON h.id = i.id
-        JOIN p j ON i.id = j.id;
+    SELECT * FROM t1 JOIN t2 ON t1.id = t2.id JOIN t3 ON t2.id = t3.id
+        JOIN t4 ON t3.id = t4.id JOIN t5 ON t4.id = t5.id JOIN t6 ON t5.id = t6.id
+        JOIN t7 ON t6.id = t7.id JOIN t8 ON t7.id = t8.id JOIN t9 ON t8.id = t9.id
+        JOIN t10 ON t9.id = t10.id;
     ```
 
     Notes
     -----
-    Needs `EXPLAIN ANALYZE`. The Bad example plans a 10-way join exhaustively (GEQO
-    off); the Good one fixes the join order as written (`join_collapse_limit = 1`).
+    Needs `EXPLAIN ANALYZE`. The Bad example plans a 10-way join of distinct tables
+    exhaustively (GEQO off; PostgreSQL 18 would remove self-joins); the Good one
+    keeps the join order as written (`join_collapse_limit = 1`).
 
     References
     ----------
