@@ -22,6 +22,8 @@ COMMANDS = (
     ("check", "Audit a database: the skill's Validation Checklist, then every finding."),
     ("inspect", "Read the database's structure and print it."),
     ("rules", "List every rule check runs (id, severity, checklist item, opt-in, summary)."),
+    ("explain", "Explain one statement: the plan as a tree, time per node, and what to fix."),
+    ("slow", "Show the slowest statements, and the N+1 lookups and OFFSET pages among them."),
     ("db", "Manage the project's local PostgreSQL cluster (.pgkeel/pgdata)."),
     ("migrate", "Apply, roll back, check and repair SQL migrations."),
 )

@@ -22,7 +22,7 @@ from pglast.enums import SortByDir, SortByNulls
 from pglast.parser import parse_sql
 from pglast.stream import RawStream
 
-from pgkeel.advisor.statement import walk
+from pgkeel.advisor.statement import param_number, walk
 
 __all__ = ["Keyset", "keyset_rewrite"]
 
@@ -69,10 +69,10 @@ def keyset_rewrite(text: str, params: int = 0) -> Keyset | None:
     if isinstance(stmt.limitOffset, ast.ParamRef):
         # The OFFSET's own $k goes away: later parameters move down one place, so the
         # new statement's parameters stay numbered without a gap.
-        gone = stmt.limitOffset.number
+        gone = param_number(stmt.limitOffset)
         for node in walk(stmt):
-            if isinstance(node, ast.ParamRef) and node.number > gone:
-                node.number -= 1
+            if isinstance(node, ast.ParamRef) and param_number(node) > gone:
+                node.number = param_number(node) - 1
         params -= 1
     placeholders = [f"${params + i + 1}" for i in range(len(keys))]
     if len(keys) == 1:

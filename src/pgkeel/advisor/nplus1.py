@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pglast import ast
-from pglast.enums import A_Expr_Kind
+from pglast.enums import A_Expr_Kind, BoolExprType
 from pglast.parser import ParseError, parse_sql
 from pglast.stream import RawStream
 
 from pgkeel.advisor.keyset import keyset_rewrite
-from pgkeel.advisor.statement import walk
+from pgkeel.advisor.statement import param_number, walk
 from pgkeel.report.findings import Finding, Severity
 
 if TYPE_CHECKING:
@@ -84,15 +84,15 @@ def _lookup_parts(stmt: ast.Node | None) -> tuple[ast.RangeVar, ast.A_Expr, str,
             len(stmt.fromClause) != 1 or not isinstance(stmt.fromClause[0], ast.RangeVar):
         return None
     where = stmt.whereClause
-    parts = list(where.args) if isinstance(where, ast.BoolExpr) and \
-        int(where.boolop) == 0 else [where]  # AND_EXPR
+    parts = list(where.args or ()) if isinstance(where, ast.BoolExpr) and \
+        where.boolop == BoolExprType.AND_EXPR else [where]
     for part in parts:
-        found = _equality(part)
+        found = _equality(part if isinstance(part, ast.Node) else None)
         if found is not None:
             expr, col, param = found
-            last = col.fields[-1]
-            if isinstance(last, ast.String):
-                return stmt.fromClause[0], expr, last.sval, param.number
+            last = col.fields[-1] if col.fields else None
+            if isinstance(last, ast.String) and last.sval:
+                return stmt.fromClause[0], expr, last.sval, param_number(param)
     return None
 
 
@@ -102,7 +102,7 @@ def key_lookup(query: str) -> KeyLookup | None:
     if parts is None:
         return None
     table, _, column, number = parts
-    return KeyLookup(table.schemaname or None, table.relname, column, number)
+    return KeyLookup(table.schemaname or None, str(table.relname), column, number)
 
 
 def any_rewrite(query: str) -> str | None:
@@ -111,10 +111,10 @@ def any_rewrite(query: str) -> str | None:
     (array)"); None when the query is not such a lookup."""
     stmt = _parse(query)
     parts = _lookup_parts(stmt)
-    if parts is None:
+    if stmt is None or parts is None:
         return None
     _, expr, _, _ = parts
-    if isinstance(expr.lexpr, ast.ParamRef):
+    if isinstance(expr.lexpr, ast.ParamRef) and isinstance(expr.rexpr, ast.ColumnRef):
         expr.lexpr, expr.rexpr = expr.rexpr, expr.lexpr
     expr.kind = A_Expr_Kind.AEXPR_OP_ANY
     return str(RawStream()(stmt))
@@ -205,7 +205,8 @@ def offset_pagination(statements: Sequence[Statement]) -> tuple[Finding, ...]:
         parsed = _parse(stmt.query)
         if not isinstance(parsed, ast.SelectStmt) or parsed.limitOffset is None:
             continue
-        params = max((n.number for n in walk(parsed) if isinstance(n, ast.ParamRef)), default=0)
+        params = max((param_number(n) for n in walk(parsed) if isinstance(n, ast.ParamRef)),
+                     default=0)
         rewrite = keyset_rewrite(stmt.query, params)
         found.append(Finding(
             rule="offset-pagination", severity=Severity.INFO,

@@ -27,6 +27,7 @@ from pglast.parser import ParseError, fingerprint, parse_sql
 
 from pgkeel.advisor.keyset import keyset_rewrite
 from pgkeel.advisor.nplus1 import any_rewrite
+from pgkeel.advisor.statement import param_number
 from pgkeel.errors import UsageError
 from pgkeel.report.findings import Finding, Severity
 
@@ -188,8 +189,8 @@ def _offset(statement: LoggedStatement) -> tuple[int, ast.SelectStmt] | None:
     text: object = None
     if isinstance(node, ast.A_Const) and isinstance(node.val, ast.Integer):
         text = node.val.ival
-    elif isinstance(node, ast.ParamRef) and node.number <= len(statement.params):
-        text = statement.params[node.number - 1]
+    elif isinstance(node, ast.ParamRef) and 0 < param_number(node) <= len(statement.params):
+        text = statement.params[param_number(node) - 1]
     try:
         return int(str(text)), stmt
     except ValueError:

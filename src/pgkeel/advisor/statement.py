@@ -21,17 +21,22 @@ from pglast.parser import ParseError, parse_sql
 
 from pgkeel.errors import UsageError
 
-__all__ = ["ParamColumn", "SqlStatement", "read_statement", "walk"]
+__all__ = ["ParamColumn", "SqlStatement", "param_number", "read_statement", "walk"]
 
 _PLANNABLE = (ast.SelectStmt, ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt, ast.MergeStmt)
 _WRITES = (ast.InsertStmt, ast.UpdateStmt, ast.DeleteStmt, ast.MergeStmt)
+
+
+def param_number(node: ast.ParamRef) -> int:
+    """The n of ``$n`` (0 when the parser left it unset, which it never does)."""
+    return node.number or 0
 
 
 def walk(node: Any) -> Iterator[ast.Node]:
     """Every pglast node in ``node``'s tree, parents before children."""
     if isinstance(node, ast.Node):
         yield node
-        for name in node.__slots__:
+        for name in getattr(node, "__slots__", ()):
             yield from walk(getattr(node, name))
     elif isinstance(node, list | tuple):
         for item in node:
@@ -79,7 +84,7 @@ def _tables(stmt: ast.Node) -> dict[str, tuple[str | None, str]]:
     names: dict[str, tuple[str | None, str]] = {}
     for node in walk(stmt):
         if isinstance(node, ast.RangeVar) and node.relname:
-            full = (node.schemaname or None, node.relname)
+            full = (node.schemaname or None, str(node.relname))
             names.setdefault(node.relname, full)
             if node.alias is not None and node.alias.aliasname:
                 names[node.alias.aliasname] = full
@@ -100,15 +105,15 @@ def _param_columns(stmt: ast.Node) -> tuple[ParamColumn, ...]:
         column = next((s for s in sides if isinstance(s, ast.ColumnRef)), None)
         if column is None or not params:
             continue
-        fields = [f.sval for f in column.fields if isinstance(f, ast.String)]
+        fields = [str(f.sval) for f in column.fields or () if isinstance(f, ast.String)]
         if not fields:
             continue
         table = tables.get(fields[-2]) if len(fields) >= 2 else only
         if table is None:
             continue
         for param in params:
-            found.setdefault(param.number,
-                             ParamColumn(param.number, table[0], table[1], fields[-1]))
+            number = param_number(param)
+            found.setdefault(number, ParamColumn(number, table[0], table[1], fields[-1]))
     return tuple(found[n] for n in sorted(found))
 
 
@@ -141,7 +146,7 @@ def read_statement(text: str) -> SqlStatement:
     body = data[start:start + length].decode().strip()
     writes = any(isinstance(n, _WRITES) for n in walk(stmt)) or any(
         isinstance(n, ast.SelectStmt) and n.lockingClause for n in walk(stmt))
-    numbers = [n.number for n in walk(stmt) if isinstance(n, ast.ParamRef)]
+    numbers = [param_number(n) for n in walk(stmt) if isinstance(n, ast.ParamRef)]
     kind = type(stmt).__name__.removesuffix("Stmt").lower()
     return SqlStatement(text=body, kind=kind, writes=writes, params=max(numbers, default=0),
                         param_columns=_param_columns(stmt), tree=stmt)

@@ -59,8 +59,9 @@ def slow_command(
         FailOnChoice.error, "--fail-on",
         help="Exit 1 when a finding is at or above this severity ('never': always 0)."),
 ) -> None:
-    """Show the slowest statements (pg_stat_statements, or a server log with --log),
-    and the N+1 lookups and OFFSET pagination among them.
+    """Show the slowest statements, and the N+1 lookups and OFFSET pages among them.
+
+    Reads pg_stat_statements of the database, or with --log a server log.
 
     Example: [bold]pgkeel slow --order mean --limit 10[/bold],
     [bold]pgkeel slow --log /var/log/postgresql/postgresql-16-main.log[/bold]

@@ -53,7 +53,7 @@ class WrappedColumn:
 def _unqualified(node: ast.Node) -> str:
     # Rebuild the expression with bare column names, as CREATE INDEX wants them.
     for ref in walk(node):
-        if isinstance(ref, ast.ColumnRef) and len(ref.fields) > 1:
+        if isinstance(ref, ast.ColumnRef) and ref.fields and len(ref.fields) > 1:
             ref.fields = ref.fields[-1:]
     return str(RawStream()(node))
 
@@ -67,10 +67,11 @@ def wrapped_columns(condition: str) -> tuple[WrappedColumn, ...]:
         if not isinstance(node, ast.A_Expr):
             continue
         for side in (node.lexpr, node.rexpr):
+            if not isinstance(side, ast.FuncCall | ast.TypeCast | ast.A_Expr):
+                continue
             kind = ("function" if isinstance(side, ast.FuncCall)
-                    else "cast" if isinstance(side, ast.TypeCast)
-                    else "arithmetic" if isinstance(side, ast.A_Expr) else None)
-            if kind is None or (kind == "arithmetic" and not _arithmetic(side)):
+                    else "cast" if isinstance(side, ast.TypeCast) else "arithmetic")
+            if kind == "arithmetic" and not _arithmetic(side):
                 continue
             refs = [r for r in walk(side) if isinstance(r, ast.ColumnRef)]
             if len(refs) != 1:
