@@ -139,11 +139,11 @@ def read_statement(text: str) -> SqlStatement:
                          hint="give the query itself, without BEGIN/COMMIT or DDL")
     if isinstance(stmt, ast.SelectStmt) and stmt.intoClause is not None:
         raise UsageError("SELECT ... INTO creates a table", hint="explain the SELECT alone")
-    # pglast's locations are byte offsets into the UTF-8 text.
-    data = text.encode()
+    # pglast gives the statement's place in characters of ``text`` (it converts
+    # libpg_query's byte offsets); a length of 0 means "to the end".
     start = raw[0].stmt_location or 0
-    length = raw[0].stmt_len or len(data) - start
-    body = data[start:start + length].decode().strip()
+    length = raw[0].stmt_len or len(text) - start
+    body = text[start:start + length].strip()
     writes = any(isinstance(n, _WRITES) for n in walk(stmt)) or any(
         isinstance(n, ast.SelectStmt) and n.lockingClause for n in walk(stmt))
     numbers = [param_number(n) for n in walk(stmt) if isinstance(n, ast.ParamRef)]

@@ -147,6 +147,14 @@ class PlanFinding:
     saving_ms: float
 
 
+def _quoted_relation(node: PlanNode) -> str | None:
+    """The node's table as findings name catalog objects (``quote_ident`` parts)."""
+    schema, name = node.data.get("Schema"), node.data.get("Relation Name")
+    if not name:
+        return None
+    return ".".join(quote_ident(str(p)) for p in (schema, name) if p)
+
+
 def statement_sql(statement: SqlStatement | None) -> str:
     """The statement's text for messages, shortened to 80 characters."""
     if statement is None:
@@ -171,10 +179,12 @@ class PlanRule(Rule, abstract=True):
     def at(self, node: PlanNode | None, message: str, *, saving_ms: float = 0.0,
            fix: str | None = None, severity: Severity | None = None,
            object: str | None = None) -> PlanFinding:
-        """A finding at ``node`` (its table as the object unless ``object`` is given)."""
-        target = object if object is not None else (node.relation if node else None)
+        """A finding at ``node``; its ``object`` is the node's table (quoted as
+        ``quote_ident`` writes it) unless ``object`` is given."""
+        if object is None and node is not None:
+            object = _quoted_relation(node)
         found = Finding(rule=self.id, severity=severity or self.severity, message=message,
-                        object=target, fix=fix, docs=self.docs_url)
+                        object=object, fix=fix, docs=self.docs_url)
         return PlanFinding(finding=found, node_id=None if node is None else node.id,
                            saving_ms=saving_ms)
 

@@ -95,7 +95,7 @@ class TopNSort(PlanRule):
             yield self.at(sort, f"{sort.label} sorts {human(source.actual_rows)} rows to keep "
                           f"{human(node.actual_rows)} (Sort Key: {', '.join(keys)}); an index "
                           "in that order lets the scan stop early", fix=fix,
-                          object=facts.name if facts else None,
+                          object=facts.sql_name if facts else None,
                           saving_ms=sort.inclusive_ms * 0.9)
 
 
