@@ -6,6 +6,7 @@ import psycopg
 import pytest
 
 from pgkeel.advisor.statements import (
+    LOG_SLOW_STEPS,
     StatementsUnavailable,
     read_statements,
     statements_status,
@@ -102,5 +103,10 @@ def test_not_preloaded_says_what_to_set(pg_cluster: TestCluster) -> None:
         row = conn.execute("SELECT setting, error FROM pg_file_settings"
                            " WHERE name = 'shared_preload_libraries'"
                            " AND sourcefile LIKE '%%auto.conf'").fetchone()
+        # The fallback the error offers works without a restart.
+        for step in LOG_SLOW_STEPS:
+            conn.execute(step)
+        conn.execute("SELECT pg_sleep(0.2)")  # the reload reaches this backend
+        assert conn.execute("SHOW log_min_duration_statement").fetchone() == ("250ms",)
     # "could not be applied" until the restart the next step names; no parse error.
     assert row == ("pg_stat_statements", "setting could not be applied")

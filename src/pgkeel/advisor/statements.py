@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     import psycopg
 
 __all__ = [
+    "LOG_SLOW_STEPS",
     "Order",
     "Statement",
     "StatementsStatus",
@@ -42,8 +43,10 @@ Order = Literal["mean", "total", "calls"]
 
 _EXTENSION = "pg_stat_statements"
 #: The fallback the skill gives when pg_stat_statements cannot be loaded: log every
-#: statement slower than this many ms (PostgreSQL docs §20.8.2 log_min_duration_statement).
-LOG_MIN_DURATION_MS = 250
+#: statement slower than 250 ms (PostgreSQL docs §20.8.2 log_min_duration_statement),
+#: a setting a reload applies, no restart.
+LOG_SLOW_STEPS = ("ALTER SYSTEM SET log_min_duration_statement = 250",
+                  "SELECT pg_reload_conf()")
 
 
 class StatementsUnavailable(DatabaseError):
@@ -51,8 +54,8 @@ class StatementsUnavailable(DatabaseError):
 
     def __init__(self, message: str, *, steps: tuple[str, ...]) -> None:
         hint = "; then ".join(steps) + (
-            f" — or, without it, ALTER SYSTEM SET log_min_duration_statement = "
-            f"{LOG_MIN_DURATION_MS}, SELECT pg_reload_conf(), and read the server log")
+            f" — or, without it, {'; '.join(LOG_SLOW_STEPS)}, and read the server log "
+            "(pgkeel slow --log FILE)")
         super().__init__(message, hint=hint)
         self.steps = steps
 
