@@ -4,9 +4,10 @@ The log keeps what pg_stat_statements loses: the order of statements within a
 session and their constants. :func:`read_log` reads the statements of a stderr-format
 log (PostgreSQL docs §20.8 "Error Reporting and Logging"): simple-protocol
 ``duration: ... statement: ...`` lines and extended-protocol ``execute <name>: ...``
-lines with their ``DETAIL: parameters: $1 = '...'``; continuation lines begin with a
-tab. The session is the ``%c`` session id when ``log_line_prefix`` has one, else the
-process id in brackets (``[%p]``, in the default prefix).
+lines with their ``DETAIL: parameters: $1 = '...'`` (``Parameters:`` from PostgreSQL
+18); continuation lines begin with a tab. The session is the ``%c`` session id when
+``log_line_prefix`` has one, else the process id in brackets (``[%p]``, in the
+default prefix).
 
 :func:`n_plus_one_runs` applies Sentry's N+1 detector to each session
 (getsentry/sentry ``n_plus_one_db_span_detector.py``): at least
@@ -98,7 +99,9 @@ def read_log(path: Path) -> tuple[LoggedStatement, ...]:
     with path.open(encoding="utf-8", errors="replace") as handle:
         for number, prefix, level, message in _entries(handle):
             session = _session(prefix)
-            if level == "DETAIL" and message.startswith("parameters: ") and session in waiting:
+            # "parameters:" before PostgreSQL 18, "Parameters:" since.
+            if level == "DETAIL" and message[:12].lower() == "parameters: " and \
+                    session in waiting:
                 index = waiting.pop(session)
                 last = found[index]
                 values = tuple(None if v == "NULL" else v[1:-1].replace("''", "'")
