@@ -22,10 +22,12 @@ COMMANDS = (
     ("connect", "Connect, run a minimal query, and print what the server offers."),
     ("check", "Audit a database: the skill's Validation Checklist, then every finding."),
     ("inspect", "Read the database's structure and print it."),
-    ("rules", "List every rule check and lint run (id, command, severity, opt-in, summary)."),
+    ("rules", "List every rule: id, the command running it (check, lint, explain), severity."),
     ("lint", "Lint migration files: locks, rewrites, data loss, transactions, timeouts."),
     ("restore", "Restore a backup after a preflight; then resync sequences, ANALYZE, "
      "compare."),
+    ("explain", "Explain one statement: the plan as a tree, time per node, and what to fix."),
+    ("slow", "Show the slowest statements, and the N+1 lookups and OFFSET pages among them."),
     ("db", "Manage the project's local PostgreSQL cluster (.pgkeel/pgdata)."),
     ("migrate", "Apply, roll back, check and repair SQL migrations."),
     ("backup", "Back up with pg_dump, prove each backup restores, keep the right ones."),

@@ -6,7 +6,8 @@
 
 from __future__ import annotations
 
-from pgkeel.catalog.introspect import read_snapshot, snapshot
+from typing import TYPE_CHECKING, Any
+
 from pgkeel.catalog.model import (
     CheckConstraint,
     Column,
@@ -54,3 +55,15 @@ __all__ = [
     "read_snapshot",
     "snapshot",
 ]
+
+if TYPE_CHECKING:
+    from pgkeel.catalog.introspect import read_snapshot, snapshot
+
+
+def __getattr__(name: str) -> Any:
+    # The readers need psycopg; the model alone (what `pgkeel lint FILE` uses) does not.
+    if name in ("read_snapshot", "snapshot"):
+        from pgkeel.catalog import introspect
+
+        return getattr(introspect, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -13,7 +13,7 @@ import typer
 from rich.markup import escape
 
 from pgkeel import __version__
-from pgkeel.cli import backup, check, db, inspect, lint, migrate, reach, rules
+from pgkeel.cli import backup, check, db, explain, inspect, lint, migrate, reach, rules, slow
 from pgkeel.cli._common import err
 from pgkeel.errors import PgkeelError
 
@@ -54,6 +54,8 @@ app.command("inspect")(inspect.inspect_command)
 app.command("rules")(rules.rules_command)
 app.command("lint")(lint.lint_command)
 app.command("restore")(backup.restore_command)
+app.command("explain")(explain.explain_command)
+app.command("slow")(slow.slow_command)
 
 
 def main() -> None:

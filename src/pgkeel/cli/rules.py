@@ -23,16 +23,9 @@ class RulesFormat(StrEnum):
     json = "json"
 
 
-def _command(rule: type[Rule]) -> str:
-    """The command that runs ``rule`` (and names its configuration table)."""
-    from pgkeel.lint.rules.base import MigrationRule
-
-    return "lint" if issubclass(rule, MigrationRule) else "check"
-
-
 def _describe(rule: type[Rule], *, full: bool) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "id": rule.id, "command": _command(rule), "severity": rule.severity.value,
+        "id": rule.id, "command": rule.command, "severity": rule.severity.value,
         "checklist": rule.checklist,
         "opt_in": rule.opt_in, "uses_data": rule.uses_data, "summary": rule.summary,
         "upstream": list(rule.upstream), "docs": rule.docs_url,
@@ -51,7 +44,7 @@ def rules_command(
     output_format: RulesFormat = typer.Option(
         RulesFormat.text, "--format", help="Output: a terminal table / Markdown, or JSON."),
 ) -> None:
-    """List every rule check and lint run (id, command, severity, opt-in, summary).
+    """List every rule: id, the command running it (check, lint, explain), severity.
 
     Example: [bold]pgkeel rules[/bold], [bold]pgkeel rules unindexed-foreign-key[/bold],
     [bold]pgkeel rules require-lock-timeout[/bold]
@@ -90,7 +83,7 @@ def _table(rules: tuple[type[Rule], ...]) -> None:
         table.add_column(column, no_wrap=True)
     table.add_column("summary", ratio=1)
     for rule in rules:
-        table.add_row(Text(rule.id, style="bold"), _command(rule), rule.severity.value,
+        table.add_row(Text(rule.id, style="bold"), rule.command, rule.severity.value,
                       Text(rule.checklist or "-"), "yes" if rule.opt_in else "",
                       Text(rule.summary))
     out.print(table)
@@ -99,7 +92,7 @@ def _table(rules: tuple[type[Rule], ...]) -> None:
 def _document(rule: type[Rule]) -> None:
     from rich.markdown import Markdown
 
-    command = _command(rule)
+    command = rule.command
     facts = [f"**{rule.id}** ({rule.severity.value}, run by `pgkeel {command}`"
              + (f", opt-in: enable it in `[{command}] enable`" if rule.opt_in else "") + ")"]
     if rule.checklist:

@@ -43,7 +43,8 @@ def register(rule: type[Rule]) -> None:
     _RULES[rule.id] = rule
 
 
-def _load(packages: tuple[str, ...] = ("pgkeel.lint.rules", "pgkeel.lint.migration.rules")) -> None:
+def _load(packages: tuple[str, ...] = ("pgkeel.lint.rules", "pgkeel.lint.migration.rules",
+                                          "pgkeel.advisor.plan_rules")) -> None:
     # Importing a package imports every family module, whose classes register. The
     # migration rules are a package of their own so `pgkeel lint` loads only them.
     for package in packages:

@@ -19,9 +19,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
-from pglast.keywords import COL_NAME_KEYWORDS, RESERVED_KEYWORDS, TYPE_FUNC_NAME_KEYWORDS
-
 from pgkeel.catalog.model import ForeignKey, Snapshot, Table, View
+from pgkeel.sqltext import ident, literal, qualified_ident, quote_ident
 
 __all__ = [
     "MAX_IDENTIFIER_BYTES",
@@ -53,39 +52,6 @@ __all__ = [
 # Key Words", 4.1.1). Lengths are in bytes of the server encoding, taken as UTF-8.
 MAX_IDENTIFIER_BYTES = 63
 
-# quote_ident quotes every keyword but the unreserved ones (ruleutils.c,
-# quote_identifier; the same rule as the catalog's index definitions). pglast's list
-# is PostgreSQL 18's, so a name reads the same whatever server it came from.
-_KEYWORDS = COL_NAME_KEYWORDS | RESERVED_KEYWORDS | TYPE_FUNC_NAME_KEYWORDS
-_BARE = re.compile(r"[a-z_][a-z0-9_]*")
-
-
-def ident(name: str) -> str:
-    """``name`` as a double-quoted SQL identifier (``"a""b"`` for ``a"b``)."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def literal(text: str) -> str:
-    """``text`` as a SQL string literal (``standard_conforming_strings`` on, the default)."""
-    return "'" + text.replace("'", "''") + "'"
-
-
-def qualified_ident(schema: str, name: str) -> str:
-    """``"schema"."name"``."""
-    return f"{ident(schema)}.{ident(name)}"
-
-
-def quote_ident(name: str) -> str:
-    """``name`` as PostgreSQL's ``quote_ident`` writes it: bare only when it must be.
-
-    Lower-case ASCII letters, digits and underscores, not starting with a digit, and
-    not a keyword other than an unreserved one, stay bare; anything else is
-    double-quoted with inner quotes doubled. ``rental`` -> ``rental``,
-    ``Bestellung ü`` -> ``"Bestellung ü"``, ``user`` -> ``"user"``.
-    """
-    if _BARE.fullmatch(name) and name not in _KEYWORDS:
-        return name
-    return ident(name)
 
 
 def object_name(*parts: str) -> str:

@@ -90,6 +90,8 @@ class Rule:
 
     id: ClassVar[str]
     severity: ClassVar[Severity]
+    #: the command that runs the rule, and the name of its pgkeel.toml table
+    command: ClassVar[str] = "check"
     object_kind: ClassVar[ObjectKind] = "table"
     docs_url: ClassVar[str | None] = None
     upstream: ClassVar[tuple[str, ...]] = ()
@@ -181,6 +183,7 @@ class MigrationRule(Rule, abstract=True):
     ``tests/lint/migration``, offline and with the database. Rules are stateless.
     """
 
+    command = "lint"
     nodes: ClassVar[tuple[type[ast.Node], ...]] = ()
 
     @abstractmethod

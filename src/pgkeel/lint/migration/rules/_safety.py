@@ -13,14 +13,17 @@ absent (the fixes then give the recipe every release runs).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from pglast import ast, enums, parse_sql
 from pglast.parser import ParseError
 
-from pgkeel.catalog.model import CheckConstraint, Index, Table
 from pgkeel.lint.migration.context import MigrationContext, qualified
 from pgkeel.lint.migration.source import Statement
 from pgkeel.report.findings import Severity
+
+if TYPE_CHECKING:  # pgkeel.catalog loads psycopg, which `pgkeel lint FILE` never needs
+    from pgkeel.catalog.model import CheckConstraint, Index, Table
 
 AT = enums.AlterTableType
 CT = enums.ConstrType

@@ -29,9 +29,9 @@ from pgkeel.lint.migration.rules._safety import (
     validated_checks,
 )
 from pgkeel.lint.migration.source import Statement
-from pgkeel.lint.rules._catalog import quote_ident
 from pgkeel.lint.rules.base import MigrationRule
 from pgkeel.report.findings import Finding, Severity
+from pgkeel.sqltext import quote_ident
 
 #: Where a fix's SQL splits into two migrations (a transaction must end in between).
 NEXT_MIGRATION = " then, in the next migration: "
