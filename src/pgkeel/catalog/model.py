@@ -252,7 +252,8 @@ class Table:
     a partitioned table, whose rows live in its partitions); ``partition_key`` is
     ``pg_get_partkeydef()`` of a
     partitioned table (``RANGE (payment_date)``) and ``partition_bound`` the ``FOR
-    VALUES ...`` clause of a partition.
+    VALUES ...`` clause of a partition; ``owner`` its owning role (None in snapshots
+    older than this field).
     """
 
     schema: str
@@ -275,6 +276,7 @@ class Table:
     partition_key: str | None = None
     partition_bound: str | None = None
     grants: tuple[Grant, ...] = ()
+    owner: str | None = None
 
     @property
     def qualified(self) -> str:

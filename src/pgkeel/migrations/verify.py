@@ -1,0 +1,355 @@
+"""Prove migrations reversible on a scratch database: ``pgkeel migrate verify``.
+
+On a scratch database (:mod:`pgkeel.migrations.scratch`: created from a template and
+dropped afterwards) every migration before the range is applied by the runner; then
+for each migration M of the range (DESIGN.md principle 3):
+
+1. the catalog is snapshotted (S0; the previous migration's S1), M's up runs in its
+   transaction and, before COMMIT, the locks it holds and the tables it rewrote are
+   read (:mod:`pgkeel.migrations._rehearse`); then S1;
+2. M's down runs; S2 must equal S0, otherwise each difference is a finding
+   (:func:`pgkeel.catalog.diff.compare`: "column `orders.note` still exists after
+   down");
+3. M's up runs again; the catalog must equal S1 (the down left nothing that blocks a
+   re-apply or changes its result).
+
+Steps 2 and 3 run in one transaction that is rolled back, so the scratch database is
+back at S1 for the next migration whatever the down did; a down that fails, or a
+second up that fails, is reported with the statement, its line and PostgreSQL's
+message. When the down left the catalog as S0 was, the second up meets the same
+catalog as the first and its snapshot is not taken again. A ``transaction:false``
+section cannot run in a transaction block: then the up's locks are not rehearsed
+(its table rewrites still are) and down and the second up each commit.
+
+Like the runner, each section starts from a clean session (``RESET ALL``, ``RESET
+ROLE``, ``RESET SESSION AUTHORIZATION``), and ``COPY ... FROM STDIN`` rows are sent as
+COPY data. Verification writes no history row: only the migrations before the range
+are recorded, by the runner.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import psycopg
+from psycopg import pq
+
+from pgkeel.catalog import Snapshot, snapshot
+from pgkeel.catalog.diff import Difference, Wording, compare
+from pgkeel.connect import connect
+from pgkeel.errors import UsageError
+from pgkeel.migrations import scratch
+from pgkeel.migrations._rehearse import LockTaken, locks_taken, production_sizes, relations
+from pgkeel.migrations.files import Migration, Section, discover
+
+__all__ = ["AFTER_DOWN", "AFTER_REAPPLY", "MigrationCheck", "StatementError", "Verdict",
+           "VerifyResult", "verify"]
+
+Conn = psycopg.Connection[Any]
+
+#: How a difference between S0 and S2 is said.
+AFTER_DOWN = Wording(added="still exists after down", removed="was not restored by down",
+                     changed="differs after down")
+#: How a difference between S1 and the catalog after the second up is said.
+AFTER_REAPPLY = Wording(added="appears only when up runs again after down",
+                        removed="is missing when up runs again after down",
+                        changed="differs when up runs again after down")
+
+Verdict = Literal["reversible", "no-down", "down-fails", "down-incomplete", "reapply-fails",
+                  "reapply-differs", "up-fails"]
+
+
+@dataclass(frozen=True, slots=True)
+class StatementError:
+    """A statement PostgreSQL refused: which section (``up``, ``down`` or ``reapply``),
+    its 0-based ``index``, its file ``line``, its text, and the server's ``message``
+    (first line) and ``sqlstate``."""
+
+    section: Literal["up", "down", "reapply"]
+    index: int
+    line: int | None
+    sql: str
+    message: str
+    sqlstate: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationCheck:
+    """What verify found for one migration.
+
+    ``verdict``: ``reversible``; ``no-down`` (the down section has no statements and is
+    not ``noop:true``); ``down-fails`` / ``reapply-fails`` (``error`` says where);
+    ``down-incomplete`` (``down_differences``: S0 against S2); ``reapply-differs``
+    (``reapply_differences``: S1 against the catalog after the second up);
+    ``up-fails`` (the first up failed: later migrations were not verified).
+    ``locks`` are the strongest lock per existing relation its up took, None when
+    the up is ``transaction:false`` (not rehearsed; ``rewrites`` still lists the
+    tables it rewrote); ``up_ms`` the first up's time in milliseconds.
+    """
+
+    version: str
+    name: str
+    path: Path
+    verdict: Verdict
+    up_ms: int
+    locks: tuple[LockTaken, ...] | None = ()
+    rewrites: tuple[str, ...] = ()
+    down_differences: tuple[Difference, ...] = ()
+    reapply_differences: tuple[Difference, ...] = ()
+    error: StatementError | None = None
+
+    @property
+    def reversible(self) -> bool:
+        """True when up, down and up again leave the catalog as it was each time."""
+        return self.verdict == "reversible"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready data."""
+        return {
+            "version": self.version, "name": self.name, "path": str(self.path),
+            "verdict": self.verdict, "reversible": self.reversible, "up_ms": self.up_ms,
+            "locks": None if self.locks is None else [
+                {"relation": t.relation, "mode": t.mode, "rewritten": t.rewritten,
+                 "size_bytes": t.size_bytes, "row_estimate": t.row_estimate}
+                for t in self.locks],
+            "rewrites": list(self.rewrites),
+            "down_differences": [d.to_dict() for d in self.down_differences],
+            "reapply_differences": [d.to_dict() for d in self.reapply_differences],
+            "error": None if self.error is None else {
+                "section": self.error.section, "statement": self.error.index + 1,
+                "line": self.error.line, "sql": self.error.sql,
+                "message": self.error.message, "sqlstate": self.error.sqlstate},
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyResult:
+    """Every migration verified, in order; ``before`` how many were applied first
+    (those before ``--from``); ``stopped`` why verification ended early, or None."""
+
+    migrations: tuple[MigrationCheck, ...]
+    before: int = 0
+    stopped: str | None = None
+    elapsed_ms: int = 0
+    snapshots: int = field(default=0, compare=False)
+
+    @property
+    def ok(self) -> bool:
+        """True when every migration is reversible and none was left out."""
+        return self.stopped is None and all(m.reversible for m in self.migrations)
+
+
+def verify(
+    url: str,
+    directory: Path,
+    *,
+    from_version: str | None = None,
+    template: str = "template1",
+    stats_from: str | None = None,
+    progress: Callable[[MigrationCheck], None] | None = None,
+) -> VerifyResult:
+    """Verify the migrations of ``directory`` on a scratch database of ``url``'s server.
+
+    ``from_version`` starts the range at that version (the ones before are applied
+    first, unverified); ``template`` is the database the scratch one is copied from;
+    ``stats_from`` a URL whose tables' sizes and row estimates are added to the locks
+    (what a lock would cost there); ``progress`` is called with each finished check.
+
+    Raises ``MigrationFileError`` for a broken file, ``UsageError`` for an unknown
+    ``from_version``, ``DatabaseError`` when the scratch database cannot be created,
+    and what :func:`pgkeel.migrations.runner.up` raises for the migrations before the
+    range. Statement failures inside the range are results, not exceptions.
+    """
+    start = time.perf_counter()
+    migrations = discover(directory)
+    first = _first_index(migrations, from_version)
+    before, in_range = migrations[:first], migrations[first:]
+    with scratch.scratch(url, template=template) as db:
+        if before:
+            scratch.apply_up_to(db.url, directory, before[-1].version)
+        with connect(db.url) as conn:
+            run = _Run(conn)
+            checks, stopped = run.all(in_range, progress)
+    if stats_from is not None:
+        checks = [_with_sizes(c, stats_from) for c in checks]
+    return VerifyResult(tuple(checks), len(before), stopped,
+                        round((time.perf_counter() - start) * 1000), run.snapshots)
+
+
+def _first_index(migrations: Sequence[Migration], version: str | None) -> int:
+    if version is None:
+        return 0
+    for index, m in enumerate(migrations):
+        if m.version == version:
+            return index
+    raise UsageError(f"no migration has version {version}",
+                     hint="`pgkeel migrate status` lists the versions")
+
+
+def _with_sizes(check: MigrationCheck, url: str) -> MigrationCheck:
+    if not check.locks:
+        return check
+    from dataclasses import replace
+
+    return replace(check, locks=production_sizes(url, check.locks))
+
+
+class _Failed(Exception):
+    def __init__(self, error: StatementError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+_RESET = b"RESET ALL; RESET SESSION AUTHORIZATION; RESET ROLE"
+
+
+class _Run:
+    """The scratch connection (autocommit) and the snapshot of its current catalog."""
+
+    def __init__(self, conn: Conn) -> None:
+        self.conn = conn
+        self.snapshots = 0
+
+    def snap(self) -> Snapshot:
+        self.snapshots += 1
+        # A migration may have changed role or search_path: read as the login role.
+        self.conn.execute(b"RESET ROLE; RESET SESSION AUTHORIZATION; RESET search_path")
+        return snapshot(self.conn)
+
+    def all(self, migrations: Sequence[Migration],
+            progress: Callable[[MigrationCheck], None] | None
+            ) -> tuple[list[MigrationCheck], str | None]:
+        checks: list[MigrationCheck] = []
+        s0 = self.snap()
+        for m in migrations:
+            check, s0, stop = self.one(m, s0)
+            checks.append(check)
+            if progress is not None:
+                progress(check)
+            if stop:
+                left = len(migrations) - len(checks)
+                return checks, f"{stop}; the {left} migration(s) after it were not verified"
+        return checks, None
+
+    def one(self, m: Migration, s0: Snapshot
+            ) -> tuple[MigrationCheck, Snapshot, str | None]:
+        """Check ``m``; return the check, the catalog's snapshot after it, and a reason
+        to stop (the scratch database no longer holds what later migrations need)."""
+        base = {"version": m.version, "name": m.name, "path": m.path}
+        existing = relations(self.conn)
+        began = time.perf_counter()
+        try:
+            locks = self.section(m.up, "up", existing)
+        except _Failed as failed:
+            check = MigrationCheck(**base, verdict="up-fails", up_ms=_ms(began),
+                                   error=failed.error)
+            return check, s0, f"{m.path.name}: its up failed"
+        up_ms = _ms(began)
+        rewrites = self.rewritten(existing)
+        s1 = self.snap()
+        base.update(up_ms=up_ms, locks=locks, rewrites=rewrites)
+        if not m.reversible:
+            return MigrationCheck(**base, verdict="no-down"), s1, None
+        if m.up.transaction and m.down.transaction:
+            return self.down_and_again(m, s0, s1, base), s1, None
+        return self.committed(m, s0, s1, base)
+
+    def down_and_again(self, m: Migration, s0: Snapshot, s1: Snapshot,
+                       base: dict[str, Any]) -> MigrationCheck:
+        """Down and the second up in one transaction, rolled back: the catalog is S1."""
+        self.conn.execute(b"BEGIN")
+        try:
+            try:
+                self.statements(m.down, "down")
+            except _Failed as failed:
+                return MigrationCheck(**base, verdict="down-fails", error=failed.error)
+            s2 = self.snap()
+            lost = compare(s0, s2)
+            try:
+                self.statements(m.up, "reapply")
+            except _Failed as failed:
+                # What the down left is the cause; the failure of the second up follows.
+                return MigrationCheck(**base, verdict="down-incomplete" if lost
+                                      else "reapply-fails", down_differences=lost,
+                                      error=failed.error)
+            if not lost:
+                return MigrationCheck(**base, verdict="reversible")
+            return MigrationCheck(**base, verdict="down-incomplete", down_differences=lost,
+                                  reapply_differences=compare(s1, self.snap()))
+        finally:
+            self.rollback()
+
+    def committed(self, m: Migration, s0: Snapshot, s1: Snapshot, base: dict[str, Any]
+                  ) -> tuple[MigrationCheck, Snapshot, str | None]:
+        """Down and the second up each committed (a ``transaction:false`` section)."""
+        try:
+            self.section(m.down, "down", None)
+        except _Failed as failed:
+            return (MigrationCheck(**base, verdict="down-fails", error=failed.error),
+                    self.snap(), None)
+        lost = compare(s0, self.snap())
+        try:
+            self.section(m.up, "reapply", None)
+        except _Failed as failed:
+            check = MigrationCheck(**base, verdict="down-incomplete" if lost
+                                   else "reapply-fails", down_differences=lost,
+                                   error=failed.error)
+            return check, self.snap(), f"{m.path.name}: its up failed after its down"
+        s3 = self.snap()
+        again = compare(s1, s3)
+        verdict: Verdict = ("down-incomplete" if lost else
+                            "reapply-differs" if again else "reversible")
+        return (MigrationCheck(**base, verdict=verdict, down_differences=lost,
+                               reapply_differences=again), s3, None)
+
+    def section(self, section: Section, name: Literal["up", "down", "reapply"],
+                existing: dict[int, tuple[str, str, int]] | None
+                ) -> tuple[LockTaken, ...] | None:
+        """Run ``section`` as the runner would, committed; return the locks the up held
+        before COMMIT (None when ``existing`` is None or it ran outside a transaction)."""
+        if not section.transaction:
+            self.conn.execute(_RESET)
+            self.statements(section, name)
+            return None
+        self.conn.execute(b"BEGIN")
+        try:
+            self.statements(section, name)
+            locks = locks_taken(self.conn, existing) if existing is not None else None
+            self.conn.execute(b"COMMIT")
+        except BaseException:
+            self.rollback()
+            raise
+        return locks
+
+    def statements(self, section: Section, name: Literal["up", "down", "reapply"]) -> None:
+        self.conn.execute(_RESET)
+        for statement in section.statements:
+            try:
+                if statement.copy_data is not None:
+                    with self.conn.cursor() as cursor, \
+                            cursor.copy(statement.sql.encode()) as copy:
+                        copy.write(statement.copy_data)
+                else:
+                    self.conn.execute(statement.sql.encode())
+            except psycopg.Error as exc:
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise _Failed(StatementError(name, statement.index, statement.line,
+                                             statement.sql, first, exc.sqlstate)) from exc
+
+    def rewritten(self, existing: dict[int, tuple[str, str, int]]) -> tuple[str, ...]:
+        now = relations(self.conn)
+        return tuple(sorted(
+            name for oid, (name, kind, node) in existing.items()
+            if kind in ("r", "m") and oid in now and now[oid][2] != node))
+
+    def rollback(self) -> None:
+        if self.conn.info.transaction_status != pq.TransactionStatus.IDLE:
+            self.conn.execute(b"ROLLBACK")
+
+
+def _ms(began: float) -> int:
+    return round((time.perf_counter() - began) * 1000)

@@ -1,0 +1,74 @@
+"""verify(): up, down, up again on a scratch database, with the locks the up takes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from migration_helpers import write
+
+from pgkeel.connect import connect
+from pgkeel.migrations.verify import AFTER_DOWN, verify
+from pgkeel.testing import TestDatabase
+
+
+def history(tmp_path: Path) -> Path:
+    write(tmp_path, "20240101_orders.sql",
+          "CREATE TABLE orders (id bigserial PRIMARY KEY, total numeric(10,2) NOT NULL);\n"
+          "INSERT INTO orders (total) SELECT g FROM generate_series(1, 100) g;",
+          "DROP TABLE orders;")
+    write(tmp_path, "20240102_note.sql",
+          "ALTER TABLE orders ADD COLUMN note text;\n"
+          "CREATE INDEX idx_orders_total ON orders (total);",
+          "DROP INDEX idx_orders_total;")
+    write(tmp_path, "20240103_type.sql",
+          "ALTER TABLE orders ALTER COLUMN total TYPE numeric(12,3);",
+          "ALTER TABLE orders ALTER COLUMN total TYPE numeric(10,2);")
+    write(tmp_path, "20240104_bad.sql", "CREATE TABLE items (id int);", "DROP TABLE itemz;")
+    write(tmp_path, "20240105_policy.sql",
+          "ALTER TABLE items ENABLE ROW LEVEL SECURITY;\n"
+          "CREATE POLICY items_read ON items FOR SELECT USING (id > 0);",
+          "ALTER TABLE items DISABLE ROW LEVEL SECURITY;")
+    write(tmp_path, "20240106_no_down.sql", "CREATE TABLE later (id int);")
+    return tmp_path
+
+
+def scratch_databases(url: str) -> set[str]:
+    with connect(url) as conn:
+        return {str(r[0]) for r in conn.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'pgkeel_scratch_%'")}
+
+
+def test_verify_names_what_each_down_forgot_and_the_locks(pg_database: TestDatabase,
+                                                          tmp_path: Path) -> None:
+    result = verify(pg_database.url, history(tmp_path))
+    got = {c.version: c for c in result.migrations}
+    assert [c.verdict for c in result.migrations] == [
+        "reversible", "down-incomplete", "reversible", "down-fails", "down-incomplete",
+        "no-down"]
+    assert not result.ok and result.stopped is None and result.before == 0
+
+    note = got["20240102"]
+    assert [d.describe(AFTER_DOWN) for d in note.down_differences] == [
+        "column `orders.note` still exists after down"]
+    # ADD COLUMN takes ACCESS EXCLUSIVE, CREATE INDEX SHARE: the strongest counts.
+    assert [t.describe() for t in note.locks or ()] == ["`ACCESS EXCLUSIVE` on `orders`"]
+    assert note.rewrites == ()
+    # What the down left makes the second up fail: both are said.
+    assert note.error is not None and (note.error.section, note.error.message) == (
+        "reapply", 'column "note" of relation "orders" already exists')
+
+    typed = got["20240103"]
+    assert [t.describe() for t in typed.locks or ()] == [
+        "`ACCESS EXCLUSIVE` on `orders`, table rewritten"]
+    assert typed.rewrites == ("public.orders",)
+
+    bad = got["20240104"].error
+    assert bad is not None
+    assert (bad.section, bad.index, bad.line, bad.sql, bad.message, bad.sqlstate) == (
+        "down", 0, 5, "DROP TABLE itemz", 'table "itemz" does not exist', "42P01")
+
+    assert [d.describe(AFTER_DOWN) for d in got["20240105"].down_differences] == [
+        "policy `items_read` on `items` still exists after down"]
+    assert got["20240106"].locks == ()
+    assert scratch_databases(pg_database.url) == set()
+
