@@ -88,7 +88,8 @@ class MigrationCheck:
     ``up-fails`` (the first up failed: later migrations were not verified).
     ``locks`` are the strongest lock per existing relation its up took, None when
     the up is ``transaction:false`` (not rehearsed; ``rewrites`` still lists the
-    tables it rewrote); ``up_ms`` the first up's time in milliseconds.
+    tables it rewrote); ``up_ms`` the first up's time in milliseconds; ``down_line``
+    the line of the file's down marker.
     """
 
     version: str
@@ -101,6 +102,7 @@ class MigrationCheck:
     down_differences: tuple[Difference, ...] = ()
     reapply_differences: tuple[Difference, ...] = ()
     error: StatementError | None = None
+    down_line: int | None = None
 
     @property
     def reversible(self) -> bool:
@@ -239,7 +241,8 @@ class _Run:
             ) -> tuple[MigrationCheck, Snapshot, str | None]:
         """Check ``m``; return the check, the catalog's snapshot after it, and a reason
         to stop (the scratch database no longer holds what later migrations need)."""
-        base = {"version": m.version, "name": m.name, "path": m.path}
+        base = {"version": m.version, "name": m.name, "path": m.path,
+                "down_line": m.down.line}
         existing = relations(self.conn)
         began = time.perf_counter()
         try:
