@@ -1,0 +1,120 @@
+"""Schema drift: what the live database has that its migrations do not say, and back.
+
+:func:`drift` builds a scratch database from the migrations folder
+(:func:`pgkeel.migrations.scratch.migrated`), snapshots it and the live database, and
+compares them (:func:`pgkeel.catalog.diff.compare`, the comparison ``migrate verify``
+uses): every difference is an object created or changed outside the migrations, or a
+migration the live database has not had. pgkeel's own history schema is left out of
+both sides.
+
+:func:`write_drift_migration` turns the drift into migration files through the one
+writer (:mod:`pgkeel.migrations._write`): up brings the migrations' schema to the live
+one, down takes it back (:mod:`pgkeel.migrations._drift_sql`). Indexes on existing
+tables are built ``CONCURRENTLY`` in a second, ``transaction:false`` file.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from pgkeel.catalog import Snapshot, read_snapshot
+from pgkeel.catalog.diff import Difference, Wording, compare
+from pgkeel.migrations import scratch
+from pgkeel.migrations._drift_sql import changes
+from pgkeel.migrations._write import MigrationDraft, write_migrations
+
+__all__ = ["DRIFT", "DriftResult", "drift", "write_drift_migration"]
+
+#: How a difference between the migrations' schema and the live one is said.
+DRIFT = Wording(added="exists in the database but in no migration",
+                removed="is in the migrations but missing from the database",
+                changed="differs in the database from the migrations")
+
+_HISTORY_SCHEMA = "pgkeel"  # the runner's own (pgkeel.migrations.history_schema)
+
+
+@dataclass(frozen=True, slots=True)
+class DriftResult:
+    """``differences`` from the migrations' schema (``expected``) to the live one
+    (``live``); ``elapsed_ms`` the whole run, scratch database included."""
+
+    differences: tuple[Difference, ...]
+    expected: Snapshot
+    live: Snapshot
+    elapsed_ms: int = 0
+
+    @property
+    def drifted(self) -> bool:
+        """True when the live database differs from what the migrations build."""
+        return bool(self.differences)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: ``drifted``, ``elapsed_ms`` and each difference with its sentence."""
+        return {"drifted": self.drifted, "elapsed_ms": self.elapsed_ms,
+                "differences": [{**d.to_dict(), "message": d.describe(DRIFT)}
+                                for d in self.differences]}
+
+
+def drift(url: str, directory: Path, *, template: str = "template1") -> DriftResult:
+    """Compare the live database ``url`` with the schema ``directory``'s migrations build.
+
+    The scratch database is created on ``url``'s server from ``template`` and dropped
+    afterwards. Returns a :class:`DriftResult`. Raises ``MigrationFileError`` for a
+    broken migration file, ``DatabaseError``/``ConnectError`` when a database cannot be
+    reached or the scratch database cannot be created, and what
+    :func:`pgkeel.migrations.runner.up` raises when a migration fails on it.
+    """
+    start = time.perf_counter()
+    with scratch.migrated(url, directory, template=template) as db:
+        expected = _without_history(read_snapshot(db.url))
+    live = _without_history(read_snapshot(url))
+    return DriftResult(compare(expected, live), expected, live,
+                       round((time.perf_counter() - start) * 1000))
+
+
+@dataclass(frozen=True, slots=True)
+class DriftMigration:
+    """Files written by :func:`write_drift_migration` and what they could not say."""
+
+    paths: tuple[Path, ...]
+    unwritable: tuple[str, ...]
+
+
+def write_drift_migration(result: DriftResult, directory: Path, name: str) -> DriftMigration:
+    """Write the migration(s) that make the migrations describe the live schema.
+
+    One file holds everything that runs in a transaction; indexes on tables both sides
+    have go to a second, ``transaction:false`` file (``CREATE``/``DROP INDEX
+    CONCURRENTLY``), named ``<name>_indexes``. What cannot be written is listed in
+    each file's header and returned in ``unwritable``. Returns the paths written (none
+    when nothing is writable). Raises what :func:`write_migrations` raises.
+    """
+    up = changes(result.expected, result.live)
+    down = changes(result.live, result.expected)
+    header = "\n".join(["-- Written by `pgkeel migrate drift --write-migration`: up brings "
+                        "the migrations' schema", "-- to the live database's, down takes it back."]
+                       + [f"-- not written (do it by hand): {line}" for line in up.unwritable])
+    drafts = []
+    if up.main or down.main:
+        drafts.append(MigrationDraft(name, "\n".join(up.main), "\n".join(down.main) or "",
+                                     header=header, down_noop=not down.main))
+    if up.concurrent or down.concurrent:
+        drafts.append(MigrationDraft(
+            f"{name} indexes", "\n".join(up.concurrent), "\n".join(down.concurrent),
+            header="-- CREATE/DROP INDEX CONCURRENTLY cannot run in a transaction block",
+            up_transaction=False, down_transaction=False, down_noop=not down.concurrent))
+    paths = write_migrations(directory, drafts) if drafts else ()
+    return DriftMigration(paths, tuple(up.unwritable))
+
+
+def _without_history(snap: Snapshot) -> Snapshot:
+    def keep(items: tuple[Any, ...]) -> tuple[Any, ...]:
+        return tuple(i for i in items
+                     if getattr(i, "schema", getattr(i, "name", None)) != _HISTORY_SCHEMA)
+    return replace(snap, schemas=keep(snap.schemas), tables=keep(snap.tables),
+                   views=keep(snap.views), sequences=keep(snap.sequences),
+                   functions=keep(snap.functions), enums=keep(snap.enums),
+                   domains=keep(snap.domains))

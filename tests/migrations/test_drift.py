@@ -1,0 +1,103 @@
+"""drift() and write_drift_migration(): a hand-made column, index, policy, grant and
+comment are found, become a migration that passes verify, after which drift is silent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from migration_helpers import write
+
+from pgkeel.connect import connect
+from pgkeel.migrations import runner
+from pgkeel.migrations.drift import DRIFT, drift, write_drift_migration
+from pgkeel.migrations.files import read_migration
+from pgkeel.migrations.verify import verify
+from pgkeel.seed import fill
+from pgkeel.testing import TestDatabase
+
+BY_HAND = """
+ALTER TABLE orders ADD COLUMN note varchar(40) DEFAULT 'none' NOT NULL;
+ALTER TABLE orders ALTER COLUMN total DROP NOT NULL;
+CREATE INDEX orders_total_idx ON orders (total) WHERE total > 0;
+ALTER TABLE orders ENABLE ROW LEVEL SECURITY;
+CREATE POLICY orders_positive ON orders FOR SELECT TO PUBLIC USING (total > 0);
+ALTER TABLE customers ADD CONSTRAINT customers_name_check CHECK (name <> '');
+DROP INDEX customers_email_idx;
+GRANT SELECT ON orders TO PUBLIC;
+COMMENT ON COLUMN orders.total IS 'in cents';
+CREATE TABLE notes (id int PRIMARY KEY, order_id bigint REFERENCES orders, body text);
+CREATE VIEW big_orders AS SELECT id FROM orders WHERE total > 100;
+"""
+
+
+def history(directory: Path) -> Path:
+    write(directory, "20240101_customers.sql",
+          "CREATE TABLE customers (id bigserial PRIMARY KEY, name text NOT NULL, email text);\n"
+          "CREATE INDEX customers_email_idx ON customers (email);",
+          "DROP TABLE customers;")
+    write(directory, "20240102_orders.sql",
+          "CREATE TABLE orders (id bigserial PRIMARY KEY,\n"
+          "    customer_id bigint NOT NULL REFERENCES customers, total numeric(10,2) NOT NULL);",
+          "DROP TABLE orders;")
+    return directory
+
+
+def test_untouched_database_has_no_drift(pg_database: TestDatabase, tmp_path: Path) -> None:
+    runner.up(pg_database.url, history(tmp_path))
+    result = drift(pg_database.url, tmp_path)
+    assert result.differences == () and not result.drifted
+
+
+def test_hand_made_changes_become_a_migration_after_which_drift_is_silent(
+        pg_database: TestDatabase, tmp_path: Path) -> None:
+    (tmp_path / "migrations").mkdir()
+    directory = history(tmp_path / "migrations")
+    runner.up(pg_database.url, directory)
+    with connect(pg_database.url) as conn:
+        fill(conn, rows=20)
+        conn.execute(BY_HAND)
+
+    result = drift(pg_database.url, directory)
+    assert [d.describe(DRIFT) for d in result.differences] == [
+        "view `big_orders` exists in the database but in no migration",
+        "index `customers_email_idx` on `customers` is in the migrations but missing from "
+        "the database",
+        "check constraint `customers_name_check` on `customers` exists in the database "
+        "but in no migration",
+        "table `notes` exists in the database but in no migration",
+        "table `orders` differs in the database from the migrations: rls enabled no → yes",
+        "column `orders.note` exists in the database but in no migration",
+        "policy `orders_positive` on `orders` exists in the database but in no migration",
+        "index `orders_total_idx` on `orders` exists in the database but in no migration",
+        "column `orders.total` differs in the database from the migrations: "
+        "nullable no → yes; comment none → in cents",
+        "grant to `PUBLIC` on table `orders` exists in the database but in no migration: "
+        "privileges none → SELECT",
+    ]
+
+    written = write_drift_migration(result, directory, "adopt hand changes")
+    assert written.unwritable == ("view `big_orders` was added",)
+    main, indexes = (read_migration(p) for p in written.paths)
+    assert indexes.up.transaction is False and indexes.down.transaction is False
+    assert [s.sql for s in indexes.up.statements] == [
+        "DROP INDEX CONCURRENTLY IF EXISTS public.customers_email_idx",
+        "CREATE INDEX CONCURRENTLY orders_total_idx ON public.orders USING btree (total) "
+        "WHERE (total > (0)::numeric)",
+    ]
+    up_sql = [s.sql for s in main.up.statements]
+    assert up_sql.index("CREATE TABLE public.notes (\n    id integer NOT NULL,\n"
+                        "    order_id bigint,\n    body text\n)") < up_sql.index(
+        "ALTER TABLE public.notes ADD CONSTRAINT notes_pkey PRIMARY KEY (id)")
+    assert "ALTER TABLE public.customers VALIDATE CONSTRAINT customers_name_check" in up_sql
+    assert "-- not written (do it by hand): view `big_orders` was added" in written.paths[
+        0].read_text()
+
+    # The new migrations pass verify: up, down and up again leave what they should.
+    checked = verify(pg_database.url, directory)
+    assert [c.verdict for c in checked.migrations] == ["reversible"] * 4, [
+        (c.version, c.verdict, c.error, [d.describe() for d in c.down_differences])
+        for c in checked.migrations]
+
+    again = drift(pg_database.url, directory)
+    assert [d.describe(DRIFT) for d in again.differences] == [
+        "view `big_orders` exists in the database but in no migration"]
