@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from migration_helpers import write
 
 from pgkeel.connect import connect
+from pgkeel.errors import Refused
 from pgkeel.migrations import runner
 from pgkeel.migrations.drift import DRIFT, drift, write_drift_migration
 from pgkeel.migrations.files import read_migration
@@ -25,7 +27,7 @@ ALTER TABLE customers ADD CONSTRAINT customers_name_check CHECK (name <> '');
 DROP INDEX customers_email_idx;
 GRANT SELECT ON orders TO PUBLIC;
 COMMENT ON COLUMN orders.total IS 'in cents';
-CREATE TABLE notes (id int PRIMARY KEY, order_id bigint REFERENCES orders, body text);
+CREATE TABLE notes (id serial PRIMARY KEY, order_id bigint REFERENCES orders, body text);
 CREATE VIEW big_orders AS SELECT id FROM orders WHERE total > 100;
 """
 
@@ -65,6 +67,7 @@ def test_hand_made_changes_become_a_migration_after_which_drift_is_silent(
         "check constraint `customers_name_check` on `customers` exists in the database "
         "but in no migration",
         "table `notes` exists in the database but in no migration",
+        "sequence `notes_id_seq` exists in the database but in no migration",
         "table `orders` differs in the database from the migrations: rls enabled no → yes",
         "column `orders.note` exists in the database but in no migration",
         "policy `orders_positive` on `orders` exists in the database but in no migration",
@@ -85,7 +88,8 @@ def test_hand_made_changes_become_a_migration_after_which_drift_is_silent(
         "WHERE (total > (0)::numeric)",
     ]
     up_sql = [s.sql for s in main.up.statements]
-    assert up_sql.index("CREATE TABLE public.notes (\n    id integer NOT NULL,\n"
+    assert up_sql.index("CREATE TABLE public.notes (\n    id integer "
+                        "DEFAULT nextval('notes_id_seq'::regclass) NOT NULL,\n"
                         "    order_id bigint,\n    body text\n)") < up_sql.index(
         "ALTER TABLE public.notes ADD CONSTRAINT notes_pkey PRIMARY KEY (id)")
     assert "ALTER TABLE public.customers VALIDATE CONSTRAINT customers_name_check" in up_sql
@@ -101,3 +105,32 @@ def test_hand_made_changes_become_a_migration_after_which_drift_is_silent(
     again = drift(pg_database.url, directory)
     assert [d.describe(DRIFT) for d in again.differences] == [
         "view `big_orders` exists in the database but in no migration"]
+
+
+def test_pending_migrations_are_said_and_block_writing(pg_database: TestDatabase,
+                                                       tmp_path: Path) -> None:
+    history(tmp_path)
+    runner.up(pg_database.url, tmp_path, to="20240101")
+    result = drift(pg_database.url, tmp_path)
+    assert result.pending == ("20240102",)
+    assert [d.describe(DRIFT) for d in result.differences] == [
+        "table `orders` is in the migrations but missing from the database",
+        "sequence `orders_id_seq` is in the migrations but missing from the database"]
+    with pytest.raises(Refused) as refused:
+        write_drift_migration(result, tmp_path, "adopt")
+    assert "run `pgkeel migrate up` first" in (refused.value.hint or "")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "20240101_customers.sql", "20240102_orders.sql"]
+
+
+def test_written_migration_is_recorded_applied_in_the_live_database(
+        pg_database: TestDatabase, tmp_path: Path) -> None:
+    runner.up(pg_database.url, history(tmp_path))
+    with connect(pg_database.url) as conn:
+        conn.execute("ALTER TABLE orders ADD COLUMN note text")
+    written = write_drift_migration(drift(pg_database.url, tmp_path), tmp_path, "note",
+                                    record_in=pg_database.url)
+    assert len(written.paths) == 1
+    assert runner.up(pg_database.url, tmp_path).done == ()  # nothing left to run
+    again = drift(pg_database.url, tmp_path)
+    assert again.differences == () and again.pending == ()

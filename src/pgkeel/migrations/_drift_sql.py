@@ -17,8 +17,9 @@ Concurrently"):
 
 Written: tables, columns (type, default, nullability, comment), primary keys, unique,
 CHECK and foreign-key constraints, indexes, policies, row-level security flags, grants
-on tables, comments on tables. Everything else (views, functions, triggers, types,
-sequences, extensions, schemas, roles, owners, identity and generated columns) is
+on tables, comments on tables, and new or dropped sequences (those of serial columns
+included). Everything else (views, functions, triggers, types, changed sequences,
+extensions, schemas, roles, owners, identity and generated columns) is
 named in :attr:`Changes.unwritable` instead, in the words of
 :meth:`pgkeel.catalog.diff.Difference.describe`.
 """
@@ -36,6 +37,7 @@ from pgkeel.catalog.model import (
     Grant,
     Index,
     Policy,
+    Sequence,
     Snapshot,
     Table,
     UniqueConstraint,
@@ -89,6 +91,7 @@ class _Writer:
         self.drop_indexes: list[str] = []
         self.drop_columns: list[str] = []
         self.drop_tables: list[str] = []
+        self.create_sequences: list[str] = []
         self.create_tables: list[str] = []
         self.columns: list[str] = []
         self.keys: list[str] = []
@@ -103,14 +106,14 @@ class _Writer:
             self.one(d)
         self.out.main = (self.drop_policies + self.drop_fks + self.drop_constraints
                          + self.drop_indexes + self.drop_columns + self.drop_tables
-                         + self.create_tables + self.columns + self.keys + self.indexes
-                         + self.fks + self.security + self.grants + self.comments)
+                         + self.create_sequences + self.create_tables + self.columns
+                         + self.keys + self.indexes + self.fks + self.security + self.grants + self.comments)
         return self.out
 
     def one(self, d: Difference) -> None:
         handler = {
             "table": self.table, "column": self.column, "index": self.index,
-            "policy": self.policy, "grant": self.grant,
+            "policy": self.policy, "grant": self.grant, "sequence": self.sequence,
         }.get(d.kind)
         if d.kind in _CONSTRAINT_KINDS:
             handler = self.constraint
@@ -174,6 +177,24 @@ class _Writer:
             if column.comment is not None:
                 self.comments.append(f"COMMENT ON COLUMN {_q(q)}.{quote_ident(column.name)} "
                                      f"IS {_text(column.comment)};")
+
+    def sequence(self, d: Difference) -> bool:
+        """A serial column's sequence comes and goes with it; an identity's is implicit."""
+        if d.change == "changed":
+            return False
+        snap = self.before if d.change == "removed" else self.after
+        seq = next(s for s in snap.sequences if s.qualified == d.name)
+        if _identity_of(snap, seq):
+            return True
+        if d.change == "removed":  # after the tables: an owned one went with its table
+            self.drop_tables.append(f"DROP SEQUENCE IF EXISTS {_q(d.name)};")
+            return True
+        self.create_sequences.append(_sequence_sql(seq))
+        if seq.owned_by:
+            schema, table, column = seq.owned_by.split(".", 2)
+            self.grants.append(f"ALTER SEQUENCE {_q(d.name)} OWNED BY "
+                               f"{_q(f'{schema}.{table}')}.{quote_ident(column)};")
+        return True
 
     # -- columns --------------------------------------------------------------------
     def column(self, d: Difference) -> bool:
@@ -301,6 +322,25 @@ class _Writer:
                 return False
             self.grants.extend(_grant_sql(table, grant))
         return True
+
+
+def _identity_of(snap: Snapshot, seq: Sequence) -> bool:
+    if not seq.owned_by:
+        return False
+    schema, table, column = seq.owned_by.split(".", 2)
+    owner = snap.table(f"{schema}.{table}")
+    col = owner.column(column) if owner else None
+    return col is not None and col.identity is not None
+
+
+def _sequence_sql(seq: Sequence) -> str:
+    parts = [f"CREATE SEQUENCE {_q(seq.qualified)} AS {seq.data_type}"]
+    for word, value in (("INCREMENT BY", seq.increment), ("MINVALUE", seq.min_value),
+                        ("MAXVALUE", seq.max_value), ("START WITH", seq.start),
+                        ("CACHE", seq.cache)):
+        if value is not None:
+            parts.append(f"{word} {value}")
+    return " ".join(parts) + (" CYCLE;" if seq.cycle else ";")
 
 
 def _columns_kept(index: Index, other: Table | None) -> bool:

@@ -10,7 +10,11 @@ both sides.
 :func:`write_drift_migration` turns the drift into migration files through the one
 writer (:mod:`pgkeel.migrations._write`): up brings the migrations' schema to the live
 one, down takes it back (:mod:`pgkeel.migrations._drift_sql`). Indexes on existing
-tables are built ``CONCURRENTLY`` in a second, ``transaction:false`` file.
+tables are built ``CONCURRENTLY`` in a second, ``transaction:false`` file. The live
+database already has what they do, so they are recorded there as applied without
+running (as ``migrate baseline`` records, Flyway's baseline and Sqitch's ``--log-only``
+do); it is refused while the live database has migrations still to apply, whose
+objects the new up would otherwise drop.
 """
 
 from __future__ import annotations
@@ -22,9 +26,13 @@ from typing import Any
 
 from pgkeel.catalog import Snapshot, read_snapshot
 from pgkeel.catalog.diff import Difference, Wording, compare
-from pgkeel.migrations import scratch
+from pgkeel.connect import connect
+from pgkeel.errors import Refused
+from pgkeel.migrations import history, scratch
 from pgkeel.migrations._drift_sql import changes
 from pgkeel.migrations._write import MigrationDraft, write_migrations
+from pgkeel.migrations.files import discover, read_migration
+from pgkeel.migrations.lock import AdvisoryLock
 
 __all__ = ["DRIFT", "DriftResult", "drift", "write_drift_migration"]
 
@@ -39,11 +47,14 @@ _HISTORY_SCHEMA = "pgkeel"  # the runner's own (pgkeel.migrations.history_schema
 @dataclass(frozen=True, slots=True)
 class DriftResult:
     """``differences`` from the migrations' schema (``expected``) to the live one
-    (``live``); ``elapsed_ms`` the whole run, scratch database included."""
+    (``live``); ``pending`` the versions of migration files the live database's
+    history does not hold as applied (their objects show as missing); ``elapsed_ms``
+    the whole run, scratch database included."""
 
     differences: tuple[Difference, ...]
     expected: Snapshot
     live: Snapshot
+    pending: tuple[str, ...] = ()
     elapsed_ms: int = 0
 
     @property
@@ -54,6 +65,7 @@ class DriftResult:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: ``drifted``, ``elapsed_ms`` and each difference with its sentence."""
         return {"drifted": self.drifted, "elapsed_ms": self.elapsed_ms,
+                "pending": list(self.pending),
                 "differences": [{**d.to_dict(), "message": d.describe(DRIFT)}
                                 for d in self.differences]}
 
@@ -68,10 +80,15 @@ def drift(url: str, directory: Path, *, template: str = "template1") -> DriftRes
     :func:`pgkeel.migrations.runner.up` raises when a migration fails on it.
     """
     start = time.perf_counter()
+    versions = [m.version for m in discover(directory)]
     with scratch.migrated(url, directory, template=template) as db:
         expected = _without_history(read_snapshot(db.url))
     live = _without_history(read_snapshot(url))
+    with connect(url) as conn:
+        applied = ({r.version for r in history.read(conn) if not r.failed}
+                   if history.exists(conn) else set())
     return DriftResult(compare(expected, live), expected, live,
+                       tuple(v for v in versions if v not in applied),
                        round((time.perf_counter() - start) * 1000))
 
 
@@ -83,15 +100,26 @@ class DriftMigration:
     unwritable: tuple[str, ...]
 
 
-def write_drift_migration(result: DriftResult, directory: Path, name: str) -> DriftMigration:
+def write_drift_migration(result: DriftResult, directory: Path, name: str, *,
+                          record_in: str | None = None,
+                          lock_wait_s: float = 60.0) -> DriftMigration:
     """Write the migration(s) that make the migrations describe the live schema.
 
     One file holds everything that runs in a transaction; indexes on tables both sides
     have go to a second, ``transaction:false`` file (``CREATE``/``DROP INDEX
     CONCURRENTLY``), named ``<name>_indexes``. What cannot be written is listed in
-    each file's header and returned in ``unwritable``. Returns the paths written (none
-    when nothing is writable). Raises what :func:`write_migrations` raises.
+    the first file's header and returned in ``unwritable``. ``record_in`` is the live
+    database's URL: the files are recorded there as applied, not run (module
+    docstring), under pgkeel's lock (waiting up to ``lock_wait_s`` seconds). Returns
+    the paths written (none when nothing is writable).
+
+    Raises ``Refused`` while ``result.pending`` is not empty, ``LockNotAcquired`` when
+    another runner holds the lock, and what :func:`write_migrations` raises.
     """
+    if result.pending:
+        raise Refused(f"{len(result.pending)} migration(s) are not applied to this database "
+                      f"(first: {result.pending[0]}): the new migration would drop what they "
+                      "create", hint="run `pgkeel migrate up` first, then drift again")
     up = changes(result.expected, result.live)
     down = changes(result.live, result.expected)
     header = "\n".join(["-- Written by `pgkeel migrate drift --write-migration`: up brings "
@@ -107,6 +135,11 @@ def write_drift_migration(result: DriftResult, directory: Path, name: str) -> Dr
             header="-- CREATE/DROP INDEX CONCURRENTLY cannot run in a transaction block",
             up_transaction=False, down_transaction=False, down_noop=not down.concurrent))
     paths = write_migrations(directory, drafts) if drafts else ()
+    if paths and record_in is not None:
+        with connect(record_in) as conn, AdvisoryLock(conn, wait_s=lock_wait_s):
+            history.ensure(conn)
+            history.record_baseline(conn, [(read_migration(p), p.name) for p in paths],
+                                    paths[-1].name.split("_", 1)[0])
     return DriftMigration(paths, tuple(up.unwritable))
 
 
