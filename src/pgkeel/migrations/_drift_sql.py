@@ -107,7 +107,8 @@ class _Writer:
         self.out.main = (self.drop_policies + self.drop_fks + self.drop_constraints
                          + self.drop_indexes + self.drop_columns + self.drop_tables
                          + self.create_sequences + self.create_tables + self.columns
-                         + self.keys + self.indexes + self.fks + self.security + self.grants + self.comments)
+                         + self.keys + self.indexes + self.fks + self.security
+                         + self.grants + self.comments)
         return self.out
 
     def one(self, d: Difference) -> None:
