@@ -3,9 +3,12 @@ constraint holds (checked with separate SQL), the same seed gives the same rows.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from fill_helpers import broken_constraints, empty_tables
 
+from pgkeel.migrations import runner
 from pgkeel.seed import CycleError, fill
 from pgkeel.testing import TestDatabase
 
@@ -147,3 +150,15 @@ def test_check_it_cannot_meet_is_named(pg_database: TestDatabase) -> None:
         assert ("CHECK odd_s_check on public.odd: 5 generated rows could not satisfy it "
                 "and were left out") in report.problems
         assert report.rows("public.odd") == 0
+
+
+def test_migration_history_is_never_filled(pg_database: TestDatabase, tmp_path: Path) -> None:
+    (tmp_path / "20240101_t.sql").write_text(
+        "-- migrate:up\nCREATE TABLE t (id int PRIMARY KEY, name text NOT NULL);\n\n"
+        "-- migrate:down\nDROP TABLE t;\n")
+    runner.up(pg_database.url, tmp_path)
+    with pg_database.connect() as conn:
+        before = conn.execute("SELECT count(*) FROM pgkeel.migrations").fetchone()
+        report = fill(conn, rows=5)
+        assert [t.table for t in report.tables] == ["public.t"]
+        assert conn.execute("SELECT count(*) FROM pgkeel.migrations").fetchone() == before

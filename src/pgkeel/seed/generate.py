@@ -34,6 +34,7 @@ __all__ = ["FillReport", "TableFill", "fill"]
 
 _ATTEMPTS = 30  # draws per row before a unique key is declared exhausted
 _ROUNDS = 10  # server CHECK rounds before failing rows are dropped
+_HISTORY_SCHEMA = "pgkeel"  # the migration history (pgkeel.migrations.history_schema)
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,8 @@ def fill(conn: psycopg.Connection[Any], *, rows: int = 3, seed: int = 0,
          tables: Sequence[str] | None = None) -> FillReport:
     """Load ``rows`` generated rows into each table of the database ``conn`` reads.
 
-    ``tables`` limits the run to those tables (``schema.name``, ``public.`` assumed),
+    pgkeel's own migration history (schema ``pgkeel``) is never filled. ``tables``
+    limits the run to those tables (``schema.name``, ``public.`` assumed),
     plus the tables their foreign keys need rows in; a partitioned table stands for
     its leaf partitions, each of which gets ``rows`` rows inside its bounds. Existing
     rows stay: new keys avoid them and foreign keys may point at them. Everything runs
@@ -124,7 +126,7 @@ def _leaves(snap: Snapshot) -> dict[str, tuple[str, ...]]:
 
 def _selection(snap: Snapshot, leaves: dict[str, tuple[str, ...]],
                names: Sequence[str] | None) -> dict[str, Table]:
-    by_name = {t.qualified: t for t in snap.tables}
+    by_name = {t.qualified: t for t in snap.tables if t.schema != _HISTORY_SCHEMA}
     if names is None:
         return {n: t for n, t in by_name.items() if t.kind == "table"}
     todo = []
