@@ -56,7 +56,7 @@ def test_drift_found_written_adopted_then_silent(pg_database: TestDatabase,
     assert wrote.returncode == 0, wrote.stderr
     files = sorted(p.name for p in migrations.iterdir())
     assert len(files) == 3 and files[1].endswith("_adopt_hand_changes.sql")
-    assert files[2].endswith("_adopt_hand_changes_indexes.sql")
+    assert files[2].endswith("_adopt_hand_changes_online.sql")
     assert "recorded as applied in this database" in wrote.stderr
 
     verified = pgkeel("verify", project=tmp_path, url=pg_database.url)

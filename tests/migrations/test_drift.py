@@ -25,6 +25,7 @@ ALTER TABLE orders ENABLE ROW LEVEL SECURITY;
 CREATE POLICY orders_positive ON orders FOR SELECT TO PUBLIC USING (total > 0);
 ALTER TABLE customers ADD CONSTRAINT customers_name_check CHECK (name <> '');
 DROP INDEX customers_email_idx;
+ALTER TABLE customers ALTER COLUMN email SET NOT NULL;
 GRANT SELECT ON orders TO PUBLIC;
 COMMENT ON COLUMN orders.total IS 'in cents';
 CREATE TABLE notes (id serial PRIMARY KEY, order_id bigint REFERENCES orders, body text);
@@ -66,6 +67,8 @@ def test_hand_made_changes_become_a_migration_after_which_drift_is_silent(
         "the database",
         "check constraint `customers_name_check` on `customers` exists in the database "
         "but in no migration",
+        "column `customers.email` differs in the database from the migrations: "
+        "nullable yes → no",
         "table `notes` exists in the database but in no migration",
         "sequence `notes_id_seq` exists in the database but in no migration",
         "table `orders` differs in the database from the migrations: rls enabled no → yes",
@@ -80,19 +83,24 @@ def test_hand_made_changes_become_a_migration_after_which_drift_is_silent(
 
     written = write_drift_migration(result, directory, "adopt hand changes")
     assert written.unwritable == ("view `big_orders` was added",)
-    main, indexes = (read_migration(p) for p in written.paths)
-    assert indexes.up.transaction is False and indexes.down.transaction is False
-    assert [s.sql for s in indexes.up.statements] == [
+    main, online = (read_migration(p) for p in written.paths)
+    assert online.up.transaction is False and online.down.transaction is False
+    assert [s.sql for s in online.up.statements] == [
         "DROP INDEX CONCURRENTLY IF EXISTS public.customers_email_idx",
         "CREATE INDEX CONCURRENTLY orders_total_idx ON public.orders USING btree (total) "
         "WHERE (total > (0)::numeric)",
+        "ALTER TABLE public.customers VALIDATE CONSTRAINT customers_name_check",
+        "ALTER TABLE public.customers VALIDATE CONSTRAINT pgkeel_email_not_null",
+        "ALTER TABLE public.customers ALTER COLUMN email SET NOT NULL",
+        "ALTER TABLE public.customers DROP CONSTRAINT pgkeel_email_not_null",
     ]
     up_sql = [s.sql for s in main.up.statements]
     assert up_sql.index("CREATE TABLE public.notes (\n    id integer "
                         "DEFAULT nextval('notes_id_seq'::regclass) NOT NULL,\n"
                         "    order_id bigint,\n    body text\n)") < up_sql.index(
         "ALTER TABLE public.notes ADD CONSTRAINT notes_pkey PRIMARY KEY (id)")
-    assert "ALTER TABLE public.customers VALIDATE CONSTRAINT customers_name_check" in up_sql
+    assert ("ALTER TABLE public.customers ADD CONSTRAINT customers_name_check "
+            "CHECK ((name <> ''::text)) NOT VALID") in up_sql
     assert "-- not written (do it by hand): view `big_orders` was added" in written.paths[
         0].read_text()
 
@@ -105,6 +113,21 @@ def test_hand_made_changes_become_a_migration_after_which_drift_is_silent(
     again = drift(pg_database.url, directory)
     assert [d.describe(DRIFT) for d in again.differences] == [
         "view `big_orders` exists in the database but in no migration"]
+
+    # On another database holding rows, the new migrations apply and roll back.
+    other = pg_database.cluster.create_database()
+    try:
+        url = pg_database.cluster.url(other)
+        runner.up(url, directory, to="20240102")
+        with connect(url) as conn:
+            fill(conn, rows=50, seed=5)
+        assert len(runner.up(url, directory).done) == 2
+        with connect(url) as conn:
+            assert conn.execute("SELECT count(*) FROM customers WHERE email IS NULL"
+                                ).fetchone() == (0,)
+        assert len(runner.rollback(url, directory, steps=2).done) == 2
+    finally:
+        pg_database.cluster.drop_database(other)
 
 
 def test_pending_migrations_are_said_and_block_writing(pg_database: TestDatabase,

@@ -12,8 +12,14 @@ Concurrently"):
 - an index on a table both sides have is built or dropped ``CONCURRENTLY``, which
   cannot run in a transaction block: those statements go to their own
   ``transaction:false`` file (:attr:`Changes.concurrent`);
-- a foreign key or CHECK is added ``NOT VALID`` and validated by a second statement,
-  which takes only ``SHARE UPDATE EXCLUSIVE`` while it scans the rows.
+- with ``online``, a foreign key or CHECK on an existing table is added ``NOT VALID``
+  in the transaction, and validated afterwards outside it (:attr:`Changes.follow`):
+  ``VALIDATE CONSTRAINT`` takes only ``SHARE UPDATE EXCLUSIVE`` while it scans the
+  rows, where a plain ``ADD`` would hold ``ACCESS EXCLUSIVE`` for the whole scan. A
+  column made ``NOT NULL`` the same way: a ``CHECK (col IS NOT NULL) NOT VALID`` is
+  added, validated, then ``SET NOT NULL`` skips its scan because that valid CHECK
+  proves it (PostgreSQL 12+, docs "ALTER TABLE", ``SET NOT NULL``), and the CHECK is
+  dropped.
 
 Written: tables, columns (type, default, nullability, comment), primary keys, unique,
 CHECK and foreign-key constraints, indexes, policies, row-level security flags, grants
@@ -44,21 +50,33 @@ from pgkeel.catalog.model import (
 )
 from pgkeel.lint.rules._catalog import literal, quote_ident
 
-__all__ = ["Changes", "changes"]
+__all__ = ["Changes", "FollowUp", "changes"]
 
 _CONSTRAINT_KINDS = ("primary key", "unique constraint", "check constraint", "foreign key")
 _COLUMN_ATTRS = {"type", "default", "nullable", "comment"}
 _TABLE_ATTRS = {"rls enabled", "rls forced", "comment"}
 
 
+@dataclass(frozen=True)
+class FollowUp:
+    """Statements run after the transaction (``do``), and what undoes them (``undo``)."""
+
+    do: tuple[str, ...]
+    undo: tuple[str, ...]
+
+
 @dataclass
 class Changes:
     """Statements taking ``before`` to ``after``: ``main`` (one transaction), then
-    ``concurrent`` (each on its own, outside a transaction block); ``unwritable`` one
-    sentence per difference left to a person."""
+    ``concurrent`` and ``follow`` (each statement on its own, outside a transaction
+    block); ``cleanup`` what the down of ``main`` must run first to remove what only
+    ``main`` adds (the temporary NOT NULL checks); ``unwritable`` one sentence per
+    difference left to a person."""
 
     main: list[str] = field(default_factory=list)
     concurrent: list[str] = field(default_factory=list)
+    follow: list[FollowUp] = field(default_factory=list)
+    cleanup: list[str] = field(default_factory=list)
     unwritable: list[str] = field(default_factory=list)
 
 
@@ -71,18 +89,20 @@ def _cols(names: Iterable[str]) -> str:
     return ", ".join(quote_ident(n) for n in names)
 
 
-def changes(before: Snapshot, after: Snapshot) -> Changes:
+def changes(before: Snapshot, after: Snapshot, *, online: bool = False) -> Changes:
     """The statements that make a database shaped like ``before`` look like ``after``.
 
-    Pure: reads no database. Returns :class:`Changes`; never raises for a difference
-    it cannot write (it is listed in ``unwritable``).
+    ``online`` moves constraint validation and ``SET NOT NULL`` scans out of the
+    transaction (module docstring). Pure: reads no database. Returns
+    :class:`Changes`; never raises for a difference it cannot write (it is listed in
+    ``unwritable``).
     """
-    return _Writer(before, after).run(compare(before, after))
+    return _Writer(before, after, online).run(compare(before, after))
 
 
 class _Writer:
-    def __init__(self, before: Snapshot, after: Snapshot) -> None:
-        self.before, self.after = before, after
+    def __init__(self, before: Snapshot, after: Snapshot, online: bool) -> None:
+        self.before, self.after, self.online = before, after, online
         self.out = Changes()
         # phases, run in this order (module docstring)
         self.drop_policies: list[str] = []
@@ -224,12 +244,25 @@ class _Writer:
         if "default" in attrs:
             self.columns.append(f"{alter} SET DEFAULT {column.default};" if column.default
                                 else f"{alter} DROP DEFAULT;")
-        if "nullable" in attrs:
+        if "nullable" in attrs and (column.nullable or not self.online):
             self.columns.append(f"{alter} DROP NOT NULL;" if column.nullable
                                 else f"{alter} SET NOT NULL;")
+        elif "nullable" in attrs:
+            self.not_null(d.parent or "", column.name)
         if "comment" in attrs:
             self.comments.append(f"COMMENT ON COLUMN {table}.{name} IS {_text(column.comment)};")
         return True
+
+    def not_null(self, table: str, column: str) -> None:
+        t, name = _q(table), quote_ident(f"pgkeel_{column}_not_null"[:63])
+        check = f"ALTER TABLE {t} ADD CONSTRAINT {name} CHECK ({quote_ident(column)} IS NOT NULL)"
+        alter = f"ALTER TABLE {t} ALTER COLUMN {quote_ident(column)}"
+        self.keys.append(f"{check} NOT VALID;")
+        self.out.follow.append(FollowUp(
+            (f"ALTER TABLE {t} VALIDATE CONSTRAINT {name};", f"{alter} SET NOT NULL;",
+             f"ALTER TABLE {t} DROP CONSTRAINT {name};"),
+            (f"{alter} DROP NOT NULL;", f"{check} NOT VALID;")))
+        self.out.cleanup.append(f"ALTER TABLE {t} DROP CONSTRAINT IF EXISTS {name};")
 
     # -- constraints and indexes ----------------------------------------------------
     def constraint(self, d: Difference) -> bool:
@@ -252,20 +285,25 @@ class _Writer:
             new = _constraint(self.after.table(table), d.kind, name)
             if new is None:
                 return False
-            if isinstance(new, ForeignKey):
-                self.fks.append(f"ALTER TABLE {_q(table)} ADD {_fk_sql(new, not_valid=True)};")
-                if new.validated:
-                    self.fks.append(f"ALTER TABLE {_q(table)} VALIDATE CONSTRAINT "
-                                    f"{quote_ident(new.name)};")
-            elif isinstance(new, CheckConstraint):
-                self.keys.append(f"ALTER TABLE {_q(table)} ADD "
-                                 f"{_check_sql(new, not_valid=True)};")
-                if new.validated:
-                    self.keys.append(f"ALTER TABLE {_q(table)} VALIDATE CONSTRAINT "
-                                     f"{quote_ident(new.name)};")
+            if isinstance(new, ForeignKey | CheckConstraint):
+                self.validated_later(table, new)
             else:
                 self.keys.append(_add_unique(table, new))
         return True
+
+    def validated_later(self, table: str, new: ForeignKey | CheckConstraint) -> None:
+        """Add ``new`` NOT VALID; when online, validate it after the transaction."""
+        phase = self.fks if isinstance(new, ForeignKey) else self.keys
+        text = _fk_sql if isinstance(new, ForeignKey) else _check_sql
+        add_late = f"ALTER TABLE {_q(table)} ADD {text(new, not_valid=True)};"  # type: ignore[arg-type]
+        if not (self.online and new.validated):
+            phase.append(f"ALTER TABLE {_q(table)} ADD {text(new)};")  # type: ignore[arg-type]
+            return
+        phase.append(add_late)
+        self.out.follow.append(FollowUp(
+            (f"ALTER TABLE {_q(table)} VALIDATE CONSTRAINT {quote_ident(new.name)};",),
+            # no statement un-validates: the constraint is dropped and added NOT VALID
+            (f"ALTER TABLE {_q(table)} DROP CONSTRAINT {quote_ident(new.name)};", add_late)))
 
     def index(self, d: Difference) -> bool:
         table = d.parent or ""

@@ -10,7 +10,8 @@ both sides.
 :func:`write_drift_migration` turns the drift into migration files through the one
 writer (:mod:`pgkeel.migrations._write`): up brings the migrations' schema to the live
 one, down takes it back (:mod:`pgkeel.migrations._drift_sql`). Indexes on existing
-tables are built ``CONCURRENTLY`` in a second, ``transaction:false`` file. The live
+tables are built ``CONCURRENTLY``, and constraints validated, in a second,
+``transaction:false`` file. The live
 database already has what they do, so they are recorded there as applied without
 running (as ``migrate baseline`` records, Flyway's baseline and Sqitch's ``--log-only``
 do); it is refused while the live database has migrations still to apply, whose
@@ -106,8 +107,9 @@ def write_drift_migration(result: DriftResult, directory: Path, name: str, *,
     """Write the migration(s) that make the migrations describe the live schema.
 
     One file holds everything that runs in a transaction; indexes on tables both sides
-    have go to a second, ``transaction:false`` file (``CREATE``/``DROP INDEX
-    CONCURRENTLY``), named ``<name>_indexes``. What cannot be written is listed in
+    have (``CREATE``/``DROP INDEX CONCURRENTLY``) and the validation of constraints
+    added ``NOT VALID`` go to a second, ``transaction:false`` file named
+    ``<name>_online`` (:mod:`pgkeel.migrations._drift_sql`). What cannot be written is listed in
     the first file's header and returned in ``unwritable``. ``record_in`` is the live
     database's URL: the files are recorded there as applied, not run (module
     docstring), under pgkeel's lock (waiting up to ``lock_wait_s`` seconds). Returns
@@ -120,20 +122,24 @@ def write_drift_migration(result: DriftResult, directory: Path, name: str, *,
         raise Refused(f"{len(result.pending)} migration(s) are not applied to this database "
                       f"(first: {result.pending[0]}): the new migration would drop what they "
                       "create", hint="run `pgkeel migrate up` first, then drift again")
-    up = changes(result.expected, result.live)
+    up = changes(result.expected, result.live, online=True)
     down = changes(result.live, result.expected)
     header = "\n".join(["-- Written by `pgkeel migrate drift --write-migration`: up brings "
                         "the migrations' schema", "-- to the live database's, down takes it back."]
                        + [f"-- not written (do it by hand): {line}" for line in up.unwritable])
     drafts = []
-    if up.main or down.main:
-        drafts.append(MigrationDraft(name, "\n".join(up.main), "\n".join(down.main) or "",
-                                     header=header, down_noop=not down.main))
-    if up.concurrent or down.concurrent:
+    down_main = up.cleanup + down.main
+    if up.main or down_main:
+        drafts.append(MigrationDraft(name, "\n".join(up.main), "\n".join(down_main),
+                                     header=header, down_noop=not down_main))
+    online_up = up.concurrent + [s for f in up.follow for s in f.do]
+    online_down = down.concurrent + [s for f in reversed(up.follow) for s in f.undo]
+    if online_up or online_down:
         drafts.append(MigrationDraft(
-            f"{name} indexes", "\n".join(up.concurrent), "\n".join(down.concurrent),
-            header="-- CREATE/DROP INDEX CONCURRENTLY cannot run in a transaction block",
-            up_transaction=False, down_transaction=False, down_noop=not down.concurrent))
+            f"{name} online", "\n".join(online_up), "\n".join(online_down),
+            header="-- Outside a transaction block, one statement at a time: CREATE/DROP INDEX\n"
+            "-- CONCURRENTLY, and scans (VALIDATE CONSTRAINT) that hold no ACCESS EXCLUSIVE lock",
+            up_transaction=False, down_transaction=False, down_noop=not online_down))
     paths = write_migrations(directory, drafts) if drafts else ()
     if paths and record_in is not None:
         with connect(record_in) as conn, AdvisoryLock(conn, wait_s=lock_wait_s):
