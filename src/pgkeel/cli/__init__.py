@@ -14,6 +14,7 @@ from rich.markup import escape
 
 from pgkeel import __version__
 from pgkeel.cli import check, db, inspect, migrate, migrate_drift, migrate_verify, reach, rules
+from pgkeel.cli import seed as seed_cli
 from pgkeel.cli._common import err
 from pgkeel.errors import PgkeelError
 
@@ -53,6 +54,7 @@ app.command("connect")(reach.connect_command)
 app.command("check")(check.check_command)
 app.command("inspect")(inspect.inspect_command)
 app.command("rules")(rules.rules_command)
+app.add_typer(seed_cli.app, name="seed")
 
 
 def main() -> None:

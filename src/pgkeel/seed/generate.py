@@ -14,7 +14,7 @@ to the server. One ``random.Random`` and one Faker per table, both seeded from
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from random import Random
 from typing import Any
@@ -65,7 +65,8 @@ class FillReport:
 
 
 def fill(conn: psycopg.Connection[Any], *, rows: int = 3, seed: int = 0,
-         tables: Sequence[str] | None = None) -> FillReport:
+         tables: Sequence[str] | None = None,
+         counts: Mapping[str, int] | None = None) -> FillReport:
     """Load ``rows`` generated rows into each table of the database ``conn`` reads.
 
     pgkeel's own migration history (schema ``pgkeel``) is never filled. ``tables``
@@ -74,6 +75,8 @@ def fill(conn: psycopg.Connection[Any], *, rows: int = 3, seed: int = 0,
     its leaf partitions, each of which gets ``rows`` rows inside its bounds. Existing
     rows stay: new keys avoid them and foreign keys may point at them. Everything runs
     in one transaction (a savepoint inside the caller's) and ends with ``ANALYZE``.
+    ``counts`` gives some tables (``schema.name``, or a partitioned table for each of
+    its partitions) their own number of rows instead of ``rows``.
 
     Returns a :class:`FillReport`. Raises :class:`pgkeel.seed.CycleError` for a cycle of
     NOT NULL non-deferrable foreign keys, ``UsageError`` for an unknown table name,
@@ -84,6 +87,8 @@ def fill(conn: psycopg.Connection[Any], *, rows: int = 3, seed: int = 0,
     snap = snapshot(conn)
     leaves = _leaves(snap)
     chosen = _selection(snap, leaves, tables)
+    wanted = {leaf: n for name, n in (counts or {}).items()
+              for leaf in leaves.get(_qualified(name), (_qualified(name),))}
     order = load_order(chosen, leaves)
     faker = Faker("en_US")
     done: list[TableFill] = []
@@ -98,7 +103,7 @@ def fill(conn: psycopg.Connection[Any], *, rows: int = 3, seed: int = 0,
             faker.seed_instance(tag)
             mine = [e for e in order.deferred if e.child == name]
             builder = _Builder(conn, snap, table, Random(tag), faker, mine, leaves)
-            done.append(TableFill(name, builder.run(rows)))
+            done.append(TableFill(name, builder.run(wanted.get(name, rows))))
             problems += builder.problems
         for edge in order.deferred:
             _load.link_deferred(conn, edge, xid)
@@ -131,7 +136,7 @@ def _selection(snap: Snapshot, leaves: dict[str, tuple[str, ...]],
         return {n: t for n, t in by_name.items() if t.kind == "table"}
     todo = []
     for raw in names:
-        name = raw if "." in raw else f"public.{raw}"
+        name = _qualified(raw)
         if name not in by_name:
             raise UsageError(f"table {name} does not exist",
                              hint="name a table of the database as schema.table")
@@ -145,6 +150,10 @@ def _selection(snap: Snapshot, leaves: dict[str, tuple[str, ...]],
         for fk in by_name[name].foreign_keys:
             todo += [p for p in leaves.get(fk.ref_qualified, (fk.ref_qualified,)) if p in by_name]
     return chosen
+
+
+def _qualified(name: str) -> str:
+    return name if "." in name else f"public.{name}"
 
 
 @dataclass
