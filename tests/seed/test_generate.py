@@ -162,3 +162,19 @@ def test_migration_history_is_never_filled(pg_database: TestDatabase, tmp_path: 
         report = fill(conn, rows=5)
         assert [t.table for t in report.tables] == ["public.t"]
         assert conn.execute("SELECT count(*) FROM pgkeel.migrations").fetchone() == before
+
+
+def test_a_table_the_server_refuses_is_named_and_the_others_filled(
+        pg_database: TestDatabase) -> None:
+    with pg_database.connect() as conn:
+        conn.execute("CREATE TABLE fine (id int PRIMARY KEY);"
+                     "CREATE TABLE grumpy (id int PRIMARY KEY, fine_id int REFERENCES fine);"
+                     "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS "
+                     "$$BEGIN RAISE EXCEPTION 'no rows here'; END$$;"
+                     "CREATE TRIGGER refuse BEFORE INSERT ON grumpy "
+                     "FOR EACH ROW EXECUTE FUNCTION refuse()")
+        report = fill(conn, rows=3)
+        assert report.problems == (
+            "public.grumpy: the server refused the generated rows: no rows here",)
+        assert (report.rows("public.fine"), report.rows("public.grumpy")) == (3, 0)
+        assert conn.execute("SELECT count(*) FROM fine").fetchone() == (3,)

@@ -22,7 +22,8 @@ from pgkeel.catalog.model import Column, Domain, Table
 from pgkeel.seed._checks import NOT_CONST, Rule, constant
 from pgkeel.seed._order import Edge
 
-__all__ = ["Candidates", "copy_rows", "existing", "link_deferred", "own_xid", "parent_keys"]
+__all__ = ["Candidates", "copy_rows", "existing", "link_deferred", "own_xid", "parent_keys",
+           "partition_rule"]
 
 _TEMP = sql.Identifier("pg_temp", "pgkeel_fill_candidates")
 
@@ -129,10 +130,12 @@ def copy_rows(conn: psycopg.Connection[Any], table: Table, columns: Sequence[str
             copy.write_row(row)
 
 
-def link_deferred(conn: psycopg.Connection[Any], edge: Edge, xid: str) -> int:
+def link_deferred(conn: psycopg.Connection[Any], edge: Edge, xids: Sequence[str]) -> int:
     """Point the rows this run loaded into ``edge.child`` at rows of ``edge.parent``.
 
-    Rows are those whose ``xmin`` is ``xid`` (:func:`own_xid`); the n-th of them (by
+    Rows are those whose ``xmin`` is one of ``xids`` (:func:`own_xid` of the savepoint
+    that loaded them, and of the run, whose updates write new row versions); the n-th
+    of them (by
     ``ctid``) takes the (n mod count)-th parent key, so a one-to-one key stays unique
     while there are enough parents. Returns the number of rows updated.
     """
@@ -142,14 +145,14 @@ def link_deferred(conn: psycopg.Connection[Any], edge: Edge, xid: str) -> int:
         "WITH parent AS (SELECT {ref}, row_number() OVER (ORDER BY {ref}) - 1 AS pgkeel_i, "
         "count(*) OVER () AS pgkeel_n FROM {parent} WHERE {nn}), "
         "todo AS (SELECT ctid AS pgkeel_row, row_number() OVER (ORDER BY ctid) - 1 AS pgkeel_j "
-        "FROM {child} WHERE xmin::text = {xid}) "
+        "FROM {child} WHERE xmin::text = ANY({xids})) "
         "UPDATE {child} AS c SET {sets} FROM todo JOIN parent "
         "ON parent.pgkeel_i = todo.pgkeel_j % parent.pgkeel_n WHERE c.ctid = todo.pgkeel_row"
     ).format(
         ref=_cols(fk.ref_columns), parent=_table(edge.parent), child=_table(edge.child),
         nn=sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(sql.Identifier(r))
                                  for r in fk.ref_columns),
-        xid=sql.Literal(xid),
+        xids=sql.Literal(list(xids)),
         sets=sql.SQL(", ").join(
             sql.SQL("{} = parent.{}").format(sql.Identifier(c), sql.Identifier(r))
             for c, r in pairs))

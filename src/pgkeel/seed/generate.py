@@ -96,17 +96,28 @@ def fill(conn: psycopg.Connection[Any], *, rows: int = 3, seed: int = 0,
     with conn.transaction():
         if any(e.fk.deferrable and not e.nullable for e in order.deferred):
             conn.execute("SET CONSTRAINTS ALL DEFERRED")
-        xid = _load.own_xid(conn)
+        run_xid = _load.own_xid(conn)
+        xids: dict[str, str] = {}
         for name in order.tables:
             table = chosen[name]
             tag = zlib.crc32(f"{seed}:{name}".encode())
             faker.seed_instance(tag)
             mine = [e for e in order.deferred if e.child == name]
             builder = _Builder(conn, snap, table, Random(tag), faker, mine, leaves)
-            done.append(TableFill(name, builder.run(wanted.get(name, rows))))
+            try:
+                with conn.transaction():  # a table the server refuses leaves the others
+                    loaded = builder.run(wanted.get(name, rows))
+                    xids[name] = _load.own_xid(conn)
+            except psycopg.Error as exc:
+                loaded = 0
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                builder.problems.append(f"{name}: the server refused the generated rows: "
+                                        f"{first}")
+            done.append(TableFill(name, loaded))
             problems += builder.problems
         for edge in order.deferred:
-            _load.link_deferred(conn, edge, xid)
+            if edge.child in xids:
+                _load.link_deferred(conn, edge, (xids[edge.child], run_xid))
         if any(e.fk.deferrable and not e.nullable for e in order.deferred):
             conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
         for name in order.tables:
