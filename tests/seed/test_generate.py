@@ -144,12 +144,22 @@ def test_not_null_cycle_is_refused_naming_both_keys(pg_database: TestDatabase) -
 def test_check_it_cannot_meet_is_named(pg_database: TestDatabase) -> None:
     with pg_database.connect() as conn:
         conn.execute("CREATE TABLE odd (n int NOT NULL CHECK (n % 2 = 1 AND n < 10 AND n > 0),"
-                     " s text NOT NULL CHECK (s ~ '^[0-9]{5}$'))")
+                     " s text NOT NULL CHECK (s ~ '^[0-9]{5}$' AND s LIKE 'x%'))")
         report = fill(conn, rows=5)
         assert broken_constraints(conn) == []
         assert ("CHECK odd_s_check on public.odd: 5 generated rows could not satisfy it "
                 "and were left out") in report.problems
         assert report.rows("public.odd") == 0
+
+
+def test_regex_checks_are_met(pg_database: TestDatabase) -> None:
+    with pg_database.connect() as conn:
+        conn.execute("CREATE TABLE zips (zip varchar(5) PRIMARY KEY CHECK (zip ~ '^[0-9]{5}$'),"
+                     " code varchar(12) NOT NULL CHECK (code ~* '^[a-z]{2}-\\d+$'),"
+                     " mail text NOT NULL CHECK (mail ~ '@'))")
+        report = fill(conn, rows=50, seed=4)
+        assert report.problems == () and report.rows("public.zips") == 50
+        assert broken_constraints(conn) == []
 
 
 def test_migration_history_is_never_filled(pg_database: TestDatabase, tmp_path: Path) -> None:

@@ -3,8 +3,8 @@
 A CHECK constraint's text (``pg_get_expr`` of ``pg_constraint.conbin``) is parsed with
 pglast; the conjuncts of a top-level ``AND`` that compare one column with constants
 (``>``, ``>=``, ``<``, ``<=``, ``=``, ``<>``, ``BETWEEN``, ``IN`` / ``= ANY (ARRAY[...])``,
-``char_length(col)``/``length(col)`` against a number) or two columns with each other
-become :class:`Rule` fields. Whatever else a CHECK says is left to the server: the
+``char_length(col)``/``length(col)`` against a number, ``col ~ 'regex'``) or two
+columns with each other become :class:`Rule` fields. Whatever else a CHECK says is left to the server: the
 generator evaluates every CHECK on its candidate rows before loading them (see
 :mod:`pgkeel.seed.generate`), so a rule here is an optimisation, never the proof.
 
@@ -34,7 +34,8 @@ class Rule:
     ``low``/``high`` are bounds (constants as parsed: int, Decimal text, or string for
     dates and text), ``low_strict``/``high_strict`` whether they are excluded;
     ``choices`` the allowed values (an IN list); ``excluded`` values ``<>`` rules out;
-    ``min_len``/``max_len`` bounds on the text length in characters.
+    ``min_len``/``max_len`` bounds on the text length in characters; ``pattern`` a
+    regular expression the text must match (``~``/``~*``).
     """
 
     low: Any = None
@@ -45,6 +46,7 @@ class Rule:
     excluded: set[Any] = field(default_factory=set)
     min_len: int | None = None
     max_len: int | None = None
+    pattern: str | None = None
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,12 @@ def _one(node: Any, rules: dict[str, Rule], orders: list[ColumnOrder], rename: s
         rule = rules.setdefault(col, Rule())
         rule.choices = values if rule.choices is None else tuple(
             v for v in rule.choices if v in values)
+        return True
+    if node.kind == A_Expr_Kind.AEXPR_OP and op in ("~", "~*"):
+        col, regex = _column(node.lexpr, rename), constant(node.rexpr)
+        if col is None or not isinstance(regex, str):
+            return False
+        rules.setdefault(col, Rule()).pattern = regex
         return True
     if node.kind != A_Expr_Kind.AEXPR_OP or op not in _FLIP:
         return False

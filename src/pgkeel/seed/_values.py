@@ -114,6 +114,10 @@ def value(spec: ColumnSpec, rng: Random, faker: Any, serial: int) -> Any:
 
 def _text(spec: ColumnSpec, rng: Random, faker: Any, serial: int) -> str:
     rule = spec.rule
+    if rule.pattern is not None:
+        matching = _matching(rule.pattern, rng)
+        if matching is not None:
+            return matching
     limit = min(x for x in (spec.length, rule.max_len, 60) if x is not None)
     words = set(re.split(r"[^a-z]+", spec.name.lower())) | {spec.name.lower()}
     provider = next((p for key, p in _FAKER if key in words or spec.name.lower().endswith(key)),
@@ -133,6 +137,26 @@ def _text(spec: ColumnSpec, rng: Random, faker: Any, serial: int) -> str:
         suffix = str(serial)
         text = text[: max(limit - len(suffix), 0)] + suffix if limit > len(suffix) else text[:limit]
     return text.ljust(rule.min_len or 0, "x")
+
+
+def _matching(pattern: str, rng: Random) -> str | None:
+    """A string matching ``pattern``, drawn by rstr (https://github.com/leapfrogonline/rstr)
+    from Python's parse of it, which reads PostgreSQL's common regex syntax the same way
+    (classes, ranges, quantifiers, anchors; PostgreSQL docs, "POSIX Regular
+    Expressions"); None when Python cannot parse it. Repeats are kept short (``+`` and
+    ``*`` at most 8 more than their minimum) so that values fit varchar limits."""
+    import re
+
+    from rstr.xeger import Xeger  # imported here: only regex CHECKs need it
+
+    class Short(Xeger):
+        def _handle_repeat(self, start_range: int, end_range: int, value: str) -> str:
+            return super()._handle_repeat(start_range, min(end_range, start_range + 8), value)
+
+    try:
+        return Short(rng).xeger(pattern)  # type: ignore[arg-type]
+    except (re.error, KeyError, IndexError):
+        return None
 
 
 def _bounds(spec: ColumnSpec, low: Any, high: Any, step: Any, convert: Any) -> tuple[Any, Any]:

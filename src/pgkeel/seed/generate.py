@@ -325,7 +325,7 @@ def _server_fills(column: Column) -> bool:
 
 
 def _merge(into: Rule, extra: Rule) -> None:
-    for name in ("low", "high", "choices", "min_len", "max_len"):
+    for name in ("low", "high", "choices", "min_len", "max_len", "pattern"):
         if getattr(extra, name) is not None:
             setattr(into, name, getattr(extra, name))
     into.low_strict = extra.low_strict if extra.low is not None else into.low_strict
