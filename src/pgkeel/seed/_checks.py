@@ -4,9 +4,10 @@ A CHECK constraint's text (``pg_get_expr`` of ``pg_constraint.conbin``) is parse
 pglast; the conjuncts of a top-level ``AND`` that compare one column with constants
 (``>``, ``>=``, ``<``, ``<=``, ``=``, ``<>``, ``BETWEEN``, ``IN`` / ``= ANY (ARRAY[...])``,
 ``char_length(col)``/``length(col)`` against a number, ``col ~ 'regex'``) or two
-columns with each other become :class:`Rule` fields. Whatever else a CHECK says is left to the server: the
-generator evaluates every CHECK on its candidate rows before loading them (see
-:mod:`pgkeel.seed.generate`), so a rule here is an optimisation, never the proof.
+columns with each other become :class:`Rule` fields. Whatever else a CHECK says is
+left to the server: the generator evaluates every CHECK on its candidate rows before
+loading them (see :mod:`pgkeel.seed.generate`), so a rule here is an optimisation,
+never the proof.
 
 A domain's CHECK names its value ``VALUE`` (PostgreSQL docs, "CREATE DOMAIN"); parse it
 with ``column="value"``.
