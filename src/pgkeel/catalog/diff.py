@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields, replace
+from difflib import SequenceMatcher
 from typing import Any, Literal, TypeVar
 
 from pgkeel.catalog._generated import (
@@ -140,8 +141,7 @@ class Difference:
                 "changed": wording.changed}[self.change]
         text = f"{self.subject()} {verb}"
         if self.attributes:
-            text += ": " + "; ".join(
-                f"{a.attribute} {_shown(a.before)} → {_shown(a.after)}" for a in self.attributes)
+            text += ": " + "; ".join(_attribute_words(a) for a in self.attributes)
         return text
 
     def to_dict(self) -> dict[str, Any]:
@@ -184,6 +184,19 @@ def _shown(value: Any) -> str:
         text = str(value)
     text = " ".join(text.split())
     return text if len(text) <= _LONG else text[:_LONG - 1] + "…"
+
+
+def _attribute_words(change: AttributeChange) -> str:
+    """``type integer → bigint``; a new column order names the columns that moved."""
+    if change.attribute == "column order":
+        matcher = SequenceMatcher(a=change.before, b=change.after, autojunk=False)
+        kept = {name for block in matcher.get_matching_blocks()
+                for name in change.before[block.a:block.a + block.size]}
+        moved = [name for name in change.after if name not in kept]
+        return "column order: " + ", ".join(
+            f"`{name}` moved from position {change.before.index(name) + 1} to "
+            f"{change.after.index(name) + 1}" for name in moved)
+    return f"{change.attribute} {_shown(change.before)} → {_shown(change.after)}"
 
 
 def _plain(value: Any) -> Any:

@@ -13,13 +13,16 @@ for each migration M of the range (DESIGN.md principle 3):
 3. M's up runs again; the catalog must equal S1 (the down left nothing that blocks a
    re-apply or changes its result).
 
-Steps 2 and 3 run in one transaction that is rolled back, so the scratch database is
-back at S1 for the next migration whatever the down did; a down that fails, or a
-second up that fails, is reported with the statement, its line and PostgreSQL's
-message. When the down left the catalog as S0 was, the second up meets the same
-catalog as the first and its snapshot is not taken again. A ``transaction:false``
-section cannot run in a transaction block: then the up's locks are not rehearsed
-(its table rewrites still are) and down and the second up each commit.
+Up, down and the second up run in one transaction, the last two after a savepoint that
+is rolled back to, so the scratch database holds S1 for the next migration whatever the
+down did. Snapshots cost tens of milliseconds; most downs undo their up exactly, which
+one query proves: the catalog's fingerprint after the down equals the one before the up
+(:mod:`pgkeel.migrations._fingerprint`), and then the second up met the catalog the
+first one met. Only when the fingerprints differ is the migration run again with
+snapshots, and compared. A down that fails, or a second up that fails, is reported with
+the statement, its line and PostgreSQL's message. A ``transaction:false`` section cannot
+run in a transaction block: then the up's locks are not rehearsed (its table rewrites
+still are), and up, down and the second up each commit, with snapshots between them.
 
 Like the runner, each section starts from a clean session (``RESET ALL``, ``RESET
 ROLE``, ``RESET SESSION AUTHORIZATION``), and ``COPY ... FROM STDIN`` rows are sent as
@@ -43,7 +46,14 @@ from pgkeel.catalog.diff import Difference, Wording, compare
 from pgkeel.connect import connect
 from pgkeel.errors import UsageError
 from pgkeel.migrations import scratch
-from pgkeel.migrations._rehearse import LockTaken, locks_taken, production_sizes, relations
+from pgkeel.migrations._fingerprint import fingerprint
+from pgkeel.migrations._rehearse import (
+    LockTaken,
+    Relations,
+    locks_taken,
+    production_sizes,
+    relations,
+)
 from pgkeel.migrations.files import Migration, Section, discover
 
 __all__ = ["AFTER_DOWN", "AFTER_REAPPLY", "MigrationCheck", "StatementError", "Verdict",
@@ -210,11 +220,14 @@ _RESET = b"RESET ALL; RESET SESSION AUTHORIZATION; RESET ROLE"
 
 
 class _Run:
-    """The scratch connection (autocommit) and the snapshot of its current catalog."""
+    """The scratch connection (autocommit) and what is known of its current catalog:
+    its fingerprint always, its snapshot when one was taken since the last change."""
 
     def __init__(self, conn: Conn) -> None:
         self.conn = conn
         self.snapshots = 0
+        self.print = ""
+        self.known: Snapshot | None = None
 
     def snap(self) -> Snapshot:
         self.snapshots += 1
@@ -222,13 +235,19 @@ class _Run:
         self.conn.execute(b"RESET ROLE; RESET SESSION AUTHORIZATION; RESET search_path")
         return snapshot(self.conn)
 
+    def current(self) -> Snapshot:
+        """The snapshot of the catalog as it is now (taken once per state)."""
+        if self.known is None:
+            self.known = self.snap()
+        return self.known
+
     def all(self, migrations: Sequence[Migration],
             progress: Callable[[MigrationCheck], None] | None
             ) -> tuple[list[MigrationCheck], str | None]:
         checks: list[MigrationCheck] = []
-        s0 = self.snap()
+        self.print = fingerprint(self.conn)
         for m in migrations:
-            check, s0, stop = self.one(m, s0)
+            check, stop = self.one(m)
             checks.append(check)
             if progress is not None:
                 progress(check)
@@ -237,63 +256,151 @@ class _Run:
                 return checks, f"{stop}; the {left} migration(s) after it were not verified"
         return checks, None
 
-    def one(self, m: Migration, s0: Snapshot
-            ) -> tuple[MigrationCheck, Snapshot, str | None]:
-        """Check ``m``; return the check, the catalog's snapshot after it, and a reason
-        to stop (the scratch database no longer holds what later migrations need)."""
-        base = {"version": m.version, "name": m.name, "path": m.path,
-                "down_line": m.down.line}
+    def one(self, m: Migration) -> tuple[MigrationCheck, str | None]:
+        """Check ``m``; return the check and a reason to stop (the scratch database no
+        longer holds what later migrations need)."""
+        base: dict[str, Any] = {"version": m.version, "name": m.name, "path": m.path,
+                                "down_line": m.down.line}
+        if not (m.up.transaction and (m.down.transaction or not m.reversible)):
+            return self.committed(m, base)
         existing = relations(self.conn)
+        self.conn.execute(b"BEGIN")
+        try:
+            check = self.rehearse(m, base, existing)
+        except BaseException:
+            self.rollback()
+            raise
+        if check is None:  # the down changed something: compare snapshots
+            return self.compared(m, base, existing), None
+        if check.verdict == "up-fails":
+            return check, f"{m.path.name}: its up failed"
+        self.conn.execute(b"COMMIT")
+        self.known = None
+        self.print = fingerprint(self.conn)
+        return check, None
+
+    def up(self, m: Migration, base: dict[str, Any], existing: Relations
+           ) -> MigrationCheck | None:
+        """The up inside the open transaction, with its locks; None when it failed
+        (``base`` then holds the error: the transaction is rolled back)."""
         began = time.perf_counter()
         try:
-            locks = self.section(m.up, "up", existing)
+            self.statements(m.up, "up")
         except _Failed as failed:
-            check = MigrationCheck(**base, verdict="up-fails", up_ms=_ms(began),
-                                   error=failed.error)
-            return check, s0, f"{m.path.name}: its up failed"
-        up_ms = _ms(began)
-        rewrites = self.rewritten(existing)
-        s1 = self.snap()
-        base.update(up_ms=up_ms, locks=locks, rewrites=rewrites)
-        if not m.reversible:
-            return MigrationCheck(**base, verdict="no-down"), s1, None
-        if m.up.transaction and m.down.transaction:
-            return self.down_and_again(m, s0, s1, base), s1, None
-        return self.committed(m, s0, s1, base)
+            self.rollback()
+            return MigrationCheck(**base, verdict="up-fails", up_ms=_ms(began),
+                                  error=failed.error)
+        base["up_ms"] = _ms(began)
+        locks = locks_taken(self.conn, existing)
+        base.update(locks=locks, rewrites=tuple(t.relation for t in locks if t.rewritten))
+        return None
 
-    def down_and_again(self, m: Migration, s0: Snapshot, s1: Snapshot,
-                       base: dict[str, Any]) -> MigrationCheck:
-        """Down and the second up in one transaction, rolled back: the catalog is S1."""
-        self.conn.execute(b"BEGIN")
+    def rehearse(self, m: Migration, base: dict[str, Any], existing: Relations
+                 ) -> MigrationCheck | None:
+        """Up, down and up again in the open transaction, the last two in a savepoint
+        rolled back. Returns the check, or None when the down left another catalog
+        fingerprint (the transaction is then rolled back: the catalog is as before)."""
+        failed_up = self.up(m, base, existing)
+        if failed_up is not None:
+            return failed_up
+        if not m.reversible:
+            return MigrationCheck(**base, verdict="no-down")
+        self.conn.execute(b"SAVEPOINT pgkeel_verify")
         try:
             try:
                 self.statements(m.down, "down")
             except _Failed as failed:
                 return MigrationCheck(**base, verdict="down-fails", error=failed.error)
-            s2 = self.snap()
-            lost = compare(s0, s2)
+            if fingerprint(self.conn) != self.print:
+                self.conn.execute(b"ROLLBACK")
+                return None
             try:
                 self.statements(m.up, "reapply")
             except _Failed as failed:
-                # What the down left is the cause; the failure of the second up follows.
-                return MigrationCheck(**base, verdict="down-incomplete" if lost
-                                      else "reapply-fails", down_differences=lost,
-                                      error=failed.error)
-            if not lost:
-                return MigrationCheck(**base, verdict="reversible")
-            return MigrationCheck(**base, verdict="down-incomplete", down_differences=lost,
-                                  reapply_differences=compare(s1, self.snap()))
+                return MigrationCheck(**base, verdict="reapply-fails", error=failed.error)
+            return MigrationCheck(**base, verdict="reversible")
         finally:
-            self.rollback()
+            if self.conn.info.transaction_status != pq.TransactionStatus.IDLE:
+                self.conn.execute(b"ROLLBACK TO SAVEPOINT pgkeel_verify")
 
-    def committed(self, m: Migration, s0: Snapshot, s1: Snapshot, base: dict[str, Any]
-                  ) -> tuple[MigrationCheck, Snapshot, str | None]:
-        """Down and the second up each committed (a ``transaction:false`` section)."""
+    def compared(self, m: Migration, base: dict[str, Any], existing: Relations
+                 ) -> MigrationCheck:
+        """The slow path: the catalog fingerprint changed across up and down, so the
+        rehearsal runs again and compares snapshots: S0 before the up with S2 after the
+        down; when they differ and the second up runs, S1 after the first up with S3
+        after the second."""
+        s0 = self.current()
+        self.conn.execute(b"BEGIN")
+        try:
+            failed_up = self.up(m, base, existing)
+            if failed_up is not None:  # it ran a moment ago: something is off
+                return failed_up
+            self.conn.execute(b"SAVEPOINT pgkeel_verify")
+            check = self.down_and_again(m, base, s0)
+            self.conn.execute(b"COMMIT")
+        except BaseException:
+            self.rollback()
+            raise
+        self.known = None
+        self.print = fingerprint(self.conn)
+        return check
+
+    def down_and_again(self, m: Migration, base: dict[str, Any], s0: Snapshot
+                       ) -> MigrationCheck:
+        """Down and the second up after the savepoint, which is rolled back to."""
+        try:
+            self.statements(m.down, "down")
+        except _Failed as failed:
+            self.conn.execute(b"ROLLBACK TO SAVEPOINT pgkeel_verify")
+            return MigrationCheck(**base, verdict="down-fails", error=failed.error)
+        lost = compare(s0, self.snap())
+        try:
+            self.statements(m.up, "reapply")
+        except _Failed as failed:
+            self.conn.execute(b"ROLLBACK TO SAVEPOINT pgkeel_verify")
+            # What the down left is the cause; the failure of the second up follows.
+            return MigrationCheck(**base, verdict="down-incomplete" if lost
+                                  else "reapply-fails", down_differences=lost,
+                                  error=failed.error)
+        if not lost:
+            # The second up met the catalog the first one met: it built the same.
+            self.conn.execute(b"ROLLBACK TO SAVEPOINT pgkeel_verify")
+            return MigrationCheck(**base, verdict="reversible")
+        s3 = self.snap()
+        self.conn.execute(b"ROLLBACK TO SAVEPOINT pgkeel_verify")
+        return MigrationCheck(**base, verdict="down-incomplete", down_differences=lost,
+                              reapply_differences=compare(self.snap(), s3))
+
+    def committed(self, m: Migration, base: dict[str, Any]
+                  ) -> tuple[MigrationCheck, str | None]:
+        """A ``transaction:false`` section: up, down and the second up each commit,
+        with snapshots between them; the up's locks are not rehearsed."""
+        s0 = self.current()
+        existing = relations(self.conn)
+        began = time.perf_counter()
+        try:
+            locks = self.section(m.up, "up", existing)
+        except _Failed as failed:
+            self.known = None
+            return (MigrationCheck(**base, verdict="up-fails", up_ms=_ms(began),
+                                   error=failed.error), f"{m.path.name}: its up failed")
+        base.update(up_ms=_ms(began), locks=locks, rewrites=self.rewritten(existing))
+        s1 = self.snap()
+        self.known, stop = s1, None
+        if not m.reversible:
+            check = MigrationCheck(**base, verdict="no-down")
+        else:
+            check, stop = self.committed_down(m, base, s0, s1)
+        self.print = fingerprint(self.conn)
+        return check, stop
+
+    def committed_down(self, m: Migration, base: dict[str, Any], s0: Snapshot,
+                       s1: Snapshot) -> tuple[MigrationCheck, str | None]:
+        self.known = None
         try:
             self.section(m.down, "down", None)
         except _Failed as failed:
-            return (MigrationCheck(**base, verdict="down-fails", error=failed.error),
-                    self.snap(), None)
+            return MigrationCheck(**base, verdict="down-fails", error=failed.error), None
         lost = compare(s0, self.snap())
         try:
             self.section(m.up, "reapply", None)
@@ -301,21 +408,19 @@ class _Run:
             check = MigrationCheck(**base, verdict="down-incomplete" if lost
                                    else "reapply-fails", down_differences=lost,
                                    error=failed.error)
-            return check, self.snap(), f"{m.path.name}: its up failed after its down"
-        s3 = self.snap()
+            return check, f"{m.path.name}: its up failed after its down"
+        self.known = s3 = self.snap()
         again = compare(s1, s3)
         verdict: Verdict = ("down-incomplete" if lost else
                             "reapply-differs" if again else "reversible")
-        return (MigrationCheck(**base, verdict=verdict, down_differences=lost,
-                               reapply_differences=again), s3, None)
+        return MigrationCheck(**base, verdict=verdict, down_differences=lost,
+                              reapply_differences=again), None
 
     def section(self, section: Section, name: Literal["up", "down", "reapply"],
-                existing: dict[int, tuple[str, str, int]] | None
-                ) -> tuple[LockTaken, ...] | None:
+                existing: Relations | None) -> tuple[LockTaken, ...] | None:
         """Run ``section`` as the runner would, committed; return the locks the up held
         before COMMIT (None when ``existing`` is None or it ran outside a transaction)."""
         if not section.transaction:
-            self.conn.execute(_RESET)
             self.statements(section, name)
             return None
         self.conn.execute(b"BEGIN")
@@ -343,14 +448,15 @@ class _Run:
                 raise _Failed(StatementError(name, statement.index, statement.line,
                                              statement.sql, first, exc.sqlstate)) from exc
 
-    def rewritten(self, existing: dict[int, tuple[str, str, int]]) -> tuple[str, ...]:
+    def rewritten(self, existing: Relations) -> tuple[str, ...]:
         now = relations(self.conn)
         return tuple(sorted(
             name for oid, (name, kind, node) in existing.items()
             if kind in ("r", "m") and oid in now and now[oid][2] != node))
 
     def rollback(self) -> None:
-        if self.conn.info.transaction_status != pq.TransactionStatus.IDLE:
+        if not self.conn.closed and \
+                self.conn.info.transaction_status != pq.TransactionStatus.IDLE:
             self.conn.execute(b"ROLLBACK")
 
 
