@@ -24,6 +24,7 @@ COMMANDS = (
     ("rules", "List every rule check runs (id, severity, checklist item, opt-in, summary)."),
     ("db", "Manage the project's local PostgreSQL cluster (.pgkeel/pgdata)."),
     ("migrate", "Apply, roll back, check and repair SQL migrations."),
+    ("seed", "Development data: generated rows that satisfy the schema."),
 )
 
 _OPTIONS = (

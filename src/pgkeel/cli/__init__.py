@@ -13,7 +13,8 @@ import typer
 from rich.markup import escape
 
 from pgkeel import __version__
-from pgkeel.cli import check, db, inspect, migrate, migrate_verify, reach, rules
+from pgkeel.cli import check, db, inspect, migrate, migrate_drift, migrate_verify, reach, rules
+from pgkeel.cli import seed as seed_cli
 from pgkeel.cli._common import err
 from pgkeel.errors import PgkeelError
 
@@ -47,11 +48,13 @@ def _root(
 
 app.add_typer(db.app, name="db")
 migrate.app.command("verify")(migrate_verify.verify_command)
+migrate.app.command("drift")(migrate_drift.drift_command)
 app.add_typer(migrate.app, name="migrate")
 app.command("connect")(reach.connect_command)
 app.command("check")(check.check_command)
 app.command("inspect")(inspect.inspect_command)
 app.command("rules")(rules.rules_command)
+app.add_typer(seed_cli.app, name="seed")
 
 
 def main() -> None:
