@@ -8,6 +8,7 @@ from migration_helpers import write
 
 from pgkeel.connect import connect
 from pgkeel.migrations.verify import AFTER_DOWN, verify
+from pgkeel.migrations.verify_report import findings
 from pgkeel.testing import TestDatabase
 
 
@@ -72,3 +73,31 @@ def test_verify_names_what_each_down_forgot_and_the_locks(pg_database: TestDatab
     assert got["20240106"].locks == ()
     assert scratch_databases(pg_database.url) == set()
 
+
+
+def test_with_data_names_what_a_rollback_throws_away(pg_database: TestDatabase,
+                                                     tmp_path: Path) -> None:
+    write(tmp_path, "20240101_orders.sql",
+          "CREATE TABLE orders (id bigint PRIMARY KEY, total numeric(10,2) NOT NULL "
+          "CHECK (total >= 0));",
+          "DROP TABLE orders;")
+    write(tmp_path, "20240102_note.sql", "ALTER TABLE orders ADD COLUMN note text;",
+          "ALTER TABLE orders DROP COLUMN note;")
+    write(tmp_path, "20240103_index.sql", "CREATE INDEX orders_total ON orders (total);",
+          "DROP INDEX orders_total;")
+    plain = verify(pg_database.url, tmp_path)
+    assert [c.data_loss for c in plain.migrations] == [(), (), ()]
+    result = verify(pg_database.url, tmp_path, with_data=True)
+    assert result.ok and result.snapshots == plain.snapshots == 0
+    assert [[d.describe() for d in c.data_loss] for c in result.migrations] == [
+        ["table `orders`, which held 3 row(s)"],
+        ["column `orders.note`, which held values in 3 row(s)"],
+        [],
+    ]
+    found = [f for f in findings(result) if f.rule == "data-loss-on-rollback"]
+    assert [(f.message, f.object, f.line) for f in found] == [
+        ("20240101_orders.sql: rolling back drops table `orders`, which held 3 row(s)",
+         "public.orders", 4),
+        ("20240102_note.sql: rolling back drops column `orders.note`, which held values "
+         "in 3 row(s)", "public.orders.note", 4),
+    ]

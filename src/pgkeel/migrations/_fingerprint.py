@@ -41,19 +41,20 @@ __all__ = ["fingerprint"]
 # the same. Expressions stay node trees ({name}: without their text positions), which
 # hold oids: deparsing them costs more than the snapshot it would save. Rows: objects
 # made after initdb, and the ones every schema can touch (schemas, comments on schemas,
-# roles, default ACLs).
+# roles, default ACLs); temporary objects are left out (the data generator uses some).
 _PARTS = {
-    "pg_namespace": ("nspname, nspowner::regrole, nspacl", "TRUE"),
+    "pg_namespace": ("nspname, nspowner::regrole, nspacl",
+                     "nspname !~ '^pg_(toast_)?temp_'"),
     "pg_class": ("relname, relnamespace::regnamespace, relowner::regrole, relam, relkind, "
                  "relpersistence, relchecks, relrowsecurity, relforcerowsecurity, "
                  "relispopulated, relreplident, relispartition, relacl, reloptions, "
                  "{relpartbound}",
-                 "oid >= 16384 AND relnamespace <> 99"),
+                 "oid >= 16384 AND relnamespace <> 99 AND relpersistence <> 't'"),
     "pg_attribute": ("r.relnamespace, r.relname, attname, atttypid, atttypmod, "
                      "row_number() OVER (PARTITION BY attrelid ORDER BY attnum), "
                      "attnotnull, atthasdef, attidentity, attgenerated, attcollation, attacl",
                      "attrelid >= 16384 AND attnum > 0 AND NOT attisdropped"
-                     " AND r.relnamespace <> 99"),
+                     " AND r.relnamespace <> 99 AND r.relpersistence <> 't'"),
     "pg_attrdef": ("adrelid::regclass, adnum, {adbin}",
                    "oid >= 16384"),
     "pg_constraint": ("conname, connamespace::regnamespace, contype, condeferrable, "
@@ -85,7 +86,8 @@ _PARTS = {
     # Only what sequence ownership (OWNED BY, identity) is read from.
     "pg_depend": ("objid::regclass, refobjid::regclass, refobjsubid, deptype",
                   "classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND objid >= 16384 "
-                  "AND deptype IN ('a', 'i')"),
+                  "AND deptype IN ('a', 'i') AND objid IN "
+                  "(SELECT oid FROM pg_catalog.pg_class WHERE relkind = 'S')"),
     "pg_description": ("classoid, objoid, objsubid, description",
                        "objoid >= 16384 OR classoid = "
                        "'pg_catalog.pg_namespace'::pg_catalog.regclass"),

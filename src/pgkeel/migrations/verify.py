@@ -44,8 +44,9 @@ from psycopg import pq
 from pgkeel.catalog import Snapshot, snapshot
 from pgkeel.catalog.diff import Difference, Wording, compare
 from pgkeel.connect import connect
-from pgkeel.errors import UsageError
+from pgkeel.errors import PgkeelError, UsageError
 from pgkeel.migrations import scratch
+from pgkeel.migrations._data_loss import Columns, DataLoss, columns, held, seed
 from pgkeel.migrations._fingerprint import fingerprint
 from pgkeel.migrations._rehearse import (
     LockTaken,
@@ -99,7 +100,9 @@ class MigrationCheck:
     ``locks`` are the strongest lock per existing relation its up took, None when
     the up is ``transaction:false`` (not rehearsed; ``rewrites`` still lists the
     tables it rewrote); ``up_ms`` the first up's time in milliseconds; ``down_line``
-    the line of the file's down marker.
+    the line of the file's down marker. With ``--with-data``: ``data_loss`` what the
+    down throws away of the rows generated after the up, ``seed_problems`` what the
+    generator could not fill (so rows there were not rehearsed).
     """
 
     version: str
@@ -113,6 +116,8 @@ class MigrationCheck:
     reapply_differences: tuple[Difference, ...] = ()
     error: StatementError | None = None
     down_line: int | None = None
+    data_loss: tuple[DataLoss, ...] = ()
+    seed_problems: tuple[str, ...] = ()
 
     @property
     def reversible(self) -> bool:
@@ -135,6 +140,9 @@ class MigrationCheck:
                 "section": self.error.section, "statement": self.error.index + 1,
                 "line": self.error.line, "sql": self.error.sql,
                 "message": self.error.message, "sqlstate": self.error.sqlstate},
+            "data_loss": [{"relation": d.relation, "column": d.column, "rows": d.rows}
+                          for d in self.data_loss],
+            "seed_problems": list(self.seed_problems),
         }
 
 
@@ -162,6 +170,7 @@ def verify(
     from_version: str | None = None,
     template: str = "template1",
     stats_from: str | None = None,
+    with_data: bool = False,
     progress: Callable[[MigrationCheck], None] | None = None,
 ) -> VerifyResult:
     """Verify the migrations of ``directory`` on a scratch database of ``url``'s server.
@@ -169,7 +178,9 @@ def verify(
     ``from_version`` starts the range at that version (the ones before are applied
     first, unverified); ``template`` is the database the scratch one is copied from;
     ``stats_from`` a URL whose tables' sizes and row estimates are added to the locks
-    (what a lock would cost there); ``progress`` is called with each finished check.
+    (what a lock would cost there); ``with_data`` fills every table with a few
+    generated rows after each up (:mod:`pgkeel.migrations._data_loss`) and reports
+    what the down throws away; ``progress`` is called with each finished check.
 
     Raises ``MigrationFileError`` for a broken file, ``UsageError`` for an unknown
     ``from_version``, ``DatabaseError`` when the scratch database cannot be created,
@@ -184,7 +195,7 @@ def verify(
         if before:
             scratch.apply_up_to(db.url, directory, before[-1].version)
         with connect(db.url) as conn:
-            run = _Run(conn)
+            run = _Run(conn, with_data=with_data)
             checks, stopped = run.all(in_range, progress)
     if stats_from is not None:
         checks = [_with_sizes(c, stats_from) for c in checks]
@@ -223,8 +234,9 @@ class _Run:
     """The scratch connection (autocommit) and what is known of its current catalog:
     its fingerprint always, its snapshot when one was taken since the last change."""
 
-    def __init__(self, conn: Conn) -> None:
+    def __init__(self, conn: Conn, *, with_data: bool = False) -> None:
         self.conn = conn
+        self.with_data = with_data
         self.snapshots = 0
         self.print = ""
         self.known: Snapshot | None = None
@@ -307,11 +319,15 @@ class _Run:
             return MigrationCheck(**base, verdict="no-down")
         self.conn.execute(b"SAVEPOINT pgkeel_verify")
         try:
+            before = self.seed(base)
             try:
                 self.statements(m.down, "down")
             except _Failed as failed:
                 return MigrationCheck(**base, verdict="down-fails", error=failed.error)
-            if fingerprint(self.conn) != self.print:
+            exact = fingerprint(self.conn) == self.print
+            if before is not None:
+                self.data_lost(m, base, before)
+            if not exact:
                 self.conn.execute(b"ROLLBACK")
                 return None
             try:
@@ -322,6 +338,30 @@ class _Run:
         finally:
             if self.conn.info.transaction_status != pq.TransactionStatus.IDLE:
                 self.conn.execute(b"ROLLBACK TO SAVEPOINT pgkeel_verify")
+
+    def seed(self, base: dict[str, Any]) -> Columns | None:
+        """With data: fill every table, then mark the seeded state (savepoint) and
+        return its columns; None without data."""
+        if not self.with_data:
+            return None
+        try:
+            base["seed_problems"] = seed(self.conn)
+        except (psycopg.Error, PgkeelError) as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            base["seed_problems"] = (f"no rows generated: {first}",)
+            return None
+        self.conn.execute(b"SAVEPOINT pgkeel_seeded")
+        return columns(self.conn)
+
+    def data_lost(self, m: Migration, base: dict[str, Any], before: Columns) -> None:
+        """Put in ``base`` what the down (which just ran) dropped of the seeded rows; the
+        catalog is left as the down left it."""
+        after = columns(self.conn)
+        if all(key in after for key in before):
+            return
+        self.conn.execute(b"ROLLBACK TO SAVEPOINT pgkeel_seeded")
+        base["data_loss"] = held(self.conn, before, after)
+        self.statements(m.down, "down")  # it ran a moment ago from this very state
 
     def compared(self, m: Migration, base: dict[str, Any], existing: Relations
                  ) -> MigrationCheck:
@@ -336,6 +376,7 @@ class _Run:
             if failed_up is not None:  # it ran a moment ago: something is off
                 return failed_up
             self.conn.execute(b"SAVEPOINT pgkeel_verify")
+            self.seed(base)
             check = self.down_and_again(m, base, s0)
             self.conn.execute(b"COMMIT")
         except BaseException:
