@@ -102,8 +102,8 @@ def test_each_change_is_named_in_words(base: TestDatabase, change: str,
     got = [d.describe(VERIFY) for d in compare(s0, s2)]
     # The view's text differs between PostgreSQL versions; the words around it do not.
     if "big_orders AS" in change:
-        got = [g.replace("orders.id, orders.total", "id, total") for g in got]
-        expected = [e.replace("orders.id, orders.total", "id, total") for e in expected]
+        got = [g.replace("orders.", "") for g in got]
+        expected = [e.replace("orders.", "") for e in expected]
         got = [" ".join(g.split()) for g in got]
     assert got == expected
     assert compare(s0, s0) == ()
