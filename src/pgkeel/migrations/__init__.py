@@ -40,6 +40,7 @@ if TYPE_CHECKING:
         rollback,
         up,
     )
+    from pgkeel.migrations.verify import MigrationCheck, VerifyResult, verify
     from pgkeel.migrations.status_report import (
         MigrationStatus,
         StatusReport,
@@ -62,6 +63,7 @@ _HOMES = {
                      "UpResult", "baseline", "redo", "repair", "rollback", "up"), "runner"),
     **dict.fromkeys(("MigrationStatus", "StatusReport", "ValidateResult", "status",
                      "validate"), "status_report"),
+    **dict.fromkeys(("MigrationCheck", "VerifyResult", "verify"), "verify"),
 }
 
 __all__ = [
@@ -74,6 +76,7 @@ __all__ = [
     "FileNote",
     "ImportReport",
     "Migration",
+    "MigrationCheck",
     "MigrationStatus",
     "Plan",
     "PlannedStatement",
@@ -87,6 +90,7 @@ __all__ = [
     "Step",
     "UpResult",
     "ValidateResult",
+    "VerifyResult",
     "baseline",
     "checksum",
     "discover",
@@ -100,6 +104,7 @@ __all__ = [
     "status",
     "up",
     "validate",
+    "verify",
 ]
 
 

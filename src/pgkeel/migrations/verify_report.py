@@ -13,7 +13,7 @@ from pgkeel.report.findings import Finding, RuleInfo, Severity
 
 __all__ = ["RULES", "findings"]
 
-_DOCS = "https://github.com/pgkeel/pgkeel/blob/main/docs/migrations.md#verify"
+_DOCS = "https://github.com/pgkeel/pgkeel/blob/main/docs/migrations.md#pgkeel-migrate-verify"
 
 RULES = (
     RuleInfo("irreversible-migration", Severity.ERROR,
