@@ -63,19 +63,22 @@ _PARTS = {
                       "conkey, confkey, {conbin}",
                       "oid >= 16384"),
     "pg_index": ("r.relnamespace, r.relname, indrelid::regclass, indisunique, indisprimary, "
-                 "indisexclusion, indimmediate, indisvalid, indisreplident, indkey, "
+                 "indisexclusion, indimmediate, indisvalid, indisreplident, indnkeyatts, indkey, "
                  "indcollation, indclass, indoption, {indexprs}, {indpred}",
                  "indexrelid >= 16384 AND r.relnamespace <> 99"),
     "pg_trigger": ("tgrelid::regclass, tgname, tgfoid::regprocedure, tgtype, tgenabled, "
-                   "tgargs, tgattr, {tgqual}",
+                   "tgargs, tgattr, tgdeferrable, tginitdeferred, {tgqual}",
                    "oid >= 16384 AND NOT tgisinternal"),
     "pg_policy": ("polname, polrelid::regclass, polcmd, polpermissive, polroles::regrole[], "
                   "{polqual}, {polwithcheck}", "TRUE"),
     "pg_proc": ("oid::regprocedure, proowner::regrole, prolang, prokind, prosecdef, "
-                "provolatile, prorettype::regtype, proargmodes, proargnames, prosrc, probin, "
-                "proconfig, proacl", "oid >= 16384"),
+                "provolatile, prorettype::regtype, proretset, proallargtypes::regtype[], "
+                "proargmodes, proargnames, prosrc, probin, proconfig, proacl",
+                "oid >= 16384"),
     "pg_type": ("oid::regtype, typowner::regrole, typtype, typbasetype::regtype, typtypmod, "
-                "typnotnull, typdefault, typacl", "oid >= 16384 AND typrelid = 0"),
+                "typnotnull, typdefault, typacl",
+                "oid >= 16384 AND typrelid = 0 AND typnamespace NOT IN (SELECT oid FROM "
+                "pg_catalog.pg_namespace WHERE nspname ~ '^pg_(toast_)?temp_')"),
     "pg_enum": ("enumtypid::regtype, enumsortorder, enumlabel", "TRUE"),
     "pg_extension": ("extname, extowner::regrole, extnamespace::regnamespace, extversion",
                      "TRUE"),
@@ -111,9 +114,17 @@ def _tree(column: str) -> str:
     return rf"pg_catalog.regexp_replace({column}::text, ' :location -?\d+', '', 'g')"
 
 
-def _query() -> str:
+# Columns newer servers have, which compare reads (UNIQUE NULLS NOT DISTINCT, 15; NOT
+# ENFORCED constraints, 18).
+_SINCE = {"pg_index": ((150000, "indnullsnotdistinct"),),
+          "pg_constraint": ((180000, "conenforced"),)}
+
+
+def _query(server_version: int) -> str:
     parts = []
     for catalog, (template, where) in _PARTS.items():
+        template += "".join(f", {column}" for since, column in _SINCE.get(catalog, ())
+                            if server_version >= since)
         columns = re.sub(r"\{(\w+)\}", lambda m: _tree(m[1]), template)
         source = f"pg_catalog.{catalog}"
         if catalog in _JOINED:
@@ -125,7 +136,7 @@ def _query() -> str:
             f" FROM ({union}) t(x)")
 
 
-_QUERY = _query()
+_QUERIES: dict[int, bytes] = {}
 
 
 def fingerprint(conn: psycopg.Connection[Any]) -> str:
@@ -136,6 +147,10 @@ def fingerprint(conn: psycopg.Connection[Any]) -> str:
     """
     # Names are written as the session's search_path and role show them: the defaults.
     conn.execute(b"RESET ROLE; RESET SESSION AUTHORIZATION; RESET search_path")
-    row = conn.execute(_QUERY.encode()).fetchone()
+    version = conn.info.server_version
+    query = _QUERIES.get(version)
+    if query is None:
+        query = _QUERIES[version] = _query(version).encode()
+    row = conn.execute(query).fetchone()
     assert row is not None
     return str(row[0])
