@@ -101,3 +101,17 @@ def test_with_data_names_what_a_rollback_throws_away(pg_database: TestDatabase,
         ("20240102_note.sql: rolling back drops column `orders.note`, which held values "
          "in 3 row(s)", "public.orders.note", 4),
     ]
+
+
+def test_roles_the_migrations_create_are_named(pg_database: TestDatabase,
+                                               tmp_path: Path) -> None:
+    write(tmp_path, "20240101_role.sql", "CREATE ROLE verify_left_behind;",
+          "DROP ROLE verify_left_behind;")
+    with pg_database.connect() as conn:
+        conn.execute("DROP ROLE IF EXISTS verify_left_behind")
+    try:
+        result = verify(pg_database.url, tmp_path)
+        assert result.ok and result.roles_left == ("verify_left_behind",)
+    finally:
+        with pg_database.connect() as conn:
+            conn.execute("DROP ROLE IF EXISTS verify_left_behind")

@@ -101,7 +101,7 @@ def verify_command(
 
 def _header(result: VerifyResult) -> dict[str, object]:
     return {"ok": result.ok, "applied_before": result.before, "stopped": result.stopped,
-            "elapsed_ms": result.elapsed_ms,
+            "elapsed_ms": result.elapsed_ms, "roles_left": list(result.roles_left),
             "migrations": [m.to_dict() for m in result.migrations]}
 
 
@@ -132,6 +132,10 @@ def _print(result: VerifyResult, found: tuple[Finding, ...]) -> None:
         note(f"{result.before} migration(s) before the range were applied first, unverified")
     if result.stopped:
         out.print(f"[bold red]stopped:[/bold red] {escape(result.stopped)}")
+    if result.roles_left:
+        note(f"roles the migrations created remain on the server (roles belong to the "
+             f"whole cluster): {', '.join(result.roles_left)}; drop them with DROP ROLE "
+             "when nothing else uses them")
     if found:
         out.print(render_text.findings_table(found))
     reversible = sum(m.reversible for m in result.migrations)

@@ -149,13 +149,18 @@ class MigrationCheck:
 @dataclass(frozen=True, slots=True)
 class VerifyResult:
     """Every migration verified, in order; ``before`` how many were applied first
-    (those before ``--from``); ``stopped`` why verification ended early, or None."""
+    (those before ``--from``); ``stopped`` why verification ended early, or None;
+    ``elapsed_ms`` the whole run; ``snapshots`` how many catalog snapshots it took;
+    ``roles_left`` the roles the migrations created, which outlive the scratch
+    database (roles belong to the whole cluster: pgkeel does not drop them, since it
+    cannot tell them from roles someone else created meanwhile)."""
 
     migrations: tuple[MigrationCheck, ...]
     before: int = 0
     stopped: str | None = None
     elapsed_ms: int = 0
     snapshots: int = field(default=0, compare=False)
+    roles_left: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -191,16 +196,21 @@ def verify(
     migrations = discover(directory)
     first = _first_index(migrations, from_version)
     before, in_range = migrations[:first], migrations[first:]
-    with scratch.scratch(url, template=template) as db:
+    with scratch.scratch(url, template=template) as db, connect(db.url) as conn:
+        roles = _roles(conn)
         if before:
             scratch.apply_up_to(db.url, directory, before[-1].version)
-        with connect(db.url) as conn:
-            run = _Run(conn, with_data=with_data)
-            checks, stopped = run.all(in_range, progress)
+        run = _Run(conn, with_data=with_data)
+        checks, stopped = run.all(in_range, progress)
+        left = tuple(sorted(_roles(conn) - roles))
     if stats_from is not None:
         checks = [_with_sizes(c, stats_from) for c in checks]
     return VerifyResult(tuple(checks), len(before), stopped,
-                        round((time.perf_counter() - start) * 1000), run.snapshots)
+                        round((time.perf_counter() - start) * 1000), run.snapshots, left)
+
+
+def _roles(conn: Conn) -> set[str]:
+    return {str(r[0]) for r in conn.execute("SELECT rolname FROM pg_catalog.pg_roles")}
 
 
 def _first_index(migrations: Sequence[Migration], version: str | None) -> int:
