@@ -115,3 +115,23 @@ def test_roles_the_migrations_create_are_named(pg_database: TestDatabase,
     finally:
         with pg_database.connect() as conn:
             conn.execute("DROP ROLE IF EXISTS verify_left_behind")
+
+
+def test_stats_from_says_what_the_lock_costs_in_production(pg_database: TestDatabase,
+                                                           tmp_path: Path) -> None:
+    write(tmp_path, "20240101_orders.sql", "CREATE TABLE orders (id bigint, total int);",
+          "DROP TABLE orders;")
+    write(tmp_path, "20240102_type.sql", "ALTER TABLE orders ALTER COLUMN total TYPE bigint;",
+          "ALTER TABLE orders ALTER COLUMN total TYPE int;")
+    with pg_database.connect() as conn:  # "production": the same table, with rows
+        conn.execute("CREATE TABLE orders (id bigint, total bigint)")
+        conn.execute("INSERT INTO orders SELECT g, g FROM generate_series(1, 5000) g")
+        conn.execute("ANALYZE orders")
+        size = conn.execute("SELECT pg_total_relation_size('orders')").fetchone()
+    assert size is not None
+    result = verify(pg_database.url, tmp_path, stats_from=pg_database.url)
+    (lock,) = result.migrations[1].locks or ()
+    assert (lock.relation, lock.mode, lock.rewritten, lock.size_bytes, lock.row_estimate) == (
+        "public.orders", "ACCESS EXCLUSIVE", True, size[0], 5000)
+    assert lock.describe() == (f"`ACCESS EXCLUSIVE` on `orders`, table rewritten "
+                               f"({size[0] / 1024:.1f} kB, ~5000 rows in production)")
