@@ -135,3 +135,24 @@ def test_stats_from_says_what_the_lock_costs_in_production(pg_database: TestData
         "public.orders", "ACCESS EXCLUSIVE", True, size[0], 5000)
     assert lock.describe() == (f"`ACCESS EXCLUSIVE` on `orders`, table rewritten "
                                f"({size[0] / 1024:.1f} kB, ~5000 rows in production)")
+
+
+def test_deferred_checks_fire_where_commit_would(pg_database: TestDatabase,
+                                                 tmp_path: Path) -> None:
+    """Up and down share a transaction in verify, not in production: the up's deferred
+    constraint checks must not leave the down 'pending trigger events'."""
+    write(tmp_path, "20240101_tables.sql",
+          "CREATE TABLE parent (id int PRIMARY KEY);\n"
+          "CREATE TABLE child (parent_id int REFERENCES parent DEFERRABLE INITIALLY DEFERRED);",
+          "DROP TABLE child; DROP TABLE parent;")
+    write(tmp_path, "20240102_rows.sql",
+          "INSERT INTO parent VALUES (1); INSERT INTO child VALUES (1);",
+          "ALTER TABLE child ADD COLUMN gone int; ALTER TABLE child DROP COLUMN gone;"
+          " DELETE FROM child; DELETE FROM parent;")
+    write(tmp_path, "20240103_orphan.sql", "INSERT INTO child VALUES (2);",
+          "DELETE FROM child WHERE parent_id = 2;")
+    result = verify(pg_database.url, tmp_path)
+    assert [c.verdict for c in result.migrations] == ["reversible", "reversible", "up-fails"]
+    error = result.migrations[2].error
+    assert error is not None and (error.section, error.sql, error.sqlstate) == (
+        "up", "COMMIT", "23503")

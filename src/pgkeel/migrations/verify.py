@@ -303,8 +303,9 @@ class _Run:
 
     def up(self, m: Migration, base: dict[str, Any], existing: Relations
            ) -> MigrationCheck | None:
-        """The up inside the open transaction, with its locks; None when it failed
-        (``base`` then holds the error: the transaction is rolled back)."""
+        """The up inside the open transaction; its time and locks go into ``base``.
+        Returns None, or the ``up-fails`` check when it failed (the transaction is then
+        rolled back)."""
         began = time.perf_counter()
         try:
             self.statements(m.up, "up")
@@ -485,6 +486,14 @@ class _Run:
         return locks
 
     def statements(self, section: Section, name: Literal["up", "down", "reapply"]) -> None:
+        """Run the statements of ``section``; raise ``_Failed`` for the first refused.
+
+        Inside a transaction the section ends as its COMMIT would: deferred constraints
+        are checked (``SET CONSTRAINTS ALL IMMEDIATE``; PostgreSQL docs, "SET
+        CONSTRAINTS"), so a failure is the section's, as with the runner, and the next
+        section meets no pending trigger events ("cannot ALTER TABLE ... because it has
+        pending trigger events") it would not meet after a real COMMIT.
+        """
         self.conn.execute(_RESET)
         for statement in section.statements:
             try:
@@ -495,9 +504,15 @@ class _Run:
                 else:
                     self.conn.execute(statement.sql.encode())
             except psycopg.Error as exc:
-                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
                 raise _Failed(StatementError(name, statement.index, statement.line,
-                                             statement.sql, first, exc.sqlstate)) from exc
+                                             statement.sql, _first(exc), exc.sqlstate)
+                              ) from exc
+        if self.conn.info.transaction_status == pq.TransactionStatus.INTRANS:
+            try:
+                self.conn.execute(b"SET CONSTRAINTS ALL IMMEDIATE")
+            except psycopg.Error as exc:
+                raise _Failed(StatementError(name, len(section.statements), None, "COMMIT",
+                                             _first(exc), exc.sqlstate)) from exc
 
     def rewritten(self, existing: Relations) -> tuple[str, ...]:
         now = relations(self.conn)
@@ -509,6 +524,10 @@ class _Run:
         if not self.conn.closed and \
                 self.conn.info.transaction_status != pq.TransactionStatus.IDLE:
             self.conn.execute(b"ROLLBACK")
+
+
+def _first(exc: psycopg.Error) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def _ms(began: float) -> int:
