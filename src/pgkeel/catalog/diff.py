@@ -299,6 +299,8 @@ class _Comparer:
         for a in added:
             self.add(kind, key(a), "added", parent=parent, parent_kind=parent_kind)
         for b, a in pairs:
+            if b == a:  # equal objects (and all they hold): nothing to walk
+                continue
             attrs = _attributes(meaning(b), meaning(a), skip) if meaning else _attributes(
                 b, a, skip)
             renamed = key(b) != key(a) and not (generated and generated(b) and generated(a))
