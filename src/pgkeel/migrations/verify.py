@@ -293,7 +293,9 @@ class _Run:
             self.rollback()
             raise
         if check is None:  # the down changed something: compare snapshots
-            return self.compared(m, base, existing), None
+            check = self.compared(m, base, existing)
+            return check, f"{m.path.name}: its up failed" if check.verdict == "up-fails" \
+                else None
         if check.verdict == "up-fails":
             return check, f"{m.path.name}: its up failed"
         self.conn.execute(b"COMMIT")
