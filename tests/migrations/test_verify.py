@@ -156,3 +156,12 @@ def test_deferred_checks_fire_where_commit_would(pg_database: TestDatabase,
     error = result.migrations[2].error
     assert error is not None and (error.section, error.sql, error.sqlstate) == (
         "up", "COMMIT", "23503")
+
+
+def test_from_applies_the_ones_before_unverified(pg_database: TestDatabase,
+                                                 tmp_path: Path) -> None:
+    result = verify(pg_database.url, history(tmp_path), from_version="20240103")
+    assert result.before == 2
+    assert [(c.version, c.verdict) for c in result.migrations] == [
+        ("20240103", "reversible"), ("20240104", "down-fails"),
+        ("20240105", "down-incomplete"), ("20240106", "no-down")]
