@@ -4,10 +4,10 @@ On a scratch database (:mod:`pgkeel.migrations.scratch`: created from a template
 dropped afterwards) every migration before the range is applied by the runner; then
 for each migration M of the range (DESIGN.md principle 3):
 
-1. the catalog is snapshotted (S0; the previous migration's S1), M's up runs in its
-   transaction and, before COMMIT, the locks it holds and the tables it rewrote are
-   read (:mod:`pgkeel.migrations._rehearse`); then S1;
-2. M's down runs; S2 must equal S0, otherwise each difference is a finding
+1. M's up runs in its transaction and, before COMMIT, the locks it holds and the
+   tables it rewrote are read (:mod:`pgkeel.migrations._rehearse`); the catalog
+   before it is S0, after it S1;
+2. M's down runs; the catalog (S2) must equal S0, otherwise each difference is a finding
    (:func:`pgkeel.catalog.diff.compare`: "column `orders.note` still exists after
    down");
 3. M's up runs again; the catalog must equal S1 (the down left nothing that blocks a
