@@ -28,7 +28,7 @@ def checklist_status(server_url: str | None, directory: Path) -> tuple[Status, s
     detail)`` when every migration is reversible, ``("fail", detail)`` naming the
     first ones that are not, and ``("not checked", reason)`` without a folder, without
     migrations, without a server, or when verification could not run (its error says
-    why). Raises nothing pgkeel raises on purpose.
+    why). Raises nothing pgkeel or psycopg raises: the checklist says it instead.
     """
     if not directory.is_dir():
         return "not checked", (f"no migrations folder ({directory}): nothing to verify; "
@@ -37,12 +37,15 @@ def checklist_status(server_url: str | None, directory: Path) -> tuple[Status, s
         return "not checked", ("the local cluster is not running, so there is no scratch "
                                "database to rehearse on: `pgkeel db start`, or run "
                                "`pgkeel migrate verify` against a server")
+    import psycopg
+
     from pgkeel.migrations.verify import verify
 
     try:
         result = verify(server_url, directory)
-    except PgkeelError as exc:
-        return "not checked", f"`pgkeel migrate verify` could not run: {exc}"
+    except (PgkeelError, psycopg.Error) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        return "not checked", f"`pgkeel migrate verify` could not run: {first}"
     total = len(result.migrations)
     if not total:
         return "not checked", f"{directory} holds no migration"
