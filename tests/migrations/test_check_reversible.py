@@ -42,3 +42,14 @@ def test_check_answers_reversibility_from_verify(pg_database: TestDatabase,
         "status": "fail",
         "detail": "1 of 2 migration(s) not reversible: 20240102_note.sql (down-incomplete); "
                   "`pgkeel migrate verify` shows what each down leaves behind"}
+
+
+def test_a_broken_folder_is_not_checked_saying_why(pg_database: TestDatabase,
+                                                   tmp_path: Path) -> None:
+    migrations = tmp_path / "migrations"
+    migrations.mkdir()
+    (migrations / "20240101_bad.sql").write_text("-- migrate:up\nBEGIN;\n-- migrate:down\n")
+    found = item(tmp_path, pg_database.url)
+    assert found["status"] == "not checked"
+    assert found["detail"].startswith("`pgkeel migrate verify` could not run: ")
+    assert "BEGIN in a migration" in found["detail"]
