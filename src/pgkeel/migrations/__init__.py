@@ -47,7 +47,7 @@ if TYPE_CHECKING:
         status,
         validate,
     )
-    from pgkeel.migrations.verify import MigrationCheck, VerifyResult
+    from pgkeel.migrations.verify_result import MigrationCheck, VerifyResult
 
 #: Each public name and the submodule that defines it.
 _HOMES = {
@@ -63,8 +63,8 @@ _HOMES = {
                      "UpResult", "baseline", "redo", "repair", "rollback", "up"), "runner"),
     **dict.fromkeys(("MigrationStatus", "StatusReport", "ValidateResult", "status",
                      "validate"), "status_report"),
-    # The function verify stays in its module: the name is the submodule's.
-    **dict.fromkeys(("MigrationCheck", "VerifyResult"), "verify"),
+    # The function verify stays in pgkeel.migrations.verify: the name is the submodule's.
+    **dict.fromkeys(("MigrationCheck", "VerifyResult"), "verify_result"),
 }
 
 __all__ = [

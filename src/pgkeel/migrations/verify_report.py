@@ -8,7 +8,12 @@ left, one for a statement that failed. :data:`RULES` describes the rule ids for 
 from __future__ import annotations
 
 from pgkeel.catalog.diff import Difference, Wording
-from pgkeel.migrations.verify import AFTER_DOWN, AFTER_REAPPLY, MigrationCheck, VerifyResult
+from pgkeel.migrations.verify_result import (
+    AFTER_DOWN,
+    AFTER_REAPPLY,
+    MigrationCheck,
+    VerifyResult,
+)
 from pgkeel.report.findings import Finding, RuleInfo, Severity
 
 __all__ = ["RULES", "findings"]
