@@ -54,7 +54,9 @@ _PARTS = {
                      "row_number() OVER (PARTITION BY attrelid ORDER BY attnum), "
                      "attnotnull, atthasdef, attidentity, attgenerated, attcollation, attacl",
                      "attrelid >= 16384 AND attnum > 0 AND NOT attisdropped"
-                     " AND r.relnamespace <> 99 AND r.relpersistence <> 't'"),
+                     " AND r.relnamespace <> 99 AND r.relpersistence <> 't'"
+                     # An index's columns are its pg_index row; a sequence's are fixed.
+                     " AND r.relkind NOT IN ('i', 'I', 'S')"),
     "pg_attrdef": ("adrelid::regclass, adnum, {adbin}",
                    "oid >= 16384"),
     "pg_constraint": ("conname, connamespace::regnamespace, contype, condeferrable, "
@@ -77,7 +79,9 @@ _PARTS = {
                 "oid >= 16384"),
     "pg_type": ("oid::regtype, typowner::regrole, typtype, typbasetype::regtype, typtypmod, "
                 "typnotnull, typdefault, typacl",
-                "oid >= 16384 AND typrelid = 0 AND typnamespace NOT IN (SELECT oid FROM "
+                # An array type follows its element type, which is hashed itself.
+                "oid >= 16384 AND typrelid = 0 AND typcategory <> 'A' AND "
+                "typnamespace NOT IN (SELECT oid FROM "
                 "pg_catalog.pg_namespace WHERE nspname ~ '^pg_(toast_)?temp_')"),
     "pg_enum": ("enumtypid::regtype, enumsortorder, enumlabel", "TRUE"),
     "pg_extension": ("extname, extowner::regrole, extnamespace::regnamespace, extversion",
