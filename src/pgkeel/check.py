@@ -16,7 +16,7 @@ Checklist item                           How pgkeel answers it
 ======================================== ==============================================
 Schema follows 3NF normalization         the rules declaring it (normal-form rules)
 All foreign keys have indexes            the rules declaring it
-Migrations are reversible (UP/DOWN)      not checked until ``pgkeel migrate verify``
+Migrations are reversible (UP/DOWN)      ``pgkeel migrate verify`` on a scratch database
 Constraints enforce data integrity       the rules declaring it
 Queries use indexes (verify with EXPLAIN) not checked until ``pgkeel explain``/``advise``
 Backup strategy documented and tested    a recent backup verified by restore (backup/)
@@ -83,9 +83,8 @@ CHECKLIST: tuple[_Item, ...] = (
     _Item(items.FK_INDEXES,
           scope="every foreign key has a valid, non-partial index leading with its columns"),
     _Item("Migrations are reversible (UP/DOWN)", rule_backed=False, not_checked=(
-        "needs `pgkeel migrate verify` (up, down, up on a scratch database), "
-        "not built yet; `pgkeel migrate status` already lists migrations without a down "
-        "section")),
+        "answered by `pgkeel migrate verify` (up, down, up on a scratch database) when "
+        "check is given the migrations folder (the CLI gives it when one exists)")),
     _Item(items.CONSTRAINTS,
           scope=("keys, types and constraints the rules read; whether NOT NULL, UNIQUE and "
                  "CHECK constraints match your domain rules needs review")),
@@ -256,8 +255,10 @@ def check(target: str | psycopg.Connection[Any], config: CheckConfig | None = No
     schema and extension members are never audited. With the project's ``settings``
     the items other features answer are filled in from them: "Migrations are safe to
     run" by linting the migrations folder against this database
-    (:mod:`pgkeel.lint.migration.run`), the backup item from the backups directory
-    (:mod:`pgkeel.backup.checklist`). Returns a :class:`CheckResult`.
+    (:mod:`pgkeel.lint.migration.run`), "Migrations are reversible" by verifying the
+    folder on a scratch database of the local cluster when it runs, else of the audited
+    server (:mod:`pgkeel.migrations.verify_checklist`), the backup item from the
+    backups directory (:mod:`pgkeel.backup.checklist`). Returns a :class:`CheckResult`.
 
     Raises ``ConfigError``/``ConnectError`` when ``target`` is a DSN that does not
     parse or connect, and ``DatabaseError`` when a catalog query fails.
@@ -271,7 +272,8 @@ def check(target: str | psycopg.Connection[Any], config: CheckConfig | None = No
                                        failures=failed)
         kept = audited(snap)
         rows = read_rows and _holds_rows(conn, kept)
-        features = _feature_answers(conn, snap.database, settings) if settings else {}
+        url = target if isinstance(target, str) else None
+        features = _feature_answers(conn, snap.database, settings, url) if settings else {}
     failures = tuple(sorted(set(failed)))
     ran = selected_rules(config, snap.server_version_num)
     answered = checklist(findings, ran, data_read=read_rows, data_failures=failures,
@@ -290,16 +292,24 @@ def check(target: str | psycopg.Connection[Any], config: CheckConfig | None = No
     )
 
 
-def _feature_answers(conn: psycopg.Connection[Any], database: str,
-                     settings: Settings) -> dict[str, tuple[ChecklistStatus, str]]:
+def _feature_answers(conn: psycopg.Connection[Any], database: str, settings: Settings,
+                     url: str | None) -> dict[str, tuple[ChecklistStatus, str]]:
     """``{item: (status, detail)}`` for the items that features other than the schema
-    rules answer, from the project's ``settings``."""
+    rules answer, from the project's ``settings``; ``url`` is the audited database's
+    (None when given a connection), the fallback server for verify's scratch database."""
     from pgkeel.backup.checklist import checklist_status as backup_status
     from pgkeel.lint.migration.config import lint_config
-    from pgkeel.lint.migration.run import CHECKLIST_ITEM, checklist_status
+    from pgkeel.lint.migration.run import CHECKLIST_ITEM as SAFE
+    from pgkeel.lint.migration.run import checklist_status as lint_status
+    from pgkeel.migrations.verify_checklist import ITEM as REVERSIBLE
+    from pgkeel.migrations.verify_checklist import checklist_status as verify_status
+    from pgkeel.target import local_cluster
 
     folder = settings.resolve(settings.migrations_dir)
+    cluster = local_cluster(settings)
+    server = cluster.url() if cluster.status().state == "running" else url
     return {
-        CHECKLIST_ITEM: checklist_status(conn, folder, lint_config(settings)),
+        REVERSIBLE: verify_status(server, folder),
+        SAFE: lint_status(conn, folder, lint_config(settings)),
         _BACKUP: backup_status(database, settings),
     }
