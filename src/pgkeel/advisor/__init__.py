@@ -1,7 +1,10 @@
-"""Query advice: workloads, index candidates, their evaluation and selection.
+"""Query optimisation: EXPLAIN that explains, the workload, index advice, N+1 findings.
 
-``pgkeel.advisor.indexes.advise_indexes`` is the entry point of ``pgkeel advise
-indexes``; the modules beside it each do one step (see their docstrings).
+Modules own one job each and are imported by their full path
+(``pgkeel.advisor.statements``, ``pgkeel.advisor.explain``, ...), so this package
+imports nothing itself.
 """
 
 from __future__ import annotations
+
+__all__: list[str] = []
