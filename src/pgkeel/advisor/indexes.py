@@ -132,6 +132,9 @@ def _prepare(conn: psycopg.Connection[Any], workload: Sequence[WorkloadQuery],
     for i, q in enumerate(workload):
         if q.label in bad:
             continue
+        if not any(name in tables for name in table_names(q.sql)):
+            skipped.append((q.label, "reads no user table"))
+            continue
         shapes[i] = query_shape(q.sql, tables)
         plans.append(PlanQuery(i, q.sql, param_count(q.sql)))
     return tables, shapes, plans

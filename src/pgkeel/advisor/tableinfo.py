@@ -65,6 +65,7 @@ FROM unnest(%s::text[]) AS n(input)
 JOIN pg_class c ON c.oid = to_regclass(n.input)
 JOIN pg_namespace ns ON ns.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p', 'm')
+  AND ns.nspname NOT IN ('pg_catalog', 'information_schema')
 """
 
 # C and POSIX sort bytewise, so a btree with the default operator class serves
@@ -106,7 +107,9 @@ def read_tables(conn: psycopg.Connection[Any], names: Iterable[str]) -> dict[str
     """Resolve ``names`` (as written in queries: ``orders``, ``app.orders``) to tables.
 
     Returns ``{name as given: TableInfo}`` for the names that are tables, partitioned
-    tables or materialized views (views, CTE names and unknown names are left out).
+    tables or materialized views outside ``pg_catalog`` and ``information_schema``
+    (views, CTE names, unknown names and system catalogs are left out, as Dexter
+    leaves them out).
     Four catalog queries whatever the number of tables. Raises ``psycopg.Error``
     when the catalog cannot be read.
     """

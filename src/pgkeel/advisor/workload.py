@@ -12,11 +12,15 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pglast
 from pglast import ast
 
 from pgkeel.errors import UsageError
+
+if TYPE_CHECKING:
+    from pgkeel.advisor.statements import Statement
 
 __all__ = ["WorkloadQuery", "from_statements", "parse_workload", "read_workload_file"]
 
@@ -106,18 +110,15 @@ def read_workload_file(path: Path) -> tuple[WorkloadQuery, ...]:
     return parse_workload(path.read_text(encoding="utf-8"), source=str(path))
 
 
-def from_statements(statements: Iterable[object]) -> tuple[WorkloadQuery, ...]:
+def from_statements(statements: Iterable[Statement]) -> tuple[WorkloadQuery, ...]:
     """The workload of pg_stat_statements entries: text as recorded, weight = calls.
 
-    ``statements`` are objects with ``query`` (str), ``calls`` (int) and ``queryid``
-    attributes (``pgkeel.advisor.statements.Statement``). Entries that are not a
-    single SELECT/INSERT/UPDATE/DELETE (utility statements, text pglast cannot parse,
-    such as a truncated query) are left out.
+    Entries that are not a single SELECT/INSERT/UPDATE/DELETE (utility statements,
+    EXPLAIN, text pglast cannot parse, such as a truncated query) are left out.
     """
     queries = []
     for st in statements:
-        text = str(getattr(st, "query", ""))
-        calls = float(getattr(st, "calls", 0) or 0)
+        text, calls = st.query, float(st.calls)
         try:
             raws = pglast.parse_sql(text)
         except pglast.parser.ParseError:
@@ -125,5 +126,5 @@ def from_statements(statements: Iterable[object]) -> tuple[WorkloadQuery, ...]:
         if len(raws) != 1 or not isinstance(raws[0].stmt, _KINDS) or calls <= 0:
             continue
         queries.append(WorkloadQuery(text.strip().rstrip(";"), calls,
-                                     f"queryid {getattr(st, 'queryid', '?')}"))
+                                     f"queryid {st.queryid}"))
     return tuple(queries)
