@@ -100,14 +100,19 @@ def build(conn: psycopg.Connection[Any], scale: float = 1.0) -> None:
 
 
 def best_set(conn: psycopg.Connection[Any]) -> tuple[str, ...]:
-    """The five indexes that serve ``workload.sql`` best (README.md says why).
+    """The five indexes that serve ``workload.sql`` best (README.md has the timings).
+
+    ``orders (customer_id)`` serves Q1 and Q2: with ~50 orders a customer, sorting
+    them for Q1 costs next to nothing, and ``(customer_id, created_at)`` measured
+    0.054 ms against 0.064 ms for Q1 at 4.4 times the size. The partial index serves
+    Q6 in 0.036 ms against 0.108 ms for ``(status, created_at)``, at 1/128 of the size.
 
     The products index takes ``text_pattern_ops`` only when ``products.name`` has a
     non-C collation (:func:`build` gives it one when the server has one).
     """
     collated = text_collation(conn) is not None
     return (
-        "CREATE INDEX ON orders (customer_id, created_at)",
+        "CREATE INDEX ON orders (customer_id)",
         "CREATE INDEX ON customers (lower(email))",
         "CREATE INDEX ON products (name text_pattern_ops)" if collated
         else "CREATE INDEX ON products (name)",

@@ -1,7 +1,7 @@
 -- The advisor benchmark's workload (benchmarks/advisor/README.md explains the traps).
 -- Each query's weight is its calls in the period the workload stands for.
 
--- Q1 and Q2 should share one index: orders (customer_id, created_at).
+-- Q1 and Q2 should share one index: orders (customer_id).
 -- weight: 400
 SELECT id, total FROM orders WHERE customer_id = 4242 ORDER BY created_at DESC LIMIT 20;
 -- weight: 200
