@@ -55,8 +55,10 @@ def parse_workload(text: str, *, source: str = "workload") -> tuple[WorkloadQuer
     try:
         raws = pglast.parse_sql(text)
     except pglast.parser.ParseError as exc:
-        line = data[: max(exc.location - 1, 0)].count(b"\n") + 1 if exc.location else None
-        raise UsageError(f"{source}: {exc.args[0]}", line=line,
+        # args: (message, 0-based byte offset of the error)
+        at = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else None
+        line = data[:at].count(b"\n") + 1 if at is not None else None
+        raise UsageError(str(exc.args[0]), path=source, line=line,
                          hint="fix the SQL; statements are separated by semicolons") from exc
     queries = []
     previous_end = 0
