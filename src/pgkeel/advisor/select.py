@@ -7,9 +7,11 @@ the lowest weighted total with as few indexes, and as little write overhead, as
 possible. Here: greedy forward selection (each step adds the option with the largest
 net gain: weighted cost saved minus its write cost), then backward pruning (drop any
 chosen index the others make redundant). An index counts only for queries whose
-plan uses it and whose cost it cuts by at least ``min_query_gain``; among options
-within 10 % of the best gain the smaller index wins (pganalyze_lint's objective: cost
-first with a tolerance of 0.1, then the rest; pganalyze/lint ``src/main.rs``).
+plan uses it and whose cost it cuts by at least ``min_query_gain``. Size is weighed
+as pganalyze's lexicographic goals weigh it (cost first, within a tolerance, then the
+rest; its docs, "Constraint Programming Model"): among options whose gain is within
+the floor (the least saving worth an index) of the best one, the smallest wins, since
+the extra saving of the larger one would not be worth an index of its own.
 """
 
 from __future__ import annotations
@@ -18,8 +20,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 __all__ = ["Option", "choose"]
-
-_TOLERANCE = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +74,7 @@ def choose(options: Sequence[Option], base: Mapping[int, float], weights: Mappin
         best_gain = max(g for g, _ in scored)
         if best_gain < floor or best_gain <= 0:
             break
-        close = [(o.size, o.key, o) for g, o in scored if g >= best_gain * (1 - _TOLERANCE)]
+        close = [(o.size, o.key, o) for g, o in scored if g >= best_gain - floor]
         pick = min(close)[2]
         chosen.append(pick)
         current = _total(chosen, base, weights, served)
