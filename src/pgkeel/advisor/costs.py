@@ -32,17 +32,20 @@ class _Rollback(Exception):
     """Leaves the transaction of a PREPARE-based generic plan."""
 
 
-def explain(conn: psycopg.Connection[Any], query: PlanQuery) -> dict[str, Any]:
-    """The top plan node of ``EXPLAIN (FORMAT JSON)`` for ``query`` (a dict).
+def explain(conn: psycopg.Connection[Any], query: PlanQuery, *,
+            verbose: bool = False) -> dict[str, Any]:
+    """The top plan node of ``EXPLAIN (FORMAT JSON)`` for ``query`` (a dict);
+    ``verbose`` adds each scan's ``Schema`` and output columns.
 
     ``conn`` must be in autocommit mode. Raises ``psycopg.Error`` when PostgreSQL
     cannot plan the query (a missing column, a syntax error).
     """
     body = sql.SQL(query.text)  # the workload's own text, as the user's server ran it
+    options = sql.SQL("VERBOSE, FORMAT JSON" if verbose else "FORMAT JSON")
     if not query.params:
-        row = conn.execute(sql.SQL("EXPLAIN (FORMAT JSON) {}").format(body)).fetchone()
+        row = conn.execute(sql.SQL("EXPLAIN ({}) {}").format(options, body)).fetchone()
     elif conn.info.server_version >= 160000:
-        row = conn.execute(sql.SQL("EXPLAIN (GENERIC_PLAN, FORMAT JSON) {}").format(body)
+        row = conn.execute(sql.SQL("EXPLAIN (GENERIC_PLAN, {}) {}").format(options, body)
                            ).fetchone()
     else:
         nulls = sql.SQL(", ").join([sql.SQL("NULL")] * query.params)
@@ -50,8 +53,8 @@ def explain(conn: psycopg.Connection[Any], query: PlanQuery) -> dict[str, Any]:
             with conn.transaction():
                 conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
                 conn.execute(sql.SQL("PREPARE pgkeel_advise AS {}").format(body))
-                row = conn.execute(sql.SQL("EXPLAIN (FORMAT JSON) EXECUTE pgkeel_advise({})")
-                                   .format(nulls)).fetchone()
+                row = conn.execute(sql.SQL("EXPLAIN ({}) EXECUTE pgkeel_advise({})")
+                                   .format(options, nulls)).fetchone()
                 conn.execute("DEALLOCATE pgkeel_advise")
                 raise _Rollback
         except _Rollback:
