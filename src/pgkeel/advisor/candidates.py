@@ -101,7 +101,6 @@ def _btree_keys(eq: Sequence[str], tail: Sequence[Sequence[str]]) -> Iterable[tu
 
 def _table_candidates(table: str, preds: list[Pred], scope: Scope, info: TableInfo,
                       trgm: bool) -> list[Candidate]:
-    cols = frozenset().union(*(p.columns for p in preds)) if preds else frozenset()
     eq = list(dict.fromkeys(p.element for p in preds if p.kind in ("eq", "join")))
     ranges = list(dict.fromkeys(p.element for p in preds if p.kind == "range"))
     tail: list[tuple[str, ...]] = [(r,) for r in ranges]
@@ -110,21 +109,19 @@ def _table_candidates(table: str, preds: list[Pred], scope: Scope, info: TableIn
         tail.append(order)
     out: list[Candidate] = []
     for keys in _btree_keys(eq, tail):
-        out.append(Candidate(table, keys, columns=cols))
+        out.append(Candidate(table, keys))
     for pred in preds:
         if pred.kind == "prefix" and (el := _pattern(pred, info)):
-            out.append(Candidate(table, (el,), columns=pred.columns))
-            out.extend(Candidate(table, (*keys, el), columns=cols)
+            out.append(Candidate(table, (el,)))
+            out.extend(Candidate(table, (*keys, el))
                        for keys in itertools.permutations(eq) if len(eq) <= 2 and keys)
         elif pred.kind == "trgm" and trgm:
-            out.append(Candidate(table, (f"{pred.element} gin_trgm_ops",), "gin",
-                                 columns=pred.columns))
+            out.append(Candidate(table, (f"{pred.element} gin_trgm_ops",), "gin"))
         elif pred.kind == "jsonb_path":
-            out.append(Candidate(table, (f"{pred.element} jsonb_path_ops",), "gin",
-                                 columns=pred.columns))
+            out.append(Candidate(table, (f"{pred.element} jsonb_path_ops",), "gin"))
         elif pred.kind in ("jsonb", "array"):
-            out.append(Candidate(table, (pred.element,), "gin", columns=pred.columns))
-    out.extend(_partials(table, preds, order, ranges, cols, info))
+            out.append(Candidate(table, (pred.element,), "gin"))
+    out.extend(_partials(table, preds, order, ranges, info))
     return out
 
 
@@ -137,7 +134,7 @@ def _rare(pred: Pred, info: TableInfo) -> bool:
 
 
 def _partials(table: str, preds: list[Pred], order: Sequence[str], ranges: Sequence[str],
-              cols: frozenset[str], info: TableInfo) -> list[Candidate]:
+              info: TableInfo) -> list[Candidate]:
     """Keys without the constant conjuncts, which move to the index predicate."""
     constants = [p for p in preds if p.constant is not None and p.kind in ("eq", "null")
                  and _rare(p, info)]
@@ -151,7 +148,7 @@ def _partials(table: str, preds: list[Pred], order: Sequence[str], ranges: Seque
     if order:
         tail.append(tuple(order))
     keys_list = list(_btree_keys(eq, tail)) or [(constants[0].element,)]
-    return [Candidate(table, keys, where=where, columns=cols) for keys in keys_list]
+    return [Candidate(table, keys, where=where) for keys in keys_list]
 
 
 def candidates_for(shape: QueryShape, tables: dict[str, TableInfo], *,

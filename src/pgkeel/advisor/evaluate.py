@@ -47,13 +47,14 @@ class Evaluator(Protocol):
 
     method: str
 
-    def baseline(self, queries: Sequence[PlanQuery]) -> dict[int, dict[str, Any]]:
-        """Plans without any candidate: ``{query index: top plan node}``."""
-        ...
-
     def measure(self, cand: Candidate, table_sql: str,
                 queries: Sequence[PlanQuery]) -> Measured:
         """Build or fake ``cand``, EXPLAIN ``queries``, undo. Raises psycopg.Error."""
+        ...
+
+    def measure_set(self, cands: Sequence[tuple[Candidate, str]],
+                    queries: Sequence[PlanQuery]) -> dict[int, float]:
+        """Costs of ``queries`` with every candidate of ``cands`` at once."""
         ...
 
 
@@ -76,11 +77,6 @@ class HypoEvaluator:
 
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self.conn = conn
-
-    def baseline(self, queries: Sequence[PlanQuery]) -> dict[int, dict[str, Any]]:
-        """See :class:`Evaluator`."""
-        self.conn.execute("SELECT hypopg_reset()")
-        return _plans(self.conn, queries)
 
     def measure(self, cand: Candidate, table_sql: str,
                 queries: Sequence[PlanQuery]) -> Measured:
@@ -121,7 +117,7 @@ class RealEvaluator:
         self.conn = conn
 
     def baseline(self, queries: Sequence[PlanQuery]) -> dict[int, dict[str, Any]]:
-        """See :class:`Evaluator`."""
+        """Plans on the copy before any candidate: ``{query index: top plan node}``."""
         return _plans(self.conn, queries)
 
     def _build(self, cand: Candidate, table_sql: str, name: str) -> None:

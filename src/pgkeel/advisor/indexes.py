@@ -30,7 +30,13 @@ import psycopg
 from pgkeel.advisor.candidates import Candidate, candidates_for
 from pgkeel.advisor.costs import PlanQuery, explain, rows_written, total_cost
 from pgkeel.advisor.coverage import covering_index
-from pgkeel.advisor.evaluate import HypoEvaluator, Measured, RealEvaluator, hypopg_installed
+from pgkeel.advisor.evaluate import (
+    Evaluator,
+    HypoEvaluator,
+    Measured,
+    RealEvaluator,
+    hypopg_installed,
+)
 from pgkeel.advisor.naming import index_name
 from pgkeel.advisor.scratch import scratch_copy
 from pgkeel.advisor.select import Option, choose
@@ -233,7 +239,7 @@ def advise_indexes(url: str, workload: Sequence[WorkloadQuery], *,
                        ("hypopg",) * use_hypo + ("scratch",) * bool(pending), plans)
 
 
-def _measure(ev: HypoEvaluator | RealEvaluator, cands: Sequence[Candidate],
+def _measure(ev: Evaluator, cands: Sequence[Candidate],
              tables: dict[str, TableInfo], shapes: dict[int, QueryShape],
              plans: list[PlanQuery], out: list[_Measured], say: Callable[[str], None]) -> None:
     for n, cand in enumerate(cands, 1):
