@@ -164,3 +164,26 @@ def test_verify_times_before_and_after_on_a_copy(shop: TestDatabase) -> None:
     with shop.connect() as conn:
         assert conn.execute("SELECT count(*) FROM pg_indexes WHERE indexname = "
                             "'customers_lower_email_idx'").fetchone() == (0,)
+
+
+def test_a_query_that_cannot_be_planned_is_skipped(shop: TestDatabase) -> None:
+    # With $n: on PostgreSQL 15 the generic plan comes from PREPARE, which a failing
+    # statement must not leave behind for the next one.
+    workload = parse_workload(
+        "SELECT id FROM orders WHERE nope = $1;\n"
+        "-- weight: 50\nSELECT id FROM orders WHERE customer_id = $1;\n", source="w")
+    advice = advise_indexes(shop.url, workload, hypopg=False)
+    assert advice.skipped == (("w:1", 'column "nope" does not exist'),)
+    assert [s.name for s in advice.suggestions] == ["orders_customer_id_idx"]
+
+
+def test_hypopg_without_a_scratch_copy_leaves_out_gin_only(shop: TestDatabase) -> None:
+    with shop.connect() as conn:
+        require_hypopg(conn, shop.cluster)
+    workload = parse_workload("\n".join(WORKLOAD.splitlines()[:12]), source="w")
+    with shop.connect():  # another session: PostgreSQL will not copy the database
+        advice = advise_indexes(shop.url, workload)
+    assert advice.methods == ("hypopg",)
+    (note,) = advice.notes
+    assert "GIN candidate(s) not evaluated" in note and "other sessions" in note
+    assert {frozenset({3, 5}), frozenset({7}), frozenset({9})} == set(_served(advice))

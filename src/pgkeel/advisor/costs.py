@@ -49,16 +49,19 @@ def explain(conn: psycopg.Connection[Any], query: PlanQuery, *,
                            ).fetchone()
     else:
         nulls = sql.SQL(", ").join([sql.SQL("NULL")] * query.params)
+        # PREPARE is not undone by ROLLBACK: deallocate whatever happens, so the next
+        # query can take the name.
+        conn.execute(sql.SQL("PREPARE pgkeel_advise AS {}").format(body))
         try:
             with conn.transaction():
                 conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
-                conn.execute(sql.SQL("PREPARE pgkeel_advise AS {}").format(body))
                 row = conn.execute(sql.SQL("EXPLAIN ({}) EXECUTE pgkeel_advise({})")
                                    .format(options, nulls)).fetchone()
-                conn.execute("DEALLOCATE pgkeel_advise")
                 raise _Rollback
         except _Rollback:
             pass
+        finally:
+            conn.execute("DEALLOCATE pgkeel_advise")
     assert row is not None
     document = row[0]
     return dict(document[0]["Plan"])

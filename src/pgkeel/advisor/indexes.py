@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pglast
@@ -44,7 +44,7 @@ from pgkeel.advisor.shape import QueryShape, param_count, query_shape, table_nam
 from pgkeel.advisor.tableinfo import TableInfo, read_tables
 from pgkeel.advisor.workload import WorkloadQuery
 from pgkeel.connect import connect
-from pgkeel.errors import UsageError
+from pgkeel.errors import DatabaseError, UsageError
 
 __all__ = ["IndexAdvice", "QueryEffect", "Suggestion", "advise_indexes"]
 
@@ -92,7 +92,8 @@ class IndexAdvice:
     ``skipped``: ``(label, reason)`` of queries that could not be planned;
     ``candidates``: how many were measured; ``covered``: ``(candidate, existing
     index)`` pairs left out because an index already serves them; ``methods``: the
-    evaluators used.
+    evaluators used; ``notes``: what could not be evaluated and why (GIN candidates
+    when HypoPG did the rest but no scratch copy could be made).
     """
 
     suggestions: tuple[Suggestion, ...]
@@ -103,6 +104,7 @@ class IndexAdvice:
     candidates: int
     covered: tuple[tuple[str, str], ...]
     methods: tuple[str, ...]
+    notes: tuple[str, ...] = ()
 
     @property
     def reduction(self) -> float:
@@ -183,8 +185,10 @@ def advise_indexes(url: str, workload: Sequence[WorkloadQuery], *,
     private to the session, real ones are built on a copy that is dropped.
 
     Raises ``UsageError`` when ``hypopg`` is True and the extension is missing, or no
-    query could be planned; ``DatabaseError``/``ConnectError`` when connecting or the
-    scratch copy fails (see :func:`~pgkeel.advisor.scratch.scratch_copy`).
+    query could be planned; ``DatabaseError``/``ConnectError`` when connecting fails,
+    or the scratch copy does (see :func:`~pgkeel.advisor.scratch.scratch_copy`)
+    while it was needed for btree candidates too (with HypoPG, only the GIN
+    candidates are then left out, and ``notes`` says so).
     """
     say = progress or (lambda _line: None)
     skipped: list[tuple[str, str]] = []
@@ -221,11 +225,21 @@ def advise_indexes(url: str, workload: Sequence[WorkloadQuery], *,
             _measure(hypo, [c for c in cands if c.method == "btree"], tables, shapes, plans,
                      measured, say)
     pending = [c for c in cands if not use_hypo or c.method != "btree"]
+    notes: list[str] = []
     with ExitStack() as stack:
         real: RealEvaluator | None = None
         if pending:
             say(f"copying the database to build {len(pending)} candidates for real")
-            scratch_url = stack.enter_context(scratch_copy(url))
+            try:
+                scratch_url = stack.enter_context(scratch_copy(url))
+            except DatabaseError as exc:
+                if not use_hypo:
+                    raise
+                # HypoPG answered for btree; only what it cannot fake is lost.
+                notes.append(f"{len(pending)} GIN candidate(s) not evaluated: {exc} — "
+                             f"fix: {exc.hint}")
+                pending = []
+        if pending:
             real = RealEvaluator(stack.enter_context(connect(scratch_url)))
             scratch_base = {i: total_cost(p) for i, p in real.baseline(plans).items()}
             start = len(measured)
@@ -234,9 +248,10 @@ def advise_indexes(url: str, workload: Sequence[WorkloadQuery], *,
                 # The copy has the source's statistics; scale in case plans differ.
                 m.measured.costs.update({q: c * base[q] / scratch_base[q] if scratch_base[q]
                                          else c for q, c in m.measured.costs.items()})
-        return _decide(measured, base, weights, shapes, written, page_cost, tables,
-                       workload, skipped, len(cands), min_total_gain, url, real,
-                       ("hypopg",) * use_hypo + ("scratch",) * bool(pending), plans)
+        advice = _decide(measured, base, weights, shapes, written, page_cost, tables,
+                         workload, skipped, len(cands), min_total_gain, url, real,
+                         ("hypopg",) * use_hypo + ("scratch",) * bool(pending), plans)
+    return replace(advice, notes=tuple(notes))
 
 
 def _measure(ev: Evaluator, cands: Sequence[Candidate],

@@ -24,6 +24,7 @@ app = typer.Typer(help="Advice from the workload: indexes.", no_args_is_help=Tru
 
 #: Statements read from pg_stat_statements for ``--workload stats``, by total time.
 STATS_LIMIT = 100
+_SHOWN = 5  # skipped queries listed in text output
 
 
 class OutputFormat(StrEnum):
@@ -150,8 +151,13 @@ def _print(advice: IndexAdvice, checked: Verification | None) -> None:
               f"{advice.cost_after:,.0f} (-{advice.reduction:.1%})")
     for cand, existing in advice.covered:
         out.print(f"already covered by {escape(existing)}: {escape(cand)}")
-    for label, why in advice.skipped:
+    for label, why in advice.skipped[:_SHOWN]:
         out.print(f"skipped {escape(label)}: {escape(why)}")
+    if len(advice.skipped) > _SHOWN:
+        out.print(f"skipped {len(advice.skipped) - _SHOWN} more queries (--format json lists "
+                  "them)")
+    for line in advice.notes:
+        out.print(f"note: {escape(line)}")
     if checked is not None:
         _print_verification(checked)
 
