@@ -24,12 +24,14 @@ def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 def test_file_workload_text_and_migration(shop: TestDatabase, tmp_path: Path) -> None:
     (tmp_path / "w.sql").write_text(LOOKUP)
-    done = _run("--workload", "w.sql", "--hypopg", "off", "--write-migration", "-d", shop.url,
-                cwd=tmp_path)
+    done = _run("--workload", "w.sql", "--hypopg", "off", "--write-migration", "--verify",
+                "-d", shop.url, cwd=tmp_path)
     assert done.returncode == 1, done.stderr
     assert ('CREATE INDEX CONCURRENTLY "customers_lower_email_idx" ON "public"."customers" '
             "((lower(email)));") in done.stdout
     assert "serves w.sql:2 (weight 50)" in done.stdout
+    assert "Measured on a scratch copy (median ms)" in done.stdout
+    assert "Weighted workload time:" in done.stdout
     (migration,) = (tmp_path / "migrations").glob("*_add_advised_indexes.sql")
     assert "-- migrate:up transaction:false" in migration.read_text()
     assert 'DROP INDEX CONCURRENTLY IF EXISTS "public"."customers_lower_email_idx";' in \

@@ -49,8 +49,9 @@ def checklist_status(conn: psycopg.Connection[Any], config: CheckConfig | None =
     or holds no query on a user table yet; ``pass`` when no plan filters a large table
     sequentially; ``warn`` naming up to three such queries otherwise. ``config`` is
     accepted for the checklist's common signature; no setting applies yet. Raises
-    ``psycopg.Error`` only for catalog failures (a query that cannot be planned is
-    passed over).
+    nothing for PostgreSQL's refusals: a workload that cannot be read makes the item
+    ``not checked`` with PostgreSQL's reason, a query that cannot be planned is
+    passed over.
     """
     del config
     status = statements_status(conn)
@@ -58,9 +59,14 @@ def checklist_status(conn: psycopg.Connection[Any], config: CheckConfig | None =
         return "not checked", ("the workload comes from pg_stat_statements, which is not "
                                f"usable here: {'; then '.join(status.steps)}; or run "
                                "`pgkeel advise indexes --workload FILE.sql`")
-    workload = from_statements(read_statements(conn, order="total", limit=WORKLOAD_LIMIT))
-    names = {q.label: table_names(q.sql) for q in workload}
-    tables = read_tables(conn, set().union(*names.values()) if names else set())
+    try:
+        workload = from_statements(read_statements(conn, order="total",
+                                                   limit=WORKLOAD_LIMIT))
+        names = {q.label: table_names(q.sql) for q in workload}
+        tables = read_tables(conn, set().union(*names.values()) if names else set())
+    except psycopg.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return "not checked", f"the workload could not be read: {first}"
     large = {(t.schema, t.name) for t in tables.values() if t.rows >= LARGE_TABLE_ROWS}
     planned, slow = 0, []
     for i, q in enumerate(workload):

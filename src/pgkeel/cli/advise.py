@@ -149,6 +149,10 @@ def _print(advice: IndexAdvice, checked: Verification | None) -> None:
                       f"{q.cost_before:,.1f} -> {q.cost_after:,.1f} (-{cut:.0%})")
     out.print(f"\nWorkload estimated cost (weighted): {advice.cost_before:,.0f} -> "
               f"{advice.cost_after:,.0f} (-{advice.reduction:.1%})")
+    for q in advice.queries:
+        if q.cost_after > q.cost_before * 1.01:
+            out.print(f"costlier with these indexes: {escape(q.label)} "
+                      f"({q.cost_before:,.1f} -> {q.cost_after:,.1f})")
     for cand, existing in advice.covered:
         out.print(f"already covered by {escape(existing)}: {escape(cand)}")
     for label, why in advice.skipped[:_SHOWN]:
