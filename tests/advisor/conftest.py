@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from advisor_helpers import dataset
 
 from pgkeel.connect import connect
 from pgkeel.testing import TestCluster, TestDatabase
-from advisor_helpers import dataset
 
 #: 5 % of the benchmark: 50 k orders, 10 k customers, 5 k products, 15 k events.
 SCALE = 0.05
