@@ -2,7 +2,8 @@
 
 Builds ``dataset.py``'s database (about 1.6 M rows at ``--scale 1``) in a throwaway
 cluster, runs ``advise_indexes`` on ``workload.sql`` (with HypoPG when the server
-offers it, unless ``--no-hypopg``), then scores the advisor's set against the best
+offers it, unless ``--no-hypopg``; with HypoPG also a Dexter-style advisor,
+``dexter_like.py``, for comparison), then scores the advisor's set against the best
 set (``score.py``) twice: by the planner's estimated costs (deterministic; the CI
 test ``tests/advisor/test_benchmark.py`` runs this variant at a small scale) and by
 measured median execution times. Prints both scores, index counts and sizes, the
@@ -23,6 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 import dataset  # this directory, put on the path above
+import dexter_like
 import score
 
 from pgkeel.advisor.indexes import advise_indexes
@@ -64,12 +66,19 @@ def main() -> None:
         advice = advise_indexes(url, workload, hypopg=hypo)
         advise_s = time.perf_counter() - started
         mine = [s.create for s in advice.suggestions]
+        dexter: list[str] = []
+        if hypo:
+            with connect(url) as conn:
+                dexter = dexter_like.dexter_like(conn, workload)
         report = {}
+        sets = {"none": [], "best": list(best), "advisor": mine}
+        if hypo:
+            sets["dexter-like"] = dexter
         with connect(url) as conn:
             for variant, measure in (("cost", score.costs), ("time", score.timings)):
                 fig = {}
                 sizes = {}
-                for label, stmts in (("none", []), ("best", best), ("advisor", mine)):
+                for label, stmts in sets.items():
                     with score.built(conn, stmts) as size:
                         fig[label] = (measure(conn, workload) if variant == "cost"
                                       else score.timings(conn, workload, args.runs))
@@ -78,8 +87,9 @@ def main() -> None:
     print(f"PostgreSQL {args.pg}, scale {args.scale}: {rows[0] if rows else '?'} rows loaded "
           f"in {load_s:.1f} s; advisor ({'/'.join(advice.methods)}) took {advise_s:.1f} s, "
           f"{advice.candidates} candidates")
-    for stmt in mine:
-        print(f"  advisor: {stmt}")
+    for label in ("advisor", "dexter-like"):
+        for stmt in sets.get(label, ()):
+            print(f"  {label}: {stmt}")
     for variant, (fig, sizes) in report.items():
         totals = {k: score.weighted(workload, v) for k, v in fig.items()}
         value = score.score(totals["none"], totals["best"], totals["advisor"])
@@ -88,6 +98,10 @@ def main() -> None:
               f"best {totals['best']:,.1f} ({len(best)} indexes, "
               f"{sizes['best'] / 2**20:.1f} MiB)  advisor {totals['advisor']:,.1f} "
               f"({len(mine)} indexes, {sizes['advisor'] / 2**20:.1f} MiB)")
+        if "dexter-like" in totals:
+            other = score.score(totals["none"], totals["best"], totals["dexter-like"])
+            print(f"      dexter-like: score {other:.3f}, {totals['dexter-like']:,.1f} {unit} "
+                  f"({len(dexter)} indexes, {sizes['dexter-like'] / 2**20:.1f} MiB)")
         cost_none, cost_mine = report["cost"][0]["none"], report["cost"][0]["advisor"]
         for n, (q, before, after) in enumerate(zip(workload, fig["none"], fig["advisor"],
                                                    strict=True)):
