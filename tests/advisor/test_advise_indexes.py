@@ -187,3 +187,17 @@ def test_hypopg_without_a_scratch_copy_leaves_out_gin_only(shop: TestDatabase) -
     (note,) = advice.notes
     assert "GIN candidate(s) not evaluated" in note and "other sessions" in note
     assert {frozenset({3, 5}), frozenset({7}), frozenset({9})} == set(_served(advice))
+
+
+def test_updates_cost_only_when_they_cannot_be_hot(shop: TestDatabase) -> None:
+    workload = parse_workload(
+        "-- weight: 30\nSELECT count(*) FROM orders WHERE customer_id = 5;\n"
+        "-- weight: 100000\nUPDATE orders SET total = 1 WHERE id = 7;\n", source="w")
+    # `total` is in no index: the update is HOT and adds no entry to a new index.
+    hot = advise_indexes(shop.url, workload, hypopg=False)
+    assert [(s.name, s.write_cost) for s in hot.suggestions] == [("orders_customer_id_idx", 0)]
+    with shop.connect() as conn:
+        conn.execute("CREATE INDEX orders_total ON orders (total)")
+    # Now every update writes a new entry into every index, the candidate's too.
+    cold = advise_indexes(shop.url, workload, hypopg=False)
+    assert cold.suggestions == ()

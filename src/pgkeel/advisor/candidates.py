@@ -30,7 +30,6 @@ selection to decide.
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
@@ -168,12 +167,6 @@ def candidates_for(shape: QueryShape, tables: dict[str, TableInfo], *,
         for table, preds in by_table.items():
             info = tables[table]
             for cand in _table_candidates(table, preds, scope, info, trgm):
-                seen.setdefault(replace(cand, columns=_mentioned(cand, info)))
+                text = " ".join((*cand.elements, cand.where or ""))
+                seen.setdefault(replace(cand, columns=info.mentioned(text)))
     return list(seen)
-
-
-def _mentioned(cand: Candidate, info: TableInfo) -> frozenset[str]:
-    text = " ".join((*cand.elements, cand.where or ""))
-    words = set(re.findall(r'"((?:[^"]|"")+)"|([A-Za-z_][A-Za-z0-9_$]*)', text))
-    names = {quoted.replace('""', '"') or bare for quoted, bare in words}
-    return frozenset(c for c in info.columns if c in names)

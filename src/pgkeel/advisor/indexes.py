@@ -160,15 +160,18 @@ def _baseline(conn: psycopg.Connection[Any], plans: list[PlanQuery],
     return out
 
 
-def _write_cost(cand: Candidate, shapes: dict[int, QueryShape], written: dict[int, float],
-                weights: dict[int, float], page_cost: float) -> float:
-    per_row = page_cost
+def _write_cost(cand: Candidate, info: TableInfo, shapes: dict[int, QueryShape],
+                written: dict[int, float], weights: dict[int, float], page_cost: float
+                ) -> float:
+    # An UPDATE stays HOT, adding no index entry, unless it changes a column some index
+    # reads: one of the candidate's, or one an existing index reads.
+    breakers = cand.columns | info.indexed_columns
     total = 0.0
     for q, shape in shapes.items():
         if shape.write_table != cand.table or q not in written:
             continue
-        if shape.kind == "insert" or (shape.kind == "update" and cand.columns & shape.updated):
-            total += weights[q] * written[q] * per_row
+        if shape.kind == "insert" or (shape.kind == "update" and breakers & shape.updated):
+            total += weights[q] * written[q] * page_cost
     return total
 
 
@@ -286,7 +289,8 @@ def _decide(measured: list[_Measured], base: dict[int, float], weights: dict[int
             covered.append((m.cand.sql(tables[m.cand.table].qualified), hit))
             continue
         options.append(Option(key, m.measured.costs, m.measured.used, m.measured.size,
-                              _write_cost(m.cand, shapes, written, weights, page_cost)))
+                              _write_cost(m.cand, tables[m.cand.table], shapes, written,
+                                          weights, page_cost)))
     chosen = choose(options, base, weights, min_total_gain=min_total_gain)
     picked = [(measured[o.key], o) for o in chosen]
     pairs = [(m.cand, tables[m.cand.table].qualified) for m, _ in picked]

@@ -8,6 +8,7 @@ indexes (their definitions as ``pg_get_indexdef`` prints them).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,6 +51,18 @@ class TableInfo:
     rows: float
     columns: dict[str, Column] = field(default_factory=dict)
     indexes: tuple[ExistingIndex, ...] = ()
+
+    def mentioned(self, text: str) -> frozenset[str]:
+        """The columns of this table that ``text`` (SQL) names, quoted or bare."""
+        words = re.findall(r'"((?:[^"]|"")+)"|([A-Za-z_][A-Za-z0-9_$]*)', text)
+        names = {quoted.replace('""', '"') or bare for quoted, bare in words}
+        return frozenset(c for c in self.columns if c in names)
+
+    @property
+    def indexed_columns(self) -> frozenset[str]:
+        """Columns some existing index reads (key, expression or predicate)."""
+        return frozenset().union(*(self.mentioned(ix.definition.split(" USING ", 1)[-1])
+                                   for ix in self.indexes))
 
     @property
     def qualified(self) -> str:
