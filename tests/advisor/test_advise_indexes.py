@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from advisor_helpers import require_hypopg
+from advisor_helpers import require_hypopg, shop_fixture, shop_template_fixture  # noqa: F401
 
 from pgkeel.advisor.indexes import IndexAdvice, advise_indexes
 from pgkeel.advisor.migration import write_index_migration

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from advisor_helpers import shop_fixture, shop_template_fixture  # noqa: F401
 
 from pgkeel.advisor.candidates import candidates_for
 from pgkeel.advisor.shape import query_shape, table_names

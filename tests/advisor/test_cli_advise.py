@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import psycopg
+from advisor_helpers import shop_fixture, shop_template_fixture  # noqa: F401
 
 from pgkeel.testing import TestDatabase
 
