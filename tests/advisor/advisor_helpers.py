@@ -48,8 +48,9 @@ SCALE = 0.05
 
 @pytest.fixture(scope="session", name="shop_template")
 def shop_template_fixture(pg_cluster: TestCluster) -> str:
-    """A database holding the advisor benchmark's tables at :data:`SCALE`."""
-    name = pg_cluster.create_database("advisor_shop_template")
+    """A database holding the advisor benchmark's tables at :data:`SCALE` (one per
+    module that imports the fixture: pytest scopes an imported fixture per module)."""
+    name = pg_cluster.create_database()
     with connect(pg_cluster.url(name)) as conn:
         dataset.build(conn, SCALE)
     return name
