@@ -24,6 +24,7 @@ COMMANDS = (
     ("rules", "List every rule check runs (id, severity, checklist item, opt-in, summary)."),
     ("db", "Manage the project's local PostgreSQL cluster (.pgkeel/pgdata)."),
     ("migrate", "Apply, roll back, check and repair SQL migrations."),
+    ("advise", "Advice from the workload: indexes."),
 )
 
 _OPTIONS = (
