@@ -274,6 +274,16 @@ def _measure(ev: Evaluator, cands: Sequence[Candidate],
 
 
 
+def _uncovered(chosen: list[Option], measured: list[_Measured]) -> list[Option]:
+    """``chosen`` without any index another chosen one covers (widest first kept)."""
+    kept: list[Option] = []
+    for opt in sorted(chosen, key=lambda o: -len(measured[o.key].cand.elements)):
+        others = [(str(k.key), measured[k.key].measured.definition) for k in kept]
+        if covering_index(measured[opt.key].measured.definition, others) is None:
+            kept.append(opt)
+    return [o for o in chosen if o in kept]
+
+
 def _decide(measured: list[_Measured], base: dict[int, float], weights: dict[int, float],
             shapes: dict[int, QueryShape], written: dict[int, float], page_cost: float,
             tables: dict[str, TableInfo], workload: Sequence[WorkloadQuery],
@@ -291,7 +301,8 @@ def _decide(measured: list[_Measured], base: dict[int, float], weights: dict[int
         options.append(Option(key, m.measured.costs, m.measured.used, m.measured.size,
                               _write_cost(m.cand, tables[m.cand.table], shapes, written,
                                           weights, page_cost)))
-    chosen = choose(options, base, weights, min_total_gain=min_total_gain)
+    chosen = _uncovered(choose(options, base, weights, min_total_gain=min_total_gain),
+                        measured)
     picked = [(measured[o.key], o) for o in chosen]
     pairs = [(m.cand, tables[m.cand.table].qualified) for m, _ in picked]
     if not pairs:
