@@ -10,14 +10,14 @@ plain columns; pganalyze's Indexing Engine orders equality columns first (its do
   without a sort);
 - the ORDER BY elements alone;
 - ``LIKE 'abc%'``: the column with ``text_pattern_ops`` (``varchar_pattern_ops``,
-  ``bpchar_pattern_ops``) unless its collation is C (PostgreSQL docs 11.10, "Operator
-  Classes and Operator Families");
+  ``bpchar_pattern_ops``) unless its collation is C (PostgreSQL docs, "Operator Classes and
+  Operator Families");
 - GIN: ``jsonb_path_ops`` for jsonb ``@>``, the default ``jsonb_ops`` for ``?``,
-  ``?|``, ``?&``, the array default for ``@>``/``&&`` (docs 8.14.4 "jsonb Indexing",
-  65.4 "GIN Indexes"), and ``gin_trgm_ops`` for infix LIKE/ILIKE when pg_trgm is
-  installed (docs F.35 pg_trgm, "Index Support");
+  ``?|``, ``?&``, the array default for ``@>``/``&&`` (docs, "jsonb Indexing" and
+  "GIN Indexes"), and ``gin_trgm_ops`` for infix LIKE/ILIKE when pg_trgm is
+  installed (docs, pg_trgm, "Index Support");
 - partial variants: the same keys without the constant conjuncts, which move to the
-  index's WHERE (docs 11.8 "Partial Indexes"): ``IS [NOT] NULL`` and boolean tests,
+  index's WHERE (docs, "Partial Indexes"): ``IS [NOT] NULL`` and boolean tests,
   and equality with a value ``pg_stats`` lists among the most common values with a
   frequency of at most 5 % (a rare value of a column whose values repeat, as
   ``status = 'pending'``; the threshold the pg_qualstats/PoWA and pganalyze notes

@@ -68,7 +68,8 @@ def explain(conn: psycopg.Connection[Any], query: PlanQuery, *,
 
 
 def total_cost(plan: dict[str, Any]) -> float:
-    """The planner's total cost of the whole plan (arbitrary units, docs 19.7.2)."""
+    """The planner's total cost of the whole plan, in its arbitrary units (docs,
+    "Planner Cost Constants")."""
     return float(plan["Total Cost"])
 
 

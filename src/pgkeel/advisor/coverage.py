@@ -5,7 +5,7 @@ indexes, ``hypopg_get_indexdef`` or ``pg_get_indexdef`` of the built candidate),
 parsed with pglast. A btree index covers a candidate with the same predicate whose
 elements (with operator class and order) are a prefix of its own (the rule PgHero's
 ``index_covers?`` and Dexter apply to plain columns); a GIN index covers a candidate
-whose elements it all has (GIN searches any of its columns, docs 11.3).
+whose elements it all has (GIN searches any of its columns; docs, "Multicolumn Indexes").
 """
 
 from __future__ import annotations

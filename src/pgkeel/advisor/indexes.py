@@ -9,11 +9,12 @@ workload (:mod:`.select`), then cost the chosen set together.
 
 Write cost: PostgreSQL adds an entry to every index of a table for each row an
 INSERT writes, and for each row an UPDATE writes unless the update is HOT, which
-needs that no indexed column changes (docs 65.7, "Heap-Only Tuples"). Each such
+needs that no indexed column changes (docs, "Heap-Only Tuples (HOT)"). Each such
 entry is charged ``random_page_cost``: one leaf page found and dirtied, which the
-planner prices as it prices the leaf page of a one-row index lookup (docs 19.7.2).
+planner prices as it prices the leaf page of a one-row index lookup (docs,
+"Planner Cost Constants").
 GIN is charged the same: with ``fastupdate`` (the default) new entries go to a
-pending list and are merged in bulk (docs 65.4.4.1, "GIN Fast Update Technique").
+pending list and are merged in bulk (docs, "GIN Fast Update Technique").
 DELETE adds no entries (VACUUM removes the dead ones).
 """
 

@@ -1,6 +1,6 @@
 """Names for suggested indexes, in PostgreSQL's own style (``table_col1_col2_idx``,
 as ``ChooseIndexName`` in src/backend/commands/indexcmds.c builds them), cut to
-the 63-byte identifier limit (docs 4.1.1) and never one the schema uses."""
+the 63-byte identifier limit (docs, "Identifiers and Key Words") and never one the schema uses."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A scratch copy of a database: ``CREATE DATABASE ... TEMPLATE`` (docs 23.3,
+"""A scratch copy of a database: ``CREATE DATABASE ... TEMPLATE`` (docs,
 "Template Databases"), dropped afterwards whatever happens.
 
 PostgreSQL copies a template only while nobody else is connected to it: the caller

@@ -7,7 +7,8 @@ the lowest weighted total with as few indexes, and as little write overhead, as
 possible. Here: greedy forward selection (each step adds the option with the largest
 net gain: weighted cost saved minus its write cost), then backward pruning (drop any
 chosen index the others make redundant). An index counts only for queries whose
-plan uses it and whose cost it cuts by at least ``min_query_gain``. Size is weighed
+plan uses it and whose cost it cuts by at least ``min_query_gain`` (10 %; Dexter asks
+50 % of each query alone, a workload-level choice can take less). Size is weighed
 as pganalyze's lexicographic goals weigh it (cost first, within a tolerance, then the
 rest; its docs, "Constraint Programming Model"): among options whose gain is within
 the floor (the least saving worth an index) of the best one, the smallest wins, since

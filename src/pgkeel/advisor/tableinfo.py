@@ -82,7 +82,7 @@ WHERE c.relkind IN ('r', 'p', 'm')
 """
 
 # C and POSIX sort bytewise, so a btree with the default operator class serves
-# LIKE 'prefix%' only under them (PostgreSQL docs 11.10, "Operator Classes and
+# LIKE 'prefix%' only under them (PostgreSQL docs, "Operator Classes and
 # Operator Families"); an ICU collation never does.
 _COLUMNS = """
 SELECT a.attrelid::bigint, a.attname, format_type(a.atttypid, a.atttypmod), t.typname,
