@@ -18,7 +18,7 @@ Schema follows 3NF normalization         the rules declaring it (normal-form rul
 All foreign keys have indexes            the rules declaring it
 Migrations are reversible (UP/DOWN)      ``pgkeel migrate verify`` on a scratch database
 Constraints enforce data integrity       the rules declaring it
-Queries use indexes (verify with EXPLAIN) not checked until ``pgkeel explain``/``advise``
+Queries use indexes (verify with EXPLAIN) the workload's plans (pgkeel.advisor.checklist)
 Backup strategy documented and tested    a recent backup verified by restore (backup/)
 Seed data available for development      not checked until ``pgkeel seed``
 Row Level Security is strict             the rules declaring it
@@ -60,6 +60,9 @@ __all__ = ["CHECKLIST", "CheckResult", "ChecklistItem", "ChecklistStatus", "chec
 
 ChecklistStatus = Literal["pass", "warn", "fail", "not checked"]
 
+QUERIES_USE_INDEXES = "Queries use indexes (verify with EXPLAIN)"
+BACKUP_TESTED = "Backup strategy documented and tested"
+
 
 @dataclass(frozen=True, slots=True)
 class _Item:
@@ -68,8 +71,6 @@ class _Item:
     not_checked: str = ""
     rule_backed: bool = True
 
-
-_BACKUP = "Backup strategy documented and tested"
 
 #: The skill's checklist, in its order, then pgkeel's RLS and migration-safety items:
 #: what a pass covers, or
@@ -88,10 +89,9 @@ CHECKLIST: tuple[_Item, ...] = (
     _Item(items.CONSTRAINTS,
           scope=("keys, types and constraints the rules read; whether NOT NULL, UNIQUE and "
                  "CHECK constraints match your domain rules needs review")),
-    _Item("Queries use indexes (verify with EXPLAIN)", rule_backed=False, not_checked=(
-        "needs `pgkeel explain` / `pgkeel advise` (EXPLAIN plans of your workload), "
-        "not built yet")),
-    _Item(_BACKUP, rule_backed=False, not_checked=(
+    _Item(QUERIES_USE_INDEXES, rule_backed=False, not_checked=(
+        "answered from the workload's EXPLAIN plans (pgkeel.advisor.checklist)")),
+    _Item(BACKUP_TESTED, rule_backed=False, not_checked=(
         "needs the project's settings (its [backup] directory): `pgkeel check` passes "
         "them, check(..., settings=...) from Python")),
     _Item("Seed data available for development", rule_backed=False, not_checked=(
@@ -273,7 +273,7 @@ def check(target: str | psycopg.Connection[Any], config: CheckConfig | None = No
         kept = audited(snap)
         rows = read_rows and _holds_rows(conn, kept)
         url = target if isinstance(target, str) else None
-        features = _feature_answers(conn, snap.database, settings, url) if settings else {}
+        features = _feature_answers(conn, snap.database, config, settings, url)
     failures = tuple(sorted(set(failed)))
     ran = selected_rules(config, snap.server_version_num)
     answered = checklist(findings, ran, data_read=read_rows, data_failures=failures,
@@ -292,11 +292,18 @@ def check(target: str | psycopg.Connection[Any], config: CheckConfig | None = No
     )
 
 
-def _feature_answers(conn: psycopg.Connection[Any], database: str, settings: Settings,
+def _feature_answers(conn: psycopg.Connection[Any], database: str,
+                     config: CheckConfig | None, settings: Settings | None,
                      url: str | None) -> dict[str, tuple[ChecklistStatus, str]]:
     """``{item: (status, detail)}`` for the items that features other than the schema
-    rules answer, from the project's ``settings``; ``url`` is the audited database's
-    (None when given a connection), the fallback server for verify's scratch database."""
+    rules answer: the workload's plans always, the rest from the project's ``settings``
+    (none without them); ``url`` is the audited database's (None when given a
+    connection), the fallback server for verify's scratch database."""
+    from pgkeel.advisor.checklist import checklist_status as queries_status
+
+    answers = {QUERIES_USE_INDEXES: queries_status(conn, config)}
+    if settings is None:
+        return answers
     from pgkeel.backup.checklist import checklist_status as backup_status
     from pgkeel.lint.migration.config import lint_config
     from pgkeel.lint.migration.run import CHECKLIST_ITEM as SAFE
@@ -308,8 +315,8 @@ def _feature_answers(conn: psycopg.Connection[Any], database: str, settings: Set
     folder = settings.resolve(settings.migrations_dir)
     cluster = local_cluster(settings)
     server = cluster.url() if cluster.status().state == "running" else url
-    return {
+    return answers | {
         REVERSIBLE: verify_status(server, folder),
         SAFE: lint_status(conn, folder, lint_config(settings)),
-        _BACKUP: backup_status(database, settings),
+        BACKUP_TESTED: backup_status(database, settings),
     }

@@ -7,12 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from test_nplus1 import SCHEMA, _n_plus_one_app
 from typer.testing import CliRunner
 
 from pgkeel.cli import app
 from pgkeel.testing import TestDatabase
-
-from .test_nplus1 import SCHEMA, _n_plus_one_app
 
 runner = CliRunner()
 

@@ -6,14 +6,13 @@ import pglast
 import psycopg
 import pytest
 from psycopg import errors as pgerrors
+from test_plan_rule_examples import needs, run_example
 
 from pgkeel.advisor.explain import explain
 from pgkeel.advisor.plan_rules.memory import work_mem_for
 from pgkeel.errors import Refused, UsageError
 from pgkeel.lint import registry
 from pgkeel.testing import TestDatabase
-
-from .test_plan_rule_examples import needs, run_example
 
 _TABLE = ("CREATE TABLE item (id int PRIMARY KEY, owner int NOT NULL, note text);"
           "CREATE SEQUENCE item_seq;"

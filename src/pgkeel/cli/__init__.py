@@ -14,6 +14,7 @@ from rich.markup import escape
 
 from pgkeel import __version__
 from pgkeel.cli import (
+    advise,
     backup,
     check,
     db,
@@ -64,6 +65,7 @@ migrate.app.command("verify")(migrate_verify.verify_command)
 migrate.app.command("drift")(migrate_drift.drift_command)
 app.add_typer(migrate.app, name="migrate")
 app.add_typer(backup.app, name="backup")
+app.add_typer(advise.app, name="advise")
 app.command("connect")(reach.connect_command)
 app.command("check")(check.check_command)
 app.command("inspect")(inspect.inspect_command)
