@@ -15,7 +15,7 @@ Checklist item                           How pgkeel answers it
 ======================================== ==============================================
 Schema follows 3NF normalization         the rules declaring it (normal-form rules)
 All foreign keys have indexes            the rules declaring it
-Migrations are reversible (UP/DOWN)      not checked until ``pgkeel migrate verify``
+Migrations are reversible (UP/DOWN)      ``pgkeel migrate verify`` on a scratch database
 Constraints enforce data integrity       the rules declaring it
 Queries use indexes (verify with EXPLAIN) not checked until ``pgkeel explain``/``advise``
 Backup strategy documented and tested    not checked until ``pgkeel backup``
@@ -36,6 +36,7 @@ from collections import Counter
 from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import psycopg
@@ -75,9 +76,8 @@ CHECKLIST: tuple[_Item, ...] = (
     _Item(items.FK_INDEXES,
           scope="every foreign key has a valid, non-partial index leading with its columns"),
     _Item("Migrations are reversible (UP/DOWN)", rule_backed=False, not_checked=(
-        "needs `pgkeel migrate verify` (up, down, up on a scratch database), "
-        "not built yet; `pgkeel migrate status` already lists migrations without a down "
-        "section")),
+        "answered by `pgkeel migrate verify` (up, down, up on a scratch database) when "
+        "check is given the migrations folder (the CLI gives it when one exists)")),
     _Item(items.CONSTRAINTS,
           scope=("keys, types and constraints the rules read; whether NOT NULL, UNIQUE and "
                  "CHECK constraints match your domain rules needs review")),
@@ -234,14 +234,19 @@ def _holds_rows(conn: psycopg.Connection[Any], snap: Snapshot) -> bool:
 
 
 def check(target: str | psycopg.Connection[Any], config: CheckConfig | None = None, *,
-          read_rows: bool = True) -> CheckResult:
+          read_rows: bool = True,
+          migrations: tuple[str | None, Path] | None = None) -> CheckResult:
     """Audit the database at ``target`` (a libpq URI / DSN, or an open connection).
 
     Reads one catalog snapshot, runs every schema rule that ``config`` (the
     ``[check]`` settings; defaults when None) selects, with the database's rows as
     evidence (bounded read-only queries; none at all when ``read_rows`` is False),
     and answers the checklist. Nothing is written to the database. pgkeel's own
-    schema and extension members are never audited. Returns a :class:`CheckResult`.
+    schema and extension members are never audited. ``migrations`` is ``(server URL or
+    None, migrations folder)``: the reversibility item is then answered by verifying
+    the folder on a scratch database of that server
+    (:func:`pgkeel.migrations.verify_checklist.checklist_status`). Returns a
+    :class:`CheckResult`.
 
     Raises ``ConfigError``/``ConnectError`` when ``target`` is a DSN that does not
     parse or connect, and ``DatabaseError`` when a catalog query fails.
@@ -257,11 +262,18 @@ def check(target: str | psycopg.Connection[Any], config: CheckConfig | None = No
         rows = read_rows and _holds_rows(conn, kept)
     failures = tuple(sorted(set(failed)))
     ran = selected_rules(config, snap.server_version_num)
+    answered = checklist(findings, ran, data_read=read_rows, data_failures=failures,
+                         rows_seen=rows)
+    if migrations is not None:
+        from pgkeel.migrations.verify_checklist import ITEM, checklist_status
+
+        status, detail = checklist_status(*migrations)
+        answered = tuple(ChecklistItem(ITEM, status, detail) if i.item == ITEM else i
+                         for i in answered)
     return CheckResult(
         database=snap.database,
         server_version=snap.server_version,
-        checklist=checklist(findings, ran, data_read=read_rows, data_failures=failures,
-                            rows_seen=rows),
+        checklist=answered,
         findings=findings,
         rules=tuple(r.info() for r in ran),
         tables=len(kept.tables),

@@ -265,7 +265,8 @@ class _Comparer:
         """Objects matched by name; their grants compared when ``grants_kind`` is set."""
         def parts(b: Any, a: Any) -> None:
             if grants_kind:
-                self.grants(grants_kind, key(b), b.grants, a.grants)
+                self.grants(grants_kind, key(b), b.grants, a.grants,
+                            (getattr(b, "owner", None), getattr(a, "owner", None)))
         skip = frozenset({"name", "grants"})
         self.matched(kind, before, after, key, None, None, parts, skip=skip)
 
@@ -298,6 +299,8 @@ class _Comparer:
         for a in added:
             self.add(kind, key(a), "added", parent=parent, parent_kind=parent_kind)
         for b, a in pairs:
+            if b == a:  # equal objects (and all they hold): nothing to walk
+                continue
             attrs = _attributes(meaning(b), meaning(a), skip) if meaning else _attributes(
                 b, a, skip)
             renamed = key(b) != key(a) and not (generated and generated(b) and generated(a))
@@ -324,9 +327,23 @@ class _Comparer:
                 pairs.append((b, match))
         return unpaired
 
-    def grants(self, kind: str, on: str, before: Sequence[Grant],
-               after: Sequence[Grant]) -> None:
-        """Grants of one object, matched by grantee."""
+    def grants(self, kind: str, on: str, before: Sequence[Grant], after: Sequence[Grant],
+               owners: tuple[str | None, str | None] = (None, None)) -> None:
+        """Grants of one object, matched by grantee.
+
+        ``owners`` are the object's owner before and after: a new owner takes over the
+        old one's privileges (ALTER ... OWNER TO rewrites the ACL so), which the owner
+        change itself already says.
+        """
+        old, new = owners
+        if old != new and old is not None and new is not None:
+            mine = {g.grantee: g for g in before}.get(old)
+            theirs_now = {g.grantee: g for g in after}.get(new)
+            if mine is not None and theirs_now is not None and \
+                    (mine.privileges, mine.grantable) == (theirs_now.privileges,
+                                                         theirs_now.grantable):
+                before = [g for g in before if g.grantee != old]
+                after = [g for g in after if g.grantee != new]
         theirs = {g.grantee: g for g in after}
         for b in before:
             a = theirs.pop(b.grantee, None)
@@ -394,7 +411,8 @@ class _Comparer:
         self.matched("trigger", before.triggers, after.triggers, lambda t: f"{q}.{t.name}",
                      None, None, skip=frozenset({"name"}), parent=q, parent_kind=kind)
         owner = after.owner
-        self.grants(kind, q, *_explicit_acls(before.grants, after.grants, owner))
+        self.grants(kind, q, *_explicit_acls(before.grants, after.grants, owner),
+                    (before.owner, after.owner))
 
 
 # What a table's owner holds when its ACL was never set (acldefault for 'r'; MAINTAIN

@@ -52,6 +52,10 @@ def verify_command(
         None, "--stats-from", metavar="URL", show_default=False,
         help="A production database whose table sizes and row counts say what each lock "
         "would cost there (read only)."),
+    with_data: bool = typer.Option(
+        False, "--with-data",
+        help="Fill every table with a few generated rows after each up; report downs "
+        "that drop tables or columns holding rows (data-loss-on-rollback)."),
     template: str = typer.Option("template1", "--template",
                                  help="The database the scratch database is copied from."),
     output_format: VerifyFormat = typer.Option(VerifyFormat.text, "--format",
@@ -75,7 +79,8 @@ def verify_command(
         def progress(check: MigrationCheck) -> None:
             err.print(f"[dim]verified {check.version} {escape(check.name)}[/dim]")
     result = verify(target.url, target.directory, from_version=from_version,
-                    template=template, stats_from=stats_from, progress=progress)
+                    template=template, stats_from=stats_from, with_data=with_data,
+                    progress=progress)
     found = findings(result)
     code = 0 if result.ok else 1
     if output_format is VerifyFormat.json:
@@ -96,7 +101,7 @@ def verify_command(
 
 def _header(result: VerifyResult) -> dict[str, object]:
     return {"ok": result.ok, "applied_before": result.before, "stopped": result.stopped,
-            "elapsed_ms": result.elapsed_ms,
+            "elapsed_ms": result.elapsed_ms, "roles_left": list(result.roles_left),
             "migrations": [m.to_dict() for m in result.migrations]}
 
 
@@ -118,7 +123,8 @@ def _print(result: VerifyResult, found: tuple[Finding, ...]) -> None:
     for column in ("version", "name", "reversible", "locks", "rewrite", "ms"):
         table.add_column(column, justify="right" if column == "ms" else "left")
     for m in result.migrations:
-        table.add_row(m.version, escape(m.name), _VERDICT[m.verdict], _locks(m),
+        verdict = _VERDICT[m.verdict] + ("\n[yellow]loses data[/yellow]" if m.data_loss else "")
+        table.add_row(m.version, escape(m.name), verdict, _locks(m),
                       escape(", ".join(r.removeprefix("public.") for r in m.rewrites)) or "-",
                       str(m.up_ms))
     out.print(table)
@@ -126,6 +132,10 @@ def _print(result: VerifyResult, found: tuple[Finding, ...]) -> None:
         note(f"{result.before} migration(s) before the range were applied first, unverified")
     if result.stopped:
         out.print(f"[bold red]stopped:[/bold red] {escape(result.stopped)}")
+    if result.roles_left:
+        note(f"roles the migrations created remain on the server (roles belong to the "
+             f"whole cluster): {', '.join(result.roles_left)}; drop them with DROP ROLE "
+             "when nothing else uses them")
     if found:
         out.print(render_text.findings_table(found))
     reversible = sum(m.reversible for m in result.migrations)

@@ -41,19 +41,20 @@ __all__ = ["fingerprint"]
 # the same. Expressions stay node trees ({name}: without their text positions), which
 # hold oids: deparsing them costs more than the snapshot it would save. Rows: objects
 # made after initdb, and the ones every schema can touch (schemas, comments on schemas,
-# roles, default ACLs).
+# roles, default ACLs); temporary objects are left out (the data generator uses some).
 _PARTS = {
-    "pg_namespace": ("nspname, nspowner::regrole, nspacl", "TRUE"),
+    "pg_namespace": ("nspname, nspowner::regrole, nspacl",
+                     "nspname !~ '^pg_(toast_)?temp_'"),
     "pg_class": ("relname, relnamespace::regnamespace, relowner::regrole, relam, relkind, "
                  "relpersistence, relchecks, relrowsecurity, relforcerowsecurity, "
                  "relispopulated, relreplident, relispartition, relacl, reloptions, "
                  "{relpartbound}",
-                 "oid >= 16384 AND relnamespace <> 99"),
+                 "oid >= 16384 AND relnamespace <> 99 AND relpersistence <> 't'"),
     "pg_attribute": ("r.relnamespace, r.relname, attname, atttypid, atttypmod, "
                      "row_number() OVER (PARTITION BY attrelid ORDER BY attnum), "
                      "attnotnull, atthasdef, attidentity, attgenerated, attcollation, attacl",
                      "attrelid >= 16384 AND attnum > 0 AND NOT attisdropped"
-                     " AND r.relnamespace <> 99"),
+                     " AND r.relnamespace <> 99 AND r.relpersistence <> 't'"),
     "pg_attrdef": ("adrelid::regclass, adnum, {adbin}",
                    "oid >= 16384"),
     "pg_constraint": ("conname, connamespace::regnamespace, contype, condeferrable, "
@@ -62,19 +63,22 @@ _PARTS = {
                       "conkey, confkey, {conbin}",
                       "oid >= 16384"),
     "pg_index": ("r.relnamespace, r.relname, indrelid::regclass, indisunique, indisprimary, "
-                 "indisexclusion, indimmediate, indisvalid, indisreplident, indkey, "
+                 "indisexclusion, indimmediate, indisvalid, indisreplident, indnkeyatts, indkey, "
                  "indcollation, indclass, indoption, {indexprs}, {indpred}",
                  "indexrelid >= 16384 AND r.relnamespace <> 99"),
     "pg_trigger": ("tgrelid::regclass, tgname, tgfoid::regprocedure, tgtype, tgenabled, "
-                   "tgargs, tgattr, {tgqual}",
+                   "tgargs, tgattr, tgdeferrable, tginitdeferred, {tgqual}",
                    "oid >= 16384 AND NOT tgisinternal"),
     "pg_policy": ("polname, polrelid::regclass, polcmd, polpermissive, polroles::regrole[], "
                   "{polqual}, {polwithcheck}", "TRUE"),
     "pg_proc": ("oid::regprocedure, proowner::regrole, prolang, prokind, prosecdef, "
-                "provolatile, prorettype::regtype, proargmodes, proargnames, prosrc, probin, "
-                "proconfig, proacl", "oid >= 16384"),
+                "provolatile, prorettype::regtype, proretset, proallargtypes::regtype[], "
+                "proargmodes, proargnames, prosrc, probin, proconfig, proacl",
+                "oid >= 16384"),
     "pg_type": ("oid::regtype, typowner::regrole, typtype, typbasetype::regtype, typtypmod, "
-                "typnotnull, typdefault, typacl", "oid >= 16384 AND typrelid = 0"),
+                "typnotnull, typdefault, typacl",
+                "oid >= 16384 AND typrelid = 0 AND typnamespace NOT IN (SELECT oid FROM "
+                "pg_catalog.pg_namespace WHERE nspname ~ '^pg_(toast_)?temp_')"),
     "pg_enum": ("enumtypid::regtype, enumsortorder, enumlabel", "TRUE"),
     "pg_extension": ("extname, extowner::regrole, extnamespace::regnamespace, extversion",
                      "TRUE"),
@@ -85,7 +89,8 @@ _PARTS = {
     # Only what sequence ownership (OWNED BY, identity) is read from.
     "pg_depend": ("objid::regclass, refobjid::regclass, refobjsubid, deptype",
                   "classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND objid >= 16384 "
-                  "AND deptype IN ('a', 'i')"),
+                  "AND deptype IN ('a', 'i') AND objid IN "
+                  "(SELECT oid FROM pg_catalog.pg_class WHERE relkind = 'S')"),
     "pg_description": ("classoid, objoid, objsubid, description",
                        "objoid >= 16384 OR classoid = "
                        "'pg_catalog.pg_namespace'::pg_catalog.regclass"),
@@ -109,9 +114,17 @@ def _tree(column: str) -> str:
     return rf"pg_catalog.regexp_replace({column}::text, ' :location -?\d+', '', 'g')"
 
 
-def _query() -> str:
+# Columns newer servers have, which compare reads (UNIQUE NULLS NOT DISTINCT, 15; NOT
+# ENFORCED constraints, 18).
+_SINCE = {"pg_index": ((150000, "indnullsnotdistinct"),),
+          "pg_constraint": ((180000, "conenforced"),)}
+
+
+def _query(server_version: int) -> str:
     parts = []
     for catalog, (template, where) in _PARTS.items():
+        template += "".join(f", {column}" for since, column in _SINCE.get(catalog, ())
+                            if server_version >= since)
         columns = re.sub(r"\{(\w+)\}", lambda m: _tree(m[1]), template)
         source = f"pg_catalog.{catalog}"
         if catalog in _JOINED:
@@ -123,7 +136,7 @@ def _query() -> str:
             f" FROM ({union}) t(x)")
 
 
-_QUERY = _query()
+_QUERIES: dict[int, bytes] = {}
 
 
 def fingerprint(conn: psycopg.Connection[Any]) -> str:
@@ -134,6 +147,10 @@ def fingerprint(conn: psycopg.Connection[Any]) -> str:
     """
     # Names are written as the session's search_path and role show them: the defaults.
     conn.execute(b"RESET ROLE; RESET SESSION AUTHORIZATION; RESET search_path")
-    row = conn.execute(_QUERY.encode()).fetchone()
+    version = conn.info.server_version
+    query = _QUERIES.get(version)
+    if query is None:
+        query = _QUERIES[version] = _query(version).encode()
+    row = conn.execute(query).fetchone()
     assert row is not None
     return str(row[0])

@@ -4,10 +4,10 @@ On a scratch database (:mod:`pgkeel.migrations.scratch`: created from a template
 dropped afterwards) every migration before the range is applied by the runner; then
 for each migration M of the range (DESIGN.md principle 3):
 
-1. the catalog is snapshotted (S0; the previous migration's S1), M's up runs in its
-   transaction and, before COMMIT, the locks it holds and the tables it rewrote are
-   read (:mod:`pgkeel.migrations._rehearse`); then S1;
-2. M's down runs; S2 must equal S0, otherwise each difference is a finding
+1. M's up runs in its transaction and, before COMMIT, the locks it holds and the
+   tables it rewrote are read (:mod:`pgkeel.migrations._rehearse`); the catalog
+   before it is S0, after it S1;
+2. M's down runs; the catalog (S2) must equal S0, otherwise each difference is a finding
    (:func:`pgkeel.catalog.diff.compare`: "column `orders.note` still exists after
    down");
 3. M's up runs again; the catalog must equal S1 (the down left nothing that blocks a
@@ -44,8 +44,9 @@ from psycopg import pq
 from pgkeel.catalog import Snapshot, snapshot
 from pgkeel.catalog.diff import Difference, Wording, compare
 from pgkeel.connect import connect
-from pgkeel.errors import UsageError
+from pgkeel.errors import PgkeelError, UsageError
 from pgkeel.migrations import scratch
+from pgkeel.migrations._data_loss import Columns, DataLoss, columns, held, seed
 from pgkeel.migrations._fingerprint import fingerprint
 from pgkeel.migrations._rehearse import (
     LockTaken,
@@ -99,7 +100,9 @@ class MigrationCheck:
     ``locks`` are the strongest lock per existing relation its up took, None when
     the up is ``transaction:false`` (not rehearsed; ``rewrites`` still lists the
     tables it rewrote); ``up_ms`` the first up's time in milliseconds; ``down_line``
-    the line of the file's down marker.
+    the line of the file's down marker. With ``--with-data``: ``data_loss`` what the
+    down throws away of the rows generated after the up, ``seed_problems`` what the
+    generator could not fill (so rows there were not rehearsed).
     """
 
     version: str
@@ -113,6 +116,8 @@ class MigrationCheck:
     reapply_differences: tuple[Difference, ...] = ()
     error: StatementError | None = None
     down_line: int | None = None
+    data_loss: tuple[DataLoss, ...] = ()
+    seed_problems: tuple[str, ...] = ()
 
     @property
     def reversible(self) -> bool:
@@ -135,19 +140,27 @@ class MigrationCheck:
                 "section": self.error.section, "statement": self.error.index + 1,
                 "line": self.error.line, "sql": self.error.sql,
                 "message": self.error.message, "sqlstate": self.error.sqlstate},
+            "data_loss": [{"relation": d.relation, "column": d.column, "rows": d.rows}
+                          for d in self.data_loss],
+            "seed_problems": list(self.seed_problems),
         }
 
 
 @dataclass(frozen=True, slots=True)
 class VerifyResult:
     """Every migration verified, in order; ``before`` how many were applied first
-    (those before ``--from``); ``stopped`` why verification ended early, or None."""
+    (those before ``--from``); ``stopped`` why verification ended early, or None;
+    ``elapsed_ms`` the whole run; ``snapshots`` how many catalog snapshots it took;
+    ``roles_left`` the roles the migrations created, which outlive the scratch
+    database (roles belong to the whole cluster: pgkeel does not drop them, since it
+    cannot tell them from roles someone else created meanwhile)."""
 
     migrations: tuple[MigrationCheck, ...]
     before: int = 0
     stopped: str | None = None
     elapsed_ms: int = 0
     snapshots: int = field(default=0, compare=False)
+    roles_left: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -162,6 +175,7 @@ def verify(
     from_version: str | None = None,
     template: str = "template1",
     stats_from: str | None = None,
+    with_data: bool = False,
     progress: Callable[[MigrationCheck], None] | None = None,
 ) -> VerifyResult:
     """Verify the migrations of ``directory`` on a scratch database of ``url``'s server.
@@ -169,7 +183,9 @@ def verify(
     ``from_version`` starts the range at that version (the ones before are applied
     first, unverified); ``template`` is the database the scratch one is copied from;
     ``stats_from`` a URL whose tables' sizes and row estimates are added to the locks
-    (what a lock would cost there); ``progress`` is called with each finished check.
+    (what a lock would cost there); ``with_data`` fills every table with a few
+    generated rows after each up (:mod:`pgkeel.migrations._data_loss`) and reports
+    what the down throws away; ``progress`` is called with each finished check.
 
     Raises ``MigrationFileError`` for a broken file, ``UsageError`` for an unknown
     ``from_version``, ``DatabaseError`` when the scratch database cannot be created,
@@ -180,16 +196,21 @@ def verify(
     migrations = discover(directory)
     first = _first_index(migrations, from_version)
     before, in_range = migrations[:first], migrations[first:]
-    with scratch.scratch(url, template=template) as db:
+    with scratch.scratch(url, template=template) as db, connect(db.url) as conn:
+        roles = _roles(conn)
         if before:
             scratch.apply_up_to(db.url, directory, before[-1].version)
-        with connect(db.url) as conn:
-            run = _Run(conn)
-            checks, stopped = run.all(in_range, progress)
+        run = _Run(conn, with_data=with_data)
+        checks, stopped = run.all(in_range, progress)
+        left = tuple(sorted(_roles(conn) - roles))
     if stats_from is not None:
         checks = [_with_sizes(c, stats_from) for c in checks]
     return VerifyResult(tuple(checks), len(before), stopped,
-                        round((time.perf_counter() - start) * 1000), run.snapshots)
+                        round((time.perf_counter() - start) * 1000), run.snapshots, left)
+
+
+def _roles(conn: Conn) -> set[str]:
+    return {str(r[0]) for r in conn.execute("SELECT rolname FROM pg_catalog.pg_roles")}
 
 
 def _first_index(migrations: Sequence[Migration], version: str | None) -> int:
@@ -223,8 +244,9 @@ class _Run:
     """The scratch connection (autocommit) and what is known of its current catalog:
     its fingerprint always, its snapshot when one was taken since the last change."""
 
-    def __init__(self, conn: Conn) -> None:
+    def __init__(self, conn: Conn, *, with_data: bool = False) -> None:
         self.conn = conn
+        self.with_data = with_data
         self.snapshots = 0
         self.print = ""
         self.known: Snapshot | None = None
@@ -271,7 +293,9 @@ class _Run:
             self.rollback()
             raise
         if check is None:  # the down changed something: compare snapshots
-            return self.compared(m, base, existing), None
+            check = self.compared(m, base, existing)
+            return check, f"{m.path.name}: its up failed" if check.verdict == "up-fails" \
+                else None
         if check.verdict == "up-fails":
             return check, f"{m.path.name}: its up failed"
         self.conn.execute(b"COMMIT")
@@ -281,8 +305,9 @@ class _Run:
 
     def up(self, m: Migration, base: dict[str, Any], existing: Relations
            ) -> MigrationCheck | None:
-        """The up inside the open transaction, with its locks; None when it failed
-        (``base`` then holds the error: the transaction is rolled back)."""
+        """The up inside the open transaction; its time and locks go into ``base``.
+        Returns None, or the ``up-fails`` check when it failed (the transaction is then
+        rolled back)."""
         began = time.perf_counter()
         try:
             self.statements(m.up, "up")
@@ -307,11 +332,15 @@ class _Run:
             return MigrationCheck(**base, verdict="no-down")
         self.conn.execute(b"SAVEPOINT pgkeel_verify")
         try:
+            before = self.seed(base)
             try:
                 self.statements(m.down, "down")
             except _Failed as failed:
                 return MigrationCheck(**base, verdict="down-fails", error=failed.error)
-            if fingerprint(self.conn) != self.print:
+            exact = fingerprint(self.conn) == self.print
+            if before is not None:
+                self.data_lost(m, base, before)
+            if not exact:
                 self.conn.execute(b"ROLLBACK")
                 return None
             try:
@@ -322,6 +351,30 @@ class _Run:
         finally:
             if self.conn.info.transaction_status != pq.TransactionStatus.IDLE:
                 self.conn.execute(b"ROLLBACK TO SAVEPOINT pgkeel_verify")
+
+    def seed(self, base: dict[str, Any]) -> Columns | None:
+        """With data: fill every table, then mark the seeded state (savepoint) and
+        return its columns; None without data."""
+        if not self.with_data:
+            return None
+        try:
+            base["seed_problems"] = seed(self.conn)
+        except (psycopg.Error, PgkeelError) as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            base["seed_problems"] = (f"no rows generated: {first}",)
+            return None
+        self.conn.execute(b"SAVEPOINT pgkeel_seeded")
+        return columns(self.conn)
+
+    def data_lost(self, m: Migration, base: dict[str, Any], before: Columns) -> None:
+        """Put in ``base`` what the down (which just ran) dropped of the seeded rows; the
+        catalog is left as the down left it."""
+        after = columns(self.conn)
+        if all(key in after for key in before):
+            return
+        self.conn.execute(b"ROLLBACK TO SAVEPOINT pgkeel_seeded")
+        base["data_loss"] = held(self.conn, before, after)
+        self.statements(m.down, "down")  # it ran a moment ago from this very state
 
     def compared(self, m: Migration, base: dict[str, Any], existing: Relations
                  ) -> MigrationCheck:
@@ -336,6 +389,7 @@ class _Run:
             if failed_up is not None:  # it ran a moment ago: something is off
                 return failed_up
             self.conn.execute(b"SAVEPOINT pgkeel_verify")
+            self.seed(base)
             check = self.down_and_again(m, base, s0)
             self.conn.execute(b"COMMIT")
         except BaseException:
@@ -434,6 +488,14 @@ class _Run:
         return locks
 
     def statements(self, section: Section, name: Literal["up", "down", "reapply"]) -> None:
+        """Run the statements of ``section``; raise ``_Failed`` for the first refused.
+
+        Inside a transaction the section ends as its COMMIT would: deferred constraints
+        are checked (``SET CONSTRAINTS ALL IMMEDIATE``; PostgreSQL docs, "SET
+        CONSTRAINTS"), so a failure is the section's, as with the runner, and the next
+        section meets no pending trigger events ("cannot ALTER TABLE ... because it has
+        pending trigger events") it would not meet after a real COMMIT.
+        """
         self.conn.execute(_RESET)
         for statement in section.statements:
             try:
@@ -444,9 +506,15 @@ class _Run:
                 else:
                     self.conn.execute(statement.sql.encode())
             except psycopg.Error as exc:
-                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
                 raise _Failed(StatementError(name, statement.index, statement.line,
-                                             statement.sql, first, exc.sqlstate)) from exc
+                                             statement.sql, _first(exc), exc.sqlstate)
+                              ) from exc
+        if self.conn.info.transaction_status == pq.TransactionStatus.INTRANS:
+            try:
+                self.conn.execute(b"SET CONSTRAINTS ALL IMMEDIATE")
+            except psycopg.Error as exc:
+                raise _Failed(StatementError(name, len(section.statements), None, "COMMIT",
+                                             _first(exc), exc.sqlstate)) from exc
 
     def rewritten(self, existing: Relations) -> tuple[str, ...]:
         now = relations(self.conn)
@@ -458,6 +526,10 @@ class _Run:
         if not self.conn.closed and \
                 self.conn.info.transaction_status != pq.TransactionStatus.IDLE:
             self.conn.execute(b"ROLLBACK")
+
+
+def _first(exc: psycopg.Error) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def _ms(began: float) -> int:

@@ -13,7 +13,7 @@ from pgkeel.report.findings import Finding, RuleInfo, Severity
 
 __all__ = ["RULES", "findings"]
 
-_DOCS = "https://github.com/pgkeel/pgkeel/blob/main/docs/migrations.md#verify"
+_DOCS = "https://github.com/pgkeel/pgkeel/blob/main/docs/migrations.md#pgkeel-migrate-verify"
 
 RULES = (
     RuleInfo("irreversible-migration", Severity.ERROR,
@@ -37,6 +37,12 @@ RULES = (
              "The up gives another catalog when run again after the down.",
              "Up, down, then up again on a scratch database: the catalog differs from "
              "the one after the first up.", docs=_DOCS),
+    RuleInfo("data-loss-on-rollback", Severity.WARNING,
+             "Rolling the migration back drops a table or column that held rows.",
+             "With `--with-data`, every table gets a few generated rows after the up; "
+             "the down then dropped a table or column holding some of them. Rolled back "
+             "in production, it would throw away what was written since the deploy.",
+             docs=_DOCS),
     RuleInfo("up-fails", Severity.ERROR, "The up section fails on PostgreSQL.",
              "The up section failed on a scratch database holding every migration before "
              "it: the migrations after it were not verified.", docs=_DOCS),
@@ -84,6 +90,14 @@ def _of(check: MigrationCheck) -> list[Finding]:
                         down_line)
     out += _differences(check, "reapply-differs", check.reapply_differences, AFTER_REAPPLY,
                         down_line)
+    out += [Finding(
+        "data-loss-on-rollback", Severity.WARNING,
+        f"{name}: rolling back drops {loss.describe()}",
+        object=loss.relation if loss.column is None else f"{loss.relation}.{loss.column}",
+        file=path, line=down_line,
+        fix="keep the data: copy it aside in the down (an archive table), or refuse to "
+            "roll back while rows hold values")
+        for loss in check.data_loss]
     error = check.error
     if error is not None:
         rule = {"up": "up-fails", "down": "down-fails", "reapply": "reapply-fails"}[
