@@ -157,3 +157,26 @@ def test_written_migration_is_recorded_applied_in_the_live_database(
     assert runner.up(pg_database.url, tmp_path).done == ()  # nothing left to run
     again = drift(pg_database.url, tmp_path)
     assert again.differences == () and again.pending == ()
+
+
+def test_renamed_index_and_constraint_are_written_as_renames(pg_database: TestDatabase,
+                                                             tmp_path: Path) -> None:
+    runner.up(pg_database.url, history(tmp_path))
+    with connect(pg_database.url) as conn:
+        conn.execute("ALTER INDEX customers_email_idx RENAME TO by_email;"
+                     "ALTER TABLE customers RENAME CONSTRAINT customers_pkey TO customers_pk")
+    result = drift(pg_database.url, tmp_path)
+    assert [d.describe(DRIFT) for d in result.differences] == [
+        "index `customers_email_idx` on `customers` differs in the database from the "
+        "migrations: name customers_email_idx → by_email",
+        "primary key `customers_pkey` on `customers` differs in the database from the "
+        "migrations: name customers_pkey → customers_pk",
+    ]
+    written = write_drift_migration(result, tmp_path, "renames", record_in=pg_database.url)
+    (only,) = (read_migration(p) for p in written.paths)
+    assert [s.sql for s in only.up.statements] == [
+        "ALTER INDEX public.customers_email_idx RENAME TO by_email",
+        "ALTER TABLE public.customers RENAME CONSTRAINT customers_pkey TO customers_pk",
+    ]
+    assert [c.verdict for c in verify(pg_database.url, tmp_path).migrations][-1] == "reversible"
+    assert drift(pg_database.url, tmp_path).differences == ()

@@ -188,3 +188,12 @@ def test_a_table_the_server_refuses_is_named_and_the_others_filled(
             "public.grumpy: the server refused the generated rows: no rows here",)
         assert (report.rows("public.fine"), report.rows("public.grumpy")) == (3, 0)
         assert conn.execute("SELECT count(*) FROM fine").fetchone() == (3,)
+
+
+def test_unique_keys_out_of_values_are_said_once(pg_database: TestDatabase) -> None:
+    with pg_database.connect() as conn:
+        conn.execute("CREATE TABLE dice (face int PRIMARY KEY CHECK (face BETWEEN 1 AND 6))")
+        report = fill(conn, rows=10)
+        assert report.rows("public.dice") == 6
+        assert report.problems == (
+            "public.dice: 4 rows left out, their unique keys ran out of values (dice_pkey)",)

@@ -310,7 +310,8 @@ class _Writer:
         both = self.before.table(table) is not None and self.after.table(table) is not None
         old_t, new_t = self.before.table(table), self.after.table(table)
         if d.change == "changed" and [a.attribute for a in d.attributes] == ["name"]:
-            self.keys.append(f"ALTER INDEX {_q(f'{table.split(chr(46))[0]}.{d.leaf}')} "
+            schema = table.partition(".")[0]
+            self.keys.append(f"ALTER INDEX {_q(f'{schema}.{d.leaf}')} "
                              f"RENAME TO {quote_ident(d.attributes[0].after)};")
             return True
         if d.change in ("removed", "changed"):

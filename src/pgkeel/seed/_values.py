@@ -28,6 +28,7 @@ _INT_RANGE = {"int2": (1, 32_767), "int4": (1, 1_000_000), "int8": (1, 1_000_000
 _INT_LIMIT = {"int2": (-32_768, 32_767), "int4": (-(2**31), 2**31 - 1),
               "int8": (-(2**63), 2**63 - 1)}
 _TEXT = {"text", "varchar", "bpchar", "citext", "name"}
+_POOL = 256  # Faker values drawn per text column
 _EPOCH = dt.datetime(2020, 1, 1)
 _SPAN = dt.timedelta(days=6 * 365)
 # Column-name evidence for Faker providers; first match wins (checked on whole words).
@@ -50,7 +51,9 @@ class ColumnSpec:
     ``length`` the ``varchar(n)``/``char(n)`` limit, ``precision``/``scale`` those of
     ``numeric(p,s)``, ``labels`` an enum's labels, ``rule`` the parsed CHECK rules,
     ``checks_understood`` False when a domain CHECK is left to the server; ``narrow``
-    shrinks the default number ranges when the server rejected earlier draws."""
+    shrinks the default number ranges when the server rejected earlier draws;
+    ``provider`` the Faker provider the column's name points to (None: words), and
+    ``pool`` the values drawn from it."""
 
     name: str
     base: str
@@ -62,11 +65,17 @@ class ColumnSpec:
     domain: Domain | None = None
     checks_understood: bool = True
     narrow: int = 0  # each step divides default number ranges by 100 (CHECK redraws)
+    provider: str | None = None
+    pool: list[str] = field(default_factory=list)
 
 
 def column_spec(column: Column, domains: tuple[Domain, ...], enums: tuple[Enum, ...]) -> ColumnSpec:
     """Build the :class:`ColumnSpec` of ``column`` from the snapshot's domains and enums."""
     spec = ColumnSpec(column.name, column.type_name)
+    lowered = column.name.lower()
+    words = set(re.split(r"[^a-z]+", lowered)) | {lowered}
+    spec.provider = next((p for key, p in _FAKER if key in words or lowered.endswith(key)),
+                         None)
     declared = column.type
     bare = declared.replace('"', "")
     domain = next((d for d in domains if bare in (d.name, d.qualified)), None)
@@ -119,20 +128,20 @@ def _text(spec: ColumnSpec, rng: Random, faker: Any, serial: int) -> str:
         if matching is not None:
             return matching
     limit = min(x for x in (spec.length, rule.max_len, 60) if x is not None)
-    words = set(re.split(r"[^a-z]+", spec.name.lower())) | {spec.name.lower()}
-    provider = next((p for key, p in _FAKER if key in words or spec.name.lower().endswith(key)),
-                    None)
-    if limit <= 4 or provider is None:
-        base = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(limit))
-        text = base if limit <= 4 else f"{faker.word()} {serial}"
+    if limit <= 4:
+        text = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(limit))
+        return text.ljust(rule.min_len or 0, "x")
+    if not spec.pool:
+        # Faker draws weighted choices slowly (~50 µs a value): draw a pool once per
+        # column and pick from it; the serial below keeps values distinct anyway.
+        provider = getattr(faker, spec.provider or "word")
+        spec.pool = [str(provider()).rstrip(".") for _ in range(_POOL)]
+    text = rng.choice(spec.pool)
+    if spec.provider == "email":
+        local, _, domain = text.partition("@")
+        text = f"{local}{serial}@{domain}"
     else:
-        text = str(getattr(faker, provider)())
-        text = text.rstrip(".") if provider in ("sentence", "catch_phrase") else text
-        if provider != "email":
-            text = f"{text} {serial}"
-        else:
-            local, _, domain = text.partition("@")
-            text = f"{local}{serial}@{domain}"
+        text = f"{text} {serial}"
     if len(text) > limit:
         suffix = str(serial)
         text = text[: max(limit - len(suffix), 0)] + suffix if limit > len(suffix) else text[:limit]

@@ -242,6 +242,10 @@ class _Builder:
             row = self._row(n)
             if row is not None:
                 rows[n] = row
+        if len(rows) < count:
+            self.problems.append(
+                f"{self.table.qualified}: {count - len(rows)} rows left out, their unique "
+                f"keys ran out of values ({', '.join(k.name for k in self.keys)})")
         rows = self._checked(rows)
         names = list(self.specs)
         _load.copy_rows(self.conn, self.table, names,
@@ -249,6 +253,7 @@ class _Builder:
         return len(rows)
 
     def _row(self, n: int) -> dict[str, Any] | None:
+        """Row number ``n``, or None when ``_ATTEMPTS`` draws all clash with a unique key."""
         for attempt in range(_ATTEMPTS):
             serial = n + 1 + attempt * 1_000_003
             row = {c: value(s, self.rng, self.faker, serial) for c, s in self.specs.items()}
@@ -266,8 +271,6 @@ class _Builder:
                 for k, t in tuples:
                     k.seen.add(t)
                 return row
-        self.problems.append(f"{self.table.qualified}: unique keys ran out of values "
-                             f"after {n} rows ({', '.join(k.name for k in self.keys)})")
         return None
 
     def _order(self, row: dict[str, Any]) -> None:
