@@ -48,7 +48,7 @@ from pgkeel.catalog.model import (
     Table,
     UniqueConstraint,
 )
-from pgkeel.lint.rules._catalog import literal, quote_ident
+from pgkeel.sqltext import literal, quote_ident
 
 __all__ = ["Changes", "FollowUp", "changes"]
 
