@@ -26,6 +26,7 @@ COMMANDS = (
     ("lint", "Lint migration files: locks, rewrites, data loss, transactions, timeouts."),
     ("db", "Manage the project's local PostgreSQL cluster (.pgkeel/pgdata)."),
     ("migrate", "Apply, roll back, check and repair SQL migrations."),
+    ("advise", "Advice from the workload: indexes."),
 )
 
 _OPTIONS = (

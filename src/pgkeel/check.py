@@ -18,7 +18,7 @@ Schema follows 3NF normalization         the rules declaring it (normal-form rul
 All foreign keys have indexes            the rules declaring it
 Migrations are reversible (UP/DOWN)      not checked until ``pgkeel migrate verify``
 Constraints enforce data integrity       the rules declaring it
-Queries use indexes (verify with EXPLAIN) not checked until ``pgkeel explain``/``advise``
+Queries use indexes (verify with EXPLAIN) the workload's plans (pgkeel.advisor.checklist)
 Backup strategy documented and tested    not checked until ``pgkeel backup``
 Seed data available for development      not checked until ``pgkeel seed``
 Row Level Security is strict             the rules declaring it
@@ -61,6 +61,8 @@ __all__ = ["CHECKLIST", "CheckResult", "ChecklistItem", "ChecklistStatus", "chec
 
 ChecklistStatus = Literal["pass", "warn", "fail", "not checked"]
 
+QUERIES_USE_INDEXES = "Queries use indexes (verify with EXPLAIN)"
+
 
 @dataclass(frozen=True, slots=True)
 class _Item:
@@ -88,9 +90,8 @@ CHECKLIST: tuple[_Item, ...] = (
     _Item(items.CONSTRAINTS,
           scope=("keys, types and constraints the rules read; whether NOT NULL, UNIQUE and "
                  "CHECK constraints match your domain rules needs review")),
-    _Item("Queries use indexes (verify with EXPLAIN)", rule_backed=False, not_checked=(
-        "needs `pgkeel explain` / `pgkeel advise` (EXPLAIN plans of your workload), "
-        "not built yet")),
+    _Item(QUERIES_USE_INDEXES, rule_backed=False, not_checked=(
+        "answered from the workload's EXPLAIN plans (pgkeel.advisor.checklist)")),
     _Item("Backup strategy documented and tested", rule_backed=False, not_checked=(
         "needs `pgkeel backup` (dump, then prove it by restoring), not built yet")),
     _Item("Seed data available for development", rule_backed=False, not_checked=(
@@ -268,7 +269,13 @@ def check(target: str | psycopg.Connection[Any], config: CheckConfig | None = No
                                        failures=failed)
         kept = audited(snap)
         rows = read_rows and _holds_rows(conn, kept)
+<<<<<<< HEAD
         safe = _migrations_safe(conn, migrations) if migrations is not None else None
+=======
+        from pgkeel.advisor.checklist import checklist_status  # the advisor's cost, here only
+
+        queries_item = ChecklistItem(QUERIES_USE_INDEXES, *checklist_status(conn, config))
+>>>>>>> h/advise
     failures = tuple(sorted(set(failed)))
     ran = selected_rules(config, snap.server_version_num)
     answers = checklist(findings, ran, data_read=read_rows, data_failures=failures,
@@ -279,7 +286,13 @@ def check(target: str | psycopg.Connection[Any], config: CheckConfig | None = No
     return CheckResult(
         database=snap.database,
         server_version=snap.server_version,
+<<<<<<< HEAD
         checklist=answers,
+=======
+        checklist=tuple(queries_item if c.item == QUERIES_USE_INDEXES else c for c in
+                        checklist(findings, ran, data_read=read_rows,
+                                  data_failures=failures, rows_seen=rows)),
+>>>>>>> h/advise
         findings=findings,
         rules=tuple(r.info() for r in ran),
         tables=len(kept.tables),

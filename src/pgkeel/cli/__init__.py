@@ -13,7 +13,7 @@ import typer
 from rich.markup import escape
 
 from pgkeel import __version__
-from pgkeel.cli import check, db, inspect, lint, migrate, reach, rules
+from pgkeel.cli import advise, check, db, inspect, lint, migrate, reach, rules
 from pgkeel.cli._common import err
 from pgkeel.errors import PgkeelError
 
@@ -47,6 +47,7 @@ def _root(
 
 app.add_typer(db.app, name="db")
 app.add_typer(migrate.app, name="migrate")
+app.add_typer(advise.app, name="advise")
 app.command("connect")(reach.connect_command)
 app.command("check")(check.check_command)
 app.command("inspect")(inspect.inspect_command)
