@@ -1,0 +1,113 @@
+"""Graphviz DOT text of an :class:`~pgkeel.docs.erd.Erd`, and SVG through ``dot``.
+
+Nodes use HTML-like labels (Graphviz docs, "Node Shapes", HTML-Like Labels), every
+name passed through :func:`html.escape`; node ids are DOT quoted strings with ``"``
+and ``\\`` escaped (Graphviz docs, "The DOT Language"). Edges draw crow's-foot ends
+("Arrow Shapes"): ``tee`` one, ``odot`` optional, ``crow`` many. The overview groups
+tables into one ``cluster`` per schema, and lays them out left to right.
+
+``dot`` is the program of the OS's ``graphviz`` package; :func:`render_svg` raises
+:class:`GraphvizMissing` with how to install it when it is not on ``PATH``.
+"""
+
+from __future__ import annotations
+
+import html
+import shutil
+import subprocess
+
+from pgkeel.docs.erd import Edge, Entity, Erd
+from pgkeel.errors import PgkeelError
+
+__all__ = ["INSTALL_HINT", "GraphvizMissing", "render_dot", "render_svg"]
+
+INSTALL_HINT = ("install Graphviz for SVG diagrams: apt-get install graphviz (Debian/"
+                "Ubuntu), dnf install graphviz, brew install graphviz; Mermaid was "
+                "written anyway")
+
+
+class GraphvizMissing(PgkeelError):
+    """The ``dot`` program is not installed."""
+
+    exit_code = 3
+
+
+def _id(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _node(entity: Entity, columns: bool) -> str:
+    table = entity.table
+    title = html.escape(entity.qualified)
+    if entity.partitions:
+        title += html.escape(f" ({entity.partitions} partitions)")
+    if not columns:
+        return f"  {_id(entity.qualified)} [label=<<B>{title}</B>>];"
+    pk = set(table.primary_key.columns) if table.primary_key else set()
+    fk = {c for k in table.foreign_keys for c in k.columns}
+    rows = [f'<TR><TD COLSPAN="3" BGCOLOR="#dde6f0"><B>{title}</B></TD></TR>']
+    for col in table.columns:
+        keys = " ".join(k for k, s in (("PK", pk), ("FK", fk)) if col.name in s)
+        null = "" if col.nullable else " NOT NULL"
+        rows.append(f'<TR><TD ALIGN="LEFT">{html.escape(col.name)}</TD>'
+                    f'<TD ALIGN="LEFT">{html.escape(col.type + null)}</TD>'
+                    f'<TD>{keys}</TD></TR>')
+    body = "".join(rows)
+    return (f"  {_id(entity.qualified)} [shape=plain, label=<<TABLE BORDER=\"0\" "
+            f'CELLBORDER="1" CELLSPACING="0">{body}</TABLE>>];')
+
+
+def _edge(edge: Edge) -> str:
+    head = "teeodot" if edge.optional else "teetee"
+    tail = "teeodot" if edge.unique else "crowodot"
+    text = html.escape(edge.name)
+    return (f"  {_id(edge.child)} -> {_id(edge.parent)} [dir=both, arrowhead={head}, "
+            f"arrowtail={tail}, tooltip=<{text}>];")
+
+
+def render_dot(erd: Erd, *, columns: bool = False, clusters: bool = True) -> str:
+    """Return the DOT text of ``erd``: with ``columns``, every column with its type.
+
+    ``clusters`` draws one box per schema around its tables. Deterministic.
+    """
+    out = ["digraph erd {", "  graph [rankdir=LR, fontname=\"Helvetica\", "
+           "nodesep=0.3, ranksep=0.6, newrank=true];",
+           '  node [shape=box, fontname="Helvetica", fontsize=10];',
+           '  edge [color="#55606e"];']
+    schemas = sorted({e.table.schema for e in erd.entities})
+    for n, schema in enumerate(schemas):
+        nodes = [_node(e, columns) for e in erd.entities if e.table.schema == schema]
+        if clusters and len(schemas) > 1:
+            out.append(f"  subgraph cluster_{n} {{")
+            out.append(f"  label=<{html.escape(schema)}>; style=rounded; color=\"#9aa5b1\";")
+            out += nodes
+            out.append("  }")
+        else:
+            out += nodes
+    out += [_edge(e) for e in erd.edges]
+    out.append("}")
+    return "\n".join(out) + "\n"
+
+
+def render_svg(dot_text: str, *, timeout: float = 120.0) -> str:
+    """Lay out ``dot_text`` with Graphviz ``dot`` and return the SVG text.
+
+    Raises :class:`GraphvizMissing` when ``dot`` is not on ``PATH``, and
+    ``PgkeelError`` when it fails (its first line of stderr) or runs longer than
+    ``timeout`` seconds.
+    """
+    dot = shutil.which("dot")
+    if dot is None:
+        raise GraphvizMissing("Graphviz `dot` is not installed", hint=INSTALL_HINT)
+    try:
+        done = subprocess.run([dot, "-Tsvg"], input=dot_text, capture_output=True,
+                              text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise PgkeelError(f"Graphviz dot ran longer than {timeout:.0f} s",
+                          hint="draw fewer tables (--schema)") from None
+    if done.returncode != 0:
+        first = (done.stderr.strip().splitlines() or ["no message"])[0]
+        raise PgkeelError(f"Graphviz dot failed: {first}", hint="report it as a pgkeel bug")
+    # dot stamps its version in a comment; drop it so output stays the same across hosts.
+    return "\n".join(line for line in done.stdout.splitlines()
+                     if not line.startswith("<!-- Generated by graphviz")) + "\n"
