@@ -271,13 +271,10 @@ def check(target: str | psycopg.Connection[Any], config: CheckConfig | None = No
                                        failures=failed)
         kept = audited(snap)
         rows = read_rows and _holds_rows(conn, kept)
-<<<<<<< HEAD
         safe = _migrations_safe(conn, migrations) if migrations is not None else None
-=======
         from pgkeel.advisor.checklist import checklist_status  # the advisor's cost, here only
 
         queries_item = ChecklistItem(QUERIES_USE_INDEXES, *checklist_status(conn, config))
->>>>>>> h/advise
     failures = tuple(sorted(set(failed)))
     ran = selected_rules(config, snap.server_version_num)
     answers = checklist(findings, ran, data_read=read_rows, data_failures=failures,
@@ -288,13 +285,8 @@ def check(target: str | psycopg.Connection[Any], config: CheckConfig | None = No
     return CheckResult(
         database=snap.database,
         server_version=snap.server_version,
-<<<<<<< HEAD
-        checklist=answers,
-=======
-        checklist=tuple(queries_item if c.item == QUERIES_USE_INDEXES else c for c in
-                        checklist(findings, ran, data_read=read_rows,
-                                  data_failures=failures, rows_seen=rows)),
->>>>>>> h/advise
+        checklist=tuple(queries_item if c.item == QUERIES_USE_INDEXES else c
+                        for c in answers),
         findings=findings,
         rules=tuple(r.info() for r in ran),
         tables=len(kept.tables),

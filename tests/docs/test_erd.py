@@ -9,14 +9,13 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from mermaid_grammar import parse
 
 from pgkeel.catalog import snapshot
 from pgkeel.docs.erd import build_erd
 from pgkeel.docs.graphviz import render_dot, render_svg
 from pgkeel.docs.mermaid import entity_id, render_mermaid
 from pgkeel.testing import TestDatabase
-
-from .mermaid_grammar import parse
 
 SCHEMA = """
 CREATE SCHEMA "Sales <EU>";
@@ -78,7 +77,8 @@ def test_mermaid_escapes_and_parses(snap) -> None:  # type: ignore[no-untyped-de
                                     & entities)
         assert '"Table' not in text and "<EU>" not in text
     full = render_mermaid(erd, columns="all")
-    assert "#34;" in full and "#60;EU#62;" in full and "#124;" in full  # the quote and <EU>, as entity codes
+    # The quote, <EU> and | as entity codes.
+    assert "#34;" in full and "#60;EU#62;" in full and "#124;" in full
     assert 'varchar_40_ Full_Name NOT' not in full
     assert 'character_varying_40_ Full_Name "Full Name, character varying(40)"' in full
     entities, relations = parse(render_mermaid(erd))

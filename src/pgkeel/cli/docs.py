@@ -38,7 +38,7 @@ def docs_command(
     """Write schema docs: ER diagrams, and a page per table with its security and findings.
 
     Each table page lists columns, constraints, indexes, triggers, row-level security
-    policies (command × role), grants (role × privilege), size, comments and what
+    policies (command x role), grants (role x privilege), size, comments and what
     `pgkeel check` finds. Output is sorted and has no timestamps, so it can be
     committed and diffed. SVG diagrams need Graphviz (`dot`); Mermaid is always written.
 

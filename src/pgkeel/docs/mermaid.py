@@ -5,7 +5,8 @@ Diagrams"), each token made safe for it, since identifiers are arbitrary text
 (unescaped quotes from quoted identifiers broke tbls' Mermaid, k1LoW/tbls#790):
 
 - an entity is ``ID["label"]``: ``ID`` matches ``t_[A-Za-z0-9_]*`` (:func:`entity_id`);
-  the label is the ``schema.name`` with every character outside letters, digits, space and ``_ . , : ( ) / -`` written as a Mermaid entity code ``#NNN;``;
+  the label is the ``schema.name`` with every character outside letters, digits,
+  space and ``_ . , : ( ) / -`` written as a Mermaid entity code ``#NNN;``;
 - an attribute is ``type name [PK|FK|UK ...] ["comment"]``, type and name made of
   ``[A-Za-z0-9_]`` (the true text, when it differs, goes in the comment);
 - a relationship is ``PARENT ||--o{ CHILD : "label"``: crow's-foot ends from

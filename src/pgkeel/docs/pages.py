@@ -3,8 +3,8 @@
 A table page holds what tbls and SchemaSpy show (columns, constraints, indexes,
 triggers, comments, a neighbourhood ER diagram), plus what neither documents
 (the "RLS policies in schema docs" requests, dbml#824, ariga/atlas#1071): row-level
-security with its policies as a command × role matrix and a list with USING and
-WITH CHECK text and permissive/restrictive, grants as a role × privilege matrix,
+security with its policies as a command x role matrix and a list with USING and
+WITH CHECK text and permissive/restrictive, grants as a role x privilege matrix,
 and the findings ``pgkeel check`` reports for the table.
 """
 
@@ -108,7 +108,7 @@ def _constraints(table: Table, erd: Erd) -> Grid:
                      Code(f"({', '.join(fk.ref_columns)}) ON DELETE {fk.on_delete}")))
     width = max((len(r) for r in rows), default=3)
     padded = tuple(r + ("",) * (width - len(r)) for r in rows)
-    headers = ("name", "kind", "definition") + ("", "")[: width - 3]
+    headers = ("name", "kind", "definition", *("", "")[: width - 3])
     return Grid(headers, padded)
 
 
@@ -122,8 +122,9 @@ def _indexes(table: Table) -> Grid:
 def _security(table: Table) -> list[Block]:
     state = ("enabled" if table.rls_enabled else "disabled") + \
         (", forced for the owner" if table.rls_forced else "")
-    blocks: list[Block] = [Heading(2, "Row-level security"), Para((f"RLS {state}; "
-                           f"{len(table.policies)} polic{'y' if len(table.policies) == 1 else 'ies'}.",))]
+    count = len(table.policies)
+    blocks: list[Block] = [Heading(2, "Row-level security"), Para((
+        f"RLS {state}; {count} polic{'y' if count == 1 else 'ies'}.",))]
     if table.policies:
         roles = sorted({r for p in table.policies for r in p.roles})
         matrix = []

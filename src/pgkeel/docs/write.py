@@ -32,7 +32,7 @@ from pgkeel.docs.model import Diagram, Page
 from pgkeel.docs.pages import index_page, slug, table_findings, table_page
 from pgkeel.report.findings import Finding
 
-__all__ = ["DocsResult", "DocsFormat", "write_docs"]
+__all__ = ["DocsFormat", "DocsResult", "write_docs"]
 
 DocsFormat = Literal["markdown", "html"]
 _OURS = (".md", ".html", ".svg")
