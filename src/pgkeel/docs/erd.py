@@ -26,10 +26,16 @@ __all__ = ["Edge", "Entity", "Erd", "build_erd"]
 
 @dataclass(frozen=True, slots=True)
 class Entity:
-    """One box: a table (a partitioned table stands for its ``partitions``)."""
+    """One box: a table (a partitioned table stands for its ``partitions``).
+
+    ``rows`` and ``size_bytes`` add up the table and its partitions (estimates:
+    :class:`~pgkeel.catalog.model.Table`); ``rows`` is -1 when none was analysed.
+    """
 
     table: Table
     partitions: int = 0
+    rows: int = -1
+    size_bytes: int = 0
 
     @property
     def qualified(self) -> str:
@@ -125,12 +131,18 @@ def build_erd(snap: Snapshot, schemas: Iterable[str] = ()) -> Erd:
     wanted = set(schemas)
     by_name = {t.qualified: t for t in snap.tables}
     counts: dict[str, int] = {}
+    rows: dict[str, int] = {}
+    sizes: dict[str, int] = {}
     for t in snap.tables:
+        root = _root(t, by_name).qualified
         if t.is_partition:
-            root = _root(t, by_name).qualified
             counts[root] = counts.get(root, 0) + 1
+        if t.row_estimate >= 0:
+            rows[root] = rows.get(root, 0) + t.row_estimate
+        sizes[root] = sizes.get(root, 0) + t.size_bytes
     entities = tuple(
-        Entity(t, counts.get(t.qualified, 0))
+        Entity(t, counts.get(t.qualified, 0), rows.get(t.qualified, -1),
+               sizes.get(t.qualified, 0))
         for t in sorted(snap.tables, key=lambda t: (t.schema, t.name))
         if not t.is_partition and (not wanted or t.schema in wanted))
     drawn = {e.qualified for e in entities}

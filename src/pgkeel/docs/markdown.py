@@ -16,18 +16,22 @@ from pgkeel.docs.model import Cell, Code, Diagram, Grid, Heading, Link, Page, Pa
 
 __all__ = ["render_markdown"]
 
-_SPECIAL = re.compile(r"([\\`*_\[\]<>|#!~&])")
+_SPECIAL = re.compile(r"([\\`*\[\]<>|#!~&])")
+# GFM never reads an underscore inside a word as emphasis ("payment_date"): only the
+# others need a backslash.
+_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
 
 
 def _text(text: str) -> str:
-    return _SPECIAL.sub(r"\\\1", text).replace("\n", "<br>")
+    escaped = _UNDERSCORE.sub(r"\_", _SPECIAL.sub(r"\\\1", text))
+    return escaped.replace("\n", "<br>")
 
 
 def _cell(cell: Cell) -> str:
     if isinstance(cell, Code):
         if not cell.text:
             return ""
-        body = html.escape(cell.text).replace("|", "&#124;").replace("\n", "<br>")
+        body = html.escape(cell.text, quote=False).replace("|", "&#124;").replace("\n", "<br>")
         return f"<code>{body}</code>"
     if isinstance(cell, Link):
         return f"[{_text(cell.text)}]({cell.href}.md)"

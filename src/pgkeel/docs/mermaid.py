@@ -63,9 +63,10 @@ def _attributes(entity: Entity, edges: tuple[Edge, ...], full: bool) -> list[str
             continue
         keys = [k for k, s in (("PK", pk), ("FK", fk), ("UK", uk)) if col.name in s]
         notes = []
-        if _token(col.name) != col.name:
+        # The true text only when more than its spaces changed.
+        if _token(col.name) != col.name.replace(" ", "_"):
             notes.append(col.name)
-        if _token(col.type) != col.type:
+        if _token(col.type) != col.type.replace(" ", "_"):
             notes.append(col.type)
         if col.nullable:
             notes.append("nullable")

@@ -90,33 +90,31 @@ def _constraints(table: Table, erd: Erd) -> Grid:
     rows: list[tuple[Cell, ...]] = []
     if table.primary_key:
         rows.append((Code(table.primary_key.name), "PRIMARY KEY",
-                     Code(", ".join(table.primary_key.columns))))
+                     Code(", ".join(table.primary_key.columns)), ""))
     for u in table.unique_constraints:
         rows.append((Code(u.name), "UNIQUE" + (" NULLS NOT DISTINCT" * u.nulls_not_distinct),
-                     Code(", ".join(u.columns))))
+                     Code(", ".join(u.columns)), ""))
     for c in table.check_constraints:
         rows.append((Code(c.name), "CHECK" + (" NOT VALID" * (not c.validated)),
-                     Code(c.expression)))
+                     Code(c.expression), ""))
     for fk in table.foreign_keys:
         target: Cell = Link(fk.ref_qualified, slug(fk.ref_qualified)) \
             if erd.entity(fk.ref_qualified) else fk.ref_qualified
         edge = next((e for e in erd.edges if e.name == fk.name
                      and e.child == table.qualified), None)
         card = f" ({edge.cardinality})" if edge else ""
-        rows.append((Code(fk.name), f"FOREIGN KEY{card}",
-                     Code(f"({', '.join(fk.columns)}) → "), target,
-                     Code(f"({', '.join(fk.ref_columns)}) ON DELETE {fk.on_delete}")))
-    width = max((len(r) for r in rows), default=3)
-    padded = tuple(r + ("",) * (width - len(r)) for r in rows)
-    headers = ("name", "kind", "definition", *("", "")[: width - 3])
-    return Grid(headers, padded)
+        rows.append((Code(fk.name), f"FOREIGN KEY{card}", Code(
+            f"({', '.join(fk.columns)}) REFERENCES ({', '.join(fk.ref_columns)}) "
+            f"ON DELETE {fk.on_delete} ON UPDATE {fk.on_update}"), target))
+    return Grid(("name", "kind", "definition", "references"), tuple(rows))
 
 
 def _indexes(table: Table) -> Grid:
-    return Grid(("index", "definition", "size", "scans"), tuple(
+    # No scan counts: they change with every query, and docs must only change with the
+    # schema (index usage is in `pgkeel check --format html`).
+    return Grid(("index", "definition", "size"), tuple(
         (Code(i.name), Code(i.definition + ("" if i.valid else "  -- INVALID")),
-         _size(i.size_bytes), "" if i.scans is None else f"{i.scans:,}")
-        for i in table.indexes))
+         _size(i.size_bytes)) for i in table.indexes))
 
 
 def _security(table: Table) -> list[Block]:
@@ -159,10 +157,10 @@ def table_page(entity: Entity, erd: Erd, findings: Sequence[Finding],
     if t.comment:
         blocks.append(Para((t.comment,)))
     facts = [f"{'Partitioned table' if t.kind == 'partitioned' else 'Table'}; "
-             f"rows (estimate): {_rows(t.row_estimate)}; size: {_size(t.size_bytes)}."]
+             f"rows (estimate): {_rows(entity.rows)}; size: {_size(entity.size_bytes)}."]
     if t.partition_key:
         facts.append(f" Partitioned by {t.partition_key} into {entity.partitions} "
-                     f"partition(s), shown as this one table.")
+                     f"partition(s), shown as this one table (rows and size add them up).")
     blocks += [Para((*facts, " ", Link("Index", "../index"))),
                Diagram(render_mermaid(erd.neighbourhood(t.qualified), focus=t.qualified), svg),
                Heading(2, "Columns"), _columns(t), Heading(2, "Constraints"),
@@ -192,8 +190,8 @@ def index_page(snap: Snapshot, erd: Erd, findings: dict[str, list[Finding]],
     blocks.append(Heading(2, "Tables"))
     blocks.append(Grid(("table", "rows (estimate)", "size", "RLS", "policies", "findings",
                         "comment"), tuple(
-        (Link(e.qualified, f"tables/{slug(e.qualified)}"), _rows(e.table.row_estimate),
-         _size(e.table.size_bytes), "on" if e.table.rls_enabled else "off",
+        (Link(e.qualified, f"tables/{slug(e.qualified)}"), _rows(e.rows),
+         _size(e.size_bytes), "on" if e.table.rls_enabled else "off",
          str(len(e.table.policies)), str(len(findings.get(e.qualified, []))),
          (e.table.comment or "").split("\n")[0]) for e in erd.entities)))
     return Page("index", f"Database {snap.database}", tuple(blocks))
