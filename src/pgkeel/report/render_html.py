@@ -86,9 +86,11 @@ def _findings(findings: Sequence[Finding], snap: Snapshot | None) -> str:
         for f in hits:
             tables.setdefault(_owner(f, owners), []).append(f)
         for table in sorted(tables):
+            # Fixes fold away: a long SQL fix per finding would bury the next one.
             items = "".join(
                 f"<li><code>{_e(f.object or '')}</code> {_e(f.message)}"
-                + (f"<pre><code>{_e(f.fix)}</code></pre>" if f.fix else "") + "</li>"
+                + (f"<details><summary>fix</summary><pre><code>{_e(f.fix)}</code></pre>"
+                   "</details>" if f.fix else "") + "</li>"
                 for f in tables[table])
             out.append(f"<details open><summary><b>{_e(table)}</b> "
                        f"({len(tables[table])})</summary><ul>{items}</ul></details>")
