@@ -44,8 +44,9 @@ def label(text: str) -> str:
 
 
 def _token(text: str) -> str:
-    word = _WORD.sub("_", text.replace(" ", "_")) or "_"
-    return word if word[0].isalpha() or word[0] == "_" else "_" + word
+    word = _WORD.sub("_", text.replace(" ", "_"))
+    # A leading letter: Mermaid reads "_1" as Markdown emphasis and draws an italic "1".
+    return word if word[:1].isalpha() else "n" + word
 
 
 def _attributes(entity: Entity, edges: tuple[Edge, ...], full: bool) -> list[str]:
