@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from pgkeel.check import CHECKLIST
 from pgkeel.cli import app
+from pgkeel.errors import UsageError
 from pgkeel.examples import example_sql
 from pgkeel.testing import TestDatabase
 
@@ -79,3 +80,22 @@ def test_report_renders_in_chromium(shop: TestDatabase, tmp_path: Path) -> None:
         page.screenshot(path=str(shot), full_page=True)
     assert problems == []
     assert shot.stat().st_size > 10_000
+
+
+def test_statements_unreadable_says_how(pg_database: TestDatabase, tmp_path: Path) -> None:
+    with pg_database.connect() as conn:
+        conn.execute("CREATE TABLE t (id int PRIMARY KEY)")
+    text = _report(pg_database, tmp_path / "r.html")
+    assert "pg_stat_statements is not usable in this database" in text
+    assert "CREATE EXTENSION pg_stat_statements" in text
+
+
+def test_out_needs_a_file_format(pg_database: TestDatabase, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["check", "-d", pg_database.url, "--out",
+                                 str(tmp_path / "x.txt")])
+    assert isinstance(result.exception, UsageError)  # exit 2 through pgkeel.cli.main
+    assert "--out writes a file" in str(result.exception)
+    result = runner.invoke(app, ["check", "-d", pg_database.url, "--format", "json",
+                                 "--out", str(tmp_path / "x.json")])
+    assert result.exit_code == 0 and result.stdout == ""
+    assert '"checklist"' in (tmp_path / "x.json").read_text()

@@ -97,6 +97,9 @@ def check_command(
     if fix_sql and (write_migration or output_format is not OutputFormat.text):
         raise UsageError("--fix-sql prints only SQL: it goes with neither --format nor "
                          "--write-migration", hint="run them as two commands")
+    if out_file is not None and output_format is OutputFormat.text and not fix_sql:
+        raise UsageError("--out writes a file: it goes with --format json, sarif or html",
+                         hint="add --format html (or redirect the text report)")
     if name is not None and not write_migration:
         raise UsageError(f"unexpected argument {name!r}",
                          hint="a NAME names the migration of --write-migration; add that flag")
@@ -135,9 +138,6 @@ def check_command(
         _emit(render_html.render(result, statements=statements, statements_note=why),
               out_file)
     else:
-        if out_file is not None:
-            raise UsageError("--out writes a file: it goes with --format json, sarif or html",
-                             hint="add --format html (or redirect the text report)")
         _print_text(result, fail_on.value)
     if write_migration:
         _write_migration(result, resolved.resolve(resolved.migrations_dir), name)
