@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from pgkeel.catalog.model import Snapshot, Table
 
-__all__ = ["Edge", "Entity", "Erd", "build_erd"]
+__all__ = ["Edge", "Entity", "Erd", "build_erd", "root_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +102,11 @@ class Erd:
         return entity.table.schema if entity else None
 
 
-def _root(table: Table, by_name: dict[str, Table]) -> Table:
-    """The top partitioned table above a partition (itself for any other table)."""
+def root_of(table: Table, by_name: dict[str, Table]) -> Table:
+    """The top partitioned table above a partition (itself for any other table).
+
+    ``by_name`` maps ``schema.name`` to every table of the snapshot.
+    """
     seen = set()
     while table.partition_of and table.partition_of in by_name and table.qualified not in seen:
         seen.add(table.qualified)
@@ -134,7 +137,7 @@ def build_erd(snap: Snapshot, schemas: Iterable[str] = ()) -> Erd:
     rows: dict[str, int] = {}
     sizes: dict[str, int] = {}
     for t in snap.tables:
-        root = _root(t, by_name).qualified
+        root = root_of(t, by_name).qualified
         if t.is_partition:
             counts[root] = counts.get(root, 0) + 1
         if t.row_estimate >= 0:
@@ -148,10 +151,10 @@ def build_erd(snap: Snapshot, schemas: Iterable[str] = ()) -> Erd:
     drawn = {e.qualified for e in entities}
     edges: dict[tuple[str, str, tuple[str, ...], tuple[str, ...]], Edge] = {}
     for t in snap.tables:
-        child = _root(t, by_name)
+        child = root_of(t, by_name)
         for fk in t.foreign_keys:
             ref = by_name.get(fk.ref_qualified)
-            parent = _root(ref, by_name).qualified if ref else fk.ref_qualified
+            parent = root_of(ref, by_name).qualified if ref else fk.ref_qualified
             if child.qualified not in drawn or parent not in drawn:
                 continue
             key = (child.qualified, parent, fk.columns, fk.ref_columns)

@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 
 from pgkeel.catalog.model import Snapshot, Table
-from pgkeel.docs.erd import Entity, Erd
+from pgkeel.docs.erd import Entity, Erd, root_of
 from pgkeel.docs.mermaid import render_mermaid
 from pgkeel.docs.model import Block, Cell, Code, Diagram, Grid, Heading, Link, Page, Para
 from pgkeel.lint.rules._catalog import object_name
@@ -64,10 +64,7 @@ def table_findings(findings: Sequence[Finding], snap: Snapshot) -> dict[str, lis
     prefixes: dict[str, str] = {}
     by_name = {t.qualified: t for t in snap.tables}
     for t in snap.tables:
-        root = t
-        while root.partition_of in by_name:
-            root = by_name[root.partition_of]  # type: ignore[index]
-        prefixes[object_name(t.schema, t.name)] = root.qualified
+        prefixes[object_name(t.schema, t.name)] = root_of(t, by_name).qualified
     out: dict[str, list[Finding]] = {}
     for f in sort_findings(findings):
         name = f.object or ""
