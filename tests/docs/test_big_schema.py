@@ -54,6 +54,7 @@ def test_overview_stays_small(big, tmp_path: Path) -> None:  # type: ignore[no-u
     index = (tmp_path / "index.md").read_text()
     diagrams = re.findall(r"```mermaid\n(.*?)```", index, re.S)
     assert len(diagrams) == SCHEMAS
+    assert [f"### Schema s{n}" for n in range(SCHEMAS)] == re.findall(r"### Schema s\d", index)
     seen: set[str] = set()
     edges = 0
     for text in diagrams:

@@ -125,3 +125,22 @@ def test_chinook(chinook: TestDatabase, tmp_path: Path) -> None:
 def test_northwind(northwind: TestDatabase, tmp_path: Path) -> None:
     _docs(northwind, tmp_path)
     _check_tree(northwind, tmp_path)
+
+
+def test_pagila_html_in_chromium(pagila: TestDatabase, tmp_path: Path) -> None:
+    """The HTML docs of Pagila open in Chromium; the overview is saved as a PNG to look at."""
+    from browser import artifacts_dir, browser_page
+
+    _docs(pagila, tmp_path, "--format", "html")
+    with browser_page() as (page, problems):
+        page.goto((tmp_path / "index.html").as_uri())
+        links = page.locator("table a")
+        assert links.count() == 15  # every table, partitions folded into payment
+        if shutil.which("dot"):
+            overview = page.locator(".diagram svg").first
+            assert overview.locator("g.node").count() == 15
+            overview.screenshot(path=str(artifacts_dir() / "docs-pagila-overview.png"))
+        page.goto((tmp_path / "tables" / "public.payment.html").as_uri())
+        assert page.locator("h1").inner_text() == "public.payment"
+        page.screenshot(path=str(artifacts_dir() / "docs-pagila-payment.png"), full_page=True)
+    assert problems == []

@@ -177,13 +177,21 @@ def table_page(entity: Entity, erd: Erd, findings: Sequence[Finding],
 
 
 def index_page(snap: Snapshot, erd: Erd, findings: dict[str, list[Finding]],
-               overviews: Sequence[tuple[str, str | None]]) -> Page:
-    """The index: overview diagrams (``(mermaid, svg)`` each), then every table."""
+               overviews: Sequence[tuple[str, str, str | None]]) -> Page:
+    """The index: overview diagrams, then every table.
+
+    ``overviews`` holds ``(schema, mermaid, svg)`` per diagram: ``schema`` "" for a
+    single overview of everything, ``svg`` the Graphviz file it links to, if any.
+    """
     blocks: list[Block] = [Heading(1, f"Database {snap.database}"), Para((
-        f"PostgreSQL {snap.server_version}; {len(erd.entities)} tables, "
+        # The major version only: a minor upgrade changes no structure, so no diff.
+        f"PostgreSQL {snap.server_version_num // 10000}; {len(erd.entities)} tables, "
         f"{len(erd.edges)} foreign keys. Partitions are folded into their parent.",))]
     blocks.append(Heading(2, "Overview"))
-    blocks += [Diagram(m, s) for m, s in overviews]
+    for schema, mermaid, svg in overviews:
+        if schema:
+            blocks.append(Heading(3, f"Schema {schema}"))
+        blocks.append(Diagram(mermaid, svg))
     blocks.append(Heading(2, "Tables"))
     blocks.append(Grid(("table", "rows (estimate)", "size", "RLS", "policies", "findings",
                         "comment"), tuple(

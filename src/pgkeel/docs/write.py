@@ -9,9 +9,10 @@ Layout (``.md`` or ``.html``)::
 
 The output is deterministic (sorted, no timestamp, no Graphviz version stamp), so
 it can live in git and a diff shows real changes; pages of tables that no longer
-exist are removed from ``tables/``. Big schemas stay readable (tbls#311, SchemaSpy
-``-degree``): the overview draws names and keys only, one Mermaid diagram per
-schema when there are several, and each table page draws only its neighbours.
+exist are removed from ``tables/`` (and ``overview.svg`` when none was drawn).
+Big schemas stay readable (tbls#311, SchemaSpy ``-degree``): the overview draws
+names and keys only, one Mermaid diagram per schema when there are several, and
+each table page draws only its neighbours.
 """
 
 from __future__ import annotations
@@ -82,11 +83,12 @@ def write_docs(snap: Snapshot, findings: Sequence[Finding], out: Path, *,
                 erd.neighbourhood(entity.qualified), columns=True, clusters=False))
         page = table_page(entity, erd, per_table.get(entity.qualified, []), href)
         pages.append(page)
-    overviews: list[tuple[str, str | None]] = []
+    overviews: list[tuple[str, str, str | None]] = []
     if draw:
         svgs["overview.svg"] = render_svg(render_dot(erd))
-    for n, (_schema, part) in enumerate(_overviews(erd)):
-        overviews.append((render_mermaid(part), "overview.svg" if draw and n == 0 else None))
+    for n, (schema, part) in enumerate(_overviews(erd)):
+        overviews.append((schema, render_mermaid(part),
+                          "overview.svg" if draw and n == 0 else None))
     pages.append(index_page(snap, erd, per_table, overviews))
     written: list[Path] = []
     (out / "tables").mkdir(parents=True, exist_ok=True)
@@ -107,8 +109,8 @@ def write_docs(snap: Snapshot, findings: Sequence[Finding], out: Path, *,
         path.write_text(text, encoding="utf-8")
         written.append(path)
     keep = set(written)
-    for stale in sorted((out / "tables").iterdir()):
-        if stale.suffix in _OURS and stale not in keep:
+    for stale in [*sorted((out / "tables").iterdir()), out / "overview.svg"]:
+        if stale.suffix in _OURS and stale.exists() and stale not in keep:
             stale.unlink()
     return DocsResult(tuple(sorted(written)), erd, skipped)
 
