@@ -90,3 +90,16 @@ def test_overview_svg_is_bounded(big) -> None:  # type: ignore[no-untyped-def]
     assert set(re.findall(r'font-size="([0-9.]+)"', svg)) == {"10.00", "14.00"}
     assert width * height <= 1.5 * 2384 * 3370
     assert max(width, height) / min(width, height) <= 3
+
+
+@pytest.mark.skipif(shutil.which("dot") is None,
+                    reason="Graphviz dot is not installed (apt-get install graphviz)")
+def test_every_table_gets_its_svg(big, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    result = write_docs(big, (), tmp_path)
+    assert result.svg_skipped is None
+    svgs = sorted((tmp_path / "tables").glob("*.svg"))
+    assert len(svgs) == SCHEMAS * PER_SCHEMA
+    hub = (tmp_path / "tables" / "s2.hub.svg").read_text()
+    ElementTree.fromstring(hub)
+    # The hub and the 24 tables of its schema that reference it: a neighbourhood.
+    assert hub.count('class="node"') == PER_SCHEMA
