@@ -12,8 +12,8 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
+from docs_real_schemas import copy_of, docs_chinook_template, docs_northwind_template
 from mermaid_grammar import parse
-from real_schemas import copy_of, docs_chinook_template, docs_northwind_template
 from typer.testing import CliRunner
 
 from pgkeel.catalog import snapshot
@@ -129,7 +129,7 @@ def test_northwind(northwind: TestDatabase, tmp_path: Path) -> None:
 
 def test_pagila_html_in_chromium(pagila: TestDatabase, tmp_path: Path) -> None:
     """The HTML docs of Pagila open in Chromium; the overview is saved as a PNG to look at."""
-    from browser import artifacts_dir, browser_page
+    from docs_browser import artifacts_dir, browser_page
 
     _docs(pagila, tmp_path, "--format", "html")
     with browser_page() as (page, problems):

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
-from browser import artifacts_dir, browser_page
+from docs_browser import artifacts_dir, browser_page
 from mermaid_js import mermaid_js
 
 from pgkeel.catalog import snapshot

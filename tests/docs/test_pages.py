@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from browser import artifacts_dir, browser_page
+from docs_browser import artifacts_dir, browser_page
 from typer.testing import CliRunner
 
 from pgkeel.cli import app

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from browser import artifacts_dir, browser_page
+from docs_browser import artifacts_dir, browser_page
 from typer.testing import CliRunner
 
 from pgkeel.check import CHECKLIST
