@@ -22,6 +22,8 @@ COMMANDS = (
     ("connect", "Connect, run a minimal query, and print what the server offers."),
     ("check", "Audit a database: the skill's Validation Checklist, then every finding."),
     ("inspect", "Read the database's structure and print it."),
+    ("docs", "Write schema docs: ER diagrams, and a page per table with its security and "
+     "findings."),
     ("rules", "List every rule: id, the command running it (check, lint, explain), severity."),
     ("lint", "Lint migration files: locks, rewrites, data loss, transactions, timeouts."),
     ("restore", "Restore a backup after a preflight; then resync sequences, ANALYZE, "

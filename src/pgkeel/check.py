@@ -37,7 +37,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 import psycopg
@@ -134,7 +134,8 @@ class CheckResult:
     not read (``check(..., read_rows=False)``, ``--no-data``); ``data_failures``
     holds each distinct reason PostgreSQL gave for refusing or cancelling a data
     query (``permission denied for table film``, a statement timeout), sorted:
-    findings that need those rows may be missing.
+    findings that need those rows may be missing. ``snapshot`` is the catalog
+    snapshot audited (pgkeel's own schema left out), for renderers that draw it.
     """
 
     database: str
@@ -145,6 +146,7 @@ class CheckResult:
     tables: int
     data_read: bool = True
     data_failures: tuple[str, ...] = ()
+    snapshot: Snapshot | None = field(default=None, compare=False, repr=False)
 
     def breaches(self, fail_on: FailOn) -> bool:
         """True when a finding is at or above ``fail_on`` (never for None)."""
@@ -289,6 +291,7 @@ def check(target: str | psycopg.Connection[Any], config: CheckConfig | None = No
         tables=len(kept.tables),
         data_read=read_rows,
         data_failures=failures,
+        snapshot=kept,
     )
 
 

@@ -18,6 +18,7 @@ from pgkeel.cli import (
     backup,
     check,
     db,
+    docs,
     explain,
     inspect,
     lint,
@@ -69,6 +70,7 @@ app.add_typer(advise.app, name="advise")
 app.command("connect")(reach.connect_command)
 app.command("check")(check.check_command)
 app.command("inspect")(inspect.inspect_command)
+app.command("docs")(docs.docs_command)
 app.command("rules")(rules.rules_command)
 app.command("lint")(lint.lint_command)
 app.command("restore")(backup.restore_command)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
@@ -12,8 +13,6 @@ from pgkeel.cli._common import DatabaseUrl, ProjectDir, note, out, settings
 from pgkeel.examples import EXAMPLE_DATABASE
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from pgkeel.check import CheckResult
 
 __all__ = ["check_command"]
@@ -25,6 +24,7 @@ class OutputFormat(StrEnum):
     text = "text"
     json = "json"
     sarif = "sarif"
+    html = "html"
 
 
 class FailOnChoice(StrEnum):
@@ -46,7 +46,12 @@ def check_command(
     database_url: DatabaseUrl = None,
     project: ProjectDir = None,
     output_format: OutputFormat = typer.Option(
-        OutputFormat.text, "--format", help="Output: a terminal report, JSON or SARIF 2.1.0."),
+        OutputFormat.text, "--format",
+        help="Output: a terminal report, JSON, SARIF 2.1.0, or one self-contained HTML "
+        "page with charts (sizes, index usage, slowest statements)."),
+    out_file: Path | None = typer.Option(
+        None, "--out", show_default=False,
+        help="Write the report to this file instead of standard output."),
     fail_on: FailOnChoice = typer.Option(
         FailOnChoice.error, "--fail-on",
         help="Exit 1 when a finding is at or above this severity ('never': always 0)."),
@@ -75,6 +80,7 @@ def check_command(
     Example: [bold]pgkeel check --example[/bold] (no database needed: uses the local
     cluster), [bold]pgkeel check -d postgresql://app@localhost/app --format sarif[/bold],
     [bold]pgkeel check --fix-sql > fixes.sql[/bold],
+    [bold]pgkeel check --format html --out report.html[/bold],
     [bold]pgkeel check --write-migration "index foreign keys"[/bold]
     """
     # Imported here, not at the top: the catalog, the rules and the renderers cost
@@ -91,6 +97,9 @@ def check_command(
     if fix_sql and (write_migration or output_format is not OutputFormat.text):
         raise UsageError("--fix-sql prints only SQL: it goes with neither --format nor "
                          "--write-migration", hint="run them as two commands")
+    if out_file is not None and output_format is OutputFormat.text and not fix_sql:
+        raise UsageError("--out writes a file: it goes with --format json, sarif or html",
+                         hint="add --format html (or redirect the text report)")
     if name is not None and not write_migration:
         raise UsageError(f"unexpected argument {name!r}",
                          hint="a NAME names the migration of --write-migration; add that flag")
@@ -112,12 +121,19 @@ def check_command(
              f"statement_timeout_ms")
     threshold = parse_fail_on(fail_on.value)
     if fix_sql:
-        typer.echo(fix_script(result.findings), nl=False)
+        _emit(fix_script(result.findings), out_file)
     elif output_format is OutputFormat.json:
-        typer.echo(render_json.render(result.findings, result.header()), nl=False)
+        _emit(render_json.render(result.findings, result.header()), out_file)
     elif output_format is OutputFormat.sarif:
-        typer.echo(render_sarif.render(result.findings, result.rules, tool_version=__version__,
-                                       properties=result.header()), nl=False)
+        _emit(render_sarif.render(result.findings, result.rules, tool_version=__version__,
+                                  properties=result.header()), out_file)
+    elif output_format is OutputFormat.html:
+        from pgkeel.report import render_html
+        from pgkeel.report.workload import slowest_statements
+
+        statements, why = slowest_statements(url)
+        _emit(render_html.render(result, statements=statements, statements_note=why),
+              out_file)
     else:
         _print_text(result, fail_on.value)
     if write_migration:
@@ -126,6 +142,15 @@ def check_command(
         note("to audit your own database: pgkeel check --database-url "
              "postgresql://USER@HOST:5432/DBNAME (or set DATABASE_URL, or .env)")
     raise typer.Exit(1 if result.breaches(threshold) else 0)
+
+
+def _emit(text: str, out_file: Path | None) -> None:
+    """Print ``text``, or write it to ``out_file`` (saying so on stderr)."""
+    if out_file is None:
+        typer.echo(text, nl=False)
+        return
+    out_file.write_text(text, encoding="utf-8")
+    note(f"wrote {out_file}")
 
 
 def _write_migration(result: CheckResult, directory: Path, name: str | None) -> None:

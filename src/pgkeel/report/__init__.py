@@ -1,4 +1,4 @@
-"""Findings and the reports made of them: terminal table, JSON, SARIF."""
+"""Findings and the reports made of them: terminal table, JSON, SARIF, HTML."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from pgkeel.report.findings import (
 )
 
 if TYPE_CHECKING:
-    from pgkeel.report import render_json, render_sarif, render_text
+    from pgkeel.report import render_html, render_json, render_sarif, render_text
 
 __all__ = [
     "FailOn",
@@ -27,6 +27,7 @@ __all__ = [
     "Severity",
     "breaches",
     "parse_fail_on",
+    "render_html",
     "render_json",
     "render_sarif",
     "render_text",
@@ -35,7 +36,7 @@ __all__ = [
 
 # The renderers (Rich tables among them) load on first use: the migration runner reads
 # findings.py through this package, and `pgkeel migrate up` renders no report.
-_RENDERERS = frozenset({"render_json", "render_sarif", "render_text"})
+_RENDERERS = frozenset({"render_html", "render_json", "render_sarif", "render_text"})
 
 
 def __getattr__(name: str) -> Any:

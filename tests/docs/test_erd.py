@@ -1,0 +1,130 @@
+"""The ER model and its Mermaid/DOT text, on a real database with awkward names.
+
+Quoted identifiers with ``"``, ``<``, ``|`` and spaces; a partitioned table with
+partitions that must fold into one entity and one edge; 1:1, 1:N and optional keys.
+"""
+
+from __future__ import annotations
+
+import shutil
+from xml.etree import ElementTree
+
+import pytest
+from mermaid_grammar import parse
+
+from pgkeel.catalog import snapshot
+from pgkeel.docs.erd import build_erd
+from pgkeel.docs.graphviz import render_dot, render_svg
+from pgkeel.docs.mermaid import entity_id, render_mermaid
+from pgkeel.testing import TestDatabase
+
+SCHEMA = """
+CREATE SCHEMA "Sales <EU>";
+CREATE TABLE "Sales <EU>"."Parent""Table" (id int PRIMARY KEY, "a|b" text);
+CREATE TABLE "Sales <EU>".profile (
+    id int PRIMARY KEY,
+    parent_id int NOT NULL UNIQUE REFERENCES "Sales <EU>"."Parent""Table");
+CREATE TABLE public.customer (id int PRIMARY KEY, "Full Name" varchar(40) NOT NULL,
+    price numeric(10,2));
+CREATE TABLE public.events (id bigint, at date NOT NULL,
+    customer_id int REFERENCES public.customer, PRIMARY KEY (id, at))
+    PARTITION BY RANGE (at);
+CREATE TABLE public.events_2024 PARTITION OF public.events
+    FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+CREATE TABLE public.events_2025 PARTITION OF public.events
+    FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+CREATE TABLE public.note (id int PRIMARY KEY,
+    customer_id int NOT NULL REFERENCES public.customer,
+    parent_id int REFERENCES "Sales <EU>"."Parent""Table",
+    event_id bigint, event_at date,
+    FOREIGN KEY (event_id, event_at) REFERENCES public.events);
+"""
+
+
+@pytest.fixture
+def snap(pg_database: TestDatabase):  # type: ignore[no-untyped-def]
+    with pg_database.connect() as conn:
+        conn.execute(SCHEMA)
+        return snapshot(conn)
+
+
+def test_partitions_fold_and_cardinality(snap) -> None:  # type: ignore[no-untyped-def]
+    erd = build_erd(snap)
+    names = [e.qualified for e in erd.entities]
+    assert names == sorted(names)
+    assert set(names) == {'Sales <EU>.Parent"Table', "Sales <EU>.profile",
+                          "public.customer", "public.events", "public.note"}
+    events = erd.entity("public.events")
+    assert events is not None and events.partitions == 2
+    edges = {(e.child, e.parent, e.columns): e for e in erd.edges}
+    # One edge per foreign key: the clones on events_2024/2025 fold into the parent's.
+    assert len(erd.edges) == 5
+    profile = edges["Sales <EU>.profile", 'Sales <EU>.Parent"Table', ("parent_id",)]
+    assert (profile.unique, profile.optional, profile.cardinality) == (True, False, "1:1")
+    note = edges["public.note", "public.customer", ("customer_id",)]
+    assert note.cardinality == "1:N"
+    assert edges["public.note", 'Sales <EU>.Parent"Table', ("parent_id",)].cardinality \
+        == "1:N optional"
+    assert edges["public.events", "public.customer", ("customer_id",)].optional
+    assert ("public.note", "public.events", ("event_id", "event_at")) in edges
+
+
+def test_mermaid_escapes_and_parses(snap) -> None:  # type: ignore[no-untyped-def]
+    erd = build_erd(snap)
+    for text in (render_mermaid(erd), render_mermaid(erd, columns="all"),
+                 render_mermaid(erd.neighbourhood("public.note"), focus="public.note")):
+        entities, relations = parse(text)
+        assert len(entities) == len({entity_id(e.qualified) for e in erd.entities}
+                                    & entities)
+        assert '"Table' not in text and "<EU>" not in text
+    full = render_mermaid(erd, columns="all")
+    # The quote, <EU> and | as entity codes.
+    assert "#34;" in full and "#60;EU#62;" in full and "#124;" in full
+    assert 'varchar_40_ Full_Name NOT' not in full
+    assert 'character_varying_40_ Full_Name "character varying(40)"' in full
+    entities, relations = parse(render_mermaid(erd))
+    assert len(entities) == 5 and len(relations) == 5
+    ends = {(p, c) for p, pe, ce, c in [(r[0], r[1], r[2], r[3]) for r in relations]
+            if (pe, ce) == ("||", "o|")}
+    assert ends == {(entity_id('Sales <EU>.Parent"Table'), entity_id("Sales <EU>.profile"))}
+
+
+def test_mermaid_is_deterministic(pg_database: TestDatabase, snap) -> None:  # type: ignore[no-untyped-def]
+    with pg_database.connect() as conn:
+        again = snapshot(conn)
+    assert render_mermaid(build_erd(again), columns="all") == \
+        render_mermaid(build_erd(snap), columns="all")
+
+
+@pytest.mark.skipif(shutil.which("dot") is None,
+                    reason="Graphviz dot is not installed (apt-get install graphviz)")
+def test_dot_draws_svg(snap) -> None:  # type: ignore[no-untyped-def]
+    erd = build_erd(snap)
+    svg = render_svg(render_dot(erd, columns=True))
+    root = ElementTree.fromstring(svg)  # well-formed XML, an <svg> document
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    assert "Parent&quot;Table" in svg or "Parent&#34;Table" in svg
+    assert "&lt;EU&gt;" in svg
+    assert "Generated by graphviz" not in svg
+    assert svg.count('class="node"') == 5 and svg.count('class="edge"') == 5
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "html"])
+def test_pages_escape_hostile_names(snap, tmp_path, fmt) -> None:  # type: ignore[no-untyped-def]
+    from pgkeel.docs.pages import slug
+    from pgkeel.docs.write import write_docs
+
+    result = write_docs(snap, (), tmp_path, fmt=fmt)
+    assert len([p for p in result.files if p.parent.name == "tables"
+                and p.suffix != ".svg"]) == 5
+    for path in result.files:
+        text = path.read_text()
+        assert "<EU>" not in text, path  # as \<EU\>, &lt;EU&gt; or #60;EU#62;, never raw
+    name = 'Sales <EU>.Parent"Table'
+    ext = ".md" if fmt == "markdown" else ".html"
+    page = (tmp_path / "tables" / f"{slug(name)}{ext}").read_text()
+    if fmt == "markdown":
+        assert page.startswith('# Sales \\<EU\\>.Parent"Table\n')
+        assert "| <code>a&#124;b</code> |" in page  # a | in a name cannot end the cell
+    else:
+        assert "<h1>Sales &lt;EU&gt;.Parent&quot;Table</h1>" in page
