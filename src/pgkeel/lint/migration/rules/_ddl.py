@@ -1,0 +1,236 @@
+"""What the rules of families B, D-G read from a statement's parse tree.
+
+pglast gives built-in types normalised (``int`` arrives as ``pg_catalog.int4``, char(n)
+as ``pg_catalog.bpchar``) but names written by the user as they were written
+(``int4``, ``serial``, ``money`` arrive unqualified): :func:`type_of` folds both to
+PostgreSQL's internal type name. Objects are named ``schema.name`` with the file's
+search_path (:meth:`MigrationContext.qualify`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from pglast import ast, enums
+
+from pgkeel.lint.migration.context import MigrationContext, qualified
+from pgkeel.lint.migration.source import Statement
+
+__all__ = ["ColumnType", "NewColumn", "column_type_known", "constraints_of", "dotted",
+           "func_option", "is_ddl", "new_columns", "search_path_of", "table_of_column",
+           "transaction_of", "type_of", "walk"]
+
+AT = enums.AlterTableType
+CT = enums.ConstrType
+
+#: Spellings users write for built-in types, to PostgreSQL's internal names
+#: ("Data Types", Table 8.1, the Aliases column).
+_ALIASES = {
+    "int": "int4", "integer": "int4", "smallint": "int2", "bigint": "int8",
+    "serial4": "serial", "serial8": "bigserial", "serial2": "smallserial",
+    "real": "float4", "double precision": "float8", "float": "float8",
+    "boolean": "bool", "character varying": "varchar", "character": "bpchar",
+    "char": "bpchar", "decimal": "numeric", "timestamp without time zone": "timestamp",
+    "timestamp with time zone": "timestamptz", "time with time zone": "timetz",
+    "time without time zone": "time",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnType:
+    """A column's type: PostgreSQL's internal ``name`` (``int4``, ``timestamptz``,
+    ``serial``; a user type keeps its written, unqualified name), its ``typmods``
+    (``(255,)`` for varchar(255); integers only) and whether it is an ``array``."""
+
+    name: str
+    typmods: tuple[int, ...] = ()
+    array: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class NewColumn:
+    """A column a statement creates: its ``table`` (qualified), ``column`` definition,
+    and whether the table itself is created by the same statement (``in_create``)."""
+
+    table: str
+    column: ast.ColumnDef
+    in_create: bool
+
+
+def walk(node: object) -> Iterator[ast.Node]:
+    """Every pglast node under ``node`` (itself included), depth first."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, tuple | list):
+            stack.extend(item)
+        elif isinstance(item, ast.Node):
+            yield item
+            for name in item.__slots__:
+                value = getattr(item, name, None)
+                if isinstance(value, ast.Node | tuple | list):
+                    stack.append(value)
+
+
+def dotted(names: tuple[ast.Node, ...] | None) -> str:
+    """``a.b`` from a tuple of ``String`` nodes (a qualified name as parsed)."""
+    return ".".join(n.sval for n in names or () if isinstance(n, ast.String))
+
+
+def type_of(type_name: ast.TypeName | None) -> ColumnType | None:
+    """The :class:`ColumnType` of a parsed ``TypeName`` (None for none)."""
+    if type_name is None or not type_name.names:
+        return None
+    name = type_name.names[-1].sval.lower()
+    name = _ALIASES.get(name, name)
+    mods = tuple(m.val.ival for m in type_name.typmods or ()
+                 if isinstance(m, ast.A_Const) and isinstance(m.val, ast.Integer))
+    return ColumnType(name, mods, bool(type_name.arrayBounds))
+
+
+def constraints_of(column: ast.ColumnDef) -> tuple[ast.Constraint, ...]:
+    """The column constraints of a column definition."""
+    return tuple(c for c in column.constraints or () if isinstance(c, ast.Constraint))
+
+
+def new_columns(node: ast.Node, ctx: MigrationContext) -> Iterator[NewColumn]:
+    """The columns ``CREATE TABLE`` or ``ALTER TABLE ... ADD COLUMN`` defines."""
+    if isinstance(node, ast.CreateStmt):
+        table = ctx.qualify(node.relation)
+        for element in node.tableElts or ():
+            if isinstance(element, ast.ColumnDef):
+                yield NewColumn(table, element, True)
+    elif isinstance(node, ast.AlterTableStmt):
+        table = ctx.qualify(node.relation)
+        for cmd in node.cmds or ():
+            if cmd.subtype == AT.AT_AddColumn and isinstance(cmd.def_, ast.ColumnDef):
+                yield NewColumn(table, cmd.def_, False)
+
+
+def table_constraints(node: ast.Node) -> Iterator[ast.Constraint]:
+    """Table-level constraints of ``CREATE TABLE`` and ``ALTER TABLE ... ADD``."""
+    if isinstance(node, ast.CreateStmt):
+        yield from (e for e in node.tableElts or () if isinstance(e, ast.Constraint))
+    elif isinstance(node, ast.AlterTableStmt):
+        yield from (c.def_ for c in node.cmds or ()
+                    if c.subtype == AT.AT_AddConstraint and isinstance(c.def_, ast.Constraint))
+
+
+def key_columns(node: ast.Node, ctx: MigrationContext) -> set[tuple[str, str]]:
+    """``(table, column)`` of the columns a statement makes primary-key, identity or
+    foreign-key columns (column constraints and table constraints alike)."""
+    keys: set[tuple[str, str]] = set()
+    for new in new_columns(node, ctx):
+        if any(c.contype in (CT.CONSTR_PRIMARY, CT.CONSTR_IDENTITY, CT.CONSTR_FOREIGN)
+               for c in constraints_of(new.column)):
+            keys.add((new.table, new.column.colname))
+    table = ctx.qualify(node.relation) if isinstance(
+        node, ast.CreateStmt | ast.AlterTableStmt) else ""
+    for con in table_constraints(node):
+        if con.contype == CT.CONSTR_PRIMARY:
+            keys |= {(table, k.sval) for k in con.keys or () if isinstance(k, ast.String)}
+        elif con.contype == CT.CONSTR_FOREIGN:
+            keys |= {(table, k.sval) for k in con.fk_attrs or () if isinstance(k, ast.String)}
+    return keys
+
+
+def column_type_known(ctx: MigrationContext, table: str, column: str) -> ColumnType | str | None:
+    """The type of ``table.column`` before the statement: a :class:`ColumnType` when an
+    earlier statement of the file defines it, the catalog's ``format_type`` text when
+    the live database has it (``bigint``), else None."""
+    for earlier in reversed(ctx.earlier):
+        for new in new_columns(earlier.node, ctx):
+            if new.table == table and new.column.colname == column:
+                return type_of(new.column.typeName)
+    found = ctx.catalog.table(table) if ctx.catalog else None
+    col = next((c for c in found.columns if c.name == column), None) if found else None
+    return col.type if col else None
+
+
+def table_of_column(ctx: MigrationContext, table: str) -> bool:
+    """True when ``table`` is known: created earlier in the file or in the catalog."""
+    return ctx.created_here("table", table) or (
+        ctx.catalog is not None and ctx.catalog.table(table) is not None)
+
+
+def func_option(node: ast.CreateFunctionStmt | ast.AlterFunctionStmt, name: str) -> object:
+    """The ``arg`` of a function's option ``name`` (``language``, ``security``, ``as``,
+    ``set``: the last one given), or None."""
+    found = None
+    for option in node.options if isinstance(node, ast.CreateFunctionStmt) else node.actions:
+        if isinstance(option, ast.DefElem) and option.defname == name:
+            if name == "set" and not (isinstance(option.arg, ast.VariableSetStmt)
+                                      and option.arg.name == "search_path"):
+                continue
+            found = option.arg
+    return found
+
+
+def search_path_of(node: ast.CreateFunctionStmt | ast.AlterFunctionStmt) -> tuple[str, ...] | None:
+    """The schemas of a function's ``SET search_path`` clause, None when it has none
+    (``FROM CURRENT`` pins the migration's path: an empty tuple)."""
+    setting = func_option(node, "set")
+    if not isinstance(setting, ast.VariableSetStmt):
+        return None
+    return tuple(schema_names(setting.args))
+
+
+def schema_names(args: tuple[ast.Node, ...] | None) -> Iterator[str]:
+    """The schema names of a ``search_path`` value list (``''`` for an empty one)."""
+    for arg in args or ():
+        if isinstance(arg, ast.A_Const) and isinstance(arg.val, ast.String):
+            yield from (s.strip().strip('"') for s in arg.val.sval.split(","))
+
+
+def language_of(node: ast.CreateFunctionStmt) -> str:
+    """The function's language, lower case (``sql`` when omitted, PostgreSQL's default
+    for a SQL-standard body)."""
+    lang = func_option(node, "language")
+    return lang.sval.lower() if isinstance(lang, ast.String) else "sql"
+
+
+def function_name(node: ast.CreateFunctionStmt, ctx: MigrationContext) -> str:
+    """``schema.name`` of the function a statement creates."""
+    parts = [n.sval for n in node.funcname if isinstance(n, ast.String)]
+    return qualified(parts[-2] if len(parts) > 1 else None, parts[-1], ctx.search_path)
+
+
+def is_ddl(node: ast.Node) -> bool:
+    """True for a statement that changes structure (not DML, SET, SELECT or
+    transaction control)."""
+    return not isinstance(node, ast.SelectStmt | ast.InsertStmt | ast.UpdateStmt
+                          | ast.DeleteStmt | ast.VariableSetStmt | ast.TransactionStmt
+                          | ast.MergeStmt | ast.VariableShowStmt | ast.DoStmt
+                          | ast.CopyStmt | ast.CallStmt)
+
+
+def transaction_of(statement: Statement, statements: tuple[Statement, ...],
+                   wrapped: bool) -> tuple[Statement, ...]:
+    """The statements that run in the same transaction as ``statement`` (itself
+    included): the whole section when the runner wraps it, else those between the
+    explicit BEGIN and COMMIT around it (just itself in autocommit)."""
+    if wrapped:
+        return statements
+    kind = enums.TransactionStmtKind
+    group: list[Statement] = []
+    current: list[Statement] = []
+    open_block = False
+    for item in statements:
+        node = item.node
+        if isinstance(node, ast.TransactionStmt) and node.kind in (
+                kind.TRANS_STMT_BEGIN, kind.TRANS_STMT_START):
+            open_block, current = True, []
+            continue
+        if isinstance(node, ast.TransactionStmt) and node.kind in (
+                kind.TRANS_STMT_COMMIT, kind.TRANS_STMT_ROLLBACK):
+            if any(s is statement for s in current):
+                group = current
+            open_block, current = False, []
+            continue
+        current = [*current, item] if open_block else [item]
+        if not open_block and item is statement:
+            group = current
+    if not group and any(s is statement for s in current):
+        group = current
+    return tuple(group) or (statement,)
