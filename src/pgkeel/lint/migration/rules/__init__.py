@@ -4,7 +4,8 @@ every rule they define.
 - :mod:`.safety`: locks, rewrites and scans (A);
 - :mod:`.destructive`: data loss, data-dependent and backward-incompatible changes (B);
 - :mod:`.hygiene`: transactions, timeouts, parsing, file names (C);
-- :mod:`.design`: types and structure in DDL (D);
+- :mod:`.design`: column types in DDL (D);
+- :mod:`.structure`: keys, inheritance, indexes and table shapes in DDL (D);
 - :mod:`.security`: privileges and row-level security in DDL (E);
 - :mod:`.correctness`: SQL correctness and data changes (F);
 - :mod:`.naming`: identifiers (G).
@@ -20,6 +21,8 @@ from pgkeel.lint.migration.rules import (
     naming,
     safety,
     security,
+    structure,
 )
 
-__all__ = ["correctness", "design", "destructive", "hygiene", "naming", "safety", "security"]
+__all__ = ["correctness", "design", "destructive", "hygiene", "naming", "safety", "security",
+           "structure"]

@@ -9,6 +9,7 @@ search_path (:meth:`MigrationContext.qualify`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -17,8 +18,9 @@ from pglast import ast, enums
 from pgkeel.lint.migration.context import MigrationContext, qualified
 from pgkeel.lint.migration.source import Statement
 
-__all__ = ["ColumnType", "NewColumn", "column_type_known", "constraints_of", "dotted",
-           "func_option", "is_ddl", "new_columns", "search_path_of", "table_of_column",
+__all__ = ["ColumnType", "NewColumn", "catalog_type", "column_type_known", "constraints_of",
+           "dotted", "func_option", "function_name", "is_ddl", "key_columns", "language_of",
+           "new_columns", "schema_names", "search_path_of", "table_constraints",
            "transaction_of", "type_of", "walk"]
 
 AT = enums.AlterTableType
@@ -30,8 +32,7 @@ _ALIASES = {
     "int": "int4", "integer": "int4", "smallint": "int2", "bigint": "int8",
     "serial4": "serial", "serial8": "bigserial", "serial2": "smallserial",
     "real": "float4", "double precision": "float8", "float": "float8",
-    "boolean": "bool", "character varying": "varchar", "character": "bpchar",
-    "char": "bpchar", "decimal": "numeric", "timestamp without time zone": "timestamp",
+    "boolean": "bool", "decimal": "numeric", "timestamp without time zone": "timestamp",
     "timestamp with time zone": "timestamptz", "time with time zone": "timetz",
     "time without time zone": "time",
 }
@@ -135,23 +136,33 @@ def key_columns(node: ast.Node, ctx: MigrationContext) -> set[tuple[str, str]]:
     return keys
 
 
-def column_type_known(ctx: MigrationContext, table: str, column: str) -> ColumnType | str | None:
-    """The type of ``table.column`` before the statement: a :class:`ColumnType` when an
-    earlier statement of the file defines it, the catalog's ``format_type`` text when
-    the live database has it (``bigint``), else None."""
+def column_type_known(ctx: MigrationContext, table: str, column: str) -> ColumnType | None:
+    """The type of ``table.column`` before the statement: from the earlier statement of
+    the file that defines it, else from the live catalog, else None."""
     for earlier in reversed(ctx.earlier):
         for new in new_columns(earlier.node, ctx):
             if new.table == table and new.column.colname == column:
                 return type_of(new.column.typeName)
     found = ctx.catalog.table(table) if ctx.catalog else None
     col = next((c for c in found.columns if c.name == column), None) if found else None
-    return col.type if col else None
+    return catalog_type(col.type) if col else None
 
 
-def table_of_column(ctx: MigrationContext, table: str) -> bool:
-    """True when ``table`` is known: created earlier in the file or in the catalog."""
-    return ctx.created_here("table", table) or (
-        ctx.catalog is not None and ctx.catalog.table(table) is not None)
+#: ``format_type()`` spellings of built-in types, to their internal names.
+_FORMATTED = {**_ALIASES, "character varying": "varchar", "character": "bpchar",
+              "bit varying": "varbit"}
+
+
+def catalog_type(text: str) -> ColumnType:
+    """The :class:`ColumnType` of a catalog ``format_type()`` text
+    (``character varying(50)``, ``text[]``, ``app.status``)."""
+    array = text.endswith("[]")
+    base = text.removesuffix("[]").strip()
+    mods = re.search(r"\(([\d, ]+)\)", base)
+    typmods = tuple(int(m) for m in mods.group(1).split(",")) if mods else ()
+    # format_type puts the precision inside: timestamp(0) with time zone.
+    name = re.sub(r"\([\d, ]+\)", "", base).rsplit(".", 1)[-1].strip('"').strip()
+    return ColumnType(_FORMATTED.get(name, name), typmods, array)
 
 
 def func_option(node: ast.CreateFunctionStmt | ast.AlterFunctionStmt, name: str) -> object:
