@@ -6,7 +6,8 @@ every rule they define.
 - :mod:`.hygiene`: transactions, timeouts, parsing, file names (C);
 - :mod:`.design`: column types in DDL (D);
 - :mod:`.structure`: keys, inheritance, indexes and table shapes in DDL (D);
-- :mod:`.security`: privileges and row-level security in DDL (E);
+- :mod:`.security`: functions, search_path and extensions in DDL (E);
+- :mod:`.rls`: row-level security, policies and API exposure in DDL (E);
 - :mod:`.correctness`: SQL correctness and data changes (F);
 - :mod:`.naming`: identifiers (G).
 """
@@ -19,10 +20,11 @@ from pgkeel.lint.migration.rules import (
     destructive,
     hygiene,
     naming,
+    rls,
     safety,
     security,
     structure,
 )
 
-__all__ = ["correctness", "design", "destructive", "hygiene", "naming", "safety", "security",
+__all__ = ["correctness", "design", "destructive", "hygiene", "naming", "rls", "safety", "security",
            "structure"]

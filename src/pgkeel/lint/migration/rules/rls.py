@@ -1,0 +1,716 @@
+"""Migration rules, catalogue section E (row-level security and exposure): tables,
+views, policies and grants that API roles reach.
+
+Exposed schemas and API roles come from options (``exposed_schemas``, default
+``["api"]``; ``api_roles``, default Supabase's ``anon`` and ``authenticated``), since a
+migration file does not say which schemas PostgREST serves. RLS state is what the file
+does (``ENABLE``/``FORCE ROW LEVEL SECURITY``, ``CREATE POLICY``, before or after the
+statement) plus, with a database, the live catalog.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import ClassVar
+
+from pglast import ast, enums
+
+from pgkeel.lint.migration.context import MigrationContext
+from pgkeel.lint.migration.rules._ddl import function_name, walk
+from pgkeel.lint.migration.rules.security import is_security_definer
+from pgkeel.lint.migration.source import Statement
+from pgkeel.lint.options import RuleOption
+from pgkeel.lint.rules.base import MigrationRule
+from pgkeel.report.findings import Finding, Severity
+
+AT = enums.AlterTableType
+OT = enums.ObjectType
+_PUBLIC = enums.RoleSpecType.ROLESPEC_PUBLIC
+
+EXPOSED = RuleOption(list[str], "schemas the API exposes", ["api"])
+API_ROLES = RuleOption(list[str], "roles the API uses", ["anon", "authenticated"])
+
+
+def _alters(ctx: MigrationContext, table: str, subtype: AT) -> bool:
+    """True when any statement of the section runs ``ALTER TABLE table <subtype>``."""
+    return any(isinstance(s.node, ast.AlterTableStmt) and ctx.qualify(s.node.relation) == table
+               and any(c.subtype == subtype for c in s.node.cmds or ())
+               for s in ctx.earlier)
+
+
+def _rls_enabled(ctx: MigrationContext, table: str, before: int | None = None) -> bool:
+    """RLS on ``table``: enabled by the section (by its first ``before`` statements when
+    given) or in the live catalog."""
+    statements = ctx.earlier if before is None else ctx.earlier[:before]
+    if any(isinstance(s.node, ast.AlterTableStmt) and ctx.qualify(s.node.relation) == table
+           and any(c.subtype == AT.AT_EnableRowSecurity for c in s.node.cmds or ())
+           for s in statements):
+        return True
+    found = ctx.catalog.table(table) if ctx.catalog else None
+    return bool(found and found.rls_enabled)
+
+
+def _policies(ctx: MigrationContext) -> Iterator[tuple[int, Statement, ast.CreatePolicyStmt]]:
+    for i, s in enumerate(ctx.earlier):
+        if isinstance(s.node, ast.CreatePolicyStmt):
+            yield i, s, s.node
+
+
+def _roles(specs: tuple[ast.RoleSpec, ...] | None) -> set[str]:
+    """Role names of a role list; ``public`` for PUBLIC (and for none: the default)."""
+    return {"public" if r.roletype == _PUBLIC else str(r.rolename) for r in specs or ()} \
+        or {"public"}
+
+
+class ViewBypassesRls(MigrationRule):
+    """A view in an exposed schema reads RLS tables with its owner's rights.
+
+    Why
+    ---
+    A view runs its query as the view owner, so row-level security policies of the
+    tables underneath are checked against the owner, not the API user, unless the view
+    has ``security_invoker = on`` (PostgreSQL 15+; "CREATE VIEW"). Measured: the view
+    returned 1,000 rows where the policy allowed 100.
+
+    Bad
+    ---
+    ```sql
+    ALTER TABLE t ENABLE ROW LEVEL SECURITY;
+    CREATE VIEW api.t_v AS SELECT * FROM t;
+    ```
+
+    Good
+    ----
+    ```sql
+    ALTER TABLE t ENABLE ROW LEVEL SECURITY;
+    CREATE VIEW api.t_v WITH (security_invoker = on) AS SELECT * FROM t;
+    ```
+
+    Notes
+    -----
+    A table counts as under RLS when the file enables it or the live catalog says so.
+
+    References
+    ----------
+    - https://www.postgresql.org/docs/current/sql-createview.html
+    - splinter: 0010 security_definer_view
+    """
+
+    id = "view-bypasses-rls"
+    severity = Severity.WARNING
+    object_kind = "view"
+    docs_url = "https://www.postgresql.org/docs/current/sql-createview.html"
+    upstream = ("splinter:security_definer_view",)
+    options: ClassVar = {"exposed_schemas": EXPOSED}
+    nodes: ClassVar[tuple[type[ast.Node], ...]] = (ast.ViewStmt,)
+
+    def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
+        node = statement.node
+        assert isinstance(node, ast.ViewStmt)
+        view = ctx.qualify(node.view)
+        if view.split(".")[0] not in ctx.option(self.id, "exposed_schemas", ["api"]):
+            return
+        invoker = any(o.defname == "security_invoker"
+                      and str(getattr(o.arg, "sval", getattr(o.arg, "boolval", "on"))).lower()
+                      in ("on", "true", "1", "yes")
+                      for o in node.options or () if isinstance(o, ast.DefElem))
+        if invoker:
+            return
+        tables = sorted({ctx.qualify(r) for r in walk(node.query) if isinstance(r, ast.RangeVar)
+                         and _rls_enabled(ctx, ctx.qualify(r))})
+        if tables:
+            old = ctx.target_version is not None and ctx.target_version < 150000
+            yield self.at(statement, ctx, f"view {view} reads {', '.join(tables)} (under RLS) with "
+                          "its owner's rights, so API users bypass the policies", object=view,
+                          fix="keep the view out of exposed schemas (security_invoker needs "
+                          "PostgreSQL 15)" if old else "CREATE VIEW ... WITH "
+                          "(security_invoker = on)")
+
+
+class RlsDisabledOnExposedTable(MigrationRule):
+    """A table created in an exposed schema without ENABLE ROW LEVEL SECURITY.
+
+    Why
+    ---
+    Every API user who may read the table reads and writes every row (splinter 0013).
+
+    Bad
+    ---
+    ```sql
+    CREATE TABLE api.notes (id bigint PRIMARY KEY, body text);
+    ```
+
+    Good
+    ----
+    ```sql
+    CREATE TABLE api.notes (id bigint PRIMARY KEY, body text);
+    ALTER TABLE api.notes ENABLE ROW LEVEL SECURITY;
+    ```
+
+    References
+    ----------
+    - https://www.postgresql.org/docs/current/ddl-rowsecurity.html
+    - splinter: 0013 rls_disabled_in_public
+    """
+
+    id = "rls-disabled-on-exposed-table"
+    severity = Severity.ERROR
+    docs_url = "https://www.postgresql.org/docs/current/ddl-rowsecurity.html"
+    upstream = ("splinter:rls_disabled_in_public",)
+    options: ClassVar = {"exposed_schemas": EXPOSED}
+
+    def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
+        return iter(())
+
+    def finish(self, ctx: MigrationContext) -> Iterator[Finding]:
+        exposed = ctx.option(self.id, "exposed_schemas", ["api"])
+        for statement in ctx.earlier:
+            node = statement.node
+            if not isinstance(node, ast.CreateStmt) or node.relation.relpersistence == "t":
+                continue
+            table = ctx.qualify(node.relation)
+            if table.split(".")[0] in exposed and not _rls_enabled(ctx, table):
+                yield self.at(statement, ctx, f"{table} is in an exposed schema without row-level "
+                              "security: API users read and write every row", object=table,
+                              fix=f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY, and add "
+                              "policies")
+
+
+class PolicyExistsRlsDisabledDdl(MigrationRule):
+    """CREATE POLICY on a table whose row-level security is off.
+
+    Why
+    ---
+    Policies are only enforced once ``ENABLE ROW LEVEL SECURITY`` is set on the table
+    ("Row Security Policies"); until then they silently do nothing.
+
+    Bad
+    ---
+    ```sql
+    CREATE POLICY t_own ON t USING (owner_id = 1);
+    ```
+
+    Good
+    ----
+    ```sql
+    CREATE POLICY t_own ON t USING (owner_id = 1);
+    ALTER TABLE t ENABLE ROW LEVEL SECURITY;
+    ```
+
+    Notes
+    -----
+    Offline, a table whose RLS the file does not enable is assumed off. The schema
+    linter's ``policy-exists-rls-disabled`` judges existing tables.
+
+    References
+    ----------
+    - https://www.postgresql.org/docs/current/ddl-rowsecurity.html
+    - splinter: 0007 policy_exists_rls_disabled
+    """
+
+    id = "policy-exists-rls-disabled-ddl"
+    severity = Severity.ERROR
+    object_kind = "policy"
+    docs_url = "https://www.postgresql.org/docs/current/ddl-rowsecurity.html"
+    upstream = ("splinter:policy_exists_rls_disabled",)
+
+    def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
+        return iter(())
+
+    def finish(self, ctx: MigrationContext) -> Iterator[Finding]:
+        for _, statement, node in _policies(ctx):
+            table = ctx.qualify(node.table)
+            if not _rls_enabled(ctx, table):
+                yield self.at(statement, ctx, f"policy {node.policy_name} on {table} is not "
+                              "enforced: the table's row-level security is off", object=table,
+                              fix=f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
+
+
+class RlsEnabledNoPolicyDdl(MigrationRule):
+    """ENABLE ROW LEVEL SECURITY with no policy: non-owners see nothing.
+
+    Why
+    ---
+    With RLS on and no policy, the default is deny ("Row Security Policies"): every
+    role but the owner gets no rows, usually by mistake.
+
+    Bad
+    ---
+    ```sql
+    ALTER TABLE t ENABLE ROW LEVEL SECURITY;
+    ```
+
+    Good
+    ----
+    ```sql
+    ALTER TABLE t ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY t_own ON t USING (owner_id = 1);
+    ```
+
+    Notes
+    -----
+    Policies in the live catalog count. The schema linter's ``rls-enabled-no-policy``
+    judges existing tables.
+
+    References
+    ----------
+    - https://www.postgresql.org/docs/current/ddl-rowsecurity.html
+    - splinter: 0008 rls_enabled_no_policy
+    """
+
+    id = "rls-enabled-no-policy-ddl"
+    severity = Severity.INFO
+    docs_url = "https://www.postgresql.org/docs/current/ddl-rowsecurity.html"
+    upstream = ("splinter:rls_enabled_no_policy",)
+
+    def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
+        return iter(())
+
+    def finish(self, ctx: MigrationContext) -> Iterator[Finding]:
+        with_policy = {ctx.qualify(node.table) for _, _, node in _policies(ctx)}
+        for statement in ctx.earlier:
+            node = statement.node
+            if not (isinstance(node, ast.AlterTableStmt) and any(
+                    c.subtype == AT.AT_EnableRowSecurity for c in node.cmds or ())):
+                continue
+            table = ctx.qualify(node.relation)
+            found = ctx.catalog.table(table) if ctx.catalog else None
+            if table not in with_policy and not (found and found.policies):
+                yield self.at(statement, ctx, f"row-level security is enabled on {table} with no "
+                              "policy: every role but the owner sees no rows", object=table,
+                              fix=f"CREATE POLICY ... ON {table}")
+
+
+class RlsNotForced(MigrationRule):
+    """ENABLE ROW LEVEL SECURITY without FORCE: the table owner bypasses the policies.
+
+    Why
+    ---
+    Policies do not apply to the table's owner unless RLS is forced ("ALTER TABLE",
+    FORCE ROW LEVEL SECURITY); an application that connects as the owner sees every
+    row (measured).
+
+    Bad
+    ---
+    ```sql
+    ALTER TABLE t ENABLE ROW LEVEL SECURITY;
+    ```
+
+    Good
+    ----
+    ```sql
+    ALTER TABLE t ENABLE ROW LEVEL SECURITY;
+    ALTER TABLE t FORCE ROW LEVEL SECURITY;
+    ```
+
+    References
+    ----------
+    - https://www.postgresql.org/docs/current/sql-altertable.html
+    - schemalint: row-level-security (enforced)
+    """
+
+    id = "rls-not-forced"
+    severity = Severity.WARNING
+    opt_in = True
+    docs_url = "https://www.postgresql.org/docs/current/sql-altertable.html"
+
+    def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
+        return iter(())
+
+    def finish(self, ctx: MigrationContext) -> Iterator[Finding]:
+        for statement in ctx.earlier:
+            node = statement.node
+            if not (isinstance(node, ast.AlterTableStmt) and any(
+                    c.subtype == AT.AT_EnableRowSecurity for c in node.cmds or ())):
+                continue
+            table = ctx.qualify(node.relation)
+            found = ctx.catalog.table(table) if ctx.catalog else None
+            if not _alters(ctx, table, AT.AT_ForceRowSecurity) and not (found and found.rls_forced):
+                yield self.at(statement, ctx, f"row-level security on {table} is not forced: its "
+                              "owner bypasses every policy", object=table,
+                              fix=f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
+
+
+def _calls_per_row(expr: ast.Node | None, functions: set[str]) -> set[str]:
+    found: set[str] = set()
+    stack: list[object] = [expr]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, tuple | list):
+            stack.extend(item)
+        elif isinstance(item, ast.Node) and not isinstance(item, ast.SubLink):
+            if isinstance(item, ast.FuncCall):
+                name = ".".join(n.sval for n in item.funcname)
+                if name in functions or name.removeprefix("pg_catalog.") in functions:
+                    found.add(name)
+            stack.extend(getattr(item, f, None) for f in item.__slots__)
+    return found
+
+
+class RlsInitplan(MigrationRule):
+    """A policy calls a per-query constant function once per row.
+
+    Why
+    ---
+    ``current_setting()`` (or Supabase's ``auth.uid()``) in a policy is evaluated for
+    every row; wrapped in a scalar sub-select it becomes an InitPlan evaluated once
+    (measured: 1,000 calls for 1,000 rows against 1). Option ``functions``.
+
+    Bad
+    ---
+    ```sql
+    CREATE POLICY t_tenant ON t USING (tenant_id = current_setting('app.tenant_id')::bigint);
+    ```
+
+    Good
+    ----
+    ```sql
+    CREATE POLICY t_tenant ON t
+      USING (tenant_id = (SELECT current_setting('app.tenant_id')::bigint));
+    ```
+
+    References
+    ----------
+    - https://supabase.com/docs/guides/database/database-linter?lint=0003_auth_rls_initplan
+    - splinter: 0003 auth_rls_initplan
+    """
+
+    id = "rls-initplan"
+    severity = Severity.WARNING
+    object_kind = "policy"
+    docs_url = "https://supabase.com/docs/guides/database/database-linter?lint=0003_auth_rls_initplan"
+    upstream = ("splinter:auth_rls_initplan",)
+    options: ClassVar = {"functions": RuleOption(
+        list[str], "functions constant within a query",
+        ["current_setting", "auth.uid", "auth.jwt", "auth.role", "auth.email"])}
+    nodes: ClassVar[tuple[type[ast.Node], ...]] = (ast.CreatePolicyStmt, ast.AlterPolicyStmt)
+
+    def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
+        node = statement.node
+        functions = set(ctx.option(self.id, "functions", self.options["functions"].default))
+        calls = _calls_per_row(node.qual, functions) | _calls_per_row(node.with_check, functions)
+        if calls:
+            table = ctx.qualify(node.table)
+            yield self.at(statement, ctx, f"policy {node.policy_name} on {table} calls "
+                          f"{', '.join(sorted(calls))} once per row", object=table,
+                          fix="wrap each call in a sub-select: (SELECT current_setting(...))")
+
+
+def _commands_overlap(a: str, b: str) -> bool:
+    return a == b or "all" in (a, b)
+
+
+class MultiplePermissivePoliciesDdl(MigrationRule):
+    """A second PERMISSIVE policy for the same table, role and command.
+
+    Why
+    ---
+    Permissive policies combine with OR: access is wider than either says, and every
+    one is evaluated for every row ("CREATE POLICY", Notes).
+
+    Bad
+    ---
+    ```sql
+    CREATE POLICY p1 ON t FOR SELECT USING (owner_id = 1);
+    CREATE POLICY p2 ON t FOR SELECT USING (a > 50);
+    ```
+
+    Good
+    ----
+    ```sql
+    CREATE POLICY p1 ON t FOR SELECT USING (owner_id = 1);
+    CREATE POLICY p2 ON t AS RESTRICTIVE FOR SELECT USING (a > 50);
+    ```
+
+    Notes
+    -----
+    Earlier policies of the file and the live catalog's count. The schema linter's
+    ``multiple-permissive-policies`` judges existing tables.
+
+    References
+    ----------
+    - https://www.postgresql.org/docs/current/sql-createpolicy.html
+    - splinter: 0006 multiple_permissive_policies
+    """
+
+    id = "multiple-permissive-policies-ddl"
+    severity = Severity.WARNING
+    object_kind = "policy"
+    docs_url = "https://www.postgresql.org/docs/current/sql-createpolicy.html"
+    upstream = ("splinter:multiple_permissive_policies",)
+    nodes: ClassVar[tuple[type[ast.Node], ...]] = (ast.CreatePolicyStmt,)
+
+    def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
+        node = statement.node
+        assert isinstance(node, ast.CreatePolicyStmt)
+        if not node.permissive:
+            return
+        table = ctx.qualify(node.table)
+        roles = _roles(node.roles)
+        others = [(p.policy_name, p.cmd_name, _roles(p.roles)) for _, _, p in _policies(ctx)
+                  if p.permissive and ctx.qualify(p.table) == table]
+        found = ctx.catalog.table(table) if ctx.catalog else None
+        others += [(p.name, p.command.lower(), set(p.roles) or {"public"})
+                   for p in (found.policies if found else ()) if p.permissive]
+        clash = sorted({name for name, cmd, their in others
+                        if name != node.policy_name and _commands_overlap(cmd, node.cmd_name)
+                        and ("public" in roles | their or roles & their)})
+        if clash:
+            yield self.at(statement, ctx, f"policy {node.policy_name} is a second permissive "
+                          f"policy on {table} for the same command and roles as "
+                          f"{', '.join(clash)}: they OR together", object=table,
+                          fix="merge them, or make the extra ones AS RESTRICTIVE")
+
+
+def _always_true(expr: ast.Node | None) -> bool:
+    if isinstance(expr, ast.A_Const) and isinstance(expr.val, ast.Boolean):
+        return bool(expr.val.boolval)
+    if isinstance(expr, ast.A_Expr) and expr.name and expr.name[-1].sval == "=" \
+            and isinstance(expr.lexpr, ast.A_Const) and isinstance(expr.rexpr, ast.A_Const):
+        return expr.lexpr.val == expr.rexpr.val and not expr.lexpr.isnull
+    return False
+
+
+class RlsPolicyAlwaysTrue(MigrationRule):
+    """A write policy whose USING or WITH CHECK is constant true.
+
+    Why
+    ---
+    ``USING (true)`` on INSERT, UPDATE, DELETE or ALL makes row-level security a
+    formality for writes (splinter 0024; SELECT policies are exempt, as there).
+
+    Bad
+    ---
+    ```sql
+    CREATE POLICY t_upd ON t FOR UPDATE USING (true);
+    ```
+
+    Good
+    ----
+    ```sql
+    CREATE POLICY t_read ON t FOR SELECT USING (true);
+    ```
+
+    References
+    ----------
+    - https://www.postgresql.org/docs/current/sql-createpolicy.html
+    - splinter: 0024 rls_policy_always_true
+    """
+
+    id = "rls-policy-always-true"
+    severity = Severity.WARNING
+    object_kind = "policy"
+    docs_url = "https://www.postgresql.org/docs/current/sql-createpolicy.html"
+    upstream = ("splinter:rls_policy_always_true",)
+    nodes: ClassVar[tuple[type[ast.Node], ...]] = (ast.CreatePolicyStmt,)
+
+    def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
+        node = statement.node
+        assert isinstance(node, ast.CreatePolicyStmt)
+        if node.cmd_name != "select" and (_always_true(node.qual)
+                                          or _always_true(node.with_check)):
+            table = ctx.qualify(node.table)
+            yield self.at(statement, ctx, f"policy {node.policy_name} on {table} lets every row "
+                          f"through for {node.cmd_name.upper()}", object=table,
+                          fix="a real predicate (owner, tenant, membership)")
+
+
+class RlsUsesClientWritableClaims(MigrationRule):
+    """A policy reads claims the end user can edit (Supabase user_metadata).
+
+    Why
+    ---
+    ``user_metadata`` in a Supabase JWT is writable by the user it describes: a policy
+    that trusts it lets users grant themselves access (splinter 0015). Option
+    ``paths``.
+
+    Bad
+    ---
+    ```sql
+    CREATE POLICY t_admin ON t USING (
+      (current_setting('request.jwt.claims', true)::jsonb -> 'user_metadata' ->> 'role') = 'admin');
+    ```
+
+    Good
+    ----
+    ```sql
+    CREATE POLICY t_admin ON t USING (
+      (current_setting('request.jwt.claims', true)::jsonb -> 'app_metadata' ->> 'role') = 'admin');
+    ```
+
+    References
+    ----------
+    - https://supabase.com/docs/guides/database/database-linter?lint=0015_rls_references_user_metadata
+    - splinter: 0015 rls_references_user_metadata
+    """
+
+    id = "rls-uses-client-writable-claims"
+    severity = Severity.ERROR
+    object_kind = "policy"
+    docs_url = "https://supabase.com/docs/guides/database/database-linter?lint=0015_rls_references_user_metadata"
+    upstream = ("splinter:rls_references_user_metadata",)
+    options: ClassVar = {"paths": RuleOption(list[str], "claim names the user can write",
+                                             ["user_metadata"])}
+    nodes: ClassVar[tuple[type[ast.Node], ...]] = (ast.CreatePolicyStmt, ast.AlterPolicyStmt)
+
+    def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
+        node = statement.node
+        paths = list(ctx.option(self.id, "paths", ["user_metadata"]))
+        texts = [n.val.sval for n in walk((node.qual, node.with_check))
+                 if isinstance(n, ast.A_Const) and isinstance(n.val, ast.String)]
+        used = sorted({p for p in paths for t in texts if p in t})
+        if used:
+            table = ctx.qualify(node.table)
+            yield self.at(statement, ctx, f"policy {node.policy_name} on {table} trusts "
+                          f"{', '.join(used)}, which users can edit themselves", object=table,
+                          fix="use server-controlled claims (app_metadata) or a membership table")
+
+
+class UnprotectableRelationExposed(MigrationRule):
+    """SELECT granted to an API role on a materialized view or foreign table.
+
+    Why
+    ---
+    Row-level security cannot be enabled on materialized views or foreign tables, so
+    every row is visible to whoever may select (splinter 0016, 0017). Option
+    ``api_roles``; PUBLIC counts too.
+
+    Bad
+    ---
+    ```sql
+    CREATE MATERIALIZED VIEW api.mv2 AS SELECT id FROM t;
+    GRANT SELECT ON api.mv2 TO anon;
+    ```
+
+    Good
+    ----
+    ```sql
+    CREATE MATERIALIZED VIEW app.mv2 AS SELECT id FROM t;
+    REVOKE ALL ON app.mv2 FROM PUBLIC;
+    ```
+
+    References
+    ----------
+    - https://www.postgresql.org/docs/current/ddl-rowsecurity.html
+    - splinter: 0016 materialized_view_in_api, 0017 foreign_table_in_api
+    """
+
+    id = "unprotectable-relation-exposed"
+    severity = Severity.WARNING
+    docs_url = "https://www.postgresql.org/docs/current/ddl-rowsecurity.html"
+    upstream = ("splinter:materialized_view_in_api", "splinter:foreign_table_in_api")
+    options: ClassVar = {"api_roles": API_ROLES}
+    nodes: ClassVar[tuple[type[ast.Node], ...]] = (ast.GrantStmt,)
+
+    def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
+        node = statement.node
+        assert isinstance(node, ast.GrantStmt)
+        if not node.is_grant or node.objtype != OT.OBJECT_TABLE or not (
+                node.privileges is None or any(p.priv_name == "select" for p in node.privileges)):
+            return
+        api = set(ctx.option(self.id, "api_roles", ["anon", "authenticated"])) | {"public"}
+        if not _roles(node.grantees) & api:
+            return
+        unprotectable = self._unprotectable(ctx)
+        for obj in node.objects or ():
+            if isinstance(obj, ast.RangeVar) and ctx.qualify(obj) in unprotectable:
+                name = ctx.qualify(obj)
+                yield self.at(statement, ctx, f"{unprotectable[name]} {name} cannot have row-level "
+                              "security, and API roles may now read all of it", object=name,
+                              fix=f"REVOKE SELECT ON {name} FROM the API roles; expose it "
+                              "through a function or a private schema")
+
+    @staticmethod
+    def _unprotectable(ctx: MigrationContext) -> dict[str, str]:
+        found: dict[str, str] = {}
+        if ctx.catalog is not None:
+            found = {f"{v.schema}.{v.name}": "materialized view"
+                     for v in ctx.catalog.snapshot.views if v.materialized}
+        for s in ctx.earlier:
+            node = s.node
+            if isinstance(node, ast.CreateTableAsStmt) and node.objtype == OT.OBJECT_MATVIEW:
+                found[ctx.qualify(node.into.rel)] = "materialized view"
+            elif isinstance(node, ast.CreateForeignTableStmt):
+                found[ctx.qualify(node.base.relation)] = "foreign table"
+        return found
+
+
+def _revoked_from_public(ctx: MigrationContext, name: str, after: int) -> bool:
+    """True when a REVOKE ... FROM PUBLIC of function ``name`` (or of all functions
+    in its schema) follows statement ``after`` in the section."""
+    schema = name.split(".")[0]
+    for s in ctx.earlier[after + 1:]:
+        node = s.node
+        if not (isinstance(node, ast.GrantStmt) and not node.is_grant
+                and node.objtype in (OT.OBJECT_FUNCTION, OT.OBJECT_PROCEDURE, OT.OBJECT_ROUTINE)
+                and "public" in _roles(node.grantees)):
+            continue
+        for obj in node.objects or ():
+            if isinstance(obj, ast.ObjectWithArgs):
+                parts = [p.sval for p in obj.objname]
+                qualified = ".".join(parts) if len(parts) > 1 else \
+                    f"{ctx.search_path[0] if ctx.search_path else 'public'}.{parts[0]}"
+                if qualified == name:
+                    return True
+            elif isinstance(obj, ast.String) and obj.sval == schema:
+                return True
+    return False
+
+
+class SecurityDefinerExecutableByPublicDdl(MigrationRule):
+    """A new SECURITY DEFINER function that PUBLIC may execute.
+
+    Why
+    ---
+    New functions are executable by PUBLIC by default ("Privileges", Table 5.2), so
+    anyone who can connect runs the body with the owner's rights, unless the migration
+    revokes it.
+
+    Bad
+    ---
+    ```sql
+    CREATE FUNCTION app.f() RETURNS int LANGUAGE sql SECURITY DEFINER SET search_path = ''
+      AS $$ SELECT 1 $$;
+    ```
+
+    Good
+    ----
+    ```sql
+    CREATE FUNCTION app.f() RETURNS int LANGUAGE sql SECURITY DEFINER SET search_path = ''
+      AS $$ SELECT 1 $$;
+    REVOKE EXECUTE ON FUNCTION app.f() FROM PUBLIC;
+    ```
+
+    Notes
+    -----
+    ``REVOKE ... ON ALL FUNCTIONS IN SCHEMA`` counts. The schema linter's
+    ``security-definer-executable-by-public`` judges existing functions.
+
+    References
+    ----------
+    - https://www.postgresql.org/docs/current/ddl-priv.html
+    - splinter: 0028 anon_security_definer_function_executable, 0029
+    """
+
+    id = "security-definer-executable-by-public-ddl"
+    severity = Severity.WARNING
+    object_kind = "function"
+    docs_url = "https://www.postgresql.org/docs/current/ddl-priv.html"
+    upstream = ("splinter:anon_security_definer_function_executable",
+                "splinter:authenticated_security_definer_function_executable")
+
+    def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
+        return iter(())
+
+    def finish(self, ctx: MigrationContext) -> Iterator[Finding]:
+        for i, statement in enumerate(ctx.earlier):
+            node = statement.node
+            if not isinstance(node, ast.CreateFunctionStmt) or not is_security_definer(node):
+                continue
+            name = function_name(node, ctx)
+            if not _revoked_from_public(ctx, name, i):
+                yield self.at(statement, ctx, f"SECURITY DEFINER function {name} is executable by "
+                              "PUBLIC (the default): anyone runs it with the owner's rights",
+                              object=name,
+                              fix=f"REVOKE EXECUTE ON FUNCTION {name}(...) FROM PUBLIC; grant "
+                              "it to the roles that need it")
