@@ -10,20 +10,40 @@ search_path (:meth:`MigrationContext.qualify`).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 from pglast import ast, enums
 
 from pgkeel.lint.migration.context import MigrationContext, qualified
 from pgkeel.lint.migration.source import Statement
 
-__all__ = ["ColumnType", "NewColumn", "catalog_type", "column_type_known", "constraints_of",
-           "dotted", "func_option", "function_name", "is_ddl", "key_columns", "language_of",
-           "new_columns", "schema_names", "search_path_of", "table_constraints",
-           "transaction_of", "type_of", "walk"]
+__all__ = [
+    "ColumnType",
+    "NewColumn",
+    "catalog_type",
+    "column_type_known",
+    "constraints_of",
+    "dotted",
+    "func_option",
+    "function_name",
+    "is_ddl",
+    "key_columns",
+    "language_of",
+    "new_columns",
+    "once_per_statement",
+    "schema_names",
+    "search_path_of",
+    "statement_nodes",
+    "table_constraints",
+    "transaction_of",
+    "type_of",
+    "walk",
+]
 
 AT = enums.AlterTableType
+T = TypeVar("T")
 CT = enums.ConstrType
 
 #: Spellings users write for built-in types, to PostgreSQL's internal names
@@ -59,6 +79,22 @@ class NewColumn:
     in_create: bool
 
 
+def _child_fields(cls: type) -> tuple[str, ...]:
+    """The fields of a pglast node class that can hold nodes or lists of nodes (C
+    pointers other than strings), computed once per class."""
+    fields = _CHILDREN.get(cls)
+    if fields is None:
+        slots = getattr(cls, "__slots__", {})
+        fields = tuple(name for name, info in slots.items()
+                       if getattr(info, "c_type", "").endswith("*")
+                       and info.c_type != "char*") if isinstance(slots, dict) else ()
+        _CHILDREN[cls] = fields
+    return fields
+
+
+_CHILDREN: dict[type, tuple[str, ...]] = {}
+
+
 def walk(node: object) -> Iterator[ast.Node]:
     """Every pglast node under ``node`` (itself included), depth first."""
     stack = [node]
@@ -68,10 +104,34 @@ def walk(node: object) -> Iterator[ast.Node]:
             stack.extend(item)
         elif isinstance(item, ast.Node):
             yield item
-            for name in item.__slots__:
+            for name in _child_fields(type(item)):
                 value = getattr(item, name, None)
-                if isinstance(value, ast.Node | tuple | list):
+                if value is not None:
                     stack.append(value)
+
+
+def statement_nodes(node: ast.Node) -> tuple[ast.Node, ...]:
+    """Every node of one statement's tree; computed once for the rules that all walk
+    the same statement in turn (rules run one statement at a time)."""
+    if _LAST[0] is not node:
+        _LAST[0], _LAST[1] = node, tuple(walk(node))
+    return _LAST[1]
+
+
+_LAST: list = [None, ()]
+
+
+def once_per_statement(fn: Callable[[ast.Node, MigrationContext], T]
+                       ) -> Callable[[ast.Node, MigrationContext], T]:
+    """Cache ``fn(node, ctx)`` for the statement at hand: the rules of a family call
+    the same extraction on the same statement one after another."""
+    last: list = [None, None, None]
+
+    def cached(node: ast.Node, ctx: MigrationContext) -> T:
+        if last[0] is not node or last[1] is not ctx:
+            last[0], last[1], last[2] = node, ctx, fn(node, ctx)
+        return last[2]
+    return cached
 
 
 def dotted(names: tuple[ast.Node, ...] | None) -> str:
@@ -118,6 +178,7 @@ def table_constraints(node: ast.Node) -> Iterator[ast.Constraint]:
                     if c.subtype == AT.AT_AddConstraint and isinstance(c.def_, ast.Constraint))
 
 
+@once_per_statement
 def key_columns(node: ast.Node, ctx: MigrationContext) -> set[tuple[str, str]]:
     """``(table, column)`` of the columns a statement makes primary-key, identity or
     foreign-key columns (column constraints and table constraints alike)."""

@@ -15,7 +15,12 @@ from pglast import ast, enums
 
 from pgkeel.lint.migration.context import MigrationContext
 from pgkeel.lint.migration.locks import locks_taken
-from pgkeel.lint.migration.rules._ddl import function_name, is_ddl, transaction_of, walk
+from pgkeel.lint.migration.rules._ddl import (
+    function_name,
+    is_ddl,
+    statement_nodes,
+    transaction_of,
+)
 from pgkeel.lint.migration.source import Statement
 from pgkeel.lint.rules.base import MigrationRule
 from pgkeel.report.findings import Finding, Severity
@@ -166,7 +171,7 @@ class NotInSubquery(MigrationRule):
     docs_url = "https://wiki.postgresql.org/wiki/Don%27t_Do_This#Don.27t_use_NOT_IN"
 
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
-        for n in walk(statement.node):
+        for n in statement_nodes(statement.node):
             if isinstance(n, ast.BoolExpr) and n.boolop == enums.BoolExprType.NOT_EXPR \
                     and any(isinstance(a, ast.SubLink)
                             and a.subLinkType == enums.SubLinkType.ANY_SUBLINK
@@ -208,7 +213,7 @@ class NullComparison(MigrationRule):
     docs_url = "https://www.postgresql.org/docs/current/functions-comparison.html"
 
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
-        for n in walk(statement.node):
+        for n in statement_nodes(statement.node):
             if isinstance(n, ast.A_Expr) and n.kind == EK.AEXPR_OP \
                     and _op(n) in ("=", "<>", "!=") and any(
                         isinstance(side, ast.A_Const) and side.isnull
@@ -258,7 +263,7 @@ class BetweenTimestamps(MigrationRule):
     docs_url = "https://wiki.postgresql.org/wiki/Don%27t_Do_This#Don.27t_use_BETWEEN_.28especially_with_timestamps.29"
 
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
-        for n in walk(statement.node):
+        for n in statement_nodes(statement.node):
             if isinstance(n, ast.A_Expr) and n.kind in (EK.AEXPR_BETWEEN, EK.AEXPR_NOT_BETWEEN) \
                     and isinstance(n.rexpr, tuple) and any(_temporal_bound(b) for b in n.rexpr):
                 yield self.at(statement, ctx, "BETWEEN on dates or timestamps includes both ends",
@@ -298,7 +303,7 @@ class StringifiedNull(MigrationRule):
 
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
         if any(isinstance(n, ast.A_Const) and isinstance(n.val, ast.String)
-               and n.val.sval.strip().upper() == "NULL" for n in walk(statement.node)):
+               and n.val.sval.strip().upper() == "NULL" for n in statement_nodes(statement.node)):
             yield self.at(statement, ctx, "the string 'NULL' stores four letters, not a NULL",
                           fix="write NULL without quotes")
 
@@ -461,7 +466,7 @@ class OrdinalGroupOrderBy(MigrationRule):
     docs_url = "https://www.postgresql.org/docs/current/sql-select.html#SQL-GROUPBY"
 
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
-        for n in walk(statement.node):
+        for n in statement_nodes(statement.node):
             if not isinstance(n, ast.SelectStmt):
                 continue
             items = list(n.groupClause or ()) + [s.node for s in n.sortClause or ()
@@ -556,7 +561,7 @@ class YodaCondition(MigrationRule):
     docs_url = "https://www.postgresql.org/docs/current/functions-comparison.html"
 
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
-        for n in walk(statement.node):
+        for n in statement_nodes(statement.node):
             if isinstance(n, ast.A_Expr) and n.kind == EK.AEXPR_OP and _op(n) in _COMPARISONS \
                     and isinstance(n.lexpr, ast.A_Const) and not n.lexpr.isnull \
                     and isinstance(n.rexpr, ast.ColumnRef):

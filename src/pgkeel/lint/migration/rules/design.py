@@ -14,7 +14,13 @@ from typing import ClassVar
 from pglast import ast, enums
 
 from pgkeel.lint.migration.context import MigrationContext
-from pgkeel.lint.migration.rules._ddl import ColumnType, constraints_of, key_columns, type_of
+from pgkeel.lint.migration.rules._ddl import (
+    ColumnType,
+    constraints_of,
+    key_columns,
+    once_per_statement,
+    type_of,
+)
 from pgkeel.lint.migration.source import Statement
 from pgkeel.lint.options import RuleOption
 from pgkeel.lint.rules.base import MigrationRule
@@ -24,10 +30,16 @@ AT = enums.AlterTableType
 CT = enums.ConstrType
 
 
+@once_per_statement
 def typed_columns(node: ast.Node, ctx: MigrationContext
-                  ) -> Iterator[tuple[str, ast.ColumnDef, ColumnType, bool]]:
+                  ) -> tuple[tuple[str, ast.ColumnDef, ColumnType, bool], ...]:
     """``(table, definition, type, is_new_column)`` for each column a statement
     defines or retypes (``ALTER COLUMN ... TYPE`` gives ``is_new_column`` False)."""
+    return tuple(_typed_columns(node, ctx))
+
+
+def _typed_columns(node: ast.Node, ctx: MigrationContext
+                   ) -> Iterator[tuple[str, ast.ColumnDef, ColumnType, bool]]:
     if isinstance(node, ast.CreateStmt):
         table = ctx.qualify(node.relation)
         for element in node.tableElts or ():

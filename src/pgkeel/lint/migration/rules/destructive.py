@@ -14,7 +14,7 @@ from typing import ClassVar
 from pglast import ast, enums
 
 from pgkeel.lint.migration.context import MigrationContext, qualified
-from pgkeel.lint.migration.rules._ddl import dotted, walk
+from pgkeel.lint.migration.rules._ddl import dotted, statement_nodes
 from pgkeel.lint.migration.source import Statement
 from pgkeel.lint.rules.base import MigrationRule
 from pgkeel.report.findings import Finding, Severity
@@ -736,7 +736,7 @@ class EnumValueUsedInSameTransaction(MigrationRule):
         labels = {label for _, label in ctx.enum_labels_added}
         if not labels or not ctx.in_transaction:
             return
-        used = sorted({n.val.sval for n in walk(node) if isinstance(n, ast.A_Const)
+        used = sorted({n.val.sval for n in statement_nodes(node) if isinstance(n, ast.A_Const)
                        and isinstance(n.val, ast.String) and n.val.sval in labels})
         for label in used:
             yield self.at(statement, ctx, f"enum label '{label}' was added in this transaction: "

@@ -17,7 +17,13 @@ from pglast import ast, enums
 from pglast.keywords import RESERVED_KEYWORDS, TYPE_FUNC_NAME_KEYWORDS
 
 from pgkeel.lint.migration.context import MigrationContext
-from pgkeel.lint.migration.rules._ddl import ColumnType, new_columns, table_constraints, type_of
+from pgkeel.lint.migration.rules._ddl import (
+    ColumnType,
+    new_columns,
+    once_per_statement,
+    table_constraints,
+    type_of,
+)
 from pgkeel.lint.migration.source import Statement
 from pgkeel.lint.options import RuleOption
 from pgkeel.lint.rules.base import MigrationRule
@@ -49,8 +55,13 @@ def _last(names: tuple[ast.Node, ...]) -> str:
     return names[-1].sval if names and isinstance(names[-1], ast.String) else ""
 
 
-def names_given(node: ast.Node, ctx: MigrationContext) -> Iterator[Name]:
+@once_per_statement
+def names_given(node: ast.Node, ctx: MigrationContext) -> tuple[Name, ...]:
     """Every :class:`Name` ``node`` creates or renames to."""
+    return tuple(_names_given(node, ctx))
+
+
+def _names_given(node: ast.Node, ctx: MigrationContext) -> Iterator[Name]:
     if isinstance(node, ast.CreateStmt | ast.AlterTableStmt):
         table = node.relation.relname
         if isinstance(node, ast.CreateStmt):
