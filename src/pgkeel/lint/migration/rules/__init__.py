@@ -1,7 +1,8 @@
 """Migration rule families (catalogue sections A-G); importing this package registers
 every rule they define.
 
-- :mod:`.safety`: locks, rewrites and scans (A);
+- :mod:`.safety`, :mod:`.safety_constraints`, :mod:`.safety_columns`,
+  :mod:`.safety_transactions`: locks, rewrites and scans (A);
 - :mod:`.destructive`: data loss, data-dependent and backward-incompatible changes (B);
 - :mod:`.hygiene`: transactions, timeouts, parsing, file names (C);
 - :mod:`.design`: column types in DDL (D);
@@ -22,9 +23,13 @@ from pgkeel.lint.migration.rules import (
     naming,
     rls,
     safety,
+    safety_columns,
+    safety_constraints,
+    safety_transactions,
     security,
     structure,
 )
 
-__all__ = ["correctness", "design", "destructive", "hygiene", "naming", "rls", "safety", "security",
+__all__ = ["correctness", "design", "destructive", "hygiene", "naming", "rls", "safety",
+           "safety_columns", "safety_constraints", "safety_transactions", "security",
            "structure"]

@@ -1,9 +1,11 @@
-"""Migration rules, catalogue section A: statements that lock, rewrite or scan.
+"""Migration rules, catalogue section A: index builds, drops and the CONCURRENTLY forms.
 
 Lock modes are PostgreSQL's ("Explicit Locking", 13.3.1) as measured on PostgreSQL 15
 from ``pg_locks`` inside the migration's transaction (:mod:`pgkeel.lint.migration.locks`).
 Tables created earlier in the same file are exempt: they are empty and no other session
-can see them before the file commits.
+can see them before the file commits. The constraint, column and transaction rules of
+the same section live in :mod:`.safety_constraints`, :mod:`.safety_columns` and
+:mod:`.safety_transactions`.
 """
 
 from __future__ import annotations
@@ -11,12 +13,29 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import ClassVar
 
-from pglast import ast
+from pglast import ast, enums
 
-from pgkeel.lint.migration.context import MigrationContext
+from pgkeel.lint.migration.context import MigrationContext, qualified
+from pgkeel.lint.migration.rules._safety import (
+    AT,
+    alter_cmds,
+    catalog_index,
+    dotted,
+    new_relation,
+    scaled,
+    table_of_index,
+)
 from pgkeel.lint.migration.source import Statement
 from pgkeel.lint.rules.base import MigrationRule
 from pgkeel.report.findings import Finding, Severity
+
+_NO_TRANSACTION = "a migration of its own whose marker says '-- migrate:up transaction:false'"
+
+
+def _concurrent_reindex(node: ast.ReindexStmt) -> bool:
+    return any(isinstance(p, ast.DefElem) and p.defname == "concurrently"
+               and (p.arg is None or getattr(p.arg, "boolval", True))
+               for p in node.params or ())
 
 
 class RequireConcurrentIndex(MigrationRule):
@@ -75,3 +94,649 @@ class RequireConcurrentIndex(MigrationRule):
                       object=table, severity=severity,
                       fix="CREATE INDEX CONCURRENTLY in a migration whose marker says "
                       "'-- migrate:up transaction:false'")
+
+
+class RequireConcurrentIndexDrop(MigrationRule):
+    """DROP INDEX without CONCURRENTLY takes ACCESS EXCLUSIVE on the index's table.
+
+    Why
+    ---
+    A plain ``DROP INDEX`` locks the table the index belongs to in ACCESS EXCLUSIVE
+    mode (measured in ``pg_locks``): it queues behind every running query on the table
+    and, while it waits, every new query queues behind it, reads included.
+    ``DROP INDEX CONCURRENTLY`` waits for conflicting transactions instead of blocking
+    them (PostgreSQL docs, "DROP INDEX").
+
+    Bad
+    ---
+    ```sql
+    DROP INDEX t_a_idx;
+    ```
+
+    Good
+    ----
+    ```sql
+    -- migrate:up transaction:false
+    DROP INDEX CONCURRENTLY t_a_idx;
+    ```
+
+    Notes
+    -----
+    An index that backs a constraint (primary key, unique, exclusion) cannot be dropped
+    with DROP INDEX at all; with a database the fix says to drop the constraint.
+    Indexes created earlier in the same file are exempt.
+
+    References
+    ----------
+    - https://www.postgresql.org/docs/current/sql-dropindex.html
+    - squawk: require-concurrent-index-deletion
+    """
+
+    id = "require-concurrent-index-drop"
+    severity = Severity.WARNING
+    object_kind = "index"
+    docs_url = "https://www.postgresql.org/docs/current/sql-dropindex.html"
+    upstream = ("squawk:require-concurrent-index-deletion",)
+    nodes: ClassVar[tuple[type[ast.Node], ...]] = (ast.DropStmt,)
+
+    def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
+        node = statement.node
+        assert isinstance(node, ast.DropStmt)
+        if node.removeType != enums.ObjectType.OBJECT_INDEX or node.concurrent:
+            return
+        for names in node.objects or ():
+            parts = dotted(names if isinstance(names, tuple) else ()).split(".")
+            index = qualified(parts[-2] if len(parts) > 1 else None, parts[-1],
+                              ctx.search_path)
+            if ctx.created_here("index", index):
+                continue
+            table = table_of_index(ctx, index)
+            severity, size = scaled(ctx, self.severity, table) if table \
+                else (self.severity, "")
+            found = catalog_index(ctx, index)
+            if found and found[1].constraint:
+                fix = (f"the index backs constraint {found[1].constraint}: ALTER TABLE "
+                       f"{found[0].qualified} DROP CONSTRAINT {found[1].constraint} "
+                       "under a short lock_timeout")
+            else:
+                fix = f"DROP INDEX CONCURRENTLY IF EXISTS {index} in {_NO_TRANSACTION}"
+            yield self.at(statement, ctx,
+                          f"DROP INDEX {index} takes an ACCESS EXCLUSIVE lock on "
+                          f"{table or 'its table'}: every read and write of the table "
+                          f"queues behind it{size}",
+                          object=index, severity=severity, fix=fix)
+
+
+class RequireConcurrentReindex(MigrationRule):
+    """REINDEX without CONCURRENTLY blocks writes to the table and reads via the index.
+
+    Why
+    ---
+    ``REINDEX`` holds a SHARE lock on the table (writes wait) and ACCESS EXCLUSIVE on
+    each index it rebuilds (queries that would use it wait) for the whole rebuild
+    (measured in ``pg_locks``). ``REINDEX ... CONCURRENTLY`` (PostgreSQL 12+) builds
+    the new index beside the old one and swaps them (PostgreSQL docs, "REINDEX",
+    Rebuilding Indexes Concurrently).
+
+    Bad
+    ---
+    ```sql
+    REINDEX INDEX t_a_idx;
+    ```
+
+    Good
+    ----
+    ```sql
+    -- migrate:up transaction:false
+    REINDEX INDEX CONCURRENTLY t_a_idx;
+    ```
+
+    Notes
+    -----
+    Before PostgreSQL 12 there is no CONCURRENTLY form: the fix then is a new index
+    built concurrently, the old one dropped concurrently and the new one renamed.
+    ``REINDEX SYSTEM`` has no concurrent form and is not reported.
+
+    References
+    ----------
+    - https://www.postgresql.org/docs/current/sql-reindex.html#SQL-REINDEX-CONCURRENTLY
+    - squawk: require-concurrent-reindex
+    """
+
+    id = "require-concurrent-reindex"
+    severity = Severity.WARNING
+    object_kind = "index"
+    docs_url = "https://www.postgresql.org/docs/current/sql-reindex.html#SQL-REINDEX-CONCURRENTLY"
+    upstream = ("squawk:require-concurrent-reindex",)
+    nodes: ClassVar[tuple[type[ast.Node], ...]] = (ast.ReindexStmt,)
+
+    def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
+        node = statement.node
+        assert isinstance(node, ast.ReindexStmt)
+        kinds = enums.ReindexObjectType
+        if _concurrent_reindex(node) or node.kind == kinds.REINDEX_OBJECT_SYSTEM:
+            return
+        target = ctx.qualify(node.relation) if node.relation else node.name or "database"
+        table = target
+        if node.kind == kinds.REINDEX_OBJECT_INDEX:
+            if ctx.created_here("index", target):
+                return
+            table = table_of_index(ctx, target) or target
+        elif node.relation is not None and new_relation(ctx, node.relation):
+            return
+        severity, size = scaled(ctx, self.severity, table)
+        version = ctx.target_version
+        if version is not None and version < 120000:
+            fix = ("PostgreSQL before 12 has no REINDEX CONCURRENTLY: CREATE INDEX "
+                   "CONCURRENTLY a copy, DROP INDEX CONCURRENTLY the old one, rename the "
+                   f"copy (target version {version})")
+        else:
+            fix = f"REINDEX ... CONCURRENTLY in {_NO_TRANSACTION}"
+        yield self.at(statement, ctx,
+                      f"REINDEX of {target} holds a SHARE lock on the table (writes wait) "
+                      "and ACCESS EXCLUSIVE on each index it rebuilds (reads that use it "
+                      f"wait){size}",
+                      object=target, severity=severity, fix=fix)
+
+
+class NonTransactionalStatementInTransaction(MigrationRule):
+    """A statement PostgreSQL refuses inside a transaction block runs inside one.
+
+    Why
+    ---
+    ``CREATE/DROP INDEX CONCURRENTLY``, ``REINDEX CONCURRENTLY``, ``DETACH PARTITION
+    ... CONCURRENTLY``, ``VACUUM``, ``CREATE/DROP DATABASE``, ``CREATE/DROP
+    TABLESPACE`` and ``ALTER SYSTEM`` fail with "cannot run inside a transaction
+    block" (each command's reference page; measured for DROP INDEX, REINDEX and
+    DETACH CONCURRENTLY). A migration the runner wraps in a transaction, or one with
+    its own ``BEGIN``, therefore fails at deploy time. Before PostgreSQL 12, ``ALTER
+    TYPE ... ADD VALUE`` is refused in a transaction block too.
+
+    Bad
+    ---
+    ```sql
+    -- example: plain
+    BEGIN;
+    DROP INDEX CONCURRENTLY t_a_idx;
+    COMMIT;
+    ```
+
+    ```sql
+    CREATE INDEX CONCURRENTLY t_b_idx ON t (b);
+    ```
+
+    Good
+    ----
+    ```sql
+    -- migrate:up transaction:false
+    DROP INDEX CONCURRENTLY t_a_idx;
+    ```
+
+    References
+    ----------
+    - https://www.postgresql.org/docs/current/sql-createindex.html#SQL-CREATEINDEX-CONCURRENTLY
+    - https://www.postgresql.org/docs/current/sql-altertype.html (ADD VALUE, Notes)
+    - squawk: ban-concurrent-index-creation-in-transaction
+    """
+
+    id = "non-transactional-statement-in-transaction"
+    severity = Severity.ERROR
+    object_kind = "table"
+    docs_url = "https://www.postgresql.org/docs/current/sql-createindex.html#SQL-CREATEINDEX-CONCURRENTLY"
+    upstream = ("squawk:ban-concurrent-index-creation-in-transaction",)
+
+    def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
+        if not ctx.in_transaction:
+            return
+        what = _non_transactional(statement.node, ctx.target_version)
+        if what is None:
+            return
+        where = ("the runner runs this migration in one transaction"
+                 if ctx.section.wrapped and not ctx.explicit_transaction
+                 else "it follows an explicit BEGIN")
+        yield self.at(statement, ctx,
+                      f"{what} cannot run inside a transaction block and {where}: the "
+                      "migration fails with 'cannot run inside a transaction block'",
+                      fix=f"put it alone in {_NO_TRANSACTION}, without BEGIN/COMMIT")
+
+
+def _non_transactional(node: ast.Node, version: int | None) -> str | None:
+    """What makes ``node`` refused in a transaction block, or None."""
+    if isinstance(node, ast.IndexStmt) and node.concurrent:
+        return "CREATE INDEX CONCURRENTLY"
+    if isinstance(node, ast.DropStmt) and node.concurrent:
+        return "DROP INDEX CONCURRENTLY"
+    if isinstance(node, ast.ReindexStmt) and _concurrent_reindex(node):
+        return "REINDEX CONCURRENTLY"
+    if isinstance(node, ast.AlterTableStmt) and any(
+            c.subtype == AT.AT_DetachPartition and isinstance(c.def_, ast.PartitionCmd)
+            and c.def_.concurrent for c in alter_cmds(node)):
+        return "DETACH PARTITION ... CONCURRENTLY"
+    if isinstance(node, ast.VacuumStmt) and node.is_vacuumcmd:
+        return "VACUUM"
+    simple = {ast.CreatedbStmt: "CREATE DATABASE", ast.DropdbStmt: "DROP DATABASE",
+              ast.AlterSystemStmt: "ALTER SYSTEM", ast.CreateTableSpaceStmt:
+              "CREATE TABLESPACE", ast.DropTableSpaceStmt: "DROP TABLESPACE"}
+    for kind, words in simple.items():
+        if isinstance(node, kind):
+            return words
+    if isinstance(node, ast.AlterEnumStmt) and node.newVal and version is not None \
+            and version < 120000:
+        return f"ALTER TYPE ... ADD VALUE on PostgreSQL before 12 (target {version})"
+    return None
+
+
+class ConcurrentIndexIfNotExists(MigrationRule):
+    """CREATE INDEX CONCURRENTLY IF NOT EXISTS can keep an invalid index for good.
+
+    Why
+    ---
+    A concurrent build that fails (a deadlock, a duplicate in a unique build, a
+    cancelled statement) leaves an INVALID index under its name (PostgreSQL docs,
+    "CREATE INDEX", Building Indexes Concurrently). The retry with ``IF NOT EXISTS``
+    then prints "already exists, skipping" and the index is never built: queries keep
+    not using it and a unique one enforces nothing on old rows (measured;
+    chatwoot/chatwoot#15885).
+
+    Bad
+    ---
+    ```sql
+    -- migrate:up transaction:false
+    CREATE INDEX CONCURRENTLY IF NOT EXISTS t_b_idx ON t (b);
+    ```
+
+    Good
+    ----
+    ```sql
+    -- migrate:up transaction:false
+    DROP INDEX CONCURRENTLY IF EXISTS t_b_idx;
+    CREATE INDEX CONCURRENTLY t_b_idx ON t (b);
+    ```
+
+    Notes
+    -----
+    squawk's prefer-robust-stmts recommends the IF NOT EXISTS form for exactly these
+    statements; PostgreSQL's behaviour on retry is why pgkeel does not. With a
+    database, an invalid index of that name existing now makes the finding an error.
+
+    References
+    ----------
+    - https://www.postgresql.org/docs/current/sql-createindex.html#SQL-CREATEINDEX-CONCURRENTLY
+    - https://github.com/chatwoot/chatwoot/issues/15885
+    """
+
+    id = "concurrent-index-if-not-exists"
+    severity = Severity.WARNING
+    object_kind = "index"
+    docs_url = "https://www.postgresql.org/docs/current/sql-createindex.html#SQL-CREATEINDEX-CONCURRENTLY"
+    nodes: ClassVar[tuple[type[ast.Node], ...]] = (ast.IndexStmt,)
+
+    def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
+        node = statement.node
+        assert isinstance(node, ast.IndexStmt)
+        if not (node.concurrent and node.if_not_exists and node.idxname):
+            return
+        index = qualified(node.relation.schemaname, node.idxname, ctx.search_path)
+        found = catalog_index(ctx, index)
+        invalid = found is not None and not found[1].valid
+        message = (f"{index} exists now and is INVALID: IF NOT EXISTS skips the build and "
+                   "it stays invalid" if invalid else
+                   f"if a concurrent build of {index} fails, it leaves an INVALID index "
+                   "that IF NOT EXISTS then skips on every retry")
+        yield self.at(statement, ctx, message, object=index,
+                      severity=Severity.ERROR if invalid else self.severity,
+                      fix=f"DROP INDEX CONCURRENTLY IF EXISTS {index}; then CREATE INDEX "
+                      "CONCURRENTLY without IF NOT EXISTS")
+
+
+class PartitionedIndexWithoutOnly(MigrationRule):
+    """CREATE INDEX on a partitioned table locks every partition for the whole build.
+
+    Why
+    ---
+    PostgreSQL refuses ``CONCURRENTLY`` on a partitioned table (measured), so an
+    index on the parent is a plain build that holds SHARE on every partition until
+    the last one is indexed. ``CREATE INDEX ... ON ONLY parent`` makes an invalid
+    shell at once; each partition's index can then be built ``CONCURRENTLY`` and
+    attached with ``ALTER INDEX ... ATTACH PARTITION``, which validates the parent
+    index when the last is attached (PostgreSQL docs, "Table Partitioning",
+    Partition Maintenance).
+
+    Bad
+    ---
+    ```sql
+    CREATE TABLE ev_2025 PARTITION OF ev FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+    CREATE INDEX ev_d_idx ON ev (d);
+    ```
+
+    Good
+    ----
+    ```sql
+    CREATE INDEX ev_d_idx ON ONLY ev (d);
+    ```
+
+    Notes
+    -----
+    The parent is known to be partitioned from the live catalog (then a bare ``CREATE
+    INDEX ev_d_idx ON ev (d)`` is reported), or from this file: a ``PARTITION OF`` it,
+    an ATTACH or DETACH on it, or its ``CREATE TABLE ... PARTITION BY`` (a parent
+    created here is reported only when an existing table was attached to it).
+    Offline, a parent the file says nothing about is not reported.
+
+    References
+    ----------
+    - https://www.postgresql.org/docs/current/ddl-partitioning.html#DDL-PARTITIONING-DECLARATIVE-MAINTENANCE
+    - https://www.postgresql.org/docs/current/sql-createindex.html
+    """
+
+    id = "partitioned-index-without-only"
+    severity = Severity.WARNING
+    object_kind = "index"
+    docs_url = "https://www.postgresql.org/docs/current/ddl-partitioning.html#DDL-PARTITIONING-DECLARATIVE-MAINTENANCE"
+    nodes: ClassVar[tuple[type[ast.Node], ...]] = (ast.IndexStmt,)
+
+    def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
+        node = statement.node
+        assert isinstance(node, ast.IndexStmt)
+        if not node.relation.inh:
+            return
+        table = ctx.qualify(node.relation)
+        if not _partitioned_with_rows(ctx, table):
+            return
+        severity, size = scaled(ctx, self.severity, table)
+        refused = " (and PostgreSQL refuses CONCURRENTLY here)" if node.concurrent else ""
+        yield self.at(statement, ctx,
+                      f"{table} is partitioned: CREATE INDEX on it holds SHARE on every "
+                      f"partition until the whole build ends{refused}{size}",
+                      object=table, severity=severity,
+                      fix=f"CREATE INDEX ... ON ONLY {table}; CREATE INDEX CONCURRENTLY on "
+                      "each partition; ALTER INDEX <parent index> ATTACH PARTITION "
+                      "<partition index> for each")
+
+
+def _partitioned_with_rows(ctx: MigrationContext, table: str) -> bool:
+    """True when ``table`` is a partitioned table that may hold rows: partitioned in the
+    live catalog, or shown partitioned by this file (``PARTITION OF`` it, ATTACH or
+    DETACH on it) while existing before the file, or created here ``PARTITION BY`` with
+    an existing table attached."""
+    created = False
+    partitioned = False
+    attached_existing = False
+    for statement in ctx.earlier:
+        node = statement.node
+        if isinstance(node, ast.CreateStmt):
+            if ctx.qualify(node.relation) == table:
+                created = node.partspec is not None
+            partitioned |= any(ctx.qualify(p) == table for p in node.inhRelations or ()
+                               if isinstance(p, ast.RangeVar) and node.partbound)
+        elif isinstance(node, ast.AlterTableStmt) and ctx.qualify(node.relation) == table:
+            for cmd in alter_cmds(node):
+                if cmd.subtype in (AT.AT_AttachPartition, AT.AT_DetachPartition) \
+                        and isinstance(cmd.def_, ast.PartitionCmd):
+                    partitioned = True
+                    attached_existing |= cmd.subtype == AT.AT_AttachPartition \
+                        and not new_relation(ctx, cmd.def_.name)
+    if created:
+        return attached_existing
+    live = ctx.catalog.table(table) if ctx.catalog else None
+    return partitioned or (live is not None and live.kind == "partitioned")
+
+
+class ConcurrentIndexOnAffectedMinor(MigrationRule):
+    """Concurrent index builds on PostgreSQL 14.0 to 14.3 can corrupt the index.
+
+    Why
+    ---
+    PostgreSQL 14.4's release notes: "Prevent possible corruption of indexes created
+    or rebuilt with the CONCURRENTLY option"; a change in 14.0 let concurrent builds
+    miss rows inserted or updated meanwhile. strong_migrations refuses concurrent
+    builds on those minors for the same reason.
+
+    Bad
+    ---
+    ```sql
+    -- example: target-version=140002
+    -- migrate:up transaction:false
+    CREATE INDEX CONCURRENTLY t_b_idx ON t (b);
+    ```
+
+    Good
+    ----
+    ```sql
+    -- example: target-version=140004
+    -- migrate:up transaction:false
+    CREATE INDEX CONCURRENTLY t_b_idx ON t (b);
+    ```
+
+    Notes
+    -----
+    The version is the database's when linting against one, else ``--target-version``
+    or the configuration; unknown versions are not reported.
+
+    References
+    ----------
+    - https://www.postgresql.org/docs/release/14.4/
+    - strong_migrations: index corruption check
+    """
+
+    id = "concurrent-index-on-affected-minor"
+    severity = Severity.ERROR
+    object_kind = "index"
+    docs_url = "https://www.postgresql.org/docs/release/14.4/"
+    upstream = ("strong_migrations:index_corruption",)
+    nodes: ClassVar[tuple[type[ast.Node], ...]] = (ast.IndexStmt, ast.ReindexStmt)
+
+    def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
+        node = statement.node
+        concurrent = node.concurrent if isinstance(node, ast.IndexStmt) \
+            else _concurrent_reindex(node)  # type: ignore[arg-type]
+        version = ctx.target_version
+        if not concurrent or version is None or not 140000 <= version < 140004:
+            return
+        yield self.at(statement, ctx,
+                      f"the target server is {version // 10000}.{version % 100}: concurrent "
+                      "index builds on 14.0-14.3 can silently miss rows (fixed in 14.4)",
+                      fix="upgrade to 14.4 or later first, then REINDEX CONCURRENTLY the "
+                      "indexes built concurrently on the affected minor")
+
+
+class PreferRepack(MigrationRule):
+    """VACUUM FULL and CLUSTER rewrite the table under ACCESS EXCLUSIVE.
+
+    Why
+    ---
+    Both write a new copy of the table and its indexes while holding ACCESS EXCLUSIVE:
+    no read or write for the whole copy (PostgreSQL docs, "VACUUM", "CLUSTER").
+    pg_repack rebuilds online with only brief locks; plain VACUUM frees space for
+    reuse without a lock on reads and writes.
+
+    Bad
+    ---
+    ```sql
+    -- migrate:up transaction:false
+    VACUUM FULL t;
+    ```
+
+    Good
+    ----
+    ```sql
+    -- migrate:up transaction:false
+    VACUUM (ANALYZE) t;
+    ```
+
+    References
+    ----------
+    - https://www.postgresql.org/docs/current/sql-vacuum.html
+    - https://www.postgresql.org/docs/current/sql-cluster.html
+    - squawk: prefer-repack
+    """
+
+    id = "prefer-repack"
+    severity = Severity.WARNING
+    docs_url = "https://www.postgresql.org/docs/current/sql-vacuum.html"
+    upstream = ("squawk:prefer-repack",)
+    nodes: ClassVar[tuple[type[ast.Node], ...]] = (ast.VacuumStmt, ast.ClusterStmt)
+
+    def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
+        node = statement.node
+        if isinstance(node, ast.VacuumStmt):
+            if not node.is_vacuumcmd or not any(
+                    o.defname == "full" and (o.arg is None or getattr(o.arg, "boolval", True))
+                    for o in node.options or ()):
+                return
+            relations = [r.relation for r in node.rels or () if r.relation is not None]
+            what = "VACUUM FULL"
+        else:
+            assert isinstance(node, ast.ClusterStmt)
+            relations = [node.relation] if node.relation is not None else []
+            what = "CLUSTER"
+        tables = [ctx.qualify(r) for r in relations if not new_relation(ctx, r)]
+        if relations and not tables:
+            return
+        target = ", ".join(tables) or "every table of the database"
+        severity = max((scaled(ctx, self.severity, t)[0] for t in tables),
+                       default=self.severity)
+        sizes = "".join(scaled(ctx, self.severity, t)[1] for t in tables)
+        yield self.at(statement, ctx,
+                      f"{what} rewrites {target} and its indexes under ACCESS EXCLUSIVE: "
+                      f"no read or write until the copy ends{sizes}",
+                      object=tables[0] if len(tables) == 1 else None, severity=severity,
+                      fix="pg_repack (online, brief locks), or plain VACUUM to make the "
+                      "space reusable")
+
+
+class RefreshMatviewBlocking(MigrationRule):
+    """REFRESH MATERIALIZED VIEW without CONCURRENTLY blocks every reader of the view.
+
+    Why
+    ---
+    A plain refresh holds ACCESS EXCLUSIVE on the view while the query runs (measured):
+    every SELECT on it waits. ``REFRESH ... CONCURRENTLY`` takes EXCLUSIVE, so readers
+    go on; it needs a unique index on the view and a populated view (PostgreSQL docs,
+    "REFRESH MATERIALIZED VIEW").
+
+    Bad
+    ---
+    ```sql
+    REFRESH MATERIALIZED VIEW mv;
+    ```
+
+    Good
+    ----
+    ```sql
+    -- migrate:up transaction:false
+    REFRESH MATERIALIZED VIEW CONCURRENTLY mv;
+    ```
+
+    Notes
+    -----
+    Not reported for ``WITH NO DATA``, for a view created in the same file, or (with a
+    database) for a view not yet populated, which nobody can read.
+
+    References
+    ----------
+    - https://www.postgresql.org/docs/current/sql-refreshmaterializedview.html
+    """
+
+    id = "refresh-matview-blocking"
+    severity = Severity.WARNING
+    object_kind = "view"
+    docs_url = "https://www.postgresql.org/docs/current/sql-refreshmaterializedview.html"
+    nodes: ClassVar[tuple[type[ast.Node], ...]] = (ast.RefreshMatViewStmt,)
+
+    def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
+        node = statement.node
+        assert isinstance(node, ast.RefreshMatViewStmt)
+        if node.concurrent or node.skipData or new_relation(ctx, node.relation):
+            return
+        view = ctx.qualify(node.relation)
+        live = next((v for v in ctx.catalog.snapshot.views
+                     if v.qualified == view), None) if ctx.catalog else None
+        if live is not None and not live.populated:
+            return
+        unique = live is None or any(i.unique and not i.predicate and not i.expressions
+                                     for i in live.indexes)
+        yield self.at(statement, ctx,
+                      f"REFRESH MATERIALIZED VIEW {view} holds ACCESS EXCLUSIVE on it: every "
+                      "read of the view waits for the whole refresh",
+                      object=view,
+                      fix="REFRESH MATERIALIZED VIEW CONCURRENTLY (readers continue)"
+                      + ("" if unique else f"; it needs a unique index on {view} first"))
+
+
+class RequireConcurrentPartitionDetach(MigrationRule):
+    """DETACH PARTITION without CONCURRENTLY locks parent and partition exclusively.
+
+    Why
+    ---
+    A plain ``DETACH PARTITION`` takes ACCESS EXCLUSIVE on both the partitioned table
+    and the partition (measured): every query on the parent queues. ``DETACH PARTITION
+    ... CONCURRENTLY`` (PostgreSQL 14+) takes SHARE UPDATE EXCLUSIVE and waits for
+    running queries in two transactions; it cannot run in a transaction block nor when
+    the parent has a default partition (PostgreSQL docs, "ALTER TABLE").
+
+    Bad
+    ---
+    ```sql
+    ALTER TABLE ev DETACH PARTITION ev_2019;
+    ```
+
+    Good
+    ----
+    ```sql
+    -- migrate:up transaction:false
+    ALTER TABLE ev DETACH PARTITION ev_2019 CONCURRENTLY;
+    ```
+
+    Notes
+    -----
+    On a target before PostgreSQL 14 there is no concurrent form: the finding is info
+    and says so.
+
+    References
+    ----------
+    - https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-DETACH-PARTITION
+    - squawk: require-concurrent-partition-detach
+    """
+
+    id = "require-concurrent-partition-detach"
+    severity = Severity.WARNING
+    docs_url = "https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-DETACH-PARTITION"
+    upstream = ("squawk:require-concurrent-partition-detach",)
+    nodes: ClassVar[tuple[type[ast.Node], ...]] = (ast.AlterTableStmt,)
+
+    def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
+        node = statement.node
+        assert isinstance(node, ast.AlterTableStmt)
+        if new_relation(ctx, node.relation):
+            return
+        parent = ctx.qualify(node.relation)
+        for cmd in alter_cmds(node):
+            part = cmd.def_
+            if cmd.subtype != AT.AT_DetachPartition or not isinstance(part, ast.PartitionCmd) \
+                    or part.concurrent:
+                continue
+            partition = ctx.qualify(part.name)
+            severity, size = scaled(ctx, self.severity, parent)
+            version = ctx.target_version
+            if version is not None and version < 140000:
+                severity = Severity.INFO
+                fix = (f"run it under a short lock_timeout; DETACH ... CONCURRENTLY needs "
+                       f"PostgreSQL 14 (target {version})")
+            elif _has_default_partition(ctx, parent):
+                fix = (f"{parent} has a default partition, which rules CONCURRENTLY out: "
+                       "run it under a short lock_timeout with retries")
+            else:
+                fix = f"ALTER TABLE {parent} DETACH PARTITION {partition} CONCURRENTLY in " \
+                      + _NO_TRANSACTION
+            yield self.at(statement, ctx,
+                          f"DETACH PARTITION {partition} takes ACCESS EXCLUSIVE on {parent} "
+                          f"and the partition: every query on {parent} queues{size}",
+                          object=parent, severity=severity, fix=fix)
+
+
+def _has_default_partition(ctx: MigrationContext, parent: str) -> bool:
+    snapshot = ctx.catalog.snapshot if ctx.catalog else None
+    return snapshot is not None and any(
+        t.partition_of == parent and (t.partition_bound or "").upper() == "DEFAULT"
+        for t in snapshot.tables)
