@@ -1,8 +1,9 @@
-"""The ``pgkeel`` entry point: ``pgkeel --help`` and ``--version`` without loading the CLI.
+"""The ``pgkeel`` entry point: ``--help``, ``--version`` and ``lint`` without loading the CLI.
 
 The full command line (Typer, Rich, and through Typer, pydantic) costs about a quarter
 of a second to import, which the two questions asked most often do not need. Their
-answers are printed from here; every other command line goes to
+answers are printed from here, ``pgkeel lint ...`` goes to
+:func:`pgkeel._lint_cli.main` (argparse), and every other command line goes to
 :func:`pgkeel.cli.main`. ``tests/test_cli_basics.py`` checks that the command list
 below is the one the Typer app registers, so the two cannot drift apart.
 """
@@ -22,6 +23,7 @@ COMMANDS = (
     ("check", "Audit a database: the skill's Validation Checklist, then every finding."),
     ("inspect", "Read the database's structure and print it."),
     ("rules", "List every rule check runs (id, severity, checklist item, opt-in, summary)."),
+    ("lint", "Lint migration files: locks, rewrites, data loss, transactions, timeouts."),
     ("db", "Manage the project's local PostgreSQL cluster (.pgkeel/pgdata)."),
     ("migrate", "Apply, roll back, check and repair SQL migrations."),
 )
@@ -62,6 +64,12 @@ def main() -> None:
         return
     if args in (["--help"], ["-h"]):
         sys.stdout.write(root_help())
+        return
+    if args[:1] == ["lint"] and not {"-h", "--help"} & set(args):
+        # The linter's own fast path: a pre-commit hook should not wait for Typer.
+        from pgkeel._lint_cli import main as lint
+
+        lint(args[1:])
         return
     from pgkeel.cli import main as run
 

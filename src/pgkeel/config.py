@@ -30,7 +30,7 @@ from pydantic_settings import (
 from pgkeel.dsn import parse_dsn
 from pgkeel.errors import ConfigError
 
-__all__ = ["CheckSettings", "Settings", "line_of", "load_settings", "project_root"]
+__all__ = ["CheckSettings", "LintTable", "Settings", "line_of", "load_settings", "project_root"]
 
 
 class CheckSettings(BaseModel):
@@ -56,6 +56,36 @@ class CheckSettings(BaseModel):
                              description="most rows a data rule reads per table")
     statement_timeout_ms: int = Field(default=5_000, gt=0,
                                       description="time limit of each data query, in ms")
+
+
+class LintTable(BaseModel):
+    """The ``[lint]`` table (``[tool.pgkeel.lint]``): what ``pgkeel lint`` runs, as written.
+
+    Only the shapes are checked here; :func:`pgkeel.lint.migration.config.lint_config`
+    checks rule ids and options against the migration rules.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    enable: list[str] = Field(default_factory=list, description="opt-in rule ids to run")
+    disable: list[str] = Field(default_factory=list, description="rule ids not to run")
+    options: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="per-rule options, [lint.options.RULE-ID]")
+    assume_in_transaction: bool = Field(
+        default=False, description="lint plain .sql files as if run in one transaction")
+    target_version: int | None = Field(
+        default=None, gt=0,
+        description="target server version: a major (15) or server_version_num (150004)")
+    runner_lock_timeout_ms: int | None = Field(
+        default=None, ge=0,
+        description="lock_timeout the runner sets, in ms (default: the lock_timeout "
+        "setting; 0: none)")
+    runner_statement_timeout_ms: int | None = Field(
+        default=None, ge=0, description="statement_timeout the runner sets, in ms (0: none)")
+    large_table_bytes: int = Field(default=1 << 30, gt=0,
+                                   description="size from which a lock finding is an error")
+    small_table_rows: int = Field(default=1000, ge=0,
+                                  description="rows up to which a lock finding is info")
 
 
 class _Options(BaseModel):
@@ -86,6 +116,8 @@ class _Options(BaseModel):
     )
     check: CheckSettings = Field(default_factory=CheckSettings,
                                  description="[check] table: what `pgkeel check` runs")
+    lint: LintTable = Field(default_factory=LintTable,
+                            description="[lint] table: what `pgkeel lint` runs")
 
     @field_validator("database_url")
     @classmethod
@@ -114,7 +146,8 @@ class Settings(_Options, BaseSettings):
     Fields: ``database_url`` (str or None: None means the local cluster),
     ``postgres_bin`` (Path or None), ``cluster_dir`` (Path, resolved against ``root``),
     ``migrations_dir`` (Path), ``lock_timeout`` (seconds), ``lock_wait`` (seconds),
-    ``check`` (the ``[check]`` table, :class:`CheckSettings`), ``root`` (the project
+    ``check`` (the ``[check]`` table, :class:`CheckSettings`), ``lint`` (the ``[lint]``
+    table, :class:`LintTable`), ``root`` (the project
     directory), ``config_file`` (the ``pgkeel.toml``/``pyproject.toml`` read, or None).
     """
 
@@ -197,7 +230,8 @@ def _validate_file(path: Path, data: dict[str, Any]) -> dict[str, Any]:
         loc = tuple(first["loc"]) or ("?",)
         key = ".".join(str(k) for k in loc)
         if first["type"] == "extra_forbidden":
-            model: type[BaseModel] = CheckSettings if loc[0] == "check" else _Options
+            model: type[BaseModel] = {"check": CheckSettings, "lint": LintTable}.get(
+                str(loc[0]), _Options) if len(loc) > 1 else _Options
             known = ", ".join(sorted(model.model_fields))
             message, hint = f"unknown key {key!r}", f"known keys: {known}"
         else:
@@ -212,8 +246,8 @@ def _validate_file(path: Path, data: dict[str, Any]) -> dict[str, Any]:
 def _expected(loc: tuple[str | int, ...]) -> str:
     """What a setting holds, for the hint of a wrong value."""
     model: type[BaseModel] = _Options
-    if len(loc) > 1 and loc[0] == "check":
-        model, loc = CheckSettings, loc[1:]
+    if len(loc) > 1 and loc[0] in ("check", "lint"):
+        model, loc = (CheckSettings if loc[0] == "check" else LintTable), loc[1:]
     field = model.model_fields.get(str(loc[0]))
     if field is None:
         return "fix the value"

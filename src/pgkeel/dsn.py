@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import re
 
-import psycopg
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
 from pgkeel.errors import ConfigError
 
 __all__ = ["parse_dsn", "redact", "with_database"]
@@ -28,6 +25,11 @@ def parse_dsn(dsn: str) -> dict[str, str]:
     Raises ``ConfigError`` when libpq cannot parse it; the message never repeats the
     DSN's text, which may hold a password.
     """
+    # psycopg loads on first use: settings import this module, and commands that never
+    # parse a URL (`pgkeel lint` offline) would pay ~80 ms for nothing.
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
     try:
         params = conninfo_to_dict(dsn)
     except psycopg.ProgrammingError:
@@ -61,6 +63,9 @@ def redact(dsn: str) -> str:
             netloc = f"{user}:{_MASK}@{hosts}" if sep else f"{user}@{hosts}"
         tail = _QUERY_PASSWORD.sub(rf"\1password={_MASK}", tail)
         return f"{scheme}://{netloc}{slash}{tail}"
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
     try:
         conninfo_to_dict(dsn)
     except psycopg.ProgrammingError:
@@ -70,4 +75,6 @@ def redact(dsn: str) -> str:
 
 def with_database(dsn: str, dbname: str) -> str:
     """Return ``dsn`` pointing at database ``dbname`` (a key=value string)."""
+    from psycopg.conninfo import make_conninfo
+
     return make_conninfo(dsn, dbname=dbname)

@@ -13,7 +13,7 @@ import typer
 from rich.markup import escape
 
 from pgkeel import __version__
-from pgkeel.cli import check, db, inspect, migrate, reach, rules
+from pgkeel.cli import check, db, inspect, lint, migrate, reach, rules
 from pgkeel.cli._common import err
 from pgkeel.errors import PgkeelError
 
@@ -51,6 +51,7 @@ app.command("connect")(reach.connect_command)
 app.command("check")(check.check_command)
 app.command("inspect")(inspect.inspect_command)
 app.command("rules")(rules.rules_command)
+app.command("lint")(lint.lint_command)
 
 
 def main() -> None:

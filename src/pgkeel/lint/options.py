@@ -17,8 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
-
 __all__ = ["RuleOption"]
 
 
@@ -41,6 +39,10 @@ class RuleOption:
 
         Raises ``ValueError`` with pydantic's one-line reason when it does not fit.
         """
+        # pydantic loads here, not at import: `pgkeel lint` defines rules with options
+        # but validates none unless the configuration sets one.
+        from pydantic import TypeAdapter, ValidationError
+
         try:
             return TypeAdapter(self.type).validate_python(value, strict=True)
         except ValidationError as exc:

@@ -47,7 +47,10 @@ def _load(packages: tuple[str, ...] = ("pgkeel.lint.rules", "pgkeel.lint.migrati
     # Importing a package imports every family module, whose classes register. The
     # migration rules are a package of their own so `pgkeel lint` loads only them.
     for package in packages:
-        importlib.import_module(package)
+        module = importlib.import_module(package)
+        loader = getattr(module, "load", None)
+        if loader is not None:  # pgkeel.lint.rules loads its families on demand
+            loader()
 
 
 def all_rules() -> tuple[type[Rule], ...]:

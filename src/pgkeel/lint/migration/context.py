@@ -30,16 +30,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pglast import ast, enums
 
-from pgkeel.catalog.model import Snapshot, Table
 from pgkeel.lint.migration.locks import LockMode, locks_taken
 from pgkeel.lint.migration.source import LintSection, LintSource, Statement
 from pgkeel.report.findings import Severity
 
-__all__ = ["CatalogFacts", "LintSettings", "MigrationContext", "qualified"]
+if TYPE_CHECKING:
+    from pgkeel.catalog.model import Snapshot, Table
+
+__all__ = ["Blocker", "CatalogFacts", "LintSettings", "MigrationContext", "qualified"]
 
 AT = enums.AlterTableType
 _DEFAULT_SCHEMA = "public"
@@ -76,16 +78,37 @@ class LintSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class Blocker:
+    """Another session holding (``granted``) or awaiting a lock on a table right now.
+
+    ``mode`` is the lock's mode; ``description`` says who and since when, in words
+    (``pid 123 (app@10.0.0.5, idle in transaction for 4 min): SELECT ...``).
+    ``str()`` gives the description.
+    """
+
+    pid: int
+    mode: LockMode
+    granted: bool
+    description: str
+
+    def __str__(self) -> str:
+        return self.description
+
+
+@dataclass(frozen=True, slots=True)
 class CatalogFacts:
     """The live database a migration will run against, when one is at hand.
 
     ``snapshot`` is its catalog (:func:`pgkeel.catalog.introspect.snapshot`);
-    ``blocking`` maps ``schema.table`` to descriptions of other sessions holding or
-    waiting for locks on it now (for ``lock-queue-preflight``).
+    ``blocking`` maps ``schema.table`` to the other sessions holding or waiting for
+    locks on it now (:class:`Blocker`, for ``lock-queue-preflight``); ``applied``
+    maps each migration version pgkeel's history records as applied to the file's
+    checksum then (None when the history was not read, {} when there is none).
     """
 
     snapshot: Snapshot
-    blocking: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    blocking: Mapping[str, tuple[Blocker, ...]] = field(default_factory=dict)
+    applied: Mapping[str, str] | None = None
 
     def table(self, name: str) -> Table | None:
         """The table ``schema.name`` (qualified), or None when the database has none."""
@@ -110,7 +133,7 @@ class MigrationContext:
         self.path: Path = source.path
         self.settings = settings
         self.catalog = catalog
-        self.earlier: tuple[Statement, ...] = ()
+        self._seen = 0
         self.search_path: tuple[str, ...] = ()
         self.explicit_transaction = False
         self.begins = 0
@@ -121,11 +144,21 @@ class MigrationContext:
         self.locks: dict[str, LockMode] = {}
         # NOT VALID ``CHECK (col IS NOT NULL)`` constraints, by name, until validated.
         self._pending: dict[tuple[str, str], str] = {}
-        self._lock_timeout: tuple[int | None, bool] = (settings.runner_lock_timeout_ms, False)
+        # The runner's timeouts hold for the sections it runs, not for a plain .sql file
+        # (psql, or another tool, runs that).
+        self._runner_lock_timeout = None if section.plain else settings.runner_lock_timeout_ms
+        self._runner_statement_timeout = (None if section.plain
+                                          else settings.runner_statement_timeout_ms)
+        self._lock_timeout: tuple[int | None, bool] = (self._runner_lock_timeout, False)
         self._statement_timeout: tuple[int | None, bool] = (
-            settings.runner_statement_timeout_ms, False)
+            self._runner_statement_timeout, False)
 
     # -- what rules ask -------------------------------------------------------------
+
+    @property
+    def earlier(self) -> tuple[Statement, ...]:
+        """The section's statements before this one, in order (sliced on demand)."""
+        return self.section.statements[:self._seen]
 
     @property
     def in_transaction(self) -> bool:
@@ -170,6 +203,12 @@ class MigrationContext:
         name = self.qualify(relation)
         return self.created_here("table", name) or self.created_here("view", name)
 
+    def is_new_name(self, name: str) -> bool:
+        """True when the relation ``schema.name`` (a table, view, index or sequence)
+        was created earlier in this file."""
+        return any((kind, name) in self.created
+                   for kind in ("table", "view", "index", "sequence"))
+
     def has_not_null_check(self, table: str, column: str) -> bool:
         """True when a validated ``CHECK (column IS NOT NULL)`` on ``table`` exists:
         added and validated earlier in this file, or in the live catalog."""
@@ -209,7 +248,7 @@ class MigrationContext:
     def after(self, statement: Statement) -> None:
         """Record the effects of ``statement`` (called by the engine after the rules)."""
         node = statement.node
-        self.earlier = (*self.earlier, statement)
+        self._seen = statement.index + 1
         if isinstance(node, ast.TransactionStmt):
             self._transaction(node)
             return
@@ -240,9 +279,9 @@ class MigrationContext:
         self.locks.clear()
         self.enum_labels_added.clear()
         if self._lock_timeout[1]:
-            self._lock_timeout = (self.settings.runner_lock_timeout_ms, False)
+            self._lock_timeout = (self._runner_lock_timeout, False)
         if self._statement_timeout[1]:
-            self._statement_timeout = (self.settings.runner_statement_timeout_ms, False)
+            self._statement_timeout = (self._runner_statement_timeout, False)
 
     def _set(self, node: ast.VariableSetStmt) -> None:
         name = (node.name or "").lower()

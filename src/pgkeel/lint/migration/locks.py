@@ -22,7 +22,7 @@ from enum import IntEnum
 
 from pglast import ast, enums
 
-__all__ = ["LockMode", "locks_taken"]
+__all__ = ["LockMode", "conflicts", "locks_taken", "mode_named"]
 
 AT = enums.AlterTableType
 
@@ -149,3 +149,39 @@ def _alter(cmd: ast.Node, relation: ast.RangeVar,
         take(cmd.def_.name, mode)
         return
     take(relation, _LIGHT_ALTER.get(subtype, LockMode.ACCESS_EXCLUSIVE))
+
+
+# Table 13.2, "Conflicting Lock Modes": each mode with the modes it conflicts with.
+_CONFLICTS: dict[LockMode, frozenset[LockMode]] = {
+    LockMode.ACCESS_SHARE: frozenset({LockMode.ACCESS_EXCLUSIVE}),
+    LockMode.ROW_SHARE: frozenset({LockMode.EXCLUSIVE, LockMode.ACCESS_EXCLUSIVE}),
+    LockMode.ROW_EXCLUSIVE: frozenset({LockMode.SHARE, LockMode.SHARE_ROW_EXCLUSIVE,
+                                       LockMode.EXCLUSIVE, LockMode.ACCESS_EXCLUSIVE}),
+    LockMode.SHARE_UPDATE_EXCLUSIVE: frozenset({
+        LockMode.SHARE_UPDATE_EXCLUSIVE, LockMode.SHARE, LockMode.SHARE_ROW_EXCLUSIVE,
+        LockMode.EXCLUSIVE, LockMode.ACCESS_EXCLUSIVE}),
+    LockMode.SHARE: frozenset({LockMode.ROW_EXCLUSIVE, LockMode.SHARE_UPDATE_EXCLUSIVE,
+                               LockMode.SHARE_ROW_EXCLUSIVE, LockMode.EXCLUSIVE,
+                               LockMode.ACCESS_EXCLUSIVE}),
+    LockMode.SHARE_ROW_EXCLUSIVE: frozenset({
+        LockMode.ROW_EXCLUSIVE, LockMode.SHARE_UPDATE_EXCLUSIVE, LockMode.SHARE,
+        LockMode.SHARE_ROW_EXCLUSIVE, LockMode.EXCLUSIVE, LockMode.ACCESS_EXCLUSIVE}),
+    LockMode.EXCLUSIVE: frozenset(set(LockMode) - {LockMode.ACCESS_SHARE}),
+    LockMode.ACCESS_EXCLUSIVE: frozenset(LockMode),
+}
+
+
+def conflicts(a: LockMode, b: LockMode) -> bool:
+    """True when locks ``a`` and ``b`` on one table cannot be held by two sessions at
+    once (PostgreSQL docs, 13.3.1, Table 13.2; the relation is symmetric)."""
+    return b in _CONFLICTS[a]
+
+
+def mode_named(name: str) -> LockMode:
+    """The mode of a ``pg_locks.mode`` value (``AccessExclusiveLock``).
+
+    Raises ``KeyError`` for a name that is not a table lock mode.
+    """
+    words = name.removesuffix("Lock")
+    snake = "".join(f"_{c}" if c.isupper() else c for c in words).strip("_").upper()
+    return LockMode[snake]

@@ -10,7 +10,8 @@ every rule they define.
 - :mod:`.security`: functions, search_path and extensions in DDL (E);
 - :mod:`.rls`: row-level security, policies and API exposure in DDL (E);
 - :mod:`.correctness`: SQL correctness and data changes (F);
-- :mod:`.naming`: identifiers (G).
+- :mod:`.naming`: identifiers (G);
+- :mod:`.live`: what only the live database knows (its history, its sessions).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pgkeel.lint.migration.rules import (
     design,
     destructive,
     hygiene,
+    live,
     naming,
     rls,
     safety,
@@ -30,6 +32,6 @@ from pgkeel.lint.migration.rules import (
     structure,
 )
 
-__all__ = ["correctness", "design", "destructive", "hygiene", "naming", "rls", "safety",
-           "safety_columns", "safety_constraints", "safety_transactions", "security",
+__all__ = ["correctness", "design", "destructive", "hygiene", "live", "naming", "rls",
+           "safety", "safety_columns", "safety_constraints", "safety_transactions", "security",
            "structure"]

@@ -1,3 +1,774 @@
-"""Migration rules: hygiene (see the package docstring)."""
+"""Migration rules, catalogue section C: how the file will run, not what it changes.
+
+Transactions (nesting, a ``BEGIN`` left open), timeouts in force when a statement
+queues for a lock or runs long, statements that cannot be retried after a partial run,
+names PostgreSQL truncates or cannot resolve the same way everywhere, and syntax the
+target server does not have. The parse itself (``syntax-error``) and suppression
+comments (``bad-suppression``) are reported by the engine; their classes here carry
+the documentation and the switch.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import ClassVar
+
+from pglast import ast, enums
+
+from pgkeel.lint.migration._hygiene import (
+    OLDEST_SUPPORTED,
+    created_schema,
+    long_identifiers,
+    newer_syntax,
+    robust_problem,
+    slow_work,
+    strong_locks,
+    unqualified,
+)
+from pgkeel.lint.migration.context import MigrationContext
+from pgkeel.lint.migration.source import Statement
+from pgkeel.lint.options import RuleOption
+from pgkeel.lint.rules.base import MigrationRule
+from pgkeel.report.findings import Finding, Severity
+
+TK = enums.TransactionStmtKind
+_BEGIN = (TK.TRANS_STMT_BEGIN, TK.TRANS_STMT_START)
+_END = (TK.TRANS_STMT_COMMIT, TK.TRANS_STMT_ROLLBACK, TK.TRANS_STMT_PREPARE)
+#: A node type no statement has: the rule is reported by the engine, never dispatched.
+_ENGINE_ONLY: tuple[type[ast.Node], ...] = (ast.RawStmt,)
+
+
+class RequireLockTimeout(MigrationRule):
+    """A statement that queues for a strong lock with no lock_timeout in force.
+
+    Why
+    ---
+    A lock request waits behind every transaction that holds a conflicting lock, and
+    every later request that conflicts with it waits behind *it* (PostgreSQL docs,
+    "Explicit Locking", 13.3.1). A "fast" ``ALTER TABLE`` queued behind one long
+    transaction therefore stops all reads and writes of the table until it gets its
+    lock. ``lock_timeout`` makes it give up instead, so the migration fails and can be
+    retried (PostgreSQL docs, "Client Connection Defaults", ``lock_timeout``).
+    pgkeel's runner sets ``lock_timeout`` (the ``lock_timeout`` setting) before every
+    migration it runs, so this fires for plain ``.sql`` files, for files whose
+    runner timeout is configured off, and after a ``SET lock_timeout = 0``. A
+    ``SET LOCAL`` expires at the end of its transaction.
+
+    Bad
+    ---
+    ```sql
+    ALTER TABLE t ADD COLUMN c int;
+    ```
+
+    Good
+    ----
+    ```sql
+    SET lock_timeout = '2s';
+    ALTER TABLE t ADD COLUMN c int;
+    ```
+
+    ```sql
+    CREATE TABLE n (x int);
+    ALTER TABLE n ADD COLUMN y int;
+    ```
+
+    Notes
+    -----
+    Only locks that block ordinary traffic count: SHARE and stronger (a ``CREATE
+    INDEX CONCURRENTLY`` or ``VALIDATE CONSTRAINT`` waits with SHARE UPDATE EXCLUSIVE,
+    which queues only other DDL and VACUUM). Tables created earlier in the file are
+    exempt: nobody else can hold a lock on them.
+
+    References
+    ----------
+    - https://www.postgresql.org/docs/current/runtime-config-client.html#GUC-LOCK-TIMEOUT
+    - https://www.postgresql.org/docs/current/explicit-locking.html#LOCKING-TABLES
+    - squawk: require-timeout-settings (lock_timeout part); eugene: E9
+    """
+
+    id = "require-lock-timeout"
+    severity = Severity.WARNING
+    docs_url = "https://www.postgresql.org/docs/current/runtime-config-client.html#GUC-LOCK-TIMEOUT"
+    upstream = ("squawk:require-timeout-settings", "eugene:E9")
+
+    def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
+        if ctx.lock_timeout_ms is not None:
+            return
+        locks = strong_locks(statement.node, ctx)
+        if not locks:
+            return
+        table, mode = max(locks.items(), key=lambda item: item[1])
+        yield self.at(statement, ctx,
+                      f"this statement waits for the {mode.label} lock on {table} with no "
+                      "lock_timeout: while it waits, every query on the table queues "
+                      "behind it", object=table,
+                      fix="SET lock_timeout = '2s'; before it (SET LOCAL inside the "
+                      "transaction), and retry the migration when it times out")
+
+
+class RequireStatementTimeout(MigrationRule):
+    """A statement that rewrites or scans a table with no statement_timeout in force.
+
+    Why
+    ---
+    A rewrite (``ALTER COLUMN ... TYPE``), a validating scan (``ADD CONSTRAINT``,
+    ``SET NOT NULL``), a plain index build or a backfill holds its locks until it ends;
+    on a table larger than expected it can run for hours. ``statement_timeout`` bounds
+    it (PostgreSQL docs, "Client Connection Defaults", ``statement_timeout``).
+
+    Bad
+    ---
+    ```sql
+    ALTER TABLE t ALTER COLUMN a TYPE bigint;
+    ```
+
+    Good
+    ----
+    ```sql
+    SET statement_timeout = '5min';
+    ALTER TABLE t ALTER COLUMN a TYPE bigint;
+    ```
+
+    Notes
+    -----
+    ``CREATE INDEX CONCURRENTLY`` is not asked for one: a timeout there cancels the
+    build and leaves an INVALID index behind, so give those a generous timeout or 0.
+    Statements on tables created earlier in the file are exempt.
+
+    References
+    ----------
+    - https://www.postgresql.org/docs/current/runtime-config-client.html#GUC-STATEMENT-TIMEOUT
+    - squawk: require-timeout-settings (statement_timeout part)
+    """
+
+    id = "require-statement-timeout"
+    severity = Severity.INFO
+    docs_url = ("https://www.postgresql.org/docs/current/runtime-config-client.html"
+                "#GUC-STATEMENT-TIMEOUT")
+    upstream = ("squawk:require-timeout-settings",)
+
+    def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
+        if ctx.statement_timeout_ms is not None:
+            return
+        work = slow_work(statement.node, ctx)
+        if work is None:
+            return
+        table, what = work
+        yield self.at(statement, ctx,
+                      f"{what} on {table} with no statement_timeout: nothing bounds how "
+                      "long it holds its locks", object=table,
+                      fix="SET statement_timeout = '5min'; (or what the table's size "
+                      "needs) before it")
+
+
+class TransactionNesting(MigrationRule):
+    """BEGIN, COMMIT or ROLLBACK inside a transaction the runner (or the file) opened.
+
+    Why
+    ---
+    The runner wraps the section in one transaction. A ``BEGIN`` inside it only
+    warns ("there is already a transaction in progress"), and a ``COMMIT`` ends the
+    runner's transaction early: the statements after it run in autocommit, so a
+    later failure leaves a half-applied migration that the history calls failed
+    (PostgreSQL docs, "BEGIN", "COMMIT").
+
+    Bad
+    ---
+    ```sql
+    BEGIN;
+    ALTER TABLE t ADD COLUMN c int;
+    COMMIT;
+    ```
+
+    Good
+    ----
+    ```sql
+    ALTER TABLE t ADD COLUMN c int;
+    ```
+
+    ```sql
+    -- migrate:up transaction:false
+    BEGIN;
+    ALTER TABLE t ADD COLUMN c int;
+    COMMIT;
+    ```
+
+    References
+    ----------
+    - https://www.postgresql.org/docs/current/sql-begin.html
+    - squawk: transaction-nesting
+    """
+
+    id = "transaction-nesting"
+    severity = Severity.ERROR
+    docs_url = "https://www.postgresql.org/docs/current/sql-begin.html"
+    upstream = ("squawk:transaction-nesting",)
+    nodes: ClassVar[tuple[type[ast.Node], ...]] = (ast.TransactionStmt,)
+
+    def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
+        node = statement.node
+        assert isinstance(node, ast.TransactionStmt)
+        fix = ("remove the transaction control (the runner wraps the file), or mark the "
+               "section '-- migrate:up transaction:false'")
+        if node.kind in _BEGIN and ctx.in_transaction:
+            opener = "the runner's" if ctx.section.wrapped and not ctx.explicit_transaction \
+                else "an earlier BEGIN's"
+            yield self.at(statement, ctx,
+                          f"BEGIN inside {opener} transaction: PostgreSQL only warns, and "
+                          "the transaction does not nest", fix=fix)
+        elif node.kind in _END and ctx.section.wrapped:
+            yield self.at(statement, ctx,
+                          "COMMIT/ROLLBACK inside the runner's transaction ends it early: "
+                          "the statements after it run outside any transaction, so a "
+                          "failure leaves the migration half-applied", fix=fix)
+
+
+class BanUncommittedTransaction(MigrationRule):
+    """A BEGIN with no COMMIT or ROLLBACK before the end of the section.
+
+    Why
+    ---
+    When the session ends, the open transaction is rolled back: the work is lost and
+    the tool that ran the file saw no error (PostgreSQL docs, "BEGIN").
+
+    Bad
+    ---
+    ```sql
+    -- migrate:up transaction:false
+    BEGIN;
+    CREATE TABLE n (x int);
+    ```
+
+    Good
+    ----
+    ```sql
+    -- migrate:up transaction:false
+    BEGIN;
+    CREATE TABLE n (x int);
+    COMMIT;
+    ```
+
+    Notes
+    -----
+    Only sections the runner does not wrap: inside the runner's transaction, the
+    runner's COMMIT ends what the BEGIN opened, and the BEGIN itself is
+    ``transaction-nesting``.
+
+    References
+    ----------
+    - https://www.postgresql.org/docs/current/sql-begin.html
+    - squawk: ban-uncommitted-transaction
+    """
+
+    id = "ban-uncommitted-transaction"
+    severity = Severity.ERROR
+    docs_url = "https://www.postgresql.org/docs/current/sql-begin.html"
+    upstream = ("squawk:ban-uncommitted-transaction",)
+    nodes: ClassVar[tuple[type[ast.Node], ...]] = _ENGINE_ONLY
+
+    def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
+        return iter(())
+
+    def finish(self, ctx: MigrationContext) -> Iterator[Finding]:
+        if ctx.section.wrapped or not ctx.explicit_transaction:
+            return
+        begin = next(s for s in reversed(ctx.earlier)
+                     if isinstance(s.node, ast.TransactionStmt) and s.node.kind in _BEGIN)
+        yield self.at(begin, ctx,
+                      "this BEGIN is never committed: when the session ends PostgreSQL "
+                      "rolls the work back, and the run looks successful",
+                      fix="end the transaction with COMMIT;")
+
+
+class PreferRobustStmts(MigrationRule):
+    """In a section that runs without a transaction, a statement that fails when re-run.
+
+    Why
+    ---
+    With ``transaction:false`` (or a plain file run statement by statement), a failure
+    half-way leaves the earlier statements applied. Re-running the file then fails on
+    the first ``CREATE``/``ADD COLUMN``/``DROP`` that already happened, unless each says
+    ``IF [NOT] EXISTS`` (PostgreSQL docs, "ALTER TABLE", "CREATE TABLE", "DROP TABLE").
+
+    Bad
+    ---
+    ```sql
+    -- migrate:up transaction:false
+    ALTER TABLE t ADD COLUMN c int;
+    ```
+
+    Good
+    ----
+    ```sql
+    -- migrate:up transaction:false
+    ALTER TABLE t ADD COLUMN IF NOT EXISTS c int;
+    ```
+
+    ```sql
+    -- migrate:up transaction:false
+    CREATE INDEX CONCURRENTLY t_b_idx ON t (b);
+    ```
+
+    ```sql
+    ALTER TABLE t ADD COLUMN c int;
+    ```
+
+    Notes
+    -----
+    ``CREATE INDEX CONCURRENTLY`` is not asked for ``IF NOT EXISTS``: after a failed
+    build the INVALID index exists, and ``IF NOT EXISTS`` would keep it (drop it and
+    build again instead; squawk's advice here is wrong, see
+    ``concurrent-index-if-not-exists``). Statements inside an explicit
+    ``BEGIN ... COMMIT`` are atomic and exempt.
+
+    References
+    ----------
+    - https://www.postgresql.org/docs/current/sql-altertable.html
+    - squawk: prefer-robust-stmts
+    """
+
+    id = "prefer-robust-stmts"
+    severity = Severity.INFO
+    docs_url = "https://www.postgresql.org/docs/current/sql-altertable.html"
+    upstream = ("squawk:prefer-robust-stmts",)
+
+    def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
+        if ctx.in_transaction:
+            return
+        problem = robust_problem(statement.node)
+        if problem is not None:
+            what, fix = problem
+            yield self.at(statement, ctx,
+                          f"{what} fails if the section is run again after a partial run "
+                          "(it runs outside a transaction)", fix=fix)
+
+
+class RequireTableSchema(MigrationRule):
+    """A table, view, index target, sequence or function named without its schema.
+
+    Why
+    ---
+    An unqualified name resolves through ``search_path`` at run time, which can differ
+    between the runner, psql and a restored environment: the object is created or
+    altered somewhere else than intended (PostgreSQL docs, "The Schema Search Path").
+
+    Bad
+    ---
+    ```sql
+    CREATE TABLE posts (id bigint);
+    ```
+
+    Good
+    ----
+    ```sql
+    CREATE TABLE public.posts (id bigint);
+    ```
+
+    ```sql
+    SET search_path = app;
+    CREATE TABLE posts (id bigint);
+    ```
+
+    Notes
+    -----
+    A file that sets ``search_path`` itself decides where its names go, so its later
+    statements are exempt. Opt-in.
+
+    References
+    ----------
+    - https://www.postgresql.org/docs/current/ddl-schemas.html#DDL-SCHEMAS-PATH
+    - squawk: require-table-schema
+    """
+
+    id = "require-table-schema"
+    severity = Severity.WARNING
+    opt_in = True
+    docs_url = "https://www.postgresql.org/docs/current/ddl-schemas.html#DDL-SCHEMAS-PATH"
+    upstream = ("squawk:require-table-schema",)
+
+    def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
+        if ctx.search_path:
+            return
+        for name in unqualified(statement.node):
+            yield self.at(statement, ctx,
+                          f"{name} has no schema: where it lands depends on the "
+                          "search_path in force when the migration runs",
+                          fix=f"write it schema-qualified, e.g. public.{name}")
+
+
+class DisallowedSchema(MigrationRule):
+    """An object created in a schema the configuration forbids (by default public).
+
+    Why
+    ---
+    Application objects in ``public`` (or another shared or API-exposed schema) are
+    visible to every role that may use the schema, and mix with extensions' objects
+    (PostgreSQL docs, "Schemas", Usage Patterns).
+
+    Bad
+    ---
+    ```sql
+    CREATE TABLE public.n (x int);
+    ```
+
+    Good
+    ----
+    ```sql
+    CREATE TABLE app.n (x int);
+    ```
+
+    Notes
+    -----
+    An unqualified name counts as the first schema of the file's ``SET search_path``,
+    else ``public``. Opt-in; ``schemas`` lists the forbidden schemas.
+
+    References
+    ----------
+    - https://www.postgresql.org/docs/current/ddl-schemas.html#DDL-SCHEMAS-PATTERNS
+    """
+
+    id = "disallowed-schema"
+    severity = Severity.WARNING
+    opt_in = True
+    object_kind = "schema"
+    docs_url = "https://www.postgresql.org/docs/current/ddl-schemas.html#DDL-SCHEMAS-PATTERNS"
+    options: ClassVar = {"schemas": RuleOption(list[str], "schemas no migration may create "
+                                               "objects in", ["public"])}
+
+    def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
+        created = created_schema(statement.node, ctx)
+        if created is None:
+            return
+        schema, name = created
+        if schema in ctx.option(self.id, "schemas", ["public"]):
+            yield self.at(statement, ctx,
+                          f"{name} is created in schema {schema}, which the configuration "
+                          "forbids", object=name,
+                          fix="create it in the application's schema (e.g. app.NAME)")
+
+
+class IdentifierTooLong(MigrationRule):
+    """An identifier longer than 63 bytes, which PostgreSQL silently truncates.
+
+    Why
+    ---
+    Names are at most ``NAMEDATALEN - 1`` = 63 bytes; a longer one is truncated with
+    only a NOTICE, so a later statement that uses the full name misses the object, and
+    two long names can collide (PostgreSQL docs, "Identifiers and Key Words"). Names
+    PostgreSQL generates for unnamed indexes and constraints are shortened too.
+
+    Bad
+    ---
+    ```sql
+    CREATE TABLE n (
+      x int CONSTRAINT this_check_constraint_name_is_far_too_long_for_postgres_to_keep_it
+        CHECK (x > 0)
+    );
+    ```
+
+    Good
+    ----
+    ```sql
+    CREATE TABLE n (x int CONSTRAINT n_x_pos CHECK (x > 0));
+    ```
+
+    References
+    ----------
+    - https://www.postgresql.org/docs/current/sql-syntax-lexical.html#SQL-SYNTAX-IDENTIFIERS
+    - squawk: identifier-too-long
+    """
+
+    id = "identifier-too-long"
+    severity = Severity.ERROR
+    docs_url = ("https://www.postgresql.org/docs/current/sql-syntax-lexical.html"
+                "#SQL-SYNTAX-IDENTIFIERS")
+    upstream = ("squawk:identifier-too-long",)
+
+    def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
+        for name, generated in long_identifiers(statement.sql, statement.node, ctx):
+            kept = name.encode()[:63].decode(errors="ignore")
+            what = ("the name PostgreSQL generates, " if generated else "") + \
+                f"{name!r} is {len(name.encode())} bytes"
+            yield self.at(statement, ctx,
+                          f"{what}: PostgreSQL keeps only the first 63 ({kept!r})",
+                          fix="choose a name of at most 63 bytes"
+                          + (" and give it explicitly" if generated else ""))
+
+
+class BanDuplicateColumnAssignments(MigrationRule):
+    """A column declared twice in CREATE TABLE, or assigned twice in UPDATE or INSERT.
+
+    Why
+    ---
+    PostgreSQL refuses it at run time ("column specified more than once", "multiple
+    assignments to same column"), so the migration fails part-way.
+
+    Bad
+    ---
+    ```sql
+    UPDATE t SET a = 1, a = 2;
+    ```
+
+    Good
+    ----
+    ```sql
+    UPDATE t SET a = 1, owner_id = 2;
+    ```
+
+    References
+    ----------
+    - https://www.postgresql.org/docs/current/sql-update.html
+    - squawk: ban-duplicate-column-assignments
+    """
+
+    id = "ban-duplicate-column-assignments"
+    severity = Severity.ERROR
+    object_kind = "column"
+    docs_url = "https://www.postgresql.org/docs/current/sql-update.html"
+    upstream = ("squawk:ban-duplicate-column-assignments",)
+    nodes: ClassVar[tuple[type[ast.Node], ...]] = (
+        ast.UpdateStmt, ast.InsertStmt, ast.CreateStmt, ast.ViewStmt)
+
+    def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
+        node = statement.node
+        if isinstance(node, ast.UpdateStmt):
+            names = [_target(t) for t in node.targetList or ()]
+        elif isinstance(node, ast.InsertStmt):
+            names = [_target(t) for t in node.cols or ()]
+        elif isinstance(node, ast.CreateStmt):
+            names = [e.colname for e in node.tableElts or () if isinstance(e, ast.ColumnDef)]
+        else:
+            assert isinstance(node, ast.ViewStmt)
+            names = [a.sval for a in node.aliases or () if isinstance(a, ast.String)]
+        seen: set[str] = set()
+        for name in names:
+            if name in seen:
+                yield self.at(statement, ctx,
+                              f"column {name} appears twice: PostgreSQL refuses the "
+                              "statement", fix="remove the duplicate")
+            seen.add(name)
+
+
+def _target(target: ast.Node) -> str:
+    """``name`` or ``name.field[...]`` of an UPDATE/INSERT target (distinct subfields of
+    a composite column are distinct targets)."""
+    assert isinstance(target, ast.ResTarget)
+    rest = "".join(f".{i.sval}" if isinstance(i, ast.String) else "[]"
+                   for i in target.indirection or ())
+    return f"{target.name}{rest}"
+
+
+class SyntaxErrorRule(MigrationRule):
+    """SQL that PostgreSQL's parser rejects.
+
+    Why
+    ---
+    The runner fails at that statement: a transactional file is rolled back, a
+    ``transaction:false`` file is left half-applied. pgkeel reports the file, line and
+    column the parser names, and still lints every statement it can parse.
+
+    Bad
+    ---
+    ```sql
+    ALTER TABLE t ADD COLUMN;
+    ```
+
+    Good
+    ----
+    ```sql
+    ALTER TABLE t ADD COLUMN c int;
+    ```
+
+    Notes
+    -----
+    The parser is PostgreSQL 18's (pglast); syntax an older target lacks is
+    ``syntax-newer-than-target``.
+
+    References
+    ----------
+    - https://www.postgresql.org/docs/current/sql-syntax.html
+    - squawk: syntax-error
+    """
+
+    id = "syntax-error"
+    severity = Severity.ERROR
+    docs_url = "https://www.postgresql.org/docs/current/sql-syntax.html"
+    upstream = ("squawk:syntax-error",)
+    nodes: ClassVar[tuple[type[ast.Node], ...]] = _ENGINE_ONLY
+
+    def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
+        return iter(())
+
+
+class BadSuppression(MigrationRule):
+    """A pgkeel:disable comment without a reason, naming no known rule, or covering nothing.
+
+    Why
+    ---
+    A suppression is an accepted risk; without the reason, the next reader cannot
+    tell whether it still holds. A misspelt rule id, or a comment that is not on the
+    line right before a statement, silences nothing while looking as if it did.
+
+    Bad
+    ---
+    ```sql
+    -- pgkeel:disable require-concurrent-index
+    CREATE INDEX t_b_idx ON t (b);
+    ```
+
+    Good
+    ----
+    ```sql
+    -- pgkeel:disable require-concurrent-index -- t holds 100 rows until the import job
+    CREATE INDEX t_b_idx ON t (b);
+    ```
+
+    Notes
+    -----
+    The form is ``-- pgkeel:disable RULE[, RULE] -- reason`` on the line right before
+    the statement, or at the top of the file (before the first statement, not right
+    above it) for the whole file.
+
+    References
+    ----------
+    - https://github.com/sbdchd/squawk/blob/master/docs/docs/ignoring-statements.md
+    """
+
+    id = "bad-suppression"
+    severity = Severity.WARNING
+    docs_url = "https://github.com/sbdchd/squawk/blob/master/docs/docs/ignoring-statements.md"
+    nodes: ClassVar[tuple[type[ast.Node], ...]] = _ENGINE_ONLY
+
+    def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
+        return iter(())
+
+
+class SyntaxNewerThanTarget(MigrationRule):
+    """Syntax the target server does not have, which the parser (PostgreSQL 18's) accepts.
+
+    Why
+    ---
+    pgkeel parses with PostgreSQL 18's grammar, so a file can lint clean and pass CI
+    on PostgreSQL 18 while production PostgreSQL 15 rejects it: VIRTUAL generated
+    columns (and a generated column without STORED) and ``NOT NULL ... NOT VALID``
+    before 18, ``MERGE``, ``NULLS NOT DISTINCT``, ``security_invoker`` views and ``SET
+    ACCESS METHOD`` before 15, ``DETACH PARTITION ... CONCURRENTLY`` and ``CREATE OR
+    REPLACE TRIGGER`` before 14, ``REINDEX CONCURRENTLY`` before 12 (each version's
+    release notes).
+
+    Bad
+    ---
+    ```sql
+    -- example: target-version=150004
+    ALTER TABLE t ADD COLUMN a2 int GENERATED ALWAYS AS (a * 2) VIRTUAL;
+    ```
+
+    Good
+    ----
+    ```sql
+    -- example: target-version=150004
+    ALTER TABLE t ADD COLUMN a2 int GENERATED ALWAYS AS (a * 2) STORED;
+    ```
+
+    ```sql
+    -- example: target-version=180001
+    ALTER TABLE t ADD COLUMN a2 int GENERATED ALWAYS AS (a * 2) VIRTUAL;
+    ```
+
+    Notes
+    -----
+    The target is the connected server's version, else ``--target-version`` or ``[lint]
+    target_version``, else the oldest release the PostgreSQL project still supports
+    (15), and the message says which it used.
+
+    References
+    ----------
+    - https://www.postgresql.org/docs/release/
+    - https://www.postgresql.org/support/versioning/
+    """
+
+    id = "syntax-newer-than-target"
+    severity = Severity.ERROR
+    docs_url = "https://www.postgresql.org/docs/release/"
+    nodes: ClassVar[tuple[type[ast.Node], ...]] = (
+        ast.CreateStmt, ast.AlterTableStmt, ast.ViewStmt, ast.ReindexStmt, ast.MergeStmt,
+        ast.IndexStmt, ast.CreateTrigStmt)
+
+    def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
+        target = ctx.target_version
+        version = target or OLDEST_SUPPORTED
+        for feature, since in newer_syntax(statement.node):
+            if version < since:
+                told = (f"the target is PostgreSQL {_major(version)}" if target else
+                        f"the target version is unknown, so PostgreSQL {_major(version)} "
+                        "(the oldest supported) is assumed")
+                yield self.at(statement, ctx,
+                              f"{feature} needs PostgreSQL {_major(since)} or later; {told}",
+                              fix="use syntax the target has, or set the target version "
+                              "(--target-version, [lint] target_version) if it is newer")
+
+
+def _major(version_num: int) -> str:
+    return str(version_num // 10000)
+
+
+class MigrationFileName(MigrationRule):
+    """A migration file whose name departs from YYYYMMDD_feature_name.sql.
+
+    Why
+    ---
+    The runner accepts every name dbmate reads (leading version digits, then anything,
+    then ``.sql``), so ``0042_x.up.sql`` or ``20240101-AddUsers.sql`` still run; the
+    team's convention (a real date, then a lower-case snake_case name, as ``pgkeel
+    migrate new`` writes) keeps the order readable and names greppable.
+
+    Bad
+    ---
+    ```sql
+    -- example: path=0042_AddUsers.up.sql
+    CREATE TABLE n (x int);
+    ```
+
+    Good
+    ----
+    ```sql
+    -- example: path=20240105_add_users.sql
+    CREATE TABLE n (x int);
+    ```
+
+    ```sql
+    -- example: path=one_off_fix.sql
+    CREATE TABLE n (x int);
+    ```
+
+    Notes
+    -----
+    Only files whose name starts with a digit (a name dbmate would run) are judged:
+    an ad-hoc ``fix.sql`` is not a migration. ``YYYYMMDDHHMMSS_feature_name.sql`` is
+    accepted too.
+
+    References
+    ----------
+    - https://github.com/amacneil/dbmate#creating-migrations
+    """
+
+    id = "migration-file-name"
+    severity = Severity.WARNING
+    docs_url = "https://github.com/amacneil/dbmate#creating-migrations"
+    nodes: ClassVar[tuple[type[ast.Node], ...]] = _ENGINE_ONLY
+
+    def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
+        return iter(())
+
+    def finish(self, ctx: MigrationContext) -> Iterator[Finding]:
+        from pgkeel.migrations._naming import CONVENTION, follows_convention, snake_case
+
+        name = ctx.path.name
+        if ctx.section is not ctx.source.sections[0] or not name[:1].isdigit() \
+                or follows_convention(name):
+            return
+        yield Finding(rule=self.id, severity=self.severity, docs=self.docs_url,
+                      message=f"{name} does not follow the naming convention {CONVENTION}",
+                      file=str(ctx.path), line=1, column=1,
+                      fix=f"rename it, e.g. YYYYMMDD_{snake_case(name.removesuffix('.sql'))}"
+                      ".sql (only while it is not applied anywhere)")
