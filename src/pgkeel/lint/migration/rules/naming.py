@@ -146,12 +146,14 @@ class NamingConventionDdl(_NameRule):
     Bad
     ---
     ```sql
+    -- migrate:up transaction:false
     CREATE INDEX CONCURRENTLY ix1 ON t (b);
     ```
 
     Good
     ----
     ```sql
+    -- migrate:up transaction:false
     CREATE INDEX CONCURRENTLY t_b_idx ON t (b);
     ```
 

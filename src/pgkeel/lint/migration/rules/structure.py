@@ -543,6 +543,7 @@ class BtreeOnArrayOrJsonb(_IndexRule):
     Good
     ----
     ```sql
+    -- migrate:up transaction:false
     CREATE INDEX CONCURRENTLY t_tags_idx ON t USING gin (tags);
     ```
 
@@ -588,12 +589,14 @@ class IndexTooManyColumns(_IndexRule):
     Bad
     ---
     ```sql
+    -- migrate:up transaction:false
     CREATE INDEX CONCURRENTLY t_w_idx ON t (a, b, u_id, v);
     ```
 
     Good
     ----
     ```sql
+    -- migrate:up transaction:false
     CREATE INDEX CONCURRENTLY t_w_idx ON t (a, b) INCLUDE (u_id, v);
     ```
 
@@ -630,12 +633,14 @@ class DuplicateIndexColumn(MigrationRule):
     Bad
     ---
     ```sql
+    -- migrate:up transaction:false
     CREATE INDEX CONCURRENTLY t_aa_idx ON t (a, a);
     ```
 
     Good
     ----
     ```sql
+    -- migrate:up transaction:false
     CREATE INDEX CONCURRENTLY t_ab_idx ON t (a, b);
     ```
 
