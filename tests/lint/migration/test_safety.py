@@ -421,3 +421,13 @@ def test_using_that_ignores_the_column() -> None:
     [found] = lint("ALTER TABLE t ALTER COLUMN a TYPE int USING 0;", rule)
     assert "reads no column" in found.message
     assert not lint("ALTER TABLE t ALTER COLUMN a TYPE bigint USING coalesce(a, 0);", rule)
+
+
+def test_statements_after_drop_index_name_its_table(catalog: CatalogFacts) -> None:
+    rule = "statements-after-access-exclusive"
+    sql = "DROP INDEX t_a_idx;\nUPDATE t SET a = a;"
+    [offline] = lint(sql, rule)
+    assert "the table of index public.t_a_idx" in offline.message
+    [live] = lint(sql, rule, catalog=catalog)
+    assert "ACCESS EXCLUSIVE on public.t:" in live.message
+    assert not lint("DROP TABLE u;\nUPDATE t SET a = a;", rule)

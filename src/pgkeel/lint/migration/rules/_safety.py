@@ -29,7 +29,7 @@ __all__ = ["AT", "CT", "alter_cmds", "catalog_index", "check_expression", "colum
 
 def dotted(names: tuple[ast.Node, ...] | None) -> str:
     """``a.b`` from a pglast name list (``String`` nodes)."""
-    return ".".join(n.sval for n in names or () if isinstance(n, ast.String))
+    return ".".join(n.sval or "" for n in names or () if isinstance(n, ast.String))
 
 
 def alter_cmds(node: ast.AlterTableStmt) -> Iterator[ast.AlterTableCmd]:
@@ -98,7 +98,7 @@ def catalog_index(ctx: MigrationContext, name: str) -> tuple[Table, Index] | Non
 
 def column_names(nodes: tuple[ast.Node, ...] | None) -> tuple[str, ...]:
     """Column names of a constraint's ``keys`` (``String`` nodes)."""
-    return tuple(n.sval for n in nodes or () if isinstance(n, ast.String))
+    return tuple(n.sval or "" for n in nodes or () if isinstance(n, ast.String))
 
 
 def check_expression(check: CheckConstraint) -> ast.Node | None:

@@ -162,7 +162,7 @@ class ForeignKeyMissingNotValid(MigrationRule):
         for cmd, constraint in _added(node, (CT.CONSTR_FOREIGN,)):
             if constraint.skip_validation:
                 continue
-            if cmd.subtype == AT.AT_AddColumn and not _non_null_default(cmd.def_):
+            if isinstance(cmd.def_, ast.ColumnDef) and not _non_null_default(cmd.def_):
                 continue
             parent = ctx.qualify(constraint.pktable) if constraint.pktable else "its parent"
             name = _name(constraint, "the foreign key")
@@ -175,8 +175,7 @@ class ForeignKeyMissingNotValid(MigrationRule):
                           f"later transaction ALTER TABLE {table} VALIDATE CONSTRAINT {name}")
 
 
-def _non_null_default(column: ast.Node) -> bool:
-    assert isinstance(column, ast.ColumnDef)
+def _non_null_default(column: ast.ColumnDef) -> bool:
     for constraint in column.constraints or ():
         if isinstance(constraint, ast.Constraint) and constraint.contype == CT.CONSTR_DEFAULT:
             expr = constraint.raw_expr
@@ -701,10 +700,12 @@ def _comparisons(expr: ast.Node) -> Iterator[tuple[str, str, str]]:
             continue
         if part.kind != enums.A_Expr_Kind.AEXPR_OP or op not in flip:
             continue
-        if column_of(part.lexpr) and _literal(part.rexpr) is not None:
-            yield column_of(part.lexpr) or "", op, _literal(part.rexpr) or ""
-        elif column_of(part.rexpr) and _literal(part.lexpr) is not None:
-            yield column_of(part.rexpr) or "", flip[op], _literal(part.lexpr) or ""
+        left = part.lexpr if isinstance(part.lexpr, ast.Node) else None
+        right = part.rexpr if isinstance(part.rexpr, ast.Node) else None
+        if column_of(left) and _literal(right) is not None:
+            yield column_of(left) or "", op, _literal(right) or ""
+        elif column_of(right) and _literal(left) is not None:
+            yield column_of(right) or "", flip[op], _literal(left) or ""
 
 
 def _proven_column(ctx: MigrationContext, table: str,

@@ -11,11 +11,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import ClassVar
 
-from pglast import ast
+from pglast import ast, enums
 
 from pgkeel.lint.migration.context import MigrationContext
 from pgkeel.lint.migration.locks import LockMode, locks_taken
-from pgkeel.lint.migration.rules._safety import AT, alter_cmds, current_transaction, new_relation
+from pgkeel.lint.migration.rules._safety import (
+    AT,
+    alter_cmds,
+    current_transaction,
+    new_relation,
+    table_of_index,
+)
 from pgkeel.lint.migration.source import Statement
 from pgkeel.lint.rules.base import MigrationRule
 from pgkeel.report.findings import Finding, Severity
@@ -132,8 +138,9 @@ class StatementsAfterAccessExclusive(MigrationRule):
     Notes
     -----
     Reported once per transaction, at the first statement after the lock; tables
-    created in the same file are exempt. A migration the runner wraps is one
-    transaction.
+    created in the same file are exempt, and so are drops of tables, views and
+    sequences (gone for everyone at COMMIT anyway; DROP INDEX counts, as a lock on its
+    table). A migration the runner wraps is one transaction.
 
     References
     ----------
@@ -155,11 +162,7 @@ class StatementsAfterAccessExclusive(MigrationRule):
                 continue
             if locked:
                 return  # an earlier statement already ran after the lock: reported there
-            locked = [name for name, mode in locks_taken(earlier.node, ctx.qualify).items()
-                      if mode == LockMode.ACCESS_EXCLUSIVE
-                      and not ctx.created_here("table", name)
-                      and not ctx.created_here("index", name)
-                      and not ctx.created_here("view", name)]
+            locked = _exclusively_locked(earlier.node, ctx)
         if not locked:
             return
         tables = ", ".join(sorted(locked))
@@ -169,6 +172,20 @@ class StatementsAfterAccessExclusive(MigrationRule):
                       object=locked[0] if len(locked) == 1 else None,
                       fix="COMMIT right after the statement that takes the lock and move "
                       "the rest to its own transaction (a separate migration)")
+
+
+def _exclusively_locked(node: ast.Node, ctx: MigrationContext) -> list[str]:
+    """The existing tables ``node`` locks ACCESS EXCLUSIVE. A dropped table, view or
+    sequence is gone for everyone after COMMIT anyway, so only DROP INDEX counts among
+    drops, as a lock on the index's table."""
+    if isinstance(node, ast.DropStmt) and node.removeType != enums.ObjectType.OBJECT_INDEX:
+        return []
+    names = [name for name, mode in locks_taken(node, ctx.qualify).items()
+             if mode == LockMode.ACCESS_EXCLUSIVE and not ctx.created_here("table", name)
+             and not ctx.created_here("index", name) and not ctx.created_here("view", name)]
+    if isinstance(node, ast.DropStmt):
+        names = [table_of_index(ctx, n) or f"the table of index {n}" for n in names]
+    return names
 
 
 class MultipleAlterSameTable(MigrationRule):
