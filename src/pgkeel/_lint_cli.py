@@ -52,7 +52,7 @@ def run(paths: Sequence[Path], *, database_url: str | None = None,
     if pending and url is None:
         raise UsageError("--pending needs a database to read the applied migrations from",
                          hint="give --database-url (or set DATABASE_URL)")
-    folder = resolved.resolve(resolved.migrations_dir)
+    folder = _relative(resolved.resolve(resolved.migrations_dir))
     catalog = None
     if url is not None:
         from pgkeel.connect import connect
@@ -78,6 +78,14 @@ def run(paths: Sequence[Path], *, database_url: str | None = None,
     if not result.files:
         _note("no migration file to lint" + (" (every one is applied)" if pending else ""))
     return 1 if result.breaches(parse_fail_on(fail_on)) else 0
+
+
+def _relative(path: Path) -> Path:
+    """``path`` relative to the working directory when below it: what reports show."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
 
 
 def _render(result: object, output_format: str) -> str:

@@ -8,7 +8,9 @@ trigger function ``touch()``, schemas ``app``/``api`` and a role ``anon``.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -16,6 +18,15 @@ import pytest
 from pgkeel.catalog.introspect import snapshot
 from pgkeel.lint.migration.context import CatalogFacts
 from pgkeel.testing import TestCluster
+
+# Test modules elsewhere do `from conftest import shared_path`; when this conftest is
+# the one loaded as `conftest`, that name must resolve here too (the tests root's).
+_root = importlib.util.spec_from_file_location(
+    "_root_conftest", Path(__file__).resolve().parents[2] / "conftest.py")
+assert _root is not None and _root.loader is not None
+_module = importlib.util.module_from_spec(_root)
+_root.loader.exec_module(_module)
+shared_path = _module.shared_path
 
 FIXTURE_SQL = """
 DO $$ BEGIN
