@@ -39,6 +39,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -218,13 +219,18 @@ def compare(root: Path) -> tuple[dict, dict, dict]:
     return rows, only, messages
 
 
+def _run_timed(cmd: list[str]) -> tuple[float, float]:
+    """Wall and CPU (user + system, of the child) seconds of one run of ``cmd``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(cmd, capture_output=True, check=False)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
 def _median_seconds(cmd: list[str], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(cmd, capture_output=True, check=False)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return statistics.median(_run_timed(cmd)[0] for _ in range(runs))
 
 
 def timing(root: Path, runs: int) -> dict[str, float]:
@@ -234,7 +240,7 @@ def timing(root: Path, runs: int) -> dict[str, float]:
     folder = root / "timing"
     folder.mkdir()
     for copy in range(10):
-        for path in sorted(harness.glob("*.up.sql")):
+        for path in sorted(harness.glob("*up.sql")):  # 205 .up.sql and 4 _up.sql files
             shutil.copyfile(path, folder / f"c{copy}_{path.name}")
     files = sorted(map(str, folder.glob("*.sql")))
     project = _project(root, "project_timing", True)
@@ -242,14 +248,16 @@ def timing(root: Path, runs: int) -> dict[str, float]:
     pgkeel_cmd = [str(BIN / "pgkeel"), "lint", "--format", "json", "--fail-on", "never",
                   "--project", str(project), str(folder)]
     squawk_t, pgkeel_t = [], []
-    for _ in range(runs):
-        squawk_t.append(_median_seconds(squawk_cmd, 1))
-        pgkeel_t.append(_median_seconds(pgkeel_cmd, 1))
+    for _ in range(runs):  # alternating, so both see the same machine load
+        squawk_t.append(_run_timed(squawk_cmd))
+        pgkeel_t.append(_run_timed(pgkeel_cmd))
     one = sorted(harness.glob("*.up.sql"))[0]
     return {
         "files": len(files),
-        "squawk": statistics.median(squawk_t),
-        "pgkeel": statistics.median(pgkeel_t),
+        "squawk": statistics.median(t[0] for t in squawk_t),
+        "pgkeel": statistics.median(t[0] for t in pgkeel_t),
+        "squawk cpu": statistics.median(t[1] for t in squawk_t),
+        "pgkeel cpu": statistics.median(t[1] for t in pgkeel_t),
         "pgkeel --help": _median_seconds([str(BIN / "pgkeel"), "--help"], runs),
         "pgkeel lint (one file)": _median_seconds(
             [str(BIN / "pgkeel"), "lint", "--fail-on", "never", "--project", str(project),
@@ -285,9 +293,12 @@ def report(rows: dict, only: dict, messages: dict, times: dict[str, float]) -> s
     if not times:
         return "\n".join(out) + "\n"
     ratio = times["pgkeel"] / times["squawk"] if times["squawk"] else float("nan")
+    cpu = times["pgkeel cpu"] / times["squawk cpu"] if times["squawk cpu"] else float("nan")
     out += ["", f"Wall time over {times['files']} files (Harness up files x 10), median: "
             f"squawk {times['squawk']:.2f} s, pgkeel {times['pgkeel']:.2f} s, "
-            f"ratio pgkeel/squawk {ratio:.2f}. Start-up: `pgkeel --help` "
+            f"ratio pgkeel/squawk {ratio:.2f}; CPU time (user + system) squawk "
+            f"{times['squawk cpu']:.2f} s, pgkeel {times['pgkeel cpu']:.2f} s, ratio "
+            f"{cpu:.2f}. Start-up: `pgkeel --help` "
             f"{times['pgkeel --help']:.2f} s, `pgkeel lint` of one file "
             f"{times['pgkeel lint (one file)']:.2f} s."]
     return "\n".join(out) + "\n"
