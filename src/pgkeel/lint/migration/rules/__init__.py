@@ -3,13 +3,15 @@ every rule they define.
 
 - :mod:`.safety`, :mod:`.safety_constraints`, :mod:`.safety_columns`,
   :mod:`.safety_transactions`: locks, rewrites and scans (A);
-- :mod:`.destructive`: data loss, data-dependent and backward-incompatible changes (B);
+- :mod:`.destructive`: drops and truncates that lose data (B);
+- :mod:`.compatibility`: renames, enum labels, dropped guarantees, unique keys over
+  existing rows (B);
 - :mod:`.hygiene`: transactions, timeouts, parsing, file names (C);
-- :mod:`.design`: column types in DDL (D);
-- :mod:`.structure`: keys, inheritance, indexes and table shapes in DDL (D);
+- :mod:`.design`, :mod:`.key_types`: column types in DDL (D);
+- :mod:`.structure`, :mod:`.shapes`: tables, keys, indexes and column shapes in DDL (D);
 - :mod:`.security`: functions, search_path and extensions in DDL (E);
-- :mod:`.rls`: row-level security, policies and API exposure in DDL (E);
-- :mod:`.correctness`: SQL correctness and data changes (F);
+- :mod:`.rls`, :mod:`.policies`: row-level security, policies and API exposure in DDL (E);
+- :mod:`.correctness`, :mod:`.queries`: data changes and SQL correctness (F);
 - :mod:`.naming`: identifiers (G);
 - :mod:`.live`: what only the live database knows (its history, its sessions).
 """
@@ -17,21 +19,26 @@ every rule they define.
 from __future__ import annotations
 
 from pgkeel.lint.migration.rules import (
+    compatibility,
     correctness,
     design,
     destructive,
     hygiene,
+    key_types,
     live,
     naming,
+    policies,
+    queries,
     rls,
     safety,
     safety_columns,
     safety_constraints,
     safety_transactions,
     security,
+    shapes,
     structure,
 )
 
-__all__ = ["correctness", "design", "destructive", "hygiene", "live", "naming", "rls",
-           "safety", "safety_columns", "safety_constraints", "safety_transactions", "security",
-           "structure"]
+__all__ = ["compatibility", "correctness", "design", "destructive", "hygiene", "key_types",
+           "live", "naming", "policies", "queries", "rls", "safety", "safety_columns",
+           "safety_constraints", "safety_transactions", "security", "shapes", "structure"]

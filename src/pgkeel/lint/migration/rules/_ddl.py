@@ -33,6 +33,9 @@ __all__ = [
     "language_of",
     "new_columns",
     "once_per_statement",
+    "policies_in",
+    "qualify_dotted",
+    "role_names",
     "schema_names",
     "search_path_of",
     "statement_nodes",
@@ -137,6 +140,13 @@ def once_per_statement(fn: Callable[[ast.Node, MigrationContext], T]
 def dotted(names: tuple[ast.Node, ...] | None) -> str:
     """``a.b`` from a tuple of ``String`` nodes (a qualified name as parsed)."""
     return ".".join(n.sval for n in names or () if isinstance(n, ast.String))
+
+
+def qualify_dotted(name: str, ctx: MigrationContext) -> str:
+    """``schema.name`` of a dotted name as written (``name`` or ``schema.name``),
+    resolved with the file's search_path."""
+    schema, _, rel = name.rpartition(".")
+    return qualified(schema or None, rel, ctx.search_path)
 
 
 def type_of(type_name: ast.TypeName | None) -> ColumnType | None:
@@ -266,6 +276,21 @@ def function_name(node: ast.CreateFunctionStmt, ctx: MigrationContext) -> str:
     """``schema.name`` of the function a statement creates."""
     parts = [n.sval for n in node.funcname if isinstance(n, ast.String)]
     return qualified(parts[-2] if len(parts) > 1 else None, parts[-1], ctx.search_path)
+
+
+def policies_in(ctx: MigrationContext
+                ) -> Iterator[tuple[int, Statement, ast.CreatePolicyStmt]]:
+    """``(index, statement, node)`` of each CREATE POLICY of the section so far."""
+    for i, s in enumerate(ctx.earlier):
+        if isinstance(s.node, ast.CreatePolicyStmt):
+            yield i, s, s.node
+
+
+def role_names(specs: tuple[ast.RoleSpec, ...] | None) -> set[str]:
+    """Role names of a role list; ``public`` for PUBLIC (and for none: the default)."""
+    public = enums.RoleSpecType.ROLESPEC_PUBLIC
+    return {"public" if r.roletype == public else str(r.rolename) for r in specs or ()} \
+        or {"public"}
 
 
 def is_ddl(node: ast.Node) -> bool:

@@ -1,9 +1,10 @@
-"""Migration rules, catalogue section D (types): column types chosen in DDL.
+"""Migration rules, catalogue section D (types): time, text, JSON, money, OID types,
+enums and domains chosen in DDL.
 
-Each rule looks at the columns ``CREATE TABLE`` and ``ALTER TABLE ... ADD COLUMN``
-define and at ``ALTER COLUMN ... TYPE``. The schema linter judges the same types in a
-live catalog; where its rule id is taken, the migration rule's id ends in ``-ddl``.
-Structure rules (keys, inheritance, indexes) are in :mod:`.structure`.
+Each column rule looks at the columns ``CREATE TABLE`` and ``ALTER TABLE ... ADD
+COLUMN`` define and at ``ALTER COLUMN ... TYPE`` (:mod:`._coltype`). Key and number
+types are in :mod:`.key_types`, table structure in :mod:`.structure`, index and
+column shapes in :mod:`.shapes`.
 """
 
 from __future__ import annotations
@@ -14,15 +15,11 @@ from typing import ClassVar
 from pglast import ast, enums
 
 from pgkeel.lint.migration.context import MigrationContext
+from pgkeel.lint.migration.rules._coltype import ColumnTypeRule
 from pgkeel.lint.migration.rules._ddl import (
     ColumnType,
-    constraints_of,
-    key_columns,
-    once_per_statement,
-    type_of,
 )
 from pgkeel.lint.migration.source import Statement
-from pgkeel.lint.options import RuleOption
 from pgkeel.lint.rules.base import MigrationRule
 from pgkeel.report.findings import Finding, Severity
 
@@ -30,68 +27,17 @@ AT = enums.AlterTableType
 CT = enums.ConstrType
 
 
-@once_per_statement
-def typed_columns(node: ast.Node, ctx: MigrationContext
-                  ) -> tuple[tuple[str, ast.ColumnDef, ColumnType, bool], ...]:
-    """``(table, definition, type, is_new_column)`` for each column a statement
-    defines or retypes (``ALTER COLUMN ... TYPE`` gives ``is_new_column`` False)."""
-    return tuple(_typed_columns(node, ctx))
 
 
-def _typed_columns(node: ast.Node, ctx: MigrationContext
-                   ) -> Iterator[tuple[str, ast.ColumnDef, ColumnType, bool]]:
-    if isinstance(node, ast.CreateStmt):
-        table = ctx.qualify(node.relation)
-        for element in node.tableElts or ():
-            if isinstance(element, ast.ColumnDef) and (ctype := type_of(element.typeName)):
-                yield table, element, ctype, True
-    elif isinstance(node, ast.AlterTableStmt):
-        table = ctx.qualify(node.relation)
-        for cmd in node.cmds or ():
-            col = cmd.def_
-            if not isinstance(col, ast.ColumnDef) or not (ctype := type_of(col.typeName)):
-                continue
-            if cmd.subtype == AT.AT_AddColumn:
-                yield table, col, ctype, True
-            elif cmd.subtype == AT.AT_AlterColumnType:
-                yield table, col if col.colname else _named(col, cmd.name), ctype, False
 
 
-def _named(col: ast.ColumnDef, name: str) -> ast.ColumnDef:
-    return ast.ColumnDef(colname=name, typeName=col.typeName, constraints=col.constraints)
 
 
-class _ColumnTypeRule(MigrationRule, abstract=True):
-    """A rule on one column's type: ``types`` (internal names) are bad unless
-    :meth:`bad` says otherwise; ``problem`` and ``remedy`` word the finding."""
-
-    object_kind = "column"
-    nodes: ClassVar[tuple[type[ast.Node], ...]] = (ast.CreateStmt, ast.AlterTableStmt)
-    types: ClassVar[frozenset[str]] = frozenset()
-    problem: ClassVar[str] = ""
-    remedy: ClassVar[str] = ""
-
-    def bad(self, ctype: ColumnType, col: ast.ColumnDef, key: bool, new: bool,
-            ctx: MigrationContext) -> bool:
-        """True when this column breaks the rule (``key``: a primary-key, identity or
-        foreign-key column; ``new``: defined here, not retyped)."""
-        return ctype.name in self.types
-
-    def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
-        keys = key_columns(statement.node, ctx)
-        for table, col, ctype, new in typed_columns(statement.node, ctx):
-            if self.bad(ctype, col, (table, col.colname) in keys, new, ctx):
-                yield self.at(statement, ctx, f"{table}.{col.colname} is {_spell(ctype)}: "
-                              f"{self.problem}", object=f"{table}.{col.colname}",
-                              fix=self.remedy)
 
 
-def _spell(ctype: ColumnType) -> str:
-    mods = f"({','.join(map(str, ctype.typmods))})" if ctype.typmods else ""
-    return f"{ctype.name}{mods}{'[]' if ctype.array else ''}"
 
 
-class PreferTimestamptz(_ColumnTypeRule):
+class PreferTimestamptz(ColumnTypeRule):
     """timestamp (without time zone) stores wall-clock time with no offset.
 
     Why
@@ -127,7 +73,7 @@ class PreferTimestamptz(_ColumnTypeRule):
     remedy = "use timestamptz"
 
 
-class BanTimetz(_ColumnTypeRule):
+class BanTimetz(ColumnTypeRule):
     """time with time zone holds an offset without a date, which cannot follow DST.
 
     Why
@@ -161,7 +107,7 @@ class BanTimetz(_ColumnTypeRule):
     remedy = "use timestamptz, or time plus a time-zone column"
 
 
-class TimestampPrecisionZero(_ColumnTypeRule):
+class TimestampPrecisionZero(ColumnTypeRule):
     """timestamp(0)/timestamptz(0) rounds, so values can lie in the future.
 
     Why
@@ -200,7 +146,7 @@ class TimestampPrecisionZero(_ColumnTypeRule):
             and ctype.typmods[0] < 6
 
 
-class BanCharField(_ColumnTypeRule):
+class BanCharField(ColumnTypeRule):
     """char(n) pads with blanks and is no faster than text.
 
     Why
@@ -235,7 +181,7 @@ class BanCharField(_ColumnTypeRule):
     remedy = "use text with a CHECK on its length"
 
 
-class PreferTextField(_ColumnTypeRule):
+class PreferTextField(ColumnTypeRule):
     """varchar(n) sets an arbitrary limit that is costly to lower later.
 
     Why
@@ -280,7 +226,7 @@ class PreferTextField(_ColumnTypeRule):
         return ctype.name == "varchar" and bool(ctype.typmods)
 
 
-class BanMoney(_ColumnTypeRule):
+class BanMoney(ColumnTypeRule):
     """money depends on lc_monetary and has fixed fractional digits.
 
     Why
@@ -315,176 +261,15 @@ class BanMoney(_ColumnTypeRule):
     remedy = "use numeric, or integer minor units (cents)"
 
 
-class PreferIdentityDdl(_ColumnTypeRule):
-    """serial/bigserial/smallserial: prefer an identity column.
-
-    Why
-    ---
-    A serial column is a default over a separately owned sequence: grants, copying the
-    table (``LIKE``) and ownership changes each need the sequence handled too. Identity
-    columns are standard SQL and keep the sequence an internal detail ("CREATE TABLE",
-    GENERATED AS IDENTITY).
-
-    Bad
-    ---
-    ```sql
-    CREATE TABLE n (id bigserial PRIMARY KEY);
-    ```
-
-    Good
-    ----
-    ```sql
-    CREATE TABLE n (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY);
-    ```
-
-    Notes
-    -----
-    The schema linter's ``prefer-identity`` judges existing serial columns; this is
-    its migration side.
-
-    References
-    ----------
-    - https://wiki.postgresql.org/wiki/Don%27t_Do_This#Don.27t_use_serial
-    - squawk: prefer-identity
-    """
-
-    id = "prefer-identity-ddl"
-    severity = Severity.WARNING
-    docs_url = "https://wiki.postgresql.org/wiki/Don%27t_Do_This#Don.27t_use_serial"
-    upstream = ("squawk:prefer-identity",)
-    types = frozenset({"serial", "bigserial", "smallserial"})
-    problem = "a serial's sequence needs its own grants and ownership handling"
-    remedy = "use bigint GENERATED ALWAYS AS IDENTITY"
 
 
-class IdentityGeneratedByDefault(_ColumnTypeRule):
-    """GENERATED BY DEFAULT AS IDENTITY lets explicit values collide with the sequence.
-
-    Why
-    ---
-    An INSERT that supplies the id bypasses the sequence; the sequence later hands out
-    the same value and the insert fails on the key. ``GENERATED ALWAYS`` refuses such
-    inserts unless they say ``OVERRIDING SYSTEM VALUE``.
-
-    Bad
-    ---
-    ```sql
-    CREATE TABLE n (id bigint GENERATED BY DEFAULT AS IDENTITY);
-    ```
-
-    Good
-    ----
-    ```sql
-    CREATE TABLE n (id bigint GENERATED ALWAYS AS IDENTITY);
-    ```
-
-    References
-    ----------
-    - https://www.postgresql.org/docs/current/sql-createtable.html#SQL-CREATETABLE-PARMS-GENERATED-IDENTITY
-    - pgrubic: CT003
-    """
-
-    id = "identity-generated-by-default"
-    severity = Severity.INFO
-    opt_in = True
-    docs_url = "https://www.postgresql.org/docs/current/sql-createtable.html#SQL-CREATETABLE-PARMS-GENERATED-IDENTITY"
-    problem = "explicit inserts bypass the sequence and collide with it later"
-    remedy = "GENERATED ALWAYS AS IDENTITY (imports use OVERRIDING SYSTEM VALUE)"
-
-    def bad(self, ctype: ColumnType, col: ast.ColumnDef, key: bool, new: bool,
-            ctx: MigrationContext) -> bool:
-        return any(c.contype == CT.CONSTR_IDENTITY and c.generated_when == "d"
-                   for c in constraints_of(col))
 
 
-class PreferBigintOverInt(_ColumnTypeRule):
-    """integer keys overflow at 2^31; the later move to bigint rewrites the table.
-
-    Why
-    ---
-    A key fed by a sequence reaches 2,147,483,647 and inserts fail; changing the type
-    then rewrites the table and every index under ACCESS EXCLUSIVE. Foreign keys to it
-    must change too.
-
-    Bad
-    ---
-    ```sql
-    CREATE TABLE n (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY);
-    ```
-
-    Good
-    ----
-    ```sql
-    CREATE TABLE n (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY);
-    ```
-
-    Notes
-    -----
-    Only key columns (primary key, identity, foreign key) and ``serial`` are flagged:
-    squawk flags every integer column, which is mostly noise.
-
-    References
-    ----------
-    - https://www.postgresql.org/docs/current/datatype-numeric.html
-    - squawk: prefer-bigint-over-int
-    """
-
-    id = "prefer-bigint-over-int"
-    severity = Severity.WARNING
-    docs_url = "https://www.postgresql.org/docs/current/datatype-numeric.html"
-    upstream = ("squawk:prefer-bigint-over-int",)
-    problem = "a 4-byte key overflows at 2,147,483,647 and the move to bigint rewrites"
-    remedy = "use bigint (and bigint for the foreign keys to it)"
-
-    def bad(self, ctype: ColumnType, col: ast.ColumnDef, key: bool, new: bool,
-            ctx: MigrationContext) -> bool:
-        return not ctype.array and (ctype.name == "serial" or (key and ctype.name == "int4"))
 
 
-class PreferBigintOverSmallint(_ColumnTypeRule):
-    """smallint keys overflow at 32,767.
-
-    Why
-    ---
-    A ``smallint``/``smallserial`` key runs out after 32,767 rows and the change of
-    type rewrites the table under ACCESS EXCLUSIVE.
-
-    Bad
-    ---
-    ```sql
-    CREATE TABLE n (id smallserial PRIMARY KEY);
-    ```
-
-    Good
-    ----
-    ```sql
-    CREATE TABLE n (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY);
-    ```
-
-    Notes
-    -----
-    Only key columns and ``smallserial`` are flagged (squawk flags every smallint).
-
-    References
-    ----------
-    - https://www.postgresql.org/docs/current/datatype-numeric.html
-    - squawk: prefer-bigint-over-smallint
-    """
-
-    id = "prefer-bigint-over-smallint"
-    severity = Severity.WARNING
-    docs_url = "https://www.postgresql.org/docs/current/datatype-numeric.html"
-    upstream = ("squawk:prefer-bigint-over-smallint",)
-    problem = "a 2-byte key overflows at 32,767"
-    remedy = "use bigint"
-
-    def bad(self, ctype: ColumnType, col: ast.ColumnDef, key: bool, new: bool,
-            ctx: MigrationContext) -> bool:
-        return not ctype.array and (ctype.name == "smallserial"
-                                    or (key and ctype.name == "int2"))
 
 
-class PreferJsonb(_ColumnTypeRule):
+class PreferJsonb(ColumnTypeRule):
     """json has no equality operator and is reparsed on every access.
 
     Why
@@ -518,164 +303,15 @@ class PreferJsonb(_ColumnTypeRule):
     remedy = "use jsonb"
 
 
-class BanFloatForExactValues(_ColumnTypeRule):
-    """real/double precision are inexact: equality and money arithmetic go wrong.
-
-    Why
-    ---
-    Floating-point types store approximations ("Floating-Point Types"): ``0.1 + 0.2 <>
-    0.3``, and sums of amounts drift.
-
-    Bad
-    ---
-    ```sql
-    CREATE TABLE n (amount double precision);
-    ```
-
-    Good
-    ----
-    ```sql
-    CREATE TABLE n (amount numeric);
-    ```
-
-    References
-    ----------
-    - https://www.postgresql.org/docs/current/datatype-numeric.html#DATATYPE-FLOAT
-    - pgrubic: TP011
-    """
-
-    id = "ban-float-for-exact-values"
-    severity = Severity.INFO
-    docs_url = "https://www.postgresql.org/docs/current/datatype-numeric.html#DATATYPE-FLOAT"
-    types = frozenset({"float4", "float8"})
-    problem = "floating point is inexact, so equality and sums of amounts go wrong"
-    remedy = "use numeric, or integer units"
 
 
-class NullableBooleanDdl(_ColumnTypeRule):
-    """A boolean without NOT NULL has three values.
-
-    Why
-    ---
-    NULL is neither true nor false: ``WHERE NOT active`` skips the NULL rows, and code
-    must handle a third state nobody meant.
-
-    Bad
-    ---
-    ```sql
-    CREATE TABLE n (active boolean);
-    ```
-
-    Good
-    ----
-    ```sql
-    CREATE TABLE n (active boolean NOT NULL DEFAULT false);
-    ```
-
-    Notes
-    -----
-    The migration side of the schema rule ``nullable-boolean``.
-
-    References
-    ----------
-    - https://www.postgresql.org/docs/current/functions-comparison.html
-    - pgrubic: TP017
-    """
-
-    id = "nullable-boolean-ddl"
-    severity = Severity.INFO
-    opt_in = True
-    docs_url = "https://www.postgresql.org/docs/current/functions-comparison.html"
-    problem = "without NOT NULL it has a third state, NULL"
-    remedy = "boolean NOT NULL DEFAULT false"
-
-    def bad(self, ctype: ColumnType, col: ast.ColumnDef, key: bool, new: bool,
-            ctx: MigrationContext) -> bool:
-        return new and ctype.name == "bool" and not ctype.array and not col.is_not_null \
-            and not any(c.contype in (CT.CONSTR_NOTNULL, CT.CONSTR_PRIMARY)
-                        for c in constraints_of(col))
 
 
-class NumericWithPrecision(_ColumnTypeRule):
-    """numeric(p,s) silently rounds extra fractional digits.
-
-    Why
-    ---
-    A value with more fractional digits than the scale is rounded on input without an
-    error ("Arbitrary Precision Numbers"); widening the scale later rewrites the
-    table.
-
-    Bad
-    ---
-    ```sql
-    CREATE TABLE n (rate numeric(5,2));
-    ```
-
-    Good
-    ----
-    ```sql
-    CREATE TABLE n (rate numeric);
-    ```
-
-    References
-    ----------
-    - https://www.postgresql.org/docs/current/datatype-numeric.html#DATATYPE-NUMERIC-DECIMAL
-    - pgrubic: TP016
-    """
-
-    id = "numeric-with-precision"
-    severity = Severity.INFO
-    opt_in = True
-    docs_url = "https://www.postgresql.org/docs/current/datatype-numeric.html#DATATYPE-NUMERIC-DECIMAL"
-    problem = "extra fractional digits are rounded silently"
-    remedy = "unconstrained numeric plus a CHECK, or keep it deliberately"
-
-    def bad(self, ctype: ColumnType, col: ast.ColumnDef, key: bool, new: bool,
-            ctx: MigrationContext) -> bool:
-        return ctype.name == "numeric" and bool(ctype.typmods)
 
 
-class DisallowedType(_ColumnTypeRule):
-    """A column of a type the team's deny-list forbids.
-
-    Why
-    ---
-    Team policy: option ``types`` lists the forbidden types (default ``xml`` and
-    ``hstore``, for which ``jsonb`` is the usual alternative).
-
-    Bad
-    ---
-    ```sql
-    CREATE TABLE n (doc xml);
-    ```
-
-    Good
-    ----
-    ```sql
-    CREATE TABLE n (doc jsonb);
-    ```
-
-    References
-    ----------
-    - https://www.postgresql.org/docs/current/datatype-json.html
-    - pgrubic: TP012, TP013, TP014
-    """
-
-    id = "disallowed-type"
-    severity = Severity.WARNING
-    opt_in = True
-    docs_url = "https://www.postgresql.org/docs/current/datatype-json.html"
-    options: ClassVar = {"types": RuleOption(list[str], "type names to refuse",
-                                             ["xml", "hstore"])}
-    problem = "the type is on the configured deny-list"
-    remedy = "use the allowed alternative (jsonb for documents)"
-
-    def bad(self, ctype: ColumnType, col: ast.ColumnDef, key: bool, new: bool,
-            ctx: MigrationContext) -> bool:
-        return ctype.name in {t.lower() for t in ctx.option(self.id, "types", ["xml", "hstore"])}
 
 
-class RegTypeColumn(_ColumnTypeRule):
+class RegTypeColumn(ColumnTypeRule):
     """Columns of reg* OID types block pg_upgrade.
 
     Why

@@ -5,7 +5,8 @@ Exposed schemas and API roles come from options (``exposed_schemas``, default
 ``["api"]``; ``api_roles``, default Supabase's ``anon`` and ``authenticated``), since a
 migration file does not say which schemas PostgREST serves. RLS state is what the file
 does (``ENABLE``/``FORCE ROW LEVEL SECURITY``, ``CREATE POLICY``, before or after the
-statement) plus, with a database, the live catalog.
+statement) plus, with a database, the live catalog. Rules on policy expressions are in
+:mod:`.policies`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import ClassVar
 from pglast import ast, enums
 
 from pgkeel.lint.migration.context import MigrationContext
-from pgkeel.lint.migration.rules._ddl import function_name, walk
+from pgkeel.lint.migration.rules._ddl import function_name, policies_in, role_names, walk
 from pgkeel.lint.migration.rules.security import is_security_definer
 from pgkeel.lint.migration.source import Statement
 from pgkeel.lint.options import RuleOption
@@ -25,7 +26,6 @@ from pgkeel.report.findings import Finding, Severity
 
 AT = enums.AlterTableType
 OT = enums.ObjectType
-_PUBLIC = enums.RoleSpecType.ROLESPEC_PUBLIC
 
 EXPOSED = RuleOption(list[str], "schemas the API exposes", ["api"])
 API_ROLES = RuleOption(list[str], "roles the API uses", ["anon", "authenticated"])
@@ -48,18 +48,6 @@ def _rls_enabled(ctx: MigrationContext, table: str, before: int | None = None) -
         return True
     found = ctx.catalog.table(table) if ctx.catalog else None
     return bool(found and found.rls_enabled)
-
-
-def _policies(ctx: MigrationContext) -> Iterator[tuple[int, Statement, ast.CreatePolicyStmt]]:
-    for i, s in enumerate(ctx.earlier):
-        if isinstance(s.node, ast.CreatePolicyStmt):
-            yield i, s, s.node
-
-
-def _roles(specs: tuple[ast.RoleSpec, ...] | None) -> set[str]:
-    """Role names of a role list; ``public`` for PUBLIC (and for none: the default)."""
-    return {"public" if r.roletype == _PUBLIC else str(r.rolename) for r in specs or ()} \
-        or {"public"}
 
 
 class ViewBypassesRls(MigrationRule):
@@ -218,7 +206,7 @@ class PolicyExistsRlsDisabledDdl(MigrationRule):
         return iter(())
 
     def finish(self, ctx: MigrationContext) -> Iterator[Finding]:
-        for _, statement, node in _policies(ctx):
+        for _, statement, node in policies_in(ctx):
             table = ctx.qualify(node.table)
             if not _rls_enabled(ctx, table):
                 yield self.at(statement, ctx, f"policy {node.policy_name} on {table} is not "
@@ -267,7 +255,7 @@ class RlsEnabledNoPolicyDdl(MigrationRule):
         return iter(())
 
     def finish(self, ctx: MigrationContext) -> Iterator[Finding]:
-        with_policy = {ctx.qualify(node.table) for _, _, node in _policies(ctx)}
+        with_policy = {ctx.qualify(node.table) for _, _, node in policies_in(ctx)}
         for statement in ctx.earlier:
             node = statement.node
             if not (isinstance(node, ast.AlterTableStmt) and any(
@@ -331,239 +319,18 @@ class RlsNotForced(MigrationRule):
                               fix=f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
 
 
-def _calls_per_row(expr: ast.Node | None, functions: set[str]) -> set[str]:
-    found: set[str] = set()
-    stack: list[object] = [expr]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, tuple | list):
-            stack.extend(item)
-        elif isinstance(item, ast.Node) and not isinstance(item, ast.SubLink):
-            if isinstance(item, ast.FuncCall):
-                name = ".".join(n.sval for n in item.funcname)
-                if name in functions or name.removeprefix("pg_catalog.") in functions:
-                    found.add(name)
-            stack.extend(getattr(item, f, None) for f in item.__slots__)
-    return found
 
 
-class RlsInitplan(MigrationRule):
-    """A policy calls a per-query constant function once per row.
-
-    Why
-    ---
-    ``current_setting()`` (or Supabase's ``auth.uid()``) in a policy is evaluated for
-    every row; wrapped in a scalar sub-select it becomes an InitPlan evaluated once
-    (measured: 1,000 calls for 1,000 rows against 1). Option ``functions``.
-
-    Bad
-    ---
-    ```sql
-    CREATE POLICY t_tenant ON t USING (tenant_id = current_setting('app.tenant_id')::bigint);
-    ```
-
-    Good
-    ----
-    ```sql
-    CREATE POLICY t_tenant ON t
-      USING (tenant_id = (SELECT current_setting('app.tenant_id')::bigint));
-    ```
-
-    References
-    ----------
-    - https://supabase.com/docs/guides/database/database-linter?lint=0003_auth_rls_initplan
-    - splinter: 0003 auth_rls_initplan
-    """
-
-    id = "rls-initplan"
-    severity = Severity.WARNING
-    object_kind = "policy"
-    docs_url = "https://supabase.com/docs/guides/database/database-linter?lint=0003_auth_rls_initplan"
-    upstream = ("splinter:auth_rls_initplan",)
-    options: ClassVar = {"functions": RuleOption(
-        list[str], "functions constant within a query",
-        ["current_setting", "auth.uid", "auth.jwt", "auth.role", "auth.email"])}
-    nodes: ClassVar[tuple[type[ast.Node], ...]] = (ast.CreatePolicyStmt, ast.AlterPolicyStmt)
-
-    def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
-        node = statement.node
-        functions = set(ctx.option(self.id, "functions", self.options["functions"].default))
-        calls = _calls_per_row(node.qual, functions) | _calls_per_row(node.with_check, functions)
-        if calls:
-            table = ctx.qualify(node.table)
-            yield self.at(statement, ctx, f"policy {node.policy_name} on {table} calls "
-                          f"{', '.join(sorted(calls))} once per row", object=table,
-                          fix="wrap each call in a sub-select: (SELECT current_setting(...))")
 
 
-def _commands_overlap(a: str, b: str) -> bool:
-    return a == b or "all" in (a, b)
 
 
-class MultiplePermissivePoliciesDdl(MigrationRule):
-    """A second PERMISSIVE policy for the same table, role and command.
-
-    Why
-    ---
-    Permissive policies combine with OR: access is wider than either says, and every
-    one is evaluated for every row ("CREATE POLICY", Notes).
-
-    Bad
-    ---
-    ```sql
-    CREATE POLICY p1 ON t FOR SELECT USING (owner_id = 1);
-    CREATE POLICY p2 ON t FOR SELECT USING (a > 50);
-    ```
-
-    Good
-    ----
-    ```sql
-    CREATE POLICY p1 ON t FOR SELECT USING (owner_id = 1);
-    CREATE POLICY p2 ON t AS RESTRICTIVE FOR SELECT USING (a > 50);
-    ```
-
-    Notes
-    -----
-    Earlier policies of the file and the live catalog's count. The schema linter's
-    ``multiple-permissive-policies`` judges existing tables.
-
-    References
-    ----------
-    - https://www.postgresql.org/docs/current/sql-createpolicy.html
-    - splinter: 0006 multiple_permissive_policies
-    """
-
-    id = "multiple-permissive-policies-ddl"
-    severity = Severity.WARNING
-    object_kind = "policy"
-    docs_url = "https://www.postgresql.org/docs/current/sql-createpolicy.html"
-    upstream = ("splinter:multiple_permissive_policies",)
-    nodes: ClassVar[tuple[type[ast.Node], ...]] = (ast.CreatePolicyStmt,)
-
-    def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
-        node = statement.node
-        assert isinstance(node, ast.CreatePolicyStmt)
-        if not node.permissive:
-            return
-        table = ctx.qualify(node.table)
-        roles = _roles(node.roles)
-        others = [(p.policy_name, p.cmd_name, _roles(p.roles)) for _, _, p in _policies(ctx)
-                  if p.permissive and ctx.qualify(p.table) == table]
-        found = ctx.catalog.table(table) if ctx.catalog else None
-        others += [(p.name, p.command.lower(), set(p.roles) or {"public"})
-                   for p in (found.policies if found else ()) if p.permissive]
-        clash = sorted({name for name, cmd, their in others
-                        if name != node.policy_name and _commands_overlap(cmd, node.cmd_name)
-                        and ("public" in roles | their or roles & their)})
-        if clash:
-            yield self.at(statement, ctx, f"policy {node.policy_name} is a second permissive "
-                          f"policy on {table} for the same command and roles as "
-                          f"{', '.join(clash)}: they OR together", object=table,
-                          fix="merge them, or make the extra ones AS RESTRICTIVE")
 
 
-def _always_true(expr: ast.Node | None) -> bool:
-    if isinstance(expr, ast.A_Const) and isinstance(expr.val, ast.Boolean):
-        return bool(expr.val.boolval)
-    if isinstance(expr, ast.A_Expr) and expr.name and expr.name[-1].sval == "=" \
-            and isinstance(expr.lexpr, ast.A_Const) and isinstance(expr.rexpr, ast.A_Const):
-        return expr.lexpr.val == expr.rexpr.val and not expr.lexpr.isnull
-    return False
 
 
-class RlsPolicyAlwaysTrue(MigrationRule):
-    """A write policy whose USING or WITH CHECK is constant true.
-
-    Why
-    ---
-    ``USING (true)`` on INSERT, UPDATE, DELETE or ALL makes row-level security a
-    formality for writes (splinter 0024; SELECT policies are exempt, as there).
-
-    Bad
-    ---
-    ```sql
-    CREATE POLICY t_upd ON t FOR UPDATE USING (true);
-    ```
-
-    Good
-    ----
-    ```sql
-    CREATE POLICY t_read ON t FOR SELECT USING (true);
-    ```
-
-    References
-    ----------
-    - https://www.postgresql.org/docs/current/sql-createpolicy.html
-    - splinter: 0024 rls_policy_always_true
-    """
-
-    id = "rls-policy-always-true"
-    severity = Severity.WARNING
-    object_kind = "policy"
-    docs_url = "https://www.postgresql.org/docs/current/sql-createpolicy.html"
-    upstream = ("splinter:rls_policy_always_true",)
-    nodes: ClassVar[tuple[type[ast.Node], ...]] = (ast.CreatePolicyStmt,)
-
-    def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
-        node = statement.node
-        assert isinstance(node, ast.CreatePolicyStmt)
-        if node.cmd_name != "select" and (_always_true(node.qual)
-                                          or _always_true(node.with_check)):
-            table = ctx.qualify(node.table)
-            yield self.at(statement, ctx, f"policy {node.policy_name} on {table} lets every row "
-                          f"through for {node.cmd_name.upper()}", object=table,
-                          fix="a real predicate (owner, tenant, membership)")
 
 
-class RlsUsesClientWritableClaims(MigrationRule):
-    """A policy reads claims the end user can edit (Supabase user_metadata).
-
-    Why
-    ---
-    ``user_metadata`` in a Supabase JWT is writable by the user it describes: a policy
-    that trusts it lets users grant themselves access (splinter 0015). Option
-    ``paths``.
-
-    Bad
-    ---
-    ```sql
-    CREATE POLICY t_admin ON t USING (
-      (current_setting('request.jwt.claims', true)::jsonb -> 'user_metadata' ->> 'role') = 'admin');
-    ```
-
-    Good
-    ----
-    ```sql
-    CREATE POLICY t_admin ON t USING (
-      (current_setting('request.jwt.claims', true)::jsonb -> 'app_metadata' ->> 'role') = 'admin');
-    ```
-
-    References
-    ----------
-    - https://supabase.com/docs/guides/database/database-linter?lint=0015_rls_references_user_metadata
-    - splinter: 0015 rls_references_user_metadata
-    """
-
-    id = "rls-uses-client-writable-claims"
-    severity = Severity.ERROR
-    object_kind = "policy"
-    docs_url = "https://supabase.com/docs/guides/database/database-linter?lint=0015_rls_references_user_metadata"
-    upstream = ("splinter:rls_references_user_metadata",)
-    options: ClassVar = {"paths": RuleOption(list[str], "claim names the user can write",
-                                             ["user_metadata"])}
-    nodes: ClassVar[tuple[type[ast.Node], ...]] = (ast.CreatePolicyStmt, ast.AlterPolicyStmt)
-
-    def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
-        node = statement.node
-        paths = list(ctx.option(self.id, "paths", ["user_metadata"]))
-        texts = [n.val.sval for n in walk((node.qual, node.with_check))
-                 if isinstance(n, ast.A_Const) and isinstance(n.val, ast.String)]
-        used = sorted({p for p in paths for t in texts if p in t})
-        if used:
-            table = ctx.qualify(node.table)
-            yield self.at(statement, ctx, f"policy {node.policy_name} on {table} trusts "
-                          f"{', '.join(used)}, which users can edit themselves", object=table,
-                          fix="use server-controlled claims (app_metadata) or a membership table")
 
 
 class UnprotectableRelationExposed(MigrationRule):
@@ -609,7 +376,7 @@ class UnprotectableRelationExposed(MigrationRule):
                 node.privileges is None or any(p.priv_name == "select" for p in node.privileges)):
             return
         api = set(ctx.option(self.id, "api_roles", ["anon", "authenticated"])) | {"public"}
-        if not _roles(node.grantees) & api:
+        if not role_names(node.grantees) & api:
             return
         unprotectable = self._unprotectable(ctx)
         for obj in node.objects or ():
@@ -643,7 +410,7 @@ def _revoked_from_public(ctx: MigrationContext, name: str, after: int) -> bool:
         node = s.node
         if not (isinstance(node, ast.GrantStmt) and not node.is_grant
                 and node.objtype in (OT.OBJECT_FUNCTION, OT.OBJECT_PROCEDURE, OT.OBJECT_ROUTINE)
-                and "public" in _roles(node.grantees)):
+                and "public" in role_names(node.grantees)):
             continue
         for obj in node.objects or ():
             if isinstance(obj, ast.ObjectWithArgs):
