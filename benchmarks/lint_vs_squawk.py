@@ -108,6 +108,10 @@ CROSSWALK: dict[str, tuple[str, ...]] = {
     "ban-drop-constraint": ("drop-constraint",),
     "ban-drop-schema": ("ban-drop-schema",),
     "renaming-object": ("renaming-schema", "enum-rename-value"),
+    "ban-drop-view": ("ban-drop-view",),
+    "ban-drop-function": ("ban-drop-function",),
+    "ban-drop-type": ("ban-drop-type",),
+    "ban-drop-default": ("ban-drop-default",),
 }
 
 Key = tuple[str, int]  # (file name, statement index)

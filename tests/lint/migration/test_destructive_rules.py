@@ -90,3 +90,12 @@ def test_unique_index_on_an_empty_table_cannot_fail(
 
 def test_renaming_a_table_created_in_the_same_file_is_harmless() -> None:
     assert lint_one("renaming-table", "CREATE TABLE n (x int); ALTER TABLE n RENAME TO m;") == []
+
+
+def test_drop_type_names_the_columns_of_that_type(
+        lint_fixture: tuple[str, CatalogFacts]) -> None:
+    _, catalog = lint_fixture
+    [finding] = lint_one("ban-drop-type", "DROP TYPE status;", catalog=catalog)
+    assert "columns of this type: public.t.s" in finding.message
+    assert lint_one("ban-drop-function", "CREATE FUNCTION tmp() RETURNS int LANGUAGE sql "
+                    "AS $$ SELECT 1 $$; DROP FUNCTION tmp();") == []

@@ -548,3 +548,53 @@ class UniqueIndexDataDependent(MigrationRule):
                           fix=f"check first: SELECT {listed}, count(*) FROM {table} GROUP BY "
                           f"{listed} HAVING count(*) > 1")
 
+
+
+class BanDropDefault(MigrationRule):
+    """ALTER COLUMN ... DROP DEFAULT breaks inserts that rely on the default.
+
+    Why
+    ---
+    Running application versions that omit the column now store NULL, or fail when the
+    column is NOT NULL.
+
+    Bad
+    ---
+    ```sql
+    ALTER TABLE t ALTER COLUMN a DROP DEFAULT;
+    ```
+
+    Good
+    ----
+    ```sql
+    ALTER TABLE t ALTER COLUMN a SET DEFAULT 0;
+    ```
+
+    Notes
+    -----
+    squawk 2's ``ban-drop-default``; not in the rule catalogue's snapshot of squawk.
+
+    References
+    ----------
+    - https://www.postgresql.org/docs/current/sql-altertable.html
+    - squawk: ban-drop-default
+    """
+
+    id = "ban-drop-default"
+    severity = Severity.WARNING
+    object_kind = "column"
+    docs_url = "https://www.postgresql.org/docs/current/sql-altertable.html"
+    upstream = ("squawk:ban-drop-default",)
+    nodes: ClassVar[tuple[type[ast.Node], ...]] = (ast.AlterTableStmt,)
+
+    def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
+        node = statement.node
+        assert isinstance(node, ast.AlterTableStmt)
+        table = ctx.qualify(node.relation)
+        for cmd in node.cmds or ():
+            if cmd.subtype == AT.AT_ColumnDefault and cmd.def_ is None \
+                    and not ctx.created_here("column", f"{table}.{cmd.name}"):
+                yield self.at(statement, ctx, f"DROP DEFAULT on {table}.{cmd.name}: inserts that "
+                              "omit the column now store NULL, or fail if it is NOT NULL",
+                              object=f"{table}.{cmd.name}",
+                              fix="keep the default until no running code relies on it")

@@ -27,7 +27,8 @@ _CASCADE = enums.DropBehavior.DROP_CASCADE
 _KIND = {OT.OBJECT_TABLE: "table", OT.OBJECT_VIEW: "view", OT.OBJECT_MATVIEW: "view",
          OT.OBJECT_SCHEMA: "schema", OT.OBJECT_TYPE: "type", OT.OBJECT_DOMAIN: "type",
          OT.OBJECT_FUNCTION: "function", OT.OBJECT_PROCEDURE: "function",
-         OT.OBJECT_INDEX: "index", OT.OBJECT_SEQUENCE: "sequence"}
+         OT.OBJECT_ROUTINE: "function", OT.OBJECT_INDEX: "index",
+         OT.OBJECT_SEQUENCE: "sequence"}
 
 
 def _dropped(node: ast.DropStmt, ctx: MigrationContext) -> Iterator[str]:
@@ -44,7 +45,9 @@ def _dropped(node: ast.DropStmt, ctx: MigrationContext) -> Iterator[str]:
 
 
 def _new(ctx: MigrationContext, kind: str, name: str) -> bool:
-    return ctx.created_here(kind, name) or (kind == "table" and ctx.created_here("view", name))
+    # The context records functions by the name as written (maybe unqualified).
+    return ctx.created_here(kind, name) or (kind == "table" and ctx.created_here("view", name)) \
+        or (kind == "function" and ctx.created_here(kind, name.partition(".")[2]))
 
 
 def _referencing(ctx: MigrationContext, tables: set[str]) -> list[str]:
@@ -440,3 +443,164 @@ class DropCascade(MigrationRule):
 
 
 
+
+
+class _BanDropObject(MigrationRule, abstract=True):
+    """DROP of an object of ``kinds`` (``DropStmt.removeType``) not created in the file."""
+
+    kinds: ClassVar[frozenset[enums.ObjectType]] = frozenset()
+    word: ClassVar[str] = ""
+    nodes: ClassVar[tuple[type[ast.Node], ...]] = (ast.DropStmt,)
+
+    def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
+        node = statement.node
+        assert isinstance(node, ast.DropStmt)
+        if node.removeType not in self.kinds:
+            return
+        for name in _dropped(node, ctx):
+            if _new(ctx, _KIND.get(node.removeType, "object"), name):
+                continue
+            users = self.users(ctx, name)
+            also = f"; {users}" if users else ""
+            yield self.at(statement, ctx, f"DROP {self.word.upper()} {name} breaks the clients and "
+                          f"database code that still use it{also}", object=name,
+                          fix=f"stop using the {self.word} first, then drop it in a later "
+                          "migration")
+
+    def users(self, ctx: MigrationContext, name: str) -> str:
+        """What the live catalog says uses ``name`` (words; "" when nothing or offline)."""
+        return ""
+
+
+class BanDropView(_BanDropObject):
+    """DROP VIEW breaks the clients that query the view.
+
+    Why
+    ---
+    No row is lost, but every query, view and function that reads the view fails with
+    "relation does not exist" (and DROP refuses while other views depend on it).
+
+    Bad
+    ---
+    ```sql
+    DROP MATERIALIZED VIEW mv;
+    ```
+
+    Good
+    ----
+    ```sql
+    CREATE VIEW v_tmp AS SELECT 1 AS one;
+    DROP VIEW v_tmp;
+    ```
+
+    Notes
+    -----
+    squawk 2's ``ban-drop-view``; not in the rule catalogue's snapshot of squawk.
+
+    References
+    ----------
+    - https://www.postgresql.org/docs/current/sql-dropview.html
+    - squawk: ban-drop-view
+    """
+
+    id = "ban-drop-view"
+    severity = Severity.WARNING
+    object_kind = "view"
+    docs_url = "https://www.postgresql.org/docs/current/sql-dropview.html"
+    upstream = ("squawk:ban-drop-view",)
+    kinds = frozenset({OT.OBJECT_VIEW, OT.OBJECT_MATVIEW})
+    word = "view"
+
+    def users(self, ctx: MigrationContext, name: str) -> str:
+        deps = [d for d in _dependants(ctx, name) if d.startswith("view ")]
+        return f"views reading it: {', '.join(deps)}" if deps else ""
+
+
+class BanDropFunction(_BanDropObject):
+    """DROP FUNCTION/PROCEDURE breaks callers, defaults, triggers and policies using it.
+
+    Why
+    ---
+    Application calls fail with "function does not exist"; defaults, triggers, views
+    and policies that use it make the DROP fail unless CASCADE drops them too.
+
+    Bad
+    ---
+    ```sql
+    DROP FUNCTION touch();
+    ```
+
+    Good
+    ----
+    ```sql
+    CREATE FUNCTION app.tmp() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;
+    DROP FUNCTION app.tmp();
+    ```
+
+    Notes
+    -----
+    squawk 2's ``ban-drop-function``; not in the rule catalogue's snapshot of squawk.
+
+    References
+    ----------
+    - https://www.postgresql.org/docs/current/sql-dropfunction.html
+    - squawk: ban-drop-function
+    """
+
+    id = "ban-drop-function"
+    severity = Severity.WARNING
+    object_kind = "function"
+    docs_url = "https://www.postgresql.org/docs/current/sql-dropfunction.html"
+    upstream = ("squawk:ban-drop-function",)
+    kinds = frozenset({OT.OBJECT_FUNCTION, OT.OBJECT_PROCEDURE, OT.OBJECT_ROUTINE})
+    word = "function"
+
+
+class BanDropType(_BanDropObject):
+    """DROP TYPE/DOMAIN breaks code that uses the type, and fails while columns have it.
+
+    Why
+    ---
+    Columns of the type make the DROP fail (or, with CASCADE, drop those columns and
+    their data); casts and function signatures in application code break. With a
+    database the finding names the columns.
+
+    Bad
+    ---
+    ```sql
+    DROP TYPE status;
+    ```
+
+    Good
+    ----
+    ```sql
+    CREATE TYPE mood AS ENUM ('ok', 'sad');
+    DROP TYPE mood;
+    ```
+
+    Notes
+    -----
+    squawk 2's ``ban-drop-type``; not in the rule catalogue's snapshot of squawk.
+
+    References
+    ----------
+    - https://www.postgresql.org/docs/current/sql-droptype.html
+    - squawk: ban-drop-type
+    """
+
+    id = "ban-drop-type"
+    severity = Severity.WARNING
+    object_kind = "type"
+    docs_url = "https://www.postgresql.org/docs/current/sql-droptype.html"
+    upstream = ("squawk:ban-drop-type",)
+    kinds = frozenset({OT.OBJECT_TYPE, OT.OBJECT_DOMAIN})
+    word = "type"
+
+    def users(self, ctx: MigrationContext, name: str) -> str:
+        if ctx.catalog is None:
+            return ""
+        bare = name.partition(".")[2]
+        cols = [f"{t.schema}.{t.name}.{c.name}" for t in ctx.catalog.snapshot.tables
+                for c in t.columns
+                if c.type.removesuffix("[]") in (bare, name, f'"{bare}"')]
+        return f"columns of this type: {', '.join(sorted(cols))}" if cols else ""
