@@ -140,6 +140,9 @@ def test_partitioned_parent_known_from_the_catalog(catalog: CatalogFacts) -> Non
     assert lint(sql, "partitioned-index-without-only", catalog=catalog)
     assert not lint("CREATE INDEX t_b_idx ON t (b);", "partitioned-index-without-only",
                     catalog=catalog)
+    # require-concurrent-index would advise CONCURRENTLY, which PostgreSQL refuses here.
+    assert lint(sql, "require-concurrent-index")
+    assert not lint(sql, "require-concurrent-index", catalog=catalog)
 
 
 def test_partitioned_parent_created_in_the_file_is_empty() -> None:
@@ -431,3 +434,31 @@ def test_statements_after_drop_index_name_its_table(catalog: CatalogFacts) -> No
     [live] = lint(sql, rule, catalog=catalog)
     assert "ACCESS EXCLUSIVE on public.t:" in live.message
     assert not lint("DROP TABLE u;\nUPDATE t SET a = a;", rule)
+
+
+@pytest.mark.parametrize("default, rewrites", [
+    ("true", False), ("ARRAY[]::text[]", False), ("CURRENT_TIMESTAMP", False),
+    ("'{}'::jsonb", False), ("now() + interval '1 day'", False), ("lower('X')", False),
+    ("NULL", False), ("random() * 10", True), ("nextval('s')", True),
+    ("(clock_timestamp())::date", True), ("coalesce(NULL, gen_random_uuid())", True),
+])
+def test_default_expressions_fold_like_postgresql(default: str, rewrites: bool) -> None:
+    """Constants, casts, arrays and stable functions are evaluated once (no rewrite);
+    any volatile call anywhere in the expression rewrites (squawk#277, #645)."""
+    sql = f"ALTER TABLE t ADD COLUMN c text DEFAULT {default};"
+    assert bool(lint(sql, "add-column-volatile-default")) is rewrites
+
+
+def test_postgresql_18_not_null_constraints() -> None:
+    """On 18 a NOT NULL constraint can be added NOT VALID and validated; SET NOT NULL
+    while it is still NOT VALID validates it with a scan (measured on 18)."""
+    rule = "set-not-null-scan"
+    add = "ALTER TABLE t ADD CONSTRAINT t_a_nn NOT NULL a NOT VALID;\n"
+    validate = "ALTER TABLE t VALIDATE CONSTRAINT t_a_nn;\n"
+    set_not_null = "ALTER TABLE t ALTER COLUMN a SET NOT NULL;"
+    assert lint(add + set_not_null, rule, marker=NO_TX, target_version=180000)
+    assert not lint(add + validate + set_not_null, rule, marker=NO_TX, target_version=180000)
+    [new] = lint(set_not_null, rule, target_version=180001)
+    assert "ADD CONSTRAINT t_a_not_null NOT NULL a NOT VALID" in (new.fix or "")
+    [old] = lint(set_not_null, rule, target_version=170005)
+    assert "CHECK (a IS NOT NULL) NOT VALID" in (old.fix or "")

@@ -11,21 +11,26 @@ examples that are about a failure must fail that way.
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
+from pglast.parser import split
 from psycopg import sql
 
 from pgkeel.catalog.introspect import snapshot
 from pgkeel.lint import registry
 from pgkeel.lint.migration.context import CatalogFacts, LintSettings
 from pgkeel.lint.migration.engine import lint_text, selected_rules
+from pgkeel.lint.migration.rules.safety_scans import NEXT_MIGRATION
 from pgkeel.lint.migration.source import read_text
 from pgkeel.testing import TestCluster
 
-_SECTION_A = ("safety", "safety_constraints", "safety_columns", "safety_transactions")
+_SECTION_A = ("safety", "safety_constraints", "safety_scans", "safety_columns", "safety_types",
+              "safety_tables", "safety_transactions")
 RULES = [r for r in registry.migration_rules()
          if r.__module__.rsplit(".", 1)[-1] in _SECTION_A]
 
@@ -290,3 +295,122 @@ def test_virtual_generated_column_does_not_rewrite(copy_url: str) -> None:
         old = _relfilenode(conn, "t")
         conn.execute(statement)
         assert _relfilenode(conn, "t") == old
+
+
+REFUSED_IN_TRANSACTION = [
+    "CREATE INDEX CONCURRENTLY t_b_idx ON t (b)", "DROP INDEX CONCURRENTLY t_a_idx",
+    "REINDEX INDEX CONCURRENTLY t_a_idx", "REINDEX SCHEMA public",
+    "REINDEX DATABASE {db}", "REINDEX SYSTEM {db}",
+    "ALTER TABLE ev DETACH PARTITION ev_2019 CONCURRENTLY", "VACUUM t", "CLUSTER",
+    "CREATE DATABASE never_made", "DROP DATABASE IF EXISTS never_made",
+    "DROP TABLESPACE IF EXISTS never_made", "ALTER SYSTEM SET work_mem = '8MB'",
+]
+ALLOWED_IN_TRANSACTION = [
+    "ANALYZE t", "REINDEX INDEX t_a_idx", "REINDEX TABLE t", "CLUSTER t USING t_id_uidx",
+    "ALTER TYPE status ADD VALUE 'archived'", "CREATE INDEX t_b_idx ON t (b)",
+]
+
+
+def test_non_transactional_statements_are_the_ones_postgresql_refuses(copy_url: str) -> None:
+    rule = "non-transactional-statement-in-transaction"
+    with psycopg.connect(copy_url, autocommit=True) as conn:
+        db = conn.info.dbname
+        for statement in (*REFUSED_IN_TRANSACTION, *ALLOWED_IN_TRANSACTION):
+            statement = statement.format(db=db)
+            refused = statement in (s.format(db=db) for s in REFUSED_IN_TRANSACTION)
+            try:
+                with conn.transaction(force_rollback=True):
+                    conn.execute(statement)
+            except psycopg.errors.ActiveSqlTransaction:
+                rejected = True
+            else:
+                rejected = False
+            assert rejected is refused, f"PostgreSQL on {statement}: rejected={rejected}"
+            found = lint_text(f"-- migrate:up\n{statement};\n-- migrate:down\n",
+                              rules=selected_rules([rule]), settings=LintSettings(
+                                  target_version=conn.info.server_version))
+            assert bool(found) is refused, f"{rule} on {statement}: {found}"
+
+
+def test_the_set_not_null_fix_runs_and_sets_not_null_without_a_scan(copy_url: str) -> None:
+    """The fix the rule prints, executed as the two migrations it describes on a table
+    with rows: the linter is silent on both, and of the second only VALIDATE scans
+    (under SHARE UPDATE EXCLUSIVE), SET NOT NULL does not."""
+    rule = "set-not-null-scan"
+    with psycopg.connect(copy_url, autocommit=True) as conn:
+        [finding] = lint_text("-- migrate:up\nALTER TABLE t ALTER COLUMN a SET NOT NULL;\n",
+                              rules=selected_rules([rule]),
+                              catalog=CatalogFacts(snapshot(conn)))
+        first, second = (finding.fix or "").split(NEXT_MIGRATION)
+        assert not _found(conn, first, rule)
+        conn.execute(first)
+        assert not _found(conn, second, rule)
+        count = "SELECT pg_stat_get_xact_numscans('t'::regclass)"
+        scanned = []
+        with conn.transaction():  # the runner wraps the second migration
+            for statement in split(second):
+                before = conn.execute(count).fetchone()
+                conn.execute(statement)
+                after = conn.execute(count).fetchone()
+                assert before is not None and after is not None
+                if after[0] > before[0]:
+                    scanned.append(statement.split()[3])
+        row = conn.execute("SELECT attnotnull FROM pg_attribute WHERE attrelid = "
+                           "'t'::regclass AND attname = 'a'").fetchone()
+    assert scanned == ["VALIDATE"]
+    assert row is not None and row[0] is True
+
+
+def test_tablespace_moves_copy_unless_already_there(pg_cluster: TestCluster,
+                                                    copy_url: str) -> None:
+    """A move to another tablespace writes a new file; a move to pg_default, where the
+    index already is (the catalogue's example), does nothing and is only info."""
+    rule = "tablespace-move-rewrite"
+    space = f"ts_{uuid.uuid4().hex[:12]}"
+    location = pg_cluster.cluster.directory / space  # beside pgdata, owned like it
+    location.mkdir()
+    owner = pg_cluster.cluster.data_dir.stat()
+    os.chown(location, owner.st_uid, owner.st_gid)
+    with psycopg.connect(copy_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE TABLESPACE {} LOCATION {}").format(
+            sql.Identifier(space), sql.Literal(str(location))))
+        try:
+            moves = f"ALTER TABLE t SET TABLESPACE {space}"
+            [finding] = lint_text(f"-- migrate:up\n{moves};\n", rules=selected_rules([rule]))
+            assert finding.severity == "warning"
+            old = _relfilenode(conn, "t")
+            conn.execute(moves)
+            assert _relfilenode(conn, "t") != old
+            conn.execute("ALTER TABLE t SET TABLESPACE pg_default")
+        finally:
+            conn.execute(sql.SQL("DROP TABLESPACE {}").format(sql.Identifier(space)))
+        stays = "ALTER INDEX t_a_idx SET TABLESPACE pg_default"
+        [finding] = lint_text(f"-- migrate:up\n{stays};\n", rules=selected_rules([rule]))
+        assert finding.severity == "info" and "only if it is not in pg_default" \
+            in finding.message
+        old = _relfilenode(conn, "t_a_idx")
+        conn.execute(stays)
+        assert _relfilenode(conn, "t_a_idx") == old
+
+
+def test_citext_keeps_the_rows_but_rebuilds_the_columns_indexes(copy_url: str) -> None:
+    rule = "change-column-type-rewrite"
+    with psycopg.connect(copy_url, autocommit=True) as conn:
+        try:
+            conn.execute("CREATE EXTENSION citext")
+        except psycopg.errors.UndefinedFile:  # no citext.control in this installation
+            pytest.skip("citext is not installed with this server")
+        catalog = CatalogFacts(snapshot(conn))
+        indexed = "ALTER TABLE t ALTER COLUMN b TYPE citext"
+        [finding] = lint_text(f"-- migrate:up\n{indexed};\n", rules=selected_rules([rule]),
+                              catalog=catalog)
+        assert "keeps the rows of public.t" in finding.message
+        assert "t_b_uidx is rebuilt" in finding.message
+        table, index = _relfilenode(conn, "t"), _relfilenode(conn, "t_b_uidx")
+        conn.execute(indexed)
+        assert (_relfilenode(conn, "t"), _relfilenode(conn, "t_b_uidx") != index) \
+            == (table, True)
+        plain = "ALTER TABLE t ALTER COLUMN v TYPE citext"
+        assert not _found(conn, f"{plain};", rule)
+        conn.execute(plain)
+        assert _relfilenode(conn, "t") == table

@@ -1,7 +1,8 @@
 """Migration rule families (catalogue sections A-G); importing this package registers
 every rule they define.
 
-- :mod:`.safety`, :mod:`.safety_constraints`, :mod:`.safety_columns`,
+- :mod:`.safety`, :mod:`.safety_constraints`, :mod:`.safety_scans`,
+  :mod:`.safety_columns`, :mod:`.safety_types`, :mod:`.safety_tables`,
   :mod:`.safety_transactions`: locks, rewrites and scans (A);
 - :mod:`.destructive`: drops and truncates that lose data (B);
 - :mod:`.compatibility`: renames, enum labels, dropped guarantees, unique keys over
@@ -33,7 +34,10 @@ from pgkeel.lint.migration.rules import (
     safety,
     safety_columns,
     safety_constraints,
+    safety_scans,
+    safety_tables,
     safety_transactions,
+    safety_types,
     security,
     shapes,
     structure,
@@ -41,4 +45,5 @@ from pgkeel.lint.migration.rules import (
 
 __all__ = ["compatibility", "correctness", "design", "destructive", "hygiene", "key_types",
            "live", "naming", "policies", "queries", "rls", "safety", "safety_columns",
-           "safety_constraints", "safety_transactions", "security", "shapes", "structure"]
+           "safety_constraints", "safety_scans", "safety_tables", "safety_transactions",
+           "safety_types", "security", "shapes", "structure"]

@@ -21,10 +21,36 @@ AT = enums.AlterTableType
 CT = enums.ConstrType
 TK = enums.TransactionStmtKind
 
-__all__ = ["AT", "CT", "alter_cmds", "catalog_index", "check_expression", "column_names",
-           "column_of", "conjuncts", "current_transaction", "dotted", "new_relation",
-           "not_null_known", "proves_not_null", "scaled", "table_of_index",
-           "validated_checks"]
+__all__ = [
+    "ALTER_DOCS",
+    "AT",
+    "CT",
+    "NO_TRANSACTION",
+    "alter_cmds",
+    "catalog_index",
+    "check_expression",
+    "column_names",
+    "column_of",
+    "concurrent_reindex",
+    "conjuncts",
+    "constrained_domain",
+    "current_transaction",
+    "default_partition",
+    "dotted",
+    "new_relation",
+    "not_null_known",
+    "proves_not_null",
+    "scaled",
+    "table_of_index",
+    "touches",
+    "validated_checks",
+]
+
+
+#: The ALTER TABLE reference page, which most section A rules cite.
+ALTER_DOCS = "https://www.postgresql.org/docs/current/sql-altertable.html"
+#: Where a fix sends a statement that must not run in a transaction block.
+NO_TRANSACTION = "a migration of its own whose marker says '-- migrate:up transaction:false'"
 
 
 def dotted(names: tuple[ast.Node, ...] | None) -> str:
@@ -35,6 +61,12 @@ def dotted(names: tuple[ast.Node, ...] | None) -> str:
 def alter_cmds(node: ast.AlterTableStmt) -> Iterator[ast.AlterTableCmd]:
     """The ``AlterTableCmd``s of an ALTER TABLE statement."""
     yield from (c for c in node.cmds or () if isinstance(c, ast.AlterTableCmd))
+
+
+def touches(node: ast.AlterTableStmt, *subtypes: enums.AlterTableType) -> bool:
+    """True when ``node`` has a subcommand of one of ``subtypes`` (a cheap first test,
+    before resolving names)."""
+    return any(c.subtype in subtypes for c in alter_cmds(node))
 
 
 def new_relation(ctx: MigrationContext, relation: ast.RangeVar | None) -> bool:
@@ -176,26 +208,44 @@ def proves_not_null(expr: ast.Node, column: str) -> bool:
 
 
 def not_null_known(ctx: MigrationContext, table: str, column: str) -> bool | None:
-    """Whether ``table.column`` is already NOT NULL when this statement runs: True when
-    the catalog or this file says so (declared NOT NULL, SET NOT NULL, part of a primary
-    key), False when the catalog says it is nullable, None when unknown (offline)."""
+    """Whether ``table.column`` is already NOT NULL, proven, when this statement runs.
+
+    True when this file made it so last (declared NOT NULL or PRIMARY KEY, SET NOT
+    NULL, a PostgreSQL 18 ``ADD CONSTRAINT ... NOT NULL col`` validated) or, the file
+    saying nothing, the catalog has it NOT NULL; False when the file left it nullable
+    (DROP NOT NULL, or a NOT NULL constraint still ``NOT VALID``, which SET NOT NULL
+    would scan to validate: measured on 18) or the catalog has it nullable; None when
+    unknown (offline).
+    """
+    state: bool | None = None
+    pending: set[str] = set()
     for statement in ctx.earlier:
         node = statement.node
         if isinstance(node, ast.CreateStmt) and ctx.qualify(node.relation) == table:
             for element in node.tableElts or ():
                 if isinstance(element, ast.ColumnDef) and element.colname == column:
-                    return _declared_not_null(element)
-        if isinstance(node, ast.AlterTableStmt) and ctx.qualify(node.relation) == table:
-            for cmd in alter_cmds(node):
-                if cmd.subtype == AT.AT_SetNotNull and cmd.name == column:
-                    return True
-                if cmd.subtype == AT.AT_AddColumn and isinstance(cmd.def_, ast.ColumnDef) \
-                        and cmd.def_.colname == column:
-                    return _declared_not_null(cmd.def_)
+                    state = _declared_not_null(element)
+        if not isinstance(node, ast.AlterTableStmt) or ctx.qualify(node.relation) != table:
+            continue
+        for cmd in alter_cmds(node):
+            constraint = cmd.def_ if isinstance(cmd.def_, ast.Constraint) else None
+            if cmd.subtype in (AT.AT_SetNotNull, AT.AT_DropNotNull) and cmd.name == column:
+                state = cmd.subtype == AT.AT_SetNotNull
+            elif cmd.subtype == AT.AT_AddColumn and isinstance(cmd.def_, ast.ColumnDef) \
+                    and cmd.def_.colname == column:
+                state = _declared_not_null(cmd.def_)
+            elif cmd.subtype == AT.AT_AddConstraint and constraint is not None \
+                    and constraint.contype in (CT.CONSTR_NOTNULL, CT.CONSTR_PRIMARY) \
+                    and column in column_names(constraint.keys):
+                state = not constraint.skip_validation
+                if constraint.skip_validation and constraint.conname:
+                    pending.add(constraint.conname)
+            elif cmd.subtype == AT.AT_ValidateConstraint and cmd.name in pending:
+                state = True
+    if state is not None:
+        return state
     live = ctx.catalog.table(table) if ctx.catalog else None
-    if live is None:
-        return None
-    found = next((c for c in live.columns if c.name == column), None)
+    found = next((c for c in live.columns if c.name == column), None) if live else None
     return None if found is None else not found.nullable
 
 
@@ -215,3 +265,39 @@ def table_of_index(ctx: MigrationContext, index: str) -> str | None:
             return ctx.qualify(node.relation)
     found = catalog_index(ctx, index)
     return found[0].qualified if found else None
+
+
+def concurrent_reindex(node: ast.ReindexStmt) -> bool:
+    """True for ``REINDEX ... CONCURRENTLY`` (a ``concurrently`` option not set false)."""
+    return any(isinstance(p, ast.DefElem) and p.defname == "concurrently"
+               and (p.arg is None or getattr(p.arg, "boolval", True))
+               for p in node.params or ())
+
+
+def constrained_domain(name: str, ctx: MigrationContext) -> str | None:
+    """The domain ``name`` (as written, maybe qualified) when it carries a CHECK or NOT
+    NULL, from a CREATE DOMAIN earlier in the file or the live catalog; else None.
+    Writing such a type checks every value, which PostgreSQL does by rewriting."""
+    schema, _, bare = name.rpartition(".")
+    if schema == "pg_catalog" or not bare:
+        return None
+    for statement in ctx.earlier:
+        node = statement.node
+        if isinstance(node, ast.CreateDomainStmt) and \
+                dotted(node.domainname).rpartition(".")[2] == bare:
+            return bare if node.constraints else None
+    snapshot = ctx.catalog.snapshot if ctx.catalog else None
+    for domain in snapshot.domains if snapshot else ():
+        if domain.name == bare and (not schema or domain.schema == schema) \
+                and (domain.checks or not domain.nullable):
+            return domain.qualified
+    return None
+
+
+def default_partition(ctx: MigrationContext, parent: str) -> str | None:
+    """The live default partition of ``parent`` (qualified), None offline or if none."""
+    snapshot = ctx.catalog.snapshot if ctx.catalog else None
+    found = next((t for t in snapshot.tables if t.partition_of == parent
+                  and (t.partition_bound or "").upper() == "DEFAULT"), None) \
+        if snapshot else None
+    return found.qualified if found else None

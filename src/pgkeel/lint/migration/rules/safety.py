@@ -1,10 +1,13 @@
-"""Migration rules, catalogue section A: index builds, drops and the CONCURRENTLY forms.
+"""Migration rules, catalogue section A: building, dropping and rebuilding indexes.
 
-Lock modes are PostgreSQL's ("Explicit Locking", 13.3.1) as measured on PostgreSQL 15
-from ``pg_locks`` inside the migration's transaction (:mod:`pgkeel.lint.migration.locks`).
-Tables created earlier in the same file are exempt: they are empty and no other session
-can see them before the file commits. The constraint, column and transaction rules of
-the same section live in :mod:`.safety_constraints`, :mod:`.safety_columns` and
+A plain ``CREATE INDEX`` holds SHARE (writes wait), ``DROP INDEX`` ACCESS EXCLUSIVE on
+the table, ``REINDEX`` SHARE on the table and ACCESS EXCLUSIVE on the index; the
+``CONCURRENTLY`` forms avoid that and bring their own traps (PostgreSQL docs, "CREATE
+INDEX", "DROP INDEX", "REINDEX"; lock modes measured on PostgreSQL 15 from
+``pg_locks``, :mod:`pgkeel.lint.migration.locks`). Tables created earlier in the same
+file are exempt: they are empty and no other session can see them before the file
+commits. The rest of section A is in :mod:`.safety_constraints`, :mod:`.safety_scans`,
+:mod:`.safety_columns`, :mod:`.safety_types`, :mod:`.safety_tables` and
 :mod:`.safety_transactions`.
 """
 
@@ -18,8 +21,10 @@ from pglast import ast, enums
 from pgkeel.lint.migration.context import MigrationContext, qualified
 from pgkeel.lint.migration.rules._safety import (
     AT,
+    NO_TRANSACTION,
     alter_cmds,
     catalog_index,
+    concurrent_reindex,
     dotted,
     new_relation,
     scaled,
@@ -28,14 +33,6 @@ from pgkeel.lint.migration.rules._safety import (
 from pgkeel.lint.migration.source import Statement
 from pgkeel.lint.rules.base import MigrationRule
 from pgkeel.report.findings import Finding, Severity
-
-_NO_TRANSACTION = "a migration of its own whose marker says '-- migrate:up transaction:false'"
-
-
-def _concurrent_reindex(node: ast.ReindexStmt) -> bool:
-    return any(isinstance(p, ast.DefElem) and p.defname == "concurrently"
-               and (p.arg is None or getattr(p.arg, "boolval", True))
-               for p in node.params or ())
 
 
 class RequireConcurrentIndex(MigrationRule):
@@ -67,6 +64,11 @@ class RequireConcurrentIndex(MigrationRule):
     CREATE INDEX n_x_idx ON n (x);
     ```
 
+    Notes
+    -----
+    An index on a partitioned table is left to partitioned-index-without-only:
+    PostgreSQL refuses CONCURRENTLY there, so this rule's fix would fail.
+
     References
     ----------
     - https://www.postgresql.org/docs/current/sql-createindex.html#SQL-CREATEINDEX-CONCURRENTLY
@@ -86,6 +88,8 @@ class RequireConcurrentIndex(MigrationRule):
         if node.concurrent or ctx.is_new(node.relation):
             return
         table = ctx.qualify(node.relation)
+        if node.relation.inh and _partitioned_with_rows(ctx, table):
+            return
         severity, size = ctx.scaled(self.severity, table)
         yield self.at(statement, ctx,
                       f"CREATE INDEX on {table} without CONCURRENTLY holds a SHARE lock: "
@@ -159,7 +163,7 @@ class RequireConcurrentIndexDrop(MigrationRule):
                        f"{found[0].qualified} DROP CONSTRAINT {found[1].constraint} "
                        "under a short lock_timeout")
             else:
-                fix = f"DROP INDEX CONCURRENTLY IF EXISTS {index} in {_NO_TRANSACTION}"
+                fix = f"DROP INDEX CONCURRENTLY IF EXISTS {index} in {NO_TRANSACTION}"
             yield self.at(statement, ctx,
                           f"DROP INDEX {index} takes an ACCESS EXCLUSIVE lock on "
                           f"{table or 'its table'}: every read and write of the table "
@@ -214,7 +218,7 @@ class RequireConcurrentReindex(MigrationRule):
         node = statement.node
         assert isinstance(node, ast.ReindexStmt)
         kinds = enums.ReindexObjectType
-        if _concurrent_reindex(node) or node.kind == kinds.REINDEX_OBJECT_SYSTEM:
+        if concurrent_reindex(node) or node.kind == kinds.REINDEX_OBJECT_SYSTEM:
             return
         target = ctx.qualify(node.relation) if node.relation else node.name or "database"
         table = target
@@ -231,99 +235,12 @@ class RequireConcurrentReindex(MigrationRule):
                    "CONCURRENTLY a copy, DROP INDEX CONCURRENTLY the old one, rename the "
                    f"copy (target version {version})")
         else:
-            fix = f"REINDEX ... CONCURRENTLY in {_NO_TRANSACTION}"
+            fix = f"REINDEX ... CONCURRENTLY in {NO_TRANSACTION}"
         yield self.at(statement, ctx,
                       f"REINDEX of {target} holds a SHARE lock on the table (writes wait) "
                       "and ACCESS EXCLUSIVE on each index it rebuilds (reads that use it "
                       f"wait){size}",
                       object=target, severity=severity, fix=fix)
-
-
-class NonTransactionalStatementInTransaction(MigrationRule):
-    """A statement PostgreSQL refuses inside a transaction block runs inside one.
-
-    Why
-    ---
-    ``CREATE/DROP INDEX CONCURRENTLY``, ``REINDEX CONCURRENTLY``, ``DETACH PARTITION
-    ... CONCURRENTLY``, ``VACUUM``, ``CREATE/DROP DATABASE``, ``CREATE/DROP
-    TABLESPACE`` and ``ALTER SYSTEM`` fail with "cannot run inside a transaction
-    block" (each command's reference page; measured for DROP INDEX, REINDEX and
-    DETACH CONCURRENTLY). A migration the runner wraps in a transaction, or one with
-    its own ``BEGIN``, therefore fails at deploy time. Before PostgreSQL 12, ``ALTER
-    TYPE ... ADD VALUE`` is refused in a transaction block too.
-
-    Bad
-    ---
-    ```sql
-    -- example: plain
-    BEGIN;
-    DROP INDEX CONCURRENTLY t_a_idx;
-    COMMIT;
-    ```
-
-    ```sql
-    CREATE INDEX CONCURRENTLY t_b_idx ON t (b);
-    ```
-
-    Good
-    ----
-    ```sql
-    -- migrate:up transaction:false
-    DROP INDEX CONCURRENTLY t_a_idx;
-    ```
-
-    References
-    ----------
-    - https://www.postgresql.org/docs/current/sql-createindex.html#SQL-CREATEINDEX-CONCURRENTLY
-    - https://www.postgresql.org/docs/current/sql-altertype.html (ADD VALUE, Notes)
-    - squawk: ban-concurrent-index-creation-in-transaction
-    """
-
-    id = "non-transactional-statement-in-transaction"
-    severity = Severity.ERROR
-    object_kind = "table"
-    docs_url = "https://www.postgresql.org/docs/current/sql-createindex.html#SQL-CREATEINDEX-CONCURRENTLY"
-    upstream = ("squawk:ban-concurrent-index-creation-in-transaction",)
-
-    def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
-        if not ctx.in_transaction:
-            return
-        what = _non_transactional(statement.node, ctx.target_version)
-        if what is None:
-            return
-        where = ("the runner runs this migration in one transaction"
-                 if ctx.section.wrapped and not ctx.explicit_transaction
-                 else "it follows an explicit BEGIN")
-        yield self.at(statement, ctx,
-                      f"{what} cannot run inside a transaction block and {where}: the "
-                      "migration fails with 'cannot run inside a transaction block'",
-                      fix=f"put it alone in {_NO_TRANSACTION}, without BEGIN/COMMIT")
-
-
-def _non_transactional(node: ast.Node, version: int | None) -> str | None:
-    """What makes ``node`` refused in a transaction block, or None."""
-    if isinstance(node, ast.IndexStmt) and node.concurrent:
-        return "CREATE INDEX CONCURRENTLY"
-    if isinstance(node, ast.DropStmt) and node.concurrent:
-        return "DROP INDEX CONCURRENTLY"
-    if isinstance(node, ast.ReindexStmt) and _concurrent_reindex(node):
-        return "REINDEX CONCURRENTLY"
-    if isinstance(node, ast.AlterTableStmt) and any(
-            c.subtype == AT.AT_DetachPartition and isinstance(c.def_, ast.PartitionCmd)
-            and c.def_.concurrent for c in alter_cmds(node)):
-        return "DETACH PARTITION ... CONCURRENTLY"
-    if isinstance(node, ast.VacuumStmt) and node.is_vacuumcmd:
-        return "VACUUM"
-    simple = {ast.CreatedbStmt: "CREATE DATABASE", ast.DropdbStmt: "DROP DATABASE",
-              ast.AlterSystemStmt: "ALTER SYSTEM", ast.CreateTableSpaceStmt:
-              "CREATE TABLESPACE", ast.DropTableSpaceStmt: "DROP TABLESPACE"}
-    for kind, words in simple.items():
-        if isinstance(node, kind):
-            return words
-    if isinstance(node, ast.AlterEnumStmt) and node.newVal and version is not None \
-            and version < 120000:
-        return f"ALTER TYPE ... ADD VALUE on PostgreSQL before 12 (target {version})"
-    return None
 
 
 class ConcurrentIndexIfNotExists(MigrationRule):
@@ -529,7 +446,7 @@ class ConcurrentIndexOnAffectedMinor(MigrationRule):
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
         node = statement.node
         concurrent = node.concurrent if isinstance(node, ast.IndexStmt) \
-            else _concurrent_reindex(node)  # type: ignore[arg-type]
+            else concurrent_reindex(node)  # type: ignore[arg-type]
         version = ctx.target_version
         if not concurrent or version is None or not 140000 <= version < 140004:
             return
@@ -538,205 +455,3 @@ class ConcurrentIndexOnAffectedMinor(MigrationRule):
                       "index builds on 14.0-14.3 can silently miss rows (fixed in 14.4)",
                       fix="upgrade to 14.4 or later first, then REINDEX CONCURRENTLY the "
                       "indexes built concurrently on the affected minor")
-
-
-class PreferRepack(MigrationRule):
-    """VACUUM FULL and CLUSTER rewrite the table under ACCESS EXCLUSIVE.
-
-    Why
-    ---
-    Both write a new copy of the table and its indexes while holding ACCESS EXCLUSIVE:
-    no read or write for the whole copy (PostgreSQL docs, "VACUUM", "CLUSTER").
-    pg_repack rebuilds online with only brief locks; plain VACUUM frees space for
-    reuse without a lock on reads and writes.
-
-    Bad
-    ---
-    ```sql
-    -- migrate:up transaction:false
-    VACUUM FULL t;
-    ```
-
-    Good
-    ----
-    ```sql
-    -- migrate:up transaction:false
-    VACUUM (ANALYZE) t;
-    ```
-
-    References
-    ----------
-    - https://www.postgresql.org/docs/current/sql-vacuum.html
-    - https://www.postgresql.org/docs/current/sql-cluster.html
-    - squawk: prefer-repack
-    """
-
-    id = "prefer-repack"
-    severity = Severity.WARNING
-    docs_url = "https://www.postgresql.org/docs/current/sql-vacuum.html"
-    upstream = ("squawk:prefer-repack",)
-    nodes: ClassVar[tuple[type[ast.Node], ...]] = (ast.VacuumStmt, ast.ClusterStmt)
-
-    def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
-        node = statement.node
-        if isinstance(node, ast.VacuumStmt):
-            if not node.is_vacuumcmd or not any(
-                    o.defname == "full" and (o.arg is None or getattr(o.arg, "boolval", True))
-                    for o in node.options or ()):
-                return
-            relations = [r.relation for r in node.rels or () if r.relation is not None]
-            what = "VACUUM FULL"
-        else:
-            assert isinstance(node, ast.ClusterStmt)
-            relations = [node.relation] if node.relation is not None else []
-            what = "CLUSTER"
-        tables = [ctx.qualify(r) for r in relations if not new_relation(ctx, r)]
-        if relations and not tables:
-            return
-        target = ", ".join(tables) or "every table of the database"
-        severity = max((scaled(ctx, self.severity, t)[0] for t in tables),
-                       default=self.severity)
-        sizes = "".join(scaled(ctx, self.severity, t)[1] for t in tables)
-        yield self.at(statement, ctx,
-                      f"{what} rewrites {target} and its indexes under ACCESS EXCLUSIVE: "
-                      f"no read or write until the copy ends{sizes}",
-                      object=tables[0] if len(tables) == 1 else None, severity=severity,
-                      fix="pg_repack (online, brief locks), or plain VACUUM to make the "
-                      "space reusable")
-
-
-class RefreshMatviewBlocking(MigrationRule):
-    """REFRESH MATERIALIZED VIEW without CONCURRENTLY blocks every reader of the view.
-
-    Why
-    ---
-    A plain refresh holds ACCESS EXCLUSIVE on the view while the query runs (measured):
-    every SELECT on it waits. ``REFRESH ... CONCURRENTLY`` takes EXCLUSIVE, so readers
-    go on; it needs a unique index on the view and a populated view (PostgreSQL docs,
-    "REFRESH MATERIALIZED VIEW").
-
-    Bad
-    ---
-    ```sql
-    REFRESH MATERIALIZED VIEW mv;
-    ```
-
-    Good
-    ----
-    ```sql
-    -- migrate:up transaction:false
-    REFRESH MATERIALIZED VIEW CONCURRENTLY mv;
-    ```
-
-    Notes
-    -----
-    Not reported for ``WITH NO DATA``, for a view created in the same file, or (with a
-    database) for a view not yet populated, which nobody can read.
-
-    References
-    ----------
-    - https://www.postgresql.org/docs/current/sql-refreshmaterializedview.html
-    """
-
-    id = "refresh-matview-blocking"
-    severity = Severity.WARNING
-    object_kind = "view"
-    docs_url = "https://www.postgresql.org/docs/current/sql-refreshmaterializedview.html"
-    nodes: ClassVar[tuple[type[ast.Node], ...]] = (ast.RefreshMatViewStmt,)
-
-    def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
-        node = statement.node
-        assert isinstance(node, ast.RefreshMatViewStmt)
-        if node.concurrent or node.skipData or new_relation(ctx, node.relation):
-            return
-        view = ctx.qualify(node.relation)
-        live = next((v for v in ctx.catalog.snapshot.views
-                     if v.qualified == view), None) if ctx.catalog else None
-        if live is not None and not live.populated:
-            return
-        unique = live is None or any(i.unique and not i.predicate and not i.expressions
-                                     for i in live.indexes)
-        yield self.at(statement, ctx,
-                      f"REFRESH MATERIALIZED VIEW {view} holds ACCESS EXCLUSIVE on it: every "
-                      "read of the view waits for the whole refresh",
-                      object=view,
-                      fix="REFRESH MATERIALIZED VIEW CONCURRENTLY (readers continue)"
-                      + ("" if unique else f"; it needs a unique index on {view} first"))
-
-
-class RequireConcurrentPartitionDetach(MigrationRule):
-    """DETACH PARTITION without CONCURRENTLY locks parent and partition exclusively.
-
-    Why
-    ---
-    A plain ``DETACH PARTITION`` takes ACCESS EXCLUSIVE on both the partitioned table
-    and the partition (measured): every query on the parent queues. ``DETACH PARTITION
-    ... CONCURRENTLY`` (PostgreSQL 14+) takes SHARE UPDATE EXCLUSIVE and waits for
-    running queries in two transactions; it cannot run in a transaction block nor when
-    the parent has a default partition (PostgreSQL docs, "ALTER TABLE").
-
-    Bad
-    ---
-    ```sql
-    ALTER TABLE ev DETACH PARTITION ev_2019;
-    ```
-
-    Good
-    ----
-    ```sql
-    -- migrate:up transaction:false
-    ALTER TABLE ev DETACH PARTITION ev_2019 CONCURRENTLY;
-    ```
-
-    Notes
-    -----
-    On a target before PostgreSQL 14 there is no concurrent form: the finding is info
-    and says so.
-
-    References
-    ----------
-    - https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-DETACH-PARTITION
-    - squawk: require-concurrent-partition-detach
-    """
-
-    id = "require-concurrent-partition-detach"
-    severity = Severity.WARNING
-    docs_url = "https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-DETACH-PARTITION"
-    upstream = ("squawk:require-concurrent-partition-detach",)
-    nodes: ClassVar[tuple[type[ast.Node], ...]] = (ast.AlterTableStmt,)
-
-    def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
-        node = statement.node
-        assert isinstance(node, ast.AlterTableStmt)
-        if new_relation(ctx, node.relation):
-            return
-        parent = ctx.qualify(node.relation)
-        for cmd in alter_cmds(node):
-            part = cmd.def_
-            if cmd.subtype != AT.AT_DetachPartition or not isinstance(part, ast.PartitionCmd) \
-                    or part.concurrent:
-                continue
-            partition = ctx.qualify(part.name)
-            severity, size = scaled(ctx, self.severity, parent)
-            version = ctx.target_version
-            if version is not None and version < 140000:
-                severity = Severity.INFO
-                fix = (f"run it under a short lock_timeout; DETACH ... CONCURRENTLY needs "
-                       f"PostgreSQL 14 (target {version})")
-            elif _has_default_partition(ctx, parent):
-                fix = (f"{parent} has a default partition, which rules CONCURRENTLY out: "
-                       "run it under a short lock_timeout with retries")
-            else:
-                fix = f"ALTER TABLE {parent} DETACH PARTITION {partition} CONCURRENTLY in " \
-                      + _NO_TRANSACTION
-            yield self.at(statement, ctx,
-                          f"DETACH PARTITION {partition} takes ACCESS EXCLUSIVE on {parent} "
-                          f"and the partition: every query on {parent} queues{size}",
-                          object=parent, severity=severity, fix=fix)
-
-
-def _has_default_partition(ctx: MigrationContext, parent: str) -> bool:
-    snapshot = ctx.catalog.snapshot if ctx.catalog else None
-    return snapshot is not None and any(
-        t.partition_of == parent and (t.partition_bound or "").upper() == "DEFAULT"
-        for t in snapshot.tables)

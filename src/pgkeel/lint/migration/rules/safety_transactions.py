@@ -1,9 +1,10 @@
-"""Migration rules, catalogue section A: locks as they add up over a transaction.
+"""Migration rules, catalogue section A: what the transaction around a statement changes.
 
-A lock is held until the transaction ends ("Explicit Locking", 13.3.1), so what runs
-after a strong lock, and how often the same table is locked again, decides how long
-other sessions wait; even a brief lock queued behind a long transaction blocks every
-later query on the table.
+Some statements PostgreSQL refuses inside a transaction block; a lock is held until the
+transaction ends ("Explicit Locking", 13.3.1), so what runs after a strong lock, a
+VALIDATE in the transaction that added the constraint, and how often the same table is
+locked again decide how long other sessions wait; even a brief lock queued behind a
+long transaction blocks every later query on the table.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from pgkeel.lint.migration.context import MigrationContext
 from pgkeel.lint.migration.locks import LockMode, locks_taken
 from pgkeel.lint.migration.rules._safety import (
     AT,
+    NO_TRANSACTION,
     alter_cmds,
+    concurrent_reindex,
     current_transaction,
     new_relation,
     table_of_index,
@@ -29,13 +32,193 @@ from pgkeel.report.findings import Finding, Severity
 _TRIGGER_CMDS = {AT.AT_EnableTrig, AT.AT_EnableAlwaysTrig, AT.AT_EnableReplicaTrig,
                  AT.AT_EnableTrigAll, AT.AT_EnableTrigUser, AT.AT_DisableTrig,
                  AT.AT_DisableTrigAll, AT.AT_DisableTrigUser}
+
+
 #: ALTER TABLE forms that cannot share a statement with other subcommands (ALTER TABLE
 #: reference page: all forms "except RENAME, SET SCHEMA, ATTACH PARTITION, and DETACH
 #: PARTITION ... can be combined into a list of multiple alterations").
 _ALONE = {AT.AT_AttachPartition, AT.AT_DetachPartition, AT.AT_DetachPartitionFinalize,
           AT.AT_ValidateConstraint}
+
+
 #: Statements that lengthen nothing: transaction control and settings.
 _NO_WORK = (ast.TransactionStmt, ast.VariableSetStmt, ast.VariableShowStmt)
+
+
+class NonTransactionalStatementInTransaction(MigrationRule):
+    """A statement PostgreSQL refuses inside a transaction block runs inside one.
+
+    Why
+    ---
+    ``CREATE/DROP INDEX CONCURRENTLY``, ``REINDEX CONCURRENTLY``, ``REINDEX
+    SCHEMA/DATABASE/SYSTEM``, ``DETACH PARTITION ... CONCURRENTLY``, ``VACUUM``,
+    ``CLUSTER`` without a table, ``CREATE/DROP DATABASE``, ``CREATE/DROP TABLESPACE``
+    and ``ALTER SYSTEM`` fail with "cannot run inside a transaction block" (each
+    command's reference page; every one the rule names is run inside a transaction
+    block by its tests, on PostgreSQL 15 and 18). A migration the runner wraps in a
+    transaction, or one with its own ``BEGIN``, therefore fails at deploy time. Before
+    PostgreSQL 12, ``ALTER TYPE ... ADD VALUE`` is refused in a transaction block too.
+
+    Bad
+    ---
+    ```sql
+    -- example: plain
+    BEGIN;
+    DROP INDEX CONCURRENTLY t_a_idx;
+    COMMIT;
+    ```
+
+    ```sql
+    CREATE INDEX CONCURRENTLY t_b_idx ON t (b);
+    ```
+
+    Good
+    ----
+    ```sql
+    -- migrate:up transaction:false
+    DROP INDEX CONCURRENTLY t_a_idx;
+    ```
+
+    References
+    ----------
+    - https://www.postgresql.org/docs/current/sql-createindex.html#SQL-CREATEINDEX-CONCURRENTLY
+    - https://www.postgresql.org/docs/current/sql-altertype.html (ADD VALUE, Notes)
+    - squawk: ban-concurrent-index-creation-in-transaction
+    """
+
+    id = "non-transactional-statement-in-transaction"
+    severity = Severity.ERROR
+    object_kind = "table"
+    docs_url = "https://www.postgresql.org/docs/current/sql-createindex.html#SQL-CREATEINDEX-CONCURRENTLY"
+    upstream = ("squawk:ban-concurrent-index-creation-in-transaction",)
+
+    def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
+        if not ctx.in_transaction:
+            return
+        what = _non_transactional(statement.node, ctx.target_version)
+        if what is None:
+            return
+        where = ("the runner runs this migration in one transaction"
+                 if ctx.section.wrapped and not ctx.explicit_transaction
+                 else "it follows an explicit BEGIN")
+        yield self.at(statement, ctx,
+                      f"{what} cannot run inside a transaction block and {where}: the "
+                      "migration fails with 'cannot run inside a transaction block'",
+                      fix=f"put it alone in {NO_TRANSACTION}, without BEGIN/COMMIT")
+
+
+def _non_transactional(node: ast.Node, version: int | None) -> str | None:
+    """What makes ``node`` refused in a transaction block, or None."""
+    if isinstance(node, ast.IndexStmt) and node.concurrent:
+        return "CREATE INDEX CONCURRENTLY"
+    if isinstance(node, ast.DropStmt) and node.concurrent:
+        return "DROP INDEX CONCURRENTLY"
+    if isinstance(node, ast.ReindexStmt):
+        kinds = enums.ReindexObjectType
+        if node.kind in (kinds.REINDEX_OBJECT_SCHEMA, kinds.REINDEX_OBJECT_DATABASE,
+                         kinds.REINDEX_OBJECT_SYSTEM):
+            return f"REINDEX {node.kind.name.removeprefix('REINDEX_OBJECT_')}"
+        if concurrent_reindex(node):
+            return "REINDEX CONCURRENTLY"
+    if isinstance(node, ast.ClusterStmt) and node.relation is None:
+        return "CLUSTER without a table name"
+    if isinstance(node, ast.AlterTableStmt) and any(
+            c.subtype == AT.AT_DetachPartition and isinstance(c.def_, ast.PartitionCmd)
+            and c.def_.concurrent for c in alter_cmds(node)):
+        return "DETACH PARTITION ... CONCURRENTLY"
+    if isinstance(node, ast.VacuumStmt) and node.is_vacuumcmd:
+        return "VACUUM"
+    simple = {ast.CreatedbStmt: "CREATE DATABASE", ast.DropdbStmt: "DROP DATABASE",
+              ast.AlterSystemStmt: "ALTER SYSTEM", ast.CreateTableSpaceStmt:
+              "CREATE TABLESPACE", ast.DropTableSpaceStmt: "DROP TABLESPACE"}
+    for kind, words in simple.items():
+        if isinstance(node, kind):
+            return words
+    if isinstance(node, ast.AlterEnumStmt) and node.newVal and version is not None \
+            and version < 120000:
+        return f"ALTER TYPE ... ADD VALUE on PostgreSQL before 12 (target {version})"
+    return None
+
+
+class ValidateInSameTransaction(MigrationRule):
+    """VALIDATE CONSTRAINT in the transaction that added it NOT VALID gains nothing.
+
+    Why
+    ---
+    The ``ADD CONSTRAINT ... NOT VALID`` took ACCESS EXCLUSIVE (a CHECK) or SHARE ROW
+    EXCLUSIVE on both tables (a foreign key); locks are held until the transaction
+    ends, so a ``VALIDATE`` in the same transaction scans under that strong lock
+    (measured), exactly what NOT VALID was meant to avoid.
+
+    Bad
+    ---
+    ```sql
+    -- example: plain
+    BEGIN;
+    ALTER TABLE t ADD CONSTRAINT t_a_pos CHECK (a > 0) NOT VALID;
+    ALTER TABLE t VALIDATE CONSTRAINT t_a_pos;
+    COMMIT;
+    ```
+
+    ```sql
+    ALTER TABLE t ADD CONSTRAINT t_a_pos CHECK (a > 0) NOT VALID;
+    ALTER TABLE t VALIDATE CONSTRAINT t_a_pos;
+    ```
+
+    Good
+    ----
+    ```sql
+    -- example: plain
+    BEGIN;
+    ALTER TABLE t ADD CONSTRAINT t_a_pos CHECK (a > 0) NOT VALID;
+    COMMIT;
+    BEGIN;
+    ALTER TABLE t VALIDATE CONSTRAINT t_a_pos;
+    COMMIT;
+    ```
+
+    Notes
+    -----
+    A migration the runner wraps in a transaction counts as one transaction (the
+    second Bad example). squawk reports this as part of constraint-missing-not-valid
+    (squawk#250).
+
+    References
+    ----------
+    - https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-NOTES
+    - https://github.com/sbdchd/squawk/issues/250
+    """
+
+    id = "validate-in-same-transaction"
+    severity = Severity.ERROR
+    object_kind = "constraint"
+    docs_url = "https://www.postgresql.org/docs/current/sql-altertable.html#SQL-ALTERTABLE-NOTES"
+    upstream = ("squawk:constraint-missing-not-valid",)
+    nodes: ClassVar[tuple[type[ast.Node], ...]] = (ast.AlterTableStmt,)
+
+    def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
+        node = statement.node
+        assert isinstance(node, ast.AlterTableStmt)
+        table = ctx.qualify(node.relation)
+        names = {c.name for c in alter_cmds(node)
+                 if c.subtype == AT.AT_ValidateConstraint and c.name}
+        if not names or new_relation(ctx, node.relation):
+            return
+        for earlier in current_transaction(ctx):
+            added = earlier.node
+            if not isinstance(added, ast.AlterTableStmt) or ctx.qualify(added.relation) != table:
+                continue
+            for cmd in alter_cmds(added):
+                constraint = cmd.def_
+                if cmd.subtype == AT.AT_AddConstraint and isinstance(constraint, ast.Constraint) \
+                        and constraint.skip_validation and constraint.conname in names:
+                    yield self.at(statement, ctx,
+                                  f"{constraint.conname} was added NOT VALID earlier in this "
+                                  "transaction: its lock is still held, so VALIDATE scans "
+                                  f"{table} under it (line {earlier.line})",
+                                  object=table,
+                                  fix="VALIDATE CONSTRAINT in the next migration (or after a "
+                                  "COMMIT in a transaction:false file)")
 
 
 class CreateTriggerLock(MigrationRule):
@@ -154,7 +337,8 @@ class StatementsAfterAccessExclusive(MigrationRule):
     upstream = ("eugene:E4",)
 
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
-        if isinstance(statement.node, _NO_WORK):
+        if isinstance(statement.node, _NO_WORK) or \
+                LockMode.ACCESS_EXCLUSIVE not in ctx.locks.values():
             return
         locked: list[str] = []
         for earlier in current_transaction(ctx):
