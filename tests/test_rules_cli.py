@@ -48,3 +48,14 @@ def test_unknown_rule_exits_2_with_close_matches() -> None:
     assert result.returncode == 2 and result.stdout == ""
     assert "no rule 'unindexed-foreign-keys'" in result.stderr
     assert "did you mean unindexed-foreign-key" in result.stderr
+
+
+def test_migration_rules_are_listed_and_documented() -> None:
+    data = json.loads(runner.invoke(app, ["rules", "--format", "json"]).stdout)
+    by_id = {r["id"]: r for r in data}
+    assert by_id["require-lock-timeout"]["command"] == "lint"
+    assert by_id["unindexed-foreign-key"]["command"] == "check"
+    page = runner.invoke(app, ["rules", "disallowed-schema"])
+    assert page.exit_code == 0
+    assert "run by pgkeel lint" in page.stdout and "[lint] enable" in page.stdout
+    assert "[lint.options.disallowed-schema]" in page.stdout

@@ -73,3 +73,31 @@ def test_lazy_package_names_resolve() -> None:
         assert getattr(pgkeel.report, name).__name__ == f"pgkeel.report.{name}"
     with pytest.raises(AttributeError):
         _ = pgkeel.migrations.no_such_name
+
+
+# `pgkeel lint FILE` offline: neither the Typer CLI, Rich, psycopg, the catalog reader nor
+# the schema rules (each costs tens of ms; a pre-commit hook runs it on every commit).
+_NOT_FOR_LINT = (
+    "typer",
+    "rich",
+    "click",
+    "psycopg",
+    "pgkeel.cli",
+    "pgkeel.catalog",
+    "pgkeel.lint.schema",
+    "pgkeel.lint.context",
+    "pgkeel.check",
+    *(f"pgkeel.lint.rules.{family}" for family in (
+        "catalog_health", "columns", "indexes", "keys", "normalization", "policies",
+        "privileges", "rls", "security", "types")),
+)
+
+
+def test_lint_one_file_skips_other_commands_modules(tmp_path: Path) -> None:
+    (tmp_path / "one.sql").write_text("CREATE INDEX t_b_idx ON t (b);\n")
+    done, loaded = _modules_loaded("lint", "one.sql", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "[require-concurrent-index]" in done.stdout
+    assert "pgkeel.lint.migration.rules.hygiene" in loaded
+    unwanted = sorted(m for m in loaded if m.startswith(_NOT_FOR_LINT))
+    assert unwanted == []

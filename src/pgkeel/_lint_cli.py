@@ -109,7 +109,7 @@ def _render(result: object, output_format: str) -> str:
 
     target = (f" (target PostgreSQL {result.target_version // 10000})"
               if result.target_version else "")
-    return (render_text(result.findings)
+    return (render_text(result.findings, result.texts)
             + f"{summary(result.findings)} in {len(result.files)} file(s){target}\n")
 
 

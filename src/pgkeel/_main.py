@@ -22,7 +22,7 @@ COMMANDS = (
     ("connect", "Connect, run a minimal query, and print what the server offers."),
     ("check", "Audit a database: the skill's Validation Checklist, then every finding."),
     ("inspect", "Read the database's structure and print it."),
-    ("rules", "List every rule check runs (id, severity, checklist item, opt-in, summary)."),
+    ("rules", "List every rule check and lint run (id, command, severity, opt-in, summary)."),
     ("lint", "Lint migration files: locks, rewrites, data loss, transactions, timeouts."),
     ("db", "Manage the project's local PostgreSQL cluster (.pgkeel/pgdata)."),
     ("migrate", "Apply, roll back, check and repair SQL migrations."),

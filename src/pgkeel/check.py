@@ -1,7 +1,8 @@
 """``check()``: audit a database against the skill's Validation Checklist.
 
-The skill (``seeds/000``, "Validation Checklist") lists seven items; pgkeel adds an
-eighth, "Row Level Security is strict", which the skill's workflow asks for. :func:`check`
+The skill (``seeds/000``, "Validation Checklist") lists seven items; pgkeel adds
+"Row Level Security is strict" and "Migrations are safe to run", which the skill's
+workflow asks for. :func:`check`
 reads a catalog snapshot, runs the schema rules over it (with the rows as evidence
 unless told not to read them), and answers each item with ``pass``, ``warn``, ``fail``
 or ``not checked``.
@@ -21,6 +22,7 @@ Queries use indexes (verify with EXPLAIN) not checked until ``pgkeel explain``/`
 Backup strategy documented and tested    not checked until ``pgkeel backup``
 Seed data available for development      not checked until ``pgkeel seed``
 Row Level Security is strict             the rules declaring it
+Migrations are safe to run               ``pgkeel lint`` of the migrations folder
 ======================================== ==============================================
 
 A rule-backed item is ``pass`` when its rules find nothing, ``fail`` when one of their
@@ -36,7 +38,8 @@ from collections import Counter
 from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Any, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 import psycopg
 from psycopg import sql
@@ -49,6 +52,9 @@ from pgkeel.lint.context import CheckConfig
 from pgkeel.lint.rules.base import Rule, SchemaRule
 from pgkeel.lint.schema import audited, lint_database, selected
 from pgkeel.report.findings import FailOn, Finding, RuleInfo, Severity, breaches
+
+if TYPE_CHECKING:
+    from pgkeel.lint.migration.config import LintConfig
 
 __all__ = ["CHECKLIST", "CheckResult", "ChecklistItem", "ChecklistStatus", "check",
            "checklist", "selected_rules"]
@@ -64,7 +70,8 @@ class _Item:
     rule_backed: bool = True
 
 
-#: The skill's checklist, in its order, then pgkeel's RLS item: what a pass covers, or
+#: The skill's checklist, in its order, then pgkeel's RLS and migration-safety items:
+#: what a pass covers, or
 #: why an item no rule answers is not checked.
 CHECKLIST: tuple[_Item, ...] = (
     _Item(items.NORMALIZATION,
@@ -90,6 +97,9 @@ CHECKLIST: tuple[_Item, ...] = (
         "needs `pgkeel seed`, not built yet")),
     _Item(items.RLS,
           scope="row-level security enabled, policies present and restrictive where used"),
+    _Item("Migrations are safe to run", rule_backed=False, not_checked=(
+        "no migrations folder was given to lint (`pgkeel check` lints the project's; "
+        "`pgkeel lint` lints any)")),
 )
 
 
@@ -117,8 +127,8 @@ class CheckResult:
     """What :func:`check` found.
 
     ``database`` and ``server_version`` name what was audited; ``checklist`` holds
-    the skill's seven items in its order, then RLS; ``findings`` every rule's
-    findings, worst first; ``rules`` describes each rule that ran (for SARIF);
+    the skill's seven items in its order, then RLS and migration safety; ``findings``
+    every rule's findings, worst first; ``rules`` describes each rule that ran (for SARIF);
     ``tables`` counts the tables audited; ``data_read`` is False when the rows were
     not read (``check(..., read_rows=False)``, ``--no-data``); ``data_failures``
     holds each distinct reason PostgreSQL gave for refusing or cancelling a data
@@ -234,14 +244,17 @@ def _holds_rows(conn: psycopg.Connection[Any], snap: Snapshot) -> bool:
 
 
 def check(target: str | psycopg.Connection[Any], config: CheckConfig | None = None, *,
-          read_rows: bool = True) -> CheckResult:
+          read_rows: bool = True,
+          migrations: tuple[Path, LintConfig] | None = None) -> CheckResult:
     """Audit the database at ``target`` (a libpq URI / DSN, or an open connection).
 
     Reads one catalog snapshot, runs every schema rule that ``config`` (the
     ``[check]`` settings; defaults when None) selects, with the database's rows as
     evidence (bounded read-only queries; none at all when ``read_rows`` is False),
     and answers the checklist. Nothing is written to the database. pgkeel's own
-    schema and extension members are never audited. Returns a :class:`CheckResult`.
+    schema and extension members are never audited. ``migrations`` (the migrations
+    folder and the ``[lint]`` settings) answers "Migrations are safe to run" by linting
+    that folder against this database. Returns a :class:`CheckResult`.
 
     Raises ``ConfigError``/``ConnectError`` when ``target`` is a DSN that does not
     parse or connect, and ``DatabaseError`` when a catalog query fails.
@@ -255,16 +268,30 @@ def check(target: str | psycopg.Connection[Any], config: CheckConfig | None = No
                                        failures=failed)
         kept = audited(snap)
         rows = read_rows and _holds_rows(conn, kept)
+        safe = _migrations_safe(conn, migrations) if migrations is not None else None
     failures = tuple(sorted(set(failed)))
     ran = selected_rules(config, snap.server_version_num)
+    answers = checklist(findings, ran, data_read=read_rows, data_failures=failures,
+                        rows_seen=rows)
+    if safe is not None:
+        answers = tuple(ChecklistItem(a.item, safe[0], safe[1]) if a.item == safe[2] else a
+                        for a in answers)
     return CheckResult(
         database=snap.database,
         server_version=snap.server_version,
-        checklist=checklist(findings, ran, data_read=read_rows, data_failures=failures,
-                            rows_seen=rows),
+        checklist=answers,
         findings=findings,
         rules=tuple(r.info() for r in ran),
         tables=len(kept.tables),
         data_read=read_rows,
         data_failures=failures,
     )
+
+
+def _migrations_safe(conn: psycopg.Connection[Any], migrations: tuple[Path, LintConfig]
+                     ) -> tuple[ChecklistStatus, str, str]:
+    """``(status, detail, item)`` of "Migrations are safe to run" (``pgkeel lint``)."""
+    from pgkeel.lint.migration.run import CHECKLIST_ITEM, checklist_status
+
+    status, detail = checklist_status(conn, *migrations)
+    return status, detail, CHECKLIST_ITEM  # type: ignore[return-value]

@@ -101,7 +101,10 @@ def check_command(
         note(f"loading the skill's e-commerce example into database {EXAMPLE_DATABASE} "
              f"on {redact(url)}")
         url = load_example(url)
-    result = check(url, config, read_rows=not no_data)
+    from pgkeel.lint.migration.config import lint_config
+
+    migrations = (resolved.resolve(resolved.migrations_dir), lint_config(resolved))
+    result = check(url, config, read_rows=not no_data, migrations=migrations)
     if result.data_failures:
         # Said on stderr whatever the format: findings that need rows may be missing.
         shown = "; ".join(result.data_failures[:3])

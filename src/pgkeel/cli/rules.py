@@ -23,9 +23,17 @@ class RulesFormat(StrEnum):
     json = "json"
 
 
+def _command(rule: type[Rule]) -> str:
+    """The command that runs ``rule`` (and names its configuration table)."""
+    from pgkeel.lint.rules.base import MigrationRule
+
+    return "lint" if issubclass(rule, MigrationRule) else "check"
+
+
 def _describe(rule: type[Rule], *, full: bool) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "id": rule.id, "severity": rule.severity.value, "checklist": rule.checklist,
+        "id": rule.id, "command": _command(rule), "severity": rule.severity.value,
+        "checklist": rule.checklist,
         "opt_in": rule.opt_in, "uses_data": rule.uses_data, "summary": rule.summary,
         "upstream": list(rule.upstream), "docs": rule.docs_url,
         "min_server_version": rule.min_server_version,
@@ -43,9 +51,10 @@ def rules_command(
     output_format: RulesFormat = typer.Option(
         RulesFormat.text, "--format", help="Output: a terminal table / Markdown, or JSON."),
 ) -> None:
-    """List every rule check runs (id, severity, checklist item, opt-in, summary).
+    """List every rule check and lint run (id, command, severity, opt-in, summary).
 
-    Example: [bold]pgkeel rules[/bold], [bold]pgkeel rules unindexed-foreign-key[/bold]
+    Example: [bold]pgkeel rules[/bold], [bold]pgkeel rules unindexed-foreign-key[/bold],
+    [bold]pgkeel rules require-lock-timeout[/bold]
     """
     from pgkeel.errors import UsageError
     from pgkeel.lint import registry
@@ -77,11 +86,11 @@ def _table(rules: tuple[type[Rule], ...]) -> None:
 
     table = Table(title=f"{len(rules)} rules (`pgkeel rules ID` for one rule's page)",
                   title_justify="left")
-    for column in ("id", "severity", "checklist item", "opt-in"):
+    for column in ("id", "command", "severity", "checklist item", "opt-in"):
         table.add_column(column, no_wrap=True)
     table.add_column("summary", ratio=1)
     for rule in rules:
-        table.add_row(Text(rule.id, style="bold"), rule.severity.value,
+        table.add_row(Text(rule.id, style="bold"), _command(rule), rule.severity.value,
                       Text(rule.checklist or "-"), "yes" if rule.opt_in else "",
                       Text(rule.summary))
     out.print(table)
@@ -90,8 +99,9 @@ def _table(rules: tuple[type[Rule], ...]) -> None:
 def _document(rule: type[Rule]) -> None:
     from rich.markdown import Markdown
 
-    facts = [f"**{rule.id}** ({rule.severity.value}"
-             + (", opt-in: enable it in `[check] enable`" if rule.opt_in else "") + ")"]
+    command = _command(rule)
+    facts = [f"**{rule.id}** ({rule.severity.value}, run by `pgkeel {command}`"
+             + (f", opt-in: enable it in `[{command}] enable`" if rule.opt_in else "") + ")"]
     if rule.checklist:
         facts.append(f"Checklist item: {rule.checklist}")
     if rule.upstream:
@@ -102,7 +112,7 @@ def _document(rule: type[Rule]) -> None:
         facts.append("Reads rows as evidence (skipped by `check --no-data`).")
     lines = [f"# {rule.summary}", "", *(f"- {f}" for f in facts), "", rule.description]
     if rule.options:
-        lines += ["", "Options", "-------", "", f"In `[check.options.{rule.id}]`:", ""]
+        lines += ["", "Options", "-------", "", f"In `[{command}.options.{rule.id}]`:", ""]
         lines += [f"- `{k}` ({o.describe_type()}, default `{o.default!r}`): {o.help}"
                   for k, o in rule.options.items()]
     out.print(Markdown("\n".join(lines)))

@@ -171,3 +171,40 @@ def test_size_of_the_live_table_scales_the_finding(tmp_path: Path,
     finding = next(f for f in json.loads(done.stdout)["findings"]
                    if f["rule"] == "require-concurrent-index")
     assert finding["severity"] == "info" and "holds about 0 rows" in finding["message"]
+
+
+def test_check_answers_migrations_are_safe_to_run(tmp_path: Path,
+                                                  pg_database: TestDatabase) -> None:
+    url = pg_database.url
+    (tmp_path / "pgkeel.toml").write_text("")
+
+    def item() -> dict[str, str]:
+        done = pgkeel("check", "-d", url, "--format", "json", "--fail-on", "never",
+                      cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        return next(c for c in json.loads(done.stdout)["checklist"]
+                    if c["item"] == "Migrations are safe to run")
+
+    assert item()["status"] == "not checked"
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "20240101_create_t.sql").write_text(UP_DOWN.format(
+        up="CREATE TABLE t (id bigint);", down="DROP TABLE t;"))
+    assert item()["status"] == "pass"
+    (folder / "20240102_nested.sql").write_text(UP_DOWN.format(
+        up="BEGIN;\nALTER TABLE t ADD COLUMN c int;\nCOMMIT;", down=""))
+    failed = item()
+    assert failed["status"] == "fail" and "transaction-nesting" in failed["detail"]
+
+
+def test_pre_commit_hook_runs_pgkeel_lint_on_migration_sql() -> None:
+    import re
+
+    hooks = (Path(__file__).resolve().parents[3] / ".pre-commit-hooks.yaml").read_text()
+    assert "- id: pgkeel-lint" in hooks and "entry: pgkeel lint\n" in hooks
+    pattern = re.search(r"^  files: (.+)$", hooks, re.MULTILINE)
+    assert pattern is not None
+    files = re.compile(pattern.group(1))
+    assert files.search("migrations/20240101_a.sql") and files.search(
+        "app/db/migrations/20240101_a.sql")
+    assert not files.search("src/query.sql")

@@ -197,7 +197,9 @@ def created_schema(node: ast.Node, ctx: MigrationContext) -> tuple[str, str] | N
     return name.split(".", 1)[0], name
 
 
-_LONG_WORD = re.compile(r'[^\s(),;.]{64,}|"[^"]{64,}')
+# A run of 64 name characters starting at a boundary (the lookbehind keeps the search
+# linear: without it every position of a long word would start a new attempt).
+_LONG_WORD = re.compile(r'(?<![^\s(),;."])[^\s(),;."]{64}|"[^"]{64}')
 
 
 def long_identifiers(sql: str, node: ast.Node,

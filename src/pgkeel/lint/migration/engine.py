@@ -100,7 +100,7 @@ def lint_source(source: LintSource, rules: Sequence[MigrationRule], *,
         for rule in rules:
             findings += rule.finish(ctx)
     suppressions = suppress.find(source)
-    if BAD_SUPPRESSION in dispatch.ids:
+    if suppressions and BAD_SUPPRESSION in dispatch.ids:
         findings += _bad_suppressions(suppressions, path)
     return sort_findings(suppress.apply(findings, suppressions))
 
@@ -147,11 +147,13 @@ def lint_text(text: str, *, path: Path = Path("migration.sql"),
 
 def lint_file(path: Path, rules: Sequence[MigrationRule], *,
               settings: LintSettings | None = None,
-              catalog: CatalogFacts | None = None) -> tuple[Finding, ...]:
+              catalog: CatalogFacts | None = None,
+              texts: dict[str, str] | None = None) -> tuple[Finding, ...]:
     """Read and lint the file ``path``; see :func:`lint_source`.
 
-    A file that is not UTF-8 is one ``syntax-error`` finding (line 1), not an
-    exception; raises ``OSError`` when it cannot be read.
+    ``texts``, when given, receives the file's text under ``str(path)`` (for reports
+    that quote it). A file that is not UTF-8 is one ``syntax-error`` finding (line 1),
+    not an exception; raises ``OSError`` when it cannot be read.
     """
     settings = settings or LintSettings()
     try:
@@ -161,6 +163,8 @@ def lint_file(path: Path, rules: Sequence[MigrationRule], *,
                         message=f"not UTF-8 text (byte {exc.start}): PostgreSQL clients "
                         "send migration files as UTF-8", file=str(path), line=1, column=1,
                         fix="save the file as UTF-8"),)
+    if texts is not None:
+        texts[str(path)] = source.text
     return lint_source(source, rules, settings=settings, catalog=catalog)
 
 

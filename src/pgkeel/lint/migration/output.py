@@ -17,7 +17,7 @@ GitHub Actions annotations follow "Workflow commands for GitHub Actions"
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -39,13 +39,16 @@ def _lines(path: str) -> tuple[str, ...]:
     return tuple(data.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
 
 
-def excerpt(finding: Finding) -> tuple[str, str] | None:
+def excerpt(finding: Finding, lines: Sequence[str] | None = None
+            ) -> tuple[str, str] | None:
     """``(line text, caret line)`` of the source line a finding points at, or None
-    when it has no position or the file cannot be read. Long lines are cut around
-    the column so the caret stays under it; tabs become spaces."""
+    when it has no position or the file cannot be read. ``lines`` are the file's
+    lines as linted (else the file is read). Long lines are cut around the column so
+    the caret stays under it; tabs become spaces."""
     if not finding.file or not finding.line:
         return None
-    lines = _lines(finding.file)
+    if lines is None:
+        lines = _lines(finding.file)
     if finding.line > len(lines):
         return None
     text = lines[finding.line - 1].replace("\t", " ")
@@ -55,13 +58,20 @@ def excerpt(finding: Finding) -> tuple[str, str] | None:
     return shown, " " * (column - start) + "^"
 
 
-def render_text(findings: Sequence[Finding]) -> str:
-    """The findings as text blocks (module docstring), newline-ended ("" when none)."""
+def render_text(findings: Sequence[Finding], texts: Mapping[str, str] | None = None) -> str:
+    """The findings as text blocks (module docstring), newline-ended ("" when none);
+    ``texts`` holds the linted files' texts by path (else the files are read)."""
     blocks = []
+    split: dict[str, list[str]] = {}
     for f in sort_findings(findings):
         where = ":".join(str(p) for p in (f.file, f.line, f.column) if p is not None) or "-"
         block = [f"{where}: {f.severity.value} [{f.rule}]"]
-        shown = excerpt(f)
+        lines = None
+        if f.file and texts is not None and f.file in texts:
+            lines = split.get(f.file)
+            if lines is None:
+                lines = split[f.file] = texts[f.file].split("\n")
+        shown = excerpt(f, lines)
         if shown is not None:
             block += [f"  {shown[0]}", f"  {shown[1]}"]
         block.append(f"  {f.message}")

@@ -8,8 +8,8 @@ database); :func:`pending_files` picks the migrations a database has not applied
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +35,7 @@ class LintResult:
     ``findings`` worst first; ``files`` the files linted, in order; ``rules`` the
     rules that ran (for SARIF); ``database`` and ``server_version_num`` the live
     database's (None offline); ``target_version`` the version the version gates used
-    (None: unknown).
+    (None: unknown); ``texts`` each linted file's text, by path (for excerpts).
     """
 
     findings: tuple[Finding, ...]
@@ -43,6 +43,7 @@ class LintResult:
     rules: tuple[RuleInfo, ...]
     database: str | None = None
     target_version: int | None = None
+    texts: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def breaches(self, fail_on: FailOn) -> bool:
         """True when a finding is at or above ``fail_on`` (never for None)."""
@@ -65,12 +66,15 @@ def lint_paths(paths: Sequence[Path], config: LintConfig, *,
     rules = selected_rules(enable=config.enable, disable=config.disable)
     files = tuple(sql_files(paths))
     findings: list[Finding] = []
+    texts: dict[str, str] = {}
     for path in files:
-        findings += lint_file(path, rules, settings=config.settings, catalog=catalog)
+        findings += lint_file(path, rules, settings=config.settings, catalog=catalog,
+                              texts=texts)
     target = catalog.snapshot.server_version_num if catalog is not None \
         else config.settings.target_version
     return LintResult(sort_findings(findings), files, tuple(type(r).info() for r in rules),
-                      catalog.snapshot.database if catalog is not None else None, target)
+                      catalog.snapshot.database if catalog is not None else None, target,
+                      texts)
 
 
 def pending_files(directory: Path, applied: dict[str, str] | None) -> list[Path]:

@@ -769,7 +769,7 @@ class MigrationFileName(MigrationRule):
         return iter(())
 
     def finish(self, ctx: MigrationContext) -> Iterator[Finding]:
-        from pgkeel.migrations._naming import CONVENTION, follows_convention, snake_case
+        from pgkeel.migrations._naming import CONVENTION, follows_convention
 
         name = ctx.path.name
         if ctx.section is not ctx.source.sections[0] or not name[:1].isdigit() \
@@ -778,5 +778,5 @@ class MigrationFileName(MigrationRule):
         yield Finding(rule=self.id, severity=self.severity, docs=self.docs_url,
                       message=f"{name} does not follow the naming convention {CONVENTION}",
                       file=str(ctx.path), line=1, column=1,
-                      fix=f"rename it, e.g. YYYYMMDD_{snake_case(name.removesuffix('.sql'))}"
-                      ".sql (only while it is not applied anywhere)")
+                      fix="rename it to YYYYMMDD_feature_name.sql (only while no database "
+                      "has applied it)")
