@@ -99,3 +99,22 @@ def test_drop_type_names_the_columns_of_that_type(
     assert "columns of this type: public.t.s" in finding.message
     assert lint_one("ban-drop-function", "CREATE FUNCTION tmp() RETURNS int LANGUAGE sql "
                     "AS $$ SELECT 1 $$; DROP FUNCTION tmp();") == []
+
+
+def test_down_section_undoing_its_up_section_is_exempt() -> None:
+    def file(up: str, down: str) -> str:
+        return f"-- migrate:up\n{up}\n-- migrate:down\n{down}\n"
+
+    assert lint_one("ban-drop-table", file("CREATE TABLE n (x int);", "DROP TABLE n;")) == []
+    assert lint_one("ban-drop-column", file("ALTER TABLE t ADD COLUMN c int;",
+                                            "ALTER TABLE t DROP COLUMN c;")) == []
+    assert lint_one("drop-constraint", file(
+        "ALTER TABLE t ADD CONSTRAINT t_a_pos CHECK (a > 0) NOT VALID;",
+        "ALTER TABLE t DROP CONSTRAINT t_a_pos;")) == []
+    # the up rename breaks clients; the down rename restores the name they use
+    [rename] = lint_one("renaming-column", file("ALTER TABLE t RENAME COLUMN b TO label;",
+                                                "ALTER TABLE t RENAME COLUMN label TO b;"))
+    assert rename.line == 2
+    # a down section dropping what its up section did not create is still data loss
+    [finding] = lint_one("ban-drop-table", file("CREATE TABLE n (x int);", "DROP TABLE u;"))
+    assert finding.line == 4

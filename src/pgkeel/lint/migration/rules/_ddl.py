@@ -25,6 +25,7 @@ __all__ = [
     "catalog_type",
     "column_type_known",
     "constraints_of",
+    "created_in_file",
     "dotted",
     "func_option",
     "function_name",
@@ -32,6 +33,7 @@ __all__ = [
     "key_columns",
     "language_of",
     "new_columns",
+    "new_in_file",
     "once_per_statement",
     "policies_in",
     "qualify_dotted",
@@ -140,6 +142,42 @@ def once_per_statement(fn: Callable[[ast.Node, MigrationContext], T]
 def dotted(names: tuple[ast.Node, ...] | None) -> str:
     """``a.b`` from a tuple of ``String`` nodes (a qualified name as parsed)."""
     return ".".join(n.sval for n in names or () if isinstance(n, ast.String))
+
+
+def created_in_file(ctx: MigrationContext, kind: str, name: str) -> bool:
+    """True when the file made ``name`` (see :meth:`MigrationContext.created_here`):
+    earlier in this section, or, for a down section, in the file's up section, which
+    the down section exists to undo (dropping what the up section created loses
+    nothing the migration did not add)."""
+    if ctx.created_here(kind, name):
+        return True
+    if ctx.section.direction != "down":
+        return False
+    up = _up_context(ctx)
+    return up is not None and up.created_here(kind, name)
+
+
+def new_in_file(ctx: MigrationContext, relation: ast.RangeVar) -> bool:
+    """:meth:`MigrationContext.is_new` counting the up section for a down section
+    (:func:`created_in_file`)."""
+    name = ctx.qualify(relation)
+    return created_in_file(ctx, "table", name) or created_in_file(ctx, "view", name)
+
+
+def _up_context(ctx: MigrationContext) -> MigrationContext | None:
+    """The state at the end of the up section of ``ctx``'s file, computed once per file."""
+    if _UP[0] is not ctx.source:
+        up = next((s for s in ctx.source.sections if s.direction == "up"), None)
+        state = None
+        if up is not None:
+            state = MigrationContext(ctx.source, up, ctx.settings, ctx.catalog)
+            for statement in up.statements:
+                state.after(statement)
+        _UP[0], _UP[1] = ctx.source, state
+    return _UP[1]
+
+
+_UP: list = [None, None]
 
 
 def qualify_dotted(name: str, ctx: MigrationContext) -> str:

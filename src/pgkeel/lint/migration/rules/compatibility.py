@@ -13,13 +13,37 @@ from typing import ClassVar
 from pglast import ast, enums
 
 from pgkeel.lint.migration.context import MigrationContext
-from pgkeel.lint.migration.rules._ddl import dotted, qualify_dotted, statement_nodes
+from pgkeel.lint.migration.rules._ddl import (
+    created_in_file,
+    dotted,
+    new_in_file,
+    qualify_dotted,
+    statement_nodes,
+)
 from pgkeel.lint.migration.source import Statement
 from pgkeel.lint.rules.base import MigrationRule
 from pgkeel.report.findings import Finding, Severity
 
 AT = enums.AlterTableType
 OT = enums.ObjectType
+
+
+def _undoes_up_rename(ctx: MigrationContext, node: ast.RenameStmt) -> bool:
+    """True when ``node``, in a down section, renames back what the file's up section
+    renamed (the down section restores the name clients used before the up)."""
+    if ctx.section.direction != "down":
+        return False
+    current = node.relation.relname if node.renameType == OT.OBJECT_TABLE else node.subname
+    table = ctx.qualify(node.relation) if node.relation is not None else ""
+    for section in ctx.source.sections:
+        for statement in section.statements if section.direction == "up" else ():
+            up = statement.node
+            if isinstance(up, ast.RenameStmt) and up.renameType == node.renameType \
+                    and up.newname == current and (
+                        node.renameType != OT.OBJECT_COLUMN or up.relation is None
+                        or ctx.qualify(up.relation) == table):
+                return True
+    return False
 
 
 class RenamingColumn(MigrationRule):
@@ -61,7 +85,7 @@ class RenamingColumn(MigrationRule):
         node = statement.node
         assert isinstance(node, ast.RenameStmt)
         if node.renameType != OT.OBJECT_COLUMN or node.relation is None \
-                or ctx.is_new(node.relation):
+                or new_in_file(ctx, node.relation) or _undoes_up_rename(ctx, node):
             return
         table = ctx.qualify(node.relation)
         yield self.at(statement, ctx, f"renaming {table}.{node.subname} to {node.newname} "
@@ -117,7 +141,8 @@ class RenamingTable(MigrationRule):
                     and node.relation is not None):
                 continue
             old = ctx.qualify(node.relation)
-            if ctx.created_here("table", old) and not _existed(ctx, old, i):
+            if (ctx.created_here("table", old) and not _existed(ctx, old, i)) \
+                    or _undoes_up_rename(ctx, node):
                 continue
             if any(isinstance(s.node, ast.ViewStmt) and ctx.qualify(s.node.view) == old
                    for s in statements[i + 1:]):
@@ -175,7 +200,8 @@ class RenamingSchema(MigrationRule):
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
         node = statement.node
         assert isinstance(node, ast.RenameStmt)
-        if node.renameType != OT.OBJECT_SCHEMA or ctx.created_here("schema", node.subname):
+        if node.renameType != OT.OBJECT_SCHEMA or created_in_file(ctx, "schema", node.subname) \
+                or _undoes_up_rename(ctx, node):
             return
         yield self.at(statement, ctx, f"renaming schema {node.subname} to {node.newname} breaks "
                       "every reference qualified with the old name", object=node.subname,
@@ -387,7 +413,7 @@ class BanDropNotNull(MigrationRule):
         table = ctx.qualify(node.relation)
         for cmd in node.cmds or ():
             if cmd.subtype == AT.AT_DropNotNull \
-                    and not ctx.created_here("column", f"{table}.{cmd.name}"):
+                    and not created_in_file(ctx, "column", f"{table}.{cmd.name}"):
                 yield self.at(statement, ctx, f"DROP NOT NULL on {table}.{cmd.name}: code that "
                               "relies on the column never being NULL will meet NULLs",
                               object=f"{table}.{cmd.name}",
@@ -442,8 +468,8 @@ class DropConstraint(MigrationRule):
         assert isinstance(node, ast.AlterTableStmt)
         table = ctx.qualify(node.relation)
         for cmd in node.cmds or ():
-            if cmd.subtype != AT.AT_DropConstraint or ctx.is_new(node.relation) \
-                    or ctx.created_here("constraint", f"{table}.{cmd.name}") \
+            if cmd.subtype != AT.AT_DropConstraint or new_in_file(ctx, node.relation) \
+                    or created_in_file(ctx, "constraint", f"{table}.{cmd.name}") \
                     or _not_null_helper(ctx, table, cmd.name):
                 continue
             yield self.at(statement, ctx, f"dropping constraint {cmd.name} on {table} removes an "
@@ -593,7 +619,7 @@ class BanDropDefault(MigrationRule):
         table = ctx.qualify(node.relation)
         for cmd in node.cmds or ():
             if cmd.subtype == AT.AT_ColumnDefault and cmd.def_ is None \
-                    and not ctx.created_here("column", f"{table}.{cmd.name}"):
+                    and not created_in_file(ctx, "column", f"{table}.{cmd.name}"):
                 yield self.at(statement, ctx, f"DROP DEFAULT on {table}.{cmd.name}: inserts that "
                               "omit the column now store NULL, or fail if it is NOT NULL",
                               object=f"{table}.{cmd.name}",

@@ -14,7 +14,7 @@ from typing import ClassVar
 from pglast import ast, enums
 
 from pgkeel.lint.migration.context import MigrationContext
-from pgkeel.lint.migration.rules._ddl import dotted, qualify_dotted
+from pgkeel.lint.migration.rules._ddl import created_in_file, dotted, new_in_file, qualify_dotted
 from pgkeel.lint.migration.source import Statement
 from pgkeel.lint.rules.base import MigrationRule
 from pgkeel.report.findings import Finding, Severity
@@ -46,8 +46,9 @@ def _dropped(node: ast.DropStmt, ctx: MigrationContext) -> Iterator[str]:
 
 def _new(ctx: MigrationContext, kind: str, name: str) -> bool:
     # The context records functions by the name as written (maybe unqualified).
-    return ctx.created_here(kind, name) or (kind == "table" and ctx.created_here("view", name)) \
-        or (kind == "function" and ctx.created_here(kind, name.partition(".")[2]))
+    return created_in_file(ctx, kind, name) \
+        or (kind == "table" and created_in_file(ctx, "view", name)) \
+        or (kind == "function" and created_in_file(ctx, kind, name.partition(".")[2]))
 
 
 def _referencing(ctx: MigrationContext, tables: set[str]) -> list[str]:
@@ -126,7 +127,8 @@ class BanDropColumn(MigrationRule):
         assert isinstance(node, ast.AlterTableStmt)
         table = ctx.qualify(node.relation)
         for cmd in node.cmds or ():
-            if cmd.subtype != AT.AT_DropColumn or ctx.created_here("column", f"{table}.{cmd.name}"):
+            if cmd.subtype != AT.AT_DropColumn \
+                    or created_in_file(ctx, "column", f"{table}.{cmd.name}"):
                 continue
             yield self.at(statement, ctx,
                           f"DROP COLUMN {cmd.name} deletes the data of {table}.{cmd.name}; "
@@ -228,7 +230,7 @@ class BanDropSchema(MigrationRule):
         if node.removeType != OT.OBJECT_SCHEMA:
             return
         for name in _dropped(node, ctx):
-            if ctx.created_here("schema", name):
+            if created_in_file(ctx, "schema", name):
                 continue
             inside = [t.name for t in ctx.catalog.snapshot.tables if t.schema == name] \
                 if ctx.catalog else []
@@ -367,7 +369,7 @@ class BanTruncate(MigrationRule):
         node = statement.node
         assert isinstance(node, ast.TruncateStmt)
         for relation in node.relations or ():
-            if ctx.is_new(relation):
+            if new_in_file(ctx, relation):
                 continue
             table = ctx.qualify(relation)
             yield self.at(statement, ctx, f"TRUNCATE deletes every row of {table} under an "
