@@ -2,7 +2,8 @@
 guarantees and unique keys that break running application versions or fail on the data.
 
 Objects created earlier in the same file are exempt: nothing outside the migration can
-be using them yet. Drops and truncates are in :mod:`.destructive`.
+be using them yet; a down section may drop what the file's up section created and rename
+back what it renamed. Drops and truncates are in :mod:`.destructive`.
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
 """Migration rules, catalogue section B (data loss): drops and truncates.
 
 Objects created earlier in the same file are exempt: nothing outside the migration can
-be using them yet. Renames, enum labels and dropped guarantees are in
-:mod:`.compatibility`; the directory rules of this section (``non-linear-migration``,
-``applied-migration-modified``) live with the file-level hygiene rules.
+be using them yet. For a down section that includes what the file's up section created
+(the down section exists to undo it; ``_ddl.created_in_file``). Renames, enum labels
+and dropped guarantees are in :mod:`.compatibility`; the directory rules of this
+section (``non-linear-migration``, ``applied-migration-modified``) live with the
+file-level hygiene rules.
 """
 
 from __future__ import annotations
