@@ -115,15 +115,24 @@ def walk(node: object) -> Iterator[ast.Node]:
                     stack.append(value)
 
 
-def statement_nodes(node: ast.Node) -> tuple[ast.Node, ...]:
-    """Every node of one statement's tree; computed once for the rules that all walk
-    the same statement in turn (rules run one statement at a time)."""
+def statement_nodes(node: ast.Node, *kinds: type[ast.Node]) -> tuple[ast.Node, ...]:
+    """The nodes of one statement's tree (of the classes ``kinds`` only, when given);
+    the tree is walked once for the rules that all look at the same statement in turn
+    (rules run one statement at a time)."""
     if _LAST[0] is not node:
-        _LAST[0], _LAST[1] = node, tuple(walk(node))
-    return _LAST[1]
+        by_type: dict[type, list[ast.Node]] = {}
+        everything = tuple(walk(node))
+        for item in everything:
+            by_type.setdefault(type(item), []).append(item)
+        _LAST[0], _LAST[1], _LAST[2] = node, everything, by_type
+    if not kinds:
+        return _LAST[1]
+    if len(kinds) == 1:
+        return tuple(_LAST[2].get(kinds[0], ()))
+    return tuple(n for k in kinds for n in _LAST[2].get(k, ()))
 
 
-_LAST: list = [None, ()]
+_LAST: list = [None, (), {}]
 
 
 def once_per_statement(fn: Callable[[ast.Node, MigrationContext], T]
@@ -203,8 +212,24 @@ def constraints_of(column: ast.ColumnDef) -> tuple[ast.Constraint, ...]:
     return tuple(c for c in column.constraints or () if isinstance(c, ast.Constraint))
 
 
-def new_columns(node: ast.Node, ctx: MigrationContext) -> Iterator[NewColumn]:
-    """The columns ``CREATE TABLE`` or ``ALTER TABLE ... ADD COLUMN`` defines."""
+def new_columns(node: ast.Node, ctx: MigrationContext) -> tuple[NewColumn, ...]:
+    """The columns ``CREATE TABLE`` or ``ALTER TABLE ... ADD COLUMN`` defines (kept per
+    statement: rules ask again about earlier statements)."""
+    if not isinstance(node, ast.CreateStmt | ast.AlterTableStmt):
+        return ()
+    key = (id(node), ctx.search_path)
+    hit = _COLUMNS.get(key)
+    if hit is None or hit[0] is not node:
+        if len(_COLUMNS) > 4096:
+            _COLUMNS.clear()
+        hit = _COLUMNS[key] = (node, tuple(_new_columns(node, ctx)))
+    return hit[1]
+
+
+_COLUMNS: dict[tuple[int, tuple[str, ...]], tuple[ast.Node, tuple[NewColumn, ...]]] = {}
+
+
+def _new_columns(node: ast.Node, ctx: MigrationContext) -> Iterator[NewColumn]:
     if isinstance(node, ast.CreateStmt):
         table = ctx.qualify(node.relation)
         for element in node.tableElts or ():

@@ -366,8 +366,8 @@ class EnumValueUsedInSameTransaction(MigrationRule):
         labels = {label for _, label in ctx.enum_labels_added}
         if not labels or not ctx.in_transaction:
             return
-        used = sorted({n.val.sval for n in statement_nodes(node) if isinstance(n, ast.A_Const)
-                       and isinstance(n.val, ast.String) and n.val.sval in labels})
+        used = sorted({n.val.sval for n in statement_nodes(node, ast.A_Const)
+                       if isinstance(n.val, ast.String) and n.val.sval in labels})
         for label in used:
             yield self.at(statement, ctx, f"enum label '{label}' was added in this transaction: "
                           "PostgreSQL refuses to use it before commit (unsafe use of new value)",

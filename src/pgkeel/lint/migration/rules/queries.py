@@ -74,7 +74,7 @@ class NotInSubquery(MigrationRule):
     docs_url = "https://wiki.postgresql.org/wiki/Don%27t_Do_This#Don.27t_use_NOT_IN"
 
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
-        for n in statement_nodes(statement.node):
+        for n in statement_nodes(statement.node, ast.BoolExpr):
             if isinstance(n, ast.BoolExpr) and n.boolop == enums.BoolExprType.NOT_EXPR \
                     and any(isinstance(a, ast.SubLink)
                             and a.subLinkType == enums.SubLinkType.ANY_SUBLINK
@@ -117,7 +117,7 @@ class NullComparison(MigrationRule):
     docs_url = "https://www.postgresql.org/docs/current/functions-comparison.html"
 
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
-        for n in statement_nodes(statement.node):
+        for n in statement_nodes(statement.node, ast.A_Expr):
             if isinstance(n, ast.A_Expr) and n.kind == EK.AEXPR_OP \
                     and _op(n) in ("=", "<>", "!=") and any(
                         isinstance(side, ast.A_Const) and side.isnull
@@ -169,7 +169,7 @@ class BetweenTimestamps(MigrationRule):
     docs_url = "https://wiki.postgresql.org/wiki/Don%27t_Do_This#Don.27t_use_BETWEEN_.28especially_with_timestamps.29"
 
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
-        for n in statement_nodes(statement.node):
+        for n in statement_nodes(statement.node, ast.A_Expr):
             if isinstance(n, ast.A_Expr) and n.kind in (EK.AEXPR_BETWEEN, EK.AEXPR_NOT_BETWEEN) \
                     and isinstance(n.rexpr, tuple) and any(_temporal_bound(b) for b in n.rexpr):
                 yield self.at(statement, ctx, "BETWEEN on dates or timestamps includes both ends",
@@ -210,7 +210,8 @@ class StringifiedNull(MigrationRule):
 
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
         if any(isinstance(n, ast.A_Const) and isinstance(n.val, ast.String)
-               and n.val.sval.strip().upper() == "NULL" for n in statement_nodes(statement.node)):
+               and n.val.sval.strip().upper() == "NULL"
+               for n in statement_nodes(statement.node, ast.A_Const)):
             yield self.at(statement, ctx, "the string 'NULL' stores four letters, not a NULL",
                           fix="write NULL without quotes")
 
@@ -249,7 +250,7 @@ class OrdinalGroupOrderBy(MigrationRule):
     docs_url = "https://www.postgresql.org/docs/current/sql-select.html#SQL-GROUPBY"
 
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
-        for n in statement_nodes(statement.node):
+        for n in statement_nodes(statement.node, ast.SelectStmt):
             if not isinstance(n, ast.SelectStmt):
                 continue
             items = list(n.groupClause or ()) + [s.node for s in n.sortClause or ()
@@ -293,7 +294,7 @@ class YodaCondition(MigrationRule):
     docs_url = "https://www.postgresql.org/docs/current/functions-comparison.html"
 
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
-        for n in statement_nodes(statement.node):
+        for n in statement_nodes(statement.node, ast.A_Expr):
             if isinstance(n, ast.A_Expr) and n.kind == EK.AEXPR_OP and _op(n) in _COMPARISONS \
                     and isinstance(n.lexpr, ast.A_Const) and not n.lexpr.isnull \
                     and isinstance(n.rexpr, ast.ColumnRef):
