@@ -111,7 +111,6 @@ _NAMING_NODES: tuple[type[ast.Node], ...] = (
 class _NameRule(MigrationRule, abstract=True):
     """A rule on single names: :meth:`problem` returns what is wrong, or None."""
 
-    object_kind = "table"
     nodes: ClassVar[tuple[type[ast.Node], ...]] = _NAMING_NODES
     remedy: ClassVar[str] = ""
 

@@ -70,7 +70,6 @@ class NotInSubquery(MigrationRule):
 
     id = "not-in-subquery"
     severity = Severity.WARNING
-    object_kind = "query"
     docs_url = "https://wiki.postgresql.org/wiki/Don%27t_Do_This#Don.27t_use_NOT_IN"
 
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
@@ -113,7 +112,6 @@ class NullComparison(MigrationRule):
 
     id = "null-comparison"
     severity = Severity.ERROR
-    object_kind = "query"
     docs_url = "https://www.postgresql.org/docs/current/functions-comparison.html"
 
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
@@ -165,7 +163,6 @@ class BetweenTimestamps(MigrationRule):
 
     id = "between-timestamps"
     severity = Severity.INFO
-    object_kind = "query"
     docs_url = "https://wiki.postgresql.org/wiki/Don%27t_Do_This#Don.27t_use_BETWEEN_.28especially_with_timestamps.29"
 
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
@@ -205,7 +202,6 @@ class StringifiedNull(MigrationRule):
 
     id = "stringified-null"
     severity = Severity.WARNING
-    object_kind = "query"
     docs_url = "https://www.postgresql.org/docs/current/sql-syntax-lexical.html#SQL-SYNTAX-CONSTANTS"
 
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
@@ -246,7 +242,6 @@ class OrdinalGroupOrderBy(MigrationRule):
     id = "ordinal-group-order-by"
     severity = Severity.INFO
     opt_in = True
-    object_kind = "query"
     docs_url = "https://www.postgresql.org/docs/current/sql-select.html#SQL-GROUPBY"
 
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
@@ -290,7 +285,6 @@ class YodaCondition(MigrationRule):
     id = "yoda-condition"
     severity = Severity.INFO
     opt_in = True
-    object_kind = "query"
     docs_url = "https://www.postgresql.org/docs/current/functions-comparison.html"
 
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
