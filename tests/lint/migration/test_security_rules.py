@@ -3,6 +3,9 @@ dynamic SQL, RLS state across the file."""
 
 from __future__ import annotations
 
+import psycopg
+
+from pgkeel.catalog.introspect import snapshot
 from pgkeel.lint.migration.context import CatalogFacts, LintSettings
 from tests.lint.migration.helpers import lint_one
 
@@ -65,3 +68,25 @@ def test_unprotectable_relation_from_the_catalog(
     assert "materialized view public.mv" in finding.message
     assert lint_one("unprotectable-relation-exposed", "GRANT SELECT ON mv TO app_owner;",
                     catalog=catalog) == []
+
+
+def test_rls_state_and_policies_from_the_live_catalog(pg_url: str) -> None:
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA api; CREATE TABLE p (id bigint PRIMARY KEY, owner_id int);"
+                     "INSERT INTO p SELECT g, g FROM generate_series(1, 10) g;"
+                     "ALTER TABLE p ENABLE ROW LEVEL SECURITY;"
+                     "CREATE POLICY p_own ON p USING (owner_id = 1)")
+        catalog = CatalogFacts(snapshot(conn))
+    second = "CREATE POLICY p_read ON p FOR SELECT USING (true);"
+    assert lint_one("multiple-permissive-policies-ddl", second) == []
+    [clash] = lint_one("multiple-permissive-policies-ddl", second, catalog=catalog)
+    assert "p_own" in clash.message
+    assert lint_one("policy-exists-rls-disabled-ddl", second, catalog=catalog) == []
+    assert len(lint_one("policy-exists-rls-disabled-ddl", second)) == 1
+    enable = "ALTER TABLE p ENABLE ROW LEVEL SECURITY;"
+    assert lint_one("rls-enabled-no-policy-ddl", enable, catalog=catalog) == []
+    assert len(lint_one("rls-enabled-no-policy-ddl", enable)) == 1
+    view = "CREATE VIEW api.p_v AS SELECT id FROM p;"
+    assert lint_one("view-bypasses-rls", view) == []
+    [bypass] = lint_one("view-bypasses-rls", view, catalog=catalog)
+    assert "public.p" in bypass.message
