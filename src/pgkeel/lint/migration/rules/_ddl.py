@@ -119,32 +119,39 @@ def statement_nodes(node: ast.Node, *kinds: type[ast.Node]) -> tuple[ast.Node, .
     """The nodes of one statement's tree (of the classes ``kinds`` only, when given);
     the tree is walked once for the rules that all look at the same statement in turn
     (rules run one statement at a time)."""
-    if _LAST[0] is not node:
+    if _LAST.node is not node:
         by_type: dict[type, list[ast.Node]] = {}
         everything = tuple(walk(node))
         for item in everything:
             by_type.setdefault(type(item), []).append(item)
-        _LAST[0], _LAST[1], _LAST[2] = node, everything, by_type
+        _LAST.node, _LAST.nodes, _LAST.by_type = node, everything, by_type
     if not kinds:
-        return _LAST[1]
-    if len(kinds) == 1:
-        return tuple(_LAST[2].get(kinds[0], ()))
-    return tuple(n for k in kinds for n in _LAST[2].get(k, ()))
+        return _LAST.nodes
+    return tuple(n for k in kinds for n in _LAST.by_type.get(k, ()))
 
 
-_LAST: list = [None, (), {}]
+class _Walked:
+    """The last statement :func:`statement_nodes` walked."""
+
+    node: ast.Node | None = None
+    nodes: tuple[ast.Node, ...] = ()
+    by_type: dict[type, list[ast.Node]] = {}  # noqa: RUF012 - replaced, never mutated
+
+
+_LAST = _Walked()
 
 
 def once_per_statement(fn: Callable[[ast.Node, MigrationContext], T]
                        ) -> Callable[[ast.Node, MigrationContext], T]:
     """Cache ``fn(node, ctx)`` for the statement at hand: the rules of a family call
     the same extraction on the same statement one after another."""
-    last: list = [None, None, None]
+    last: dict[str, tuple[ast.Node, MigrationContext, T]] = {}
 
     def cached(node: ast.Node, ctx: MigrationContext) -> T:
-        if last[0] is not node or last[1] is not ctx:
-            last[0], last[1], last[2] = node, ctx, fn(node, ctx)
-        return last[2]
+        hit = last.get("")
+        if hit is None or hit[0] is not node or hit[1] is not ctx:
+            hit = last[""] = (node, ctx, fn(node, ctx))
+        return hit[2]
     return cached
 
 
@@ -175,18 +182,19 @@ def new_in_file(ctx: MigrationContext, relation: ast.RangeVar) -> bool:
 
 def _up_context(ctx: MigrationContext) -> MigrationContext | None:
     """The state at the end of the up section of ``ctx``'s file, computed once per file."""
-    if _UP[0] is not ctx.source:
+    source, state = _UP.get("", (None, None))
+    if source is not ctx.source:
         up = next((s for s in ctx.source.sections if s.direction == "up"), None)
         state = None
         if up is not None:
             state = MigrationContext(ctx.source, up, ctx.settings, ctx.catalog)
             for statement in up.statements:
                 state.after(statement)
-        _UP[0], _UP[1] = ctx.source, state
-    return _UP[1]
+        _UP[""] = (ctx.source, state)
+    return state
 
 
-_UP: list = [None, None]
+_UP: dict[str, tuple[object, MigrationContext | None]] = {}
 
 
 def qualify_dotted(name: str, ctx: MigrationContext) -> str:
