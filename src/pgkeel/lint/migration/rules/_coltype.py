@@ -33,7 +33,6 @@ def typed_columns(node: ast.Node, ctx: MigrationContext
     return tuple(_typed_columns(node, ctx))
 
 
-
 def _typed_columns(node: ast.Node, ctx: MigrationContext
                    ) -> Iterator[tuple[str, ast.ColumnDef, ColumnType, bool]]:
     if isinstance(node, ast.CreateStmt):
@@ -53,10 +52,8 @@ def _typed_columns(node: ast.Node, ctx: MigrationContext
                 yield table, col if col.colname else _named(col, cmd.name), ctype, False
 
 
-
 def _named(col: ast.ColumnDef, name: str) -> ast.ColumnDef:
     return ast.ColumnDef(colname=name, typeName=col.typeName, constraints=col.constraints)
-
 
 
 class ColumnTypeRule(MigrationRule, abstract=True):
@@ -82,7 +79,6 @@ class ColumnTypeRule(MigrationRule, abstract=True):
                 yield self.at(statement, ctx, f"{table}.{col.colname} is {spell(ctype)}: "
                               f"{self.problem}", object=f"{table}.{col.colname}",
                               fix=self.remedy)
-
 
 
 def spell(ctype: ColumnType) -> str:

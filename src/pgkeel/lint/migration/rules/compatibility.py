@@ -96,7 +96,6 @@ class RenamingColumn(MigrationRule):
                       "with dual writes and drop the old one later")
 
 
-
 class RenamingTable(MigrationRule):
     """ALTER TABLE ... RENAME TO breaks clients that use the old name.
 
@@ -154,7 +153,6 @@ class RenamingTable(MigrationRule):
                           f"the renamed table, until every client uses the new name")
 
 
-
 def _existed(ctx: MigrationContext, name: str, index: int) -> bool:
     """False when ``name`` was created by one of the section's first ``index``
     statements (a rename of a table made in the same file is harmless)."""
@@ -163,7 +161,6 @@ def _existed(ctx: MigrationContext, name: str, index: int) -> bool:
         if isinstance(node, ast.CreateStmt) and ctx.qualify(node.relation) == name:
             return False
     return True
-
 
 
 class RenamingSchema(MigrationRule):
@@ -207,7 +204,6 @@ class RenamingSchema(MigrationRule):
         yield self.at(statement, ctx, f"renaming schema {node.subname} to {node.newname} breaks "
                       "every reference qualified with the old name", object=node.subname,
                       fix="create the new schema, move objects, and leave compatibility views")
-
 
 
 class EnumRenameValue(MigrationRule):
@@ -255,7 +251,6 @@ class EnumRenameValue(MigrationRule):
                       "backfill, and stop using the old one")
 
 
-
 class RequireEnumValueOrdering(MigrationRule):
     """ALTER TYPE ... ADD VALUE without BEFORE/AFTER puts the label last.
 
@@ -301,7 +296,6 @@ class RequireEnumValueOrdering(MigrationRule):
                       "sorts after every existing label", object=name,
                       fix=f"ALTER TYPE {name} ADD VALUE '{node.newVal}' BEFORE (or AFTER) "
                       "the label it belongs next to")
-
 
 
 class EnumValueUsedInSameTransaction(MigrationRule):
@@ -374,7 +368,6 @@ class EnumValueUsedInSameTransaction(MigrationRule):
                           fix="add the label in its own migration and use it in a later one")
 
 
-
 class BanDropNotNull(MigrationRule):
     """DROP NOT NULL lets NULLs into a column code relies on never being NULL.
 
@@ -419,7 +412,6 @@ class BanDropNotNull(MigrationRule):
                               "relies on the column never being NULL will meet NULLs",
                               object=f"{table}.{cmd.name}",
                               fix="keep NOT NULL; use a sentinel value or a new column")
-
 
 
 class DropConstraint(MigrationRule):
@@ -480,7 +472,6 @@ class DropConstraint(MigrationRule):
                           "migration")
 
 
-
 def _not_null_helper(ctx: MigrationContext, table: str, name: str) -> bool:
     """True when ``name`` is the CHECK (col IS NOT NULL) of the SET NOT NULL recipe and
     its column has been set NOT NULL earlier in the section."""
@@ -502,7 +493,6 @@ def _not_null_helper(ctx: MigrationContext, table: str, name: str) -> bool:
         return any(ctx.has_not_null_check(table, col) and col in check.expression
                    for col in set_not_null)
     return validated or any((table, col) in ctx.not_null_checks for col in set_not_null)
-
 
 
 class UniqueIndexDataDependent(MigrationRule):
@@ -574,7 +564,6 @@ class UniqueIndexDataDependent(MigrationRule):
                           "index)", object=table,
                           fix=f"check first: SELECT {listed}, count(*) FROM {table} GROUP BY "
                           f"{listed} HAVING count(*) > 1")
-
 
 
 class BanDropDefault(MigrationRule):

@@ -127,16 +127,6 @@ class BackfillInSchemaMigration(MigrationRule):
                           "transaction:false, in batches")
 
 
-
-
-
-
-
-
-
-
-
-
 class SelfAssigningColumn(MigrationRule):
     """UPDATE ... SET col = col writes new row versions for nothing.
 
@@ -262,8 +252,6 @@ class SelectInto(MigrationRule):
                           object=table, fix="CREATE TABLE ... AS SELECT")
 
 
-
-
 class SelectStarInView(MigrationRule):
     """SELECT * in a view freezes its column list at creation.
 
@@ -314,8 +302,6 @@ class SelectStarInView(MigrationRule):
             view = ctx.qualify(node.view)
             yield self.at(statement, ctx, f"view {view} selects *: its columns are fixed at "
                           "creation", object=view, fix="list the columns")
-
-
 
 
 class MissingOrReplace(MigrationRule):

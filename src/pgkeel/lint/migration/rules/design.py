@@ -16,25 +16,12 @@ from pglast import ast, enums
 
 from pgkeel.lint.migration.context import MigrationContext
 from pgkeel.lint.migration.rules._coltype import ColumnTypeRule
-from pgkeel.lint.migration.rules._ddl import (
-    ColumnType,
-)
+from pgkeel.lint.migration.rules._ddl import ColumnType, statement_nodes
 from pgkeel.lint.migration.source import Statement
 from pgkeel.lint.rules.base import MigrationRule
 from pgkeel.report.findings import Finding, Severity
 
-AT = enums.AlterTableType
 CT = enums.ConstrType
-
-
-
-
-
-
-
-
-
-
 
 
 class PreferTimestamptz(ColumnTypeRule):
@@ -261,14 +248,6 @@ class BanMoney(ColumnTypeRule):
     remedy = "use numeric, or integer minor units (cents)"
 
 
-
-
-
-
-
-
-
-
 class PreferJsonb(ColumnTypeRule):
     """json has no equality operator and is reparsed on every access.
 
@@ -301,14 +280,6 @@ class PreferJsonb(ColumnTypeRule):
     types = frozenset({"json"})
     problem = "no equality operator, no GIN index, reparsed on every access"
     remedy = "use jsonb"
-
-
-
-
-
-
-
-
 
 
 class RegTypeColumn(ColumnTypeRule):
@@ -442,3 +413,43 @@ class DomainWithConstraint(MigrationRule):
             yield self.at(statement, ctx, f"ALTER DOMAIN {name} ADD CONSTRAINT checks every "
                           "column of the domain in every table", object=name,
                           fix="add the constraint to the columns, NOT VALID then VALIDATE")
+
+
+class BanCurrentTime(MigrationRule):
+    """CURRENT_TIME returns time with time zone.
+
+    Why
+    ---
+    ``CURRENT_TIME`` yields ``timetz``, an offset without a date that cannot follow
+    daylight-saving changes (see ``ban-timetz``; "Current Date/Time").
+
+    Bad
+    ---
+    ```sql
+    CREATE TABLE n (at timetz DEFAULT CURRENT_TIME);
+    ```
+
+    Good
+    ----
+    ```sql
+    CREATE TABLE n (at timestamptz DEFAULT now());
+    ```
+
+    References
+    ----------
+    - https://www.postgresql.org/docs/current/functions-datetime.html#FUNCTIONS-DATETIME-CURRENT
+    - pgrubic: GN020; Don't Do This: CURRENT_TIME
+    """
+
+    id = "ban-current-time"
+    severity = Severity.WARNING
+    object_kind = "column"
+    docs_url = "https://www.postgresql.org/docs/current/functions-datetime.html#FUNCTIONS-DATETIME-CURRENT"
+
+    def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
+        ops = (enums.SQLValueFunctionOp.SVFOP_CURRENT_TIME,
+               enums.SQLValueFunctionOp.SVFOP_CURRENT_TIME_N)
+        if any(n.op in ops for n in statement_nodes(statement.node, ast.SQLValueFunction)):
+            yield self.at(statement, ctx, "CURRENT_TIME returns time with time zone, an offset "
+                          "without a date", fix="now() or CURRENT_TIMESTAMP (timestamptz), or "
+                          "LOCALTIME")

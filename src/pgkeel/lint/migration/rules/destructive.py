@@ -427,28 +427,6 @@ class DropCascade(MigrationRule):
                           fix="drop the dependants explicitly first, then drop without CASCADE")
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 class _BanDropObject(MigrationRule, abstract=True):
     """DROP of an object of ``kinds`` (``DropStmt.removeType``) not created in the file."""
 

@@ -29,7 +29,6 @@ from pgkeel.lint.options import RuleOption
 from pgkeel.lint.rules.base import MigrationRule
 from pgkeel.report.findings import Finding, Severity
 
-AT = enums.AlterTableType
 CT = enums.ConstrType
 OT = enums.ObjectType
 

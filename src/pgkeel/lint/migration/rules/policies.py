@@ -36,7 +36,6 @@ def _calls_per_row(expr: ast.Node | None, functions: set[str]) -> set[str]:
     return found
 
 
-
 class RlsInitplan(MigrationRule):
     """A policy calls a per-query constant function once per row.
 
@@ -86,10 +85,8 @@ class RlsInitplan(MigrationRule):
                           fix="wrap each call in a sub-select: (SELECT current_setting(...))")
 
 
-
 def _commands_overlap(a: str, b: str) -> bool:
     return a == b or "all" in (a, b)
-
 
 
 class MultiplePermissivePoliciesDdl(MigrationRule):
@@ -154,7 +151,6 @@ class MultiplePermissivePoliciesDdl(MigrationRule):
                           fix="merge them, or make the extra ones AS RESTRICTIVE")
 
 
-
 def _always_true(expr: ast.Node | None) -> bool:
     if isinstance(expr, ast.A_Const) and isinstance(expr.val, ast.Boolean):
         return bool(expr.val.boolval)
@@ -162,7 +158,6 @@ def _always_true(expr: ast.Node | None) -> bool:
             and isinstance(expr.lexpr, ast.A_Const) and isinstance(expr.rexpr, ast.A_Const):
         return expr.lexpr.val == expr.rexpr.val and not expr.lexpr.isnull
     return False
-
 
 
 class RlsPolicyAlwaysTrue(MigrationRule):
@@ -207,7 +202,6 @@ class RlsPolicyAlwaysTrue(MigrationRule):
             yield self.at(statement, ctx, f"policy {node.policy_name} on {table} lets every row "
                           f"through for {node.cmd_name.upper()}", object=table,
                           fix="a real predicate (owner, tenant, membership)")
-
 
 
 class RlsUsesClientWritableClaims(MigrationRule):

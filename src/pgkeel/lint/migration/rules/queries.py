@@ -23,22 +23,17 @@ from pgkeel.report.findings import Finding, Severity
 EK = enums.A_Expr_Kind
 
 
-
 _COMPARISONS = {"=", "<>", "!=", "<", ">", "<=", ">="}
-
 
 
 _DATE_LITERAL = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 
-
 _TEMPORAL = {"date", "timestamp", "timestamptz"}
-
 
 
 def _op(expr: ast.A_Expr) -> str:
     return expr.name[-1].sval if expr.name else ""
-
 
 
 class NotInSubquery(MigrationRule):
@@ -83,7 +78,6 @@ class NotInSubquery(MigrationRule):
                 return
 
 
-
 class NullComparison(MigrationRule):
     """= NULL / <> NULL is always NULL, never true.
 
@@ -125,14 +119,12 @@ class NullComparison(MigrationRule):
                 return
 
 
-
 def _temporal_bound(node: ast.Node) -> bool:
     if isinstance(node, ast.TypeCast):
         names = node.typeName.names if node.typeName else ()
         return bool(names) and names[-1].sval in _TEMPORAL
     return isinstance(node, ast.A_Const) and isinstance(node.val, ast.String) \
         and bool(_DATE_LITERAL.match(node.val.sval))
-
 
 
 class BetweenTimestamps(MigrationRule):
@@ -174,7 +166,6 @@ class BetweenTimestamps(MigrationRule):
                 return
 
 
-
 class StringifiedNull(MigrationRule):
     """The string 'NULL' where NULL was meant.
 
@@ -210,7 +201,6 @@ class StringifiedNull(MigrationRule):
                for n in statement_nodes(statement.node, ast.A_Const)):
             yield self.at(statement, ctx, "the string 'NULL' stores four letters, not a NULL",
                           fix="write NULL without quotes")
-
 
 
 class OrdinalGroupOrderBy(MigrationRule):
@@ -254,7 +244,6 @@ class OrdinalGroupOrderBy(MigrationRule):
                 yield self.at(statement, ctx, "GROUP BY / ORDER BY by position",
                               fix="name the columns")
                 return
-
 
 
 class YodaCondition(MigrationRule):

@@ -319,20 +319,6 @@ class RlsNotForced(MigrationRule):
                               fix=f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 class UnprotectableRelationExposed(MigrationRule):
     """SELECT granted to an API role on a materialized view or foreign table.
 

@@ -36,10 +36,8 @@ class _IndexRule(MigrationRule, abstract=True):
     nodes: ClassVar[tuple[type[ast.Node], ...]] = (ast.IndexStmt,)
 
 
-
 def _index_columns(node: ast.IndexStmt) -> list[str | None]:
     return [p.name for p in node.indexParams or () if isinstance(p, ast.IndexElem)]
-
 
 
 class BtreeOnArrayOrJsonb(_IndexRule):
@@ -94,7 +92,6 @@ class BtreeOnArrayOrJsonb(_IndexRule):
                               fix="USING gin")
 
 
-
 class IndexTooManyColumns(_IndexRule):
     """A non-unique index with more than three key columns.
 
@@ -139,7 +136,6 @@ class IndexTooManyColumns(_IndexRule):
             yield self.at(statement, ctx, f"index {node.idxname or ''} has {count} key columns "
                           f"(more than {most})", object=ctx.qualify(node.relation),
                           fix="fewer key columns; move covering ones to INCLUDE")
-
 
 
 class DuplicateIndexColumn(MigrationRule):
@@ -192,7 +188,6 @@ class DuplicateIndexColumn(MigrationRule):
                                   f"on {table}", object=table, fix="list it once")
 
 
-
 class ConstantGeneratedColumn(MigrationRule):
     """A generated column whose expression references no column.
 
@@ -236,13 +231,11 @@ class ConstantGeneratedColumn(MigrationRule):
                                   fix="use a DEFAULT, or compute it in a view")
 
 
-
 #: (length, alignment) of fixed-width built-in types (pg_type.typlen, typalign).
 _WIDTH = {"int8": (8, 8), "float8": (8, 8), "timestamp": (8, 8), "timestamptz": (8, 8),
           "time": (8, 8), "money": (8, 8), "bigserial": (8, 8), "interval": (16, 8),
           "int4": (4, 4), "float4": (4, 4), "date": (4, 4), "serial": (4, 4), "oid": (4, 4),
           "int2": (2, 2), "smallserial": (2, 2), "bool": (1, 1), "uuid": (16, 1)}
-
 
 
 def _padding(widths: list[tuple[int, int]]) -> int:
@@ -252,7 +245,6 @@ def _padding(widths: list[tuple[int, int]]) -> int:
         padding += gap
         offset += gap + length
     return padding
-
 
 
 class ColumnAlignmentPadding(MigrationRule):
@@ -310,7 +302,6 @@ class ColumnAlignmentPadding(MigrationRule):
                           "bytes of alignment padding per row", object=table,
                           fix="order columns 8-byte, 4-byte, 2-byte, 1-byte, then "
                           "variable-length")
-
 
 
 class ExplicitNullConstraint(MigrationRule):

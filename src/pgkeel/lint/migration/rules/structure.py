@@ -515,26 +515,6 @@ class MultiColumnPartitioning(MigrationRule):
                           fix="partition by one key column")
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 class TypedTable(MigrationRule):
     """CREATE TABLE ... OF type ties the table's shape to a composite type.
 
