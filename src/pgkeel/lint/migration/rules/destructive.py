@@ -331,8 +331,9 @@ class BanTruncateCascade(MigrationRule):
                       "TRUNCATE ... CASCADE empties every table that references "
                       f"{', '.join(sorted(named))}{victims}",
                       object=", ".join(sorted(named)),
-                      fix="name every table to empty explicitly: "
-                      f"TRUNCATE {', '.join(sorted(named) + also)}")
+                      fix="name every table to empty explicitly: TRUNCATE "
+                      + ", ".join(sorted(named) + (also or (
+                          ["<each table that references it>"] if ctx.catalog is None else []))))
 
 
 class BanTruncate(MigrationRule):
