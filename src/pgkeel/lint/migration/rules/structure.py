@@ -80,7 +80,7 @@ class RequirePrimaryKey(MigrationRule):
     Notes
     -----
     A primary key added later in the same file counts. Partitions, temporary and typed
-    tables are exempt. The schema linter's ``missing-primary-key`` judges existing
+    tables, and ``LIKE`` copies (which may include the source's key) are exempt. The schema linter's ``missing-primary-key`` judges existing
     tables.
 
     References
@@ -102,8 +102,9 @@ class RequirePrimaryKey(MigrationRule):
         for i, statement in enumerate(statements):
             node = statement.node
             if not isinstance(node, ast.CreateStmt) or not _is_plain_table(node) \
-                    or _has_primary_key(node):
-                continue
+                    or _has_primary_key(node) or any(
+                        isinstance(e, ast.TableLikeClause) for e in node.tableElts or ()):
+                continue  # LIKE ... INCLUDING copies the source's key: not judged here
             table = ctx.qualify(node.relation)
             if any(isinstance(s.node, ast.AlterTableStmt) and ctx.qualify(s.node.relation) == table
                    and _has_primary_key(s.node) for s in statements[i + 1:]):
