@@ -80,8 +80,8 @@ class RequirePrimaryKey(MigrationRule):
     Notes
     -----
     A primary key added later in the same file counts. Partitions, temporary and typed
-    tables, and ``LIKE`` copies (which may include the source's key) are exempt. The schema linter's ``missing-primary-key`` judges existing
-    tables.
+    tables, and ``LIKE`` copies (which may include the source's key) are exempt. The
+    schema linter's ``missing-primary-key`` judges existing tables.
 
     References
     ----------
