@@ -100,14 +100,15 @@ def _child_fields(cls: type) -> tuple[str, ...]:
 _CHILDREN: dict[type, tuple[str, ...]] = {}
 
 
-def walk(node: object) -> Iterator[ast.Node]:
-    """Every pglast node under ``node`` (itself included), depth first."""
+def walk(node: object, prune: tuple[type[ast.Node], ...] = ()) -> Iterator[ast.Node]:
+    """Every pglast node under ``node`` (itself included), depth first, leaving out
+    the nodes of the ``prune`` classes and everything under them."""
     stack = [node]
     while stack:
         item = stack.pop()
         if isinstance(item, tuple | list):
             stack.extend(item)
-        elif isinstance(item, ast.Node):
+        elif isinstance(item, ast.Node) and not isinstance(item, prune):
             yield item
             for name in _child_fields(type(item)):
                 value = getattr(item, name, None)
@@ -157,7 +158,7 @@ def once_per_statement(fn: Callable[[ast.Node, MigrationContext], T]
 
 def dotted(names: tuple[ast.Node, ...] | None) -> str:
     """``a.b`` from a tuple of ``String`` nodes (a qualified name as parsed)."""
-    return ".".join(n.sval for n in names or () if isinstance(n, ast.String))
+    return ".".join(n.sval or "" for n in names or () if isinstance(n, ast.String))
 
 
 def created_in_file(ctx: MigrationContext, kind: str, name: str) -> bool:
@@ -173,9 +174,11 @@ def created_in_file(ctx: MigrationContext, kind: str, name: str) -> bool:
     return up is not None and up.created_here(kind, name)
 
 
-def new_in_file(ctx: MigrationContext, relation: ast.RangeVar) -> bool:
+def new_in_file(ctx: MigrationContext, relation: ast.RangeVar | None) -> bool:
     """:meth:`MigrationContext.is_new` counting the up section for a down section
-    (:func:`created_in_file`)."""
+    (:func:`created_in_file`); False for no relation."""
+    if relation is None:
+        return False
     name = ctx.qualify(relation)
     return created_in_file(ctx, "table", name) or created_in_file(ctx, "view", name)
 
@@ -208,9 +211,9 @@ def type_of(type_name: ast.TypeName | None) -> ColumnType | None:
     """The :class:`ColumnType` of a parsed ``TypeName`` (None for none)."""
     if type_name is None or not type_name.names:
         return None
-    name = type_name.names[-1].sval.lower()
+    name = (type_name.names[-1].sval or "").lower()
     name = _ALIASES.get(name, name)
-    mods = tuple(m.val.ival for m in type_name.typmods or ()
+    mods = tuple(m.val.ival or 0 for m in type_name.typmods or ()
                  if isinstance(m, ast.A_Const) and isinstance(m.val, ast.Integer))
     return ColumnType(name, mods, bool(type_name.arrayBounds))
 
@@ -267,14 +270,15 @@ def key_columns(node: ast.Node, ctx: MigrationContext) -> set[tuple[str, str]]:
     for new in new_columns(node, ctx):
         if any(c.contype in (CT.CONSTR_PRIMARY, CT.CONSTR_IDENTITY, CT.CONSTR_FOREIGN)
                for c in constraints_of(new.column)):
-            keys.add((new.table, new.column.colname))
+            keys.add((new.table, new.column.colname or ""))
     table = ctx.qualify(node.relation) if isinstance(
         node, ast.CreateStmt | ast.AlterTableStmt) else ""
     for con in table_constraints(node):
         if con.contype == CT.CONSTR_PRIMARY:
-            keys |= {(table, k.sval) for k in con.keys or () if isinstance(k, ast.String)}
+            keys |= {(table, k.sval or "") for k in con.keys or () if isinstance(k, ast.String)}
         elif con.contype == CT.CONSTR_FOREIGN:
-            keys |= {(table, k.sval) for k in con.fk_attrs or () if isinstance(k, ast.String)}
+            keys |= {(table, k.sval or "") for k in con.fk_attrs or ()
+                     if isinstance(k, ast.String)}
     return keys
 
 
@@ -311,7 +315,8 @@ def func_option(node: ast.CreateFunctionStmt | ast.AlterFunctionStmt, name: str)
     """The ``arg`` of a function's option ``name`` (``language``, ``security``, ``as``,
     ``set``: the last one given), or None."""
     found = None
-    for option in node.options if isinstance(node, ast.CreateFunctionStmt) else node.actions:
+    options = node.options if isinstance(node, ast.CreateFunctionStmt) else node.actions
+    for option in options or ():
         if isinstance(option, ast.DefElem) and option.defname == name:
             if name == "set" and not (isinstance(option.arg, ast.VariableSetStmt)
                                       and option.arg.name == "search_path"):
@@ -333,19 +338,19 @@ def schema_names(args: tuple[ast.Node, ...] | None) -> Iterator[str]:
     """The schema names of a ``search_path`` value list (``''`` for an empty one)."""
     for arg in args or ():
         if isinstance(arg, ast.A_Const) and isinstance(arg.val, ast.String):
-            yield from (s.strip().strip('"') for s in arg.val.sval.split(","))
+            yield from (s.strip().strip('"') for s in (arg.val.sval or "").split(","))
 
 
 def language_of(node: ast.CreateFunctionStmt) -> str:
     """The function's language, lower case (``sql`` when omitted, PostgreSQL's default
     for a SQL-standard body)."""
     lang = func_option(node, "language")
-    return lang.sval.lower() if isinstance(lang, ast.String) else "sql"
+    return (lang.sval or "").lower() if isinstance(lang, ast.String) else "sql"
 
 
 def function_name(node: ast.CreateFunctionStmt, ctx: MigrationContext) -> str:
     """``schema.name`` of the function a statement creates."""
-    parts = [n.sval for n in node.funcname if isinstance(n, ast.String)]
+    parts = [n.sval or "" for n in node.funcname or () if isinstance(n, ast.String)]
     return qualified(parts[-2] if len(parts) > 1 else None, parts[-1], ctx.search_path)
 
 

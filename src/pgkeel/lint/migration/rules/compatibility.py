@@ -34,7 +34,8 @@ def _undoes_up_rename(ctx: MigrationContext, node: ast.RenameStmt) -> bool:
     renamed (the down section restores the name clients used before the up)."""
     if ctx.section.direction != "down":
         return False
-    current = node.relation.relname if node.renameType == OT.OBJECT_TABLE else node.subname
+    current = node.relation.relname if node.renameType == OT.OBJECT_TABLE \
+        and node.relation is not None else node.subname
     table = ctx.qualify(node.relation) if node.relation is not None else ""
     for section in ctx.source.sections:
         for statement in section.statements if section.direction == "up" else ():
@@ -198,7 +199,8 @@ class RenamingSchema(MigrationRule):
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
         node = statement.node
         assert isinstance(node, ast.RenameStmt)
-        if node.renameType != OT.OBJECT_SCHEMA or created_in_file(ctx, "schema", node.subname) \
+        schema = node.subname or ""
+        if node.renameType != OT.OBJECT_SCHEMA or created_in_file(ctx, "schema", schema) \
                 or _undoes_up_rename(ctx, node):
             return
         yield self.at(statement, ctx, f"renaming schema {node.subname} to {node.newname} breaks "
@@ -361,7 +363,8 @@ class EnumValueUsedInSameTransaction(MigrationRule):
         if not labels or not ctx.in_transaction:
             return
         used = sorted({n.val.sval for n in statement_nodes(node, ast.A_Const)
-                       if isinstance(n.val, ast.String) and n.val.sval in labels})
+                       if isinstance(n, ast.A_Const) and isinstance(n.val, ast.String)
+                       and n.val.sval in labels and n.val.sval})
         for label in used:
             yield self.at(statement, ctx, f"enum label '{label}' was added in this transaction: "
                           "PostgreSQL refuses to use it before commit (unsafe use of new value)",
@@ -537,8 +540,9 @@ class UniqueIndexDataDependent(MigrationRule):
 
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
         node = statement.node
+        assert isinstance(node, ast.IndexStmt | ast.AlterTableStmt)
         relation = node.relation
-        if ctx.is_new(relation):
+        if relation is None or new_in_file(ctx, relation):
             return
         table = ctx.qualify(relation)
         found = ctx.catalog.table(table) if ctx.catalog else None
@@ -546,8 +550,9 @@ class UniqueIndexDataDependent(MigrationRule):
             return
         keys: list[tuple[str, ...]] = []
         if isinstance(node, ast.IndexStmt) and node.unique:
-            cols = tuple(p.name for p in node.indexParams or () if isinstance(p, ast.IndexElem))
-            if all(cols):
+            names = [p.name for p in node.indexParams or () if isinstance(p, ast.IndexElem)]
+            cols = tuple(n for n in names if n)
+            if cols and len(cols) == len(names):  # expression keys: no simple check query
                 keys.append(cols)
         elif isinstance(node, ast.AlterTableStmt):
             for cmd in node.cmds or ():
@@ -556,7 +561,7 @@ class UniqueIndexDataDependent(MigrationRule):
                         and con.contype in (enums.ConstrType.CONSTR_UNIQUE,
                                             enums.ConstrType.CONSTR_PRIMARY) \
                         and not con.indexname:
-                    keys.append(tuple(k.sval for k in con.keys or ()))
+                    keys.append(tuple(k.sval or "" for k in con.keys or ()))
         for cols in keys:
             listed = ", ".join(cols)
             yield self.at(statement, ctx, f"a unique key on {table} ({listed}) fails if existing "

@@ -17,6 +17,8 @@ from pgkeel.lint.migration.locks import locks_taken
 from pgkeel.lint.migration.rules._ddl import (
     function_name,
     is_ddl,
+    language_of,
+    new_in_file,
     transaction_of,
 )
 from pgkeel.lint.migration.source import Statement
@@ -61,7 +63,8 @@ class UpdateOrDeleteWithoutWhere(MigrationRule):
 
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
         node = statement.node
-        if node.whereClause is None and not ctx.is_new(node.relation):
+        assert isinstance(node, ast.UpdateStmt | ast.DeleteStmt)
+        if node.whereClause is None and not new_in_file(ctx, node.relation):
             table = ctx.qualify(node.relation)
             verb = "UPDATE" if isinstance(node, ast.UpdateStmt) else "DELETE"
             yield self.at(statement, ctx, f"{verb} without WHERE writes every row of {table} "
@@ -109,10 +112,11 @@ class BackfillInSchemaMigration(MigrationRule):
 
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
         node = statement.node
+        assert isinstance(node, ast.UpdateStmt | ast.InsertStmt)
         if isinstance(node, ast.InsertStmt) and not (
                 isinstance(node.selectStmt, ast.SelectStmt) and node.selectStmt.fromClause):
             return
-        if ctx.is_new(node.relation):
+        if new_in_file(ctx, node.relation):
             return
         created = {ctx.qualify(s.node.relation) for s in ctx.section.statements
                    if isinstance(s.node, ast.CreateStmt)}
@@ -341,6 +345,7 @@ class MissingOrReplace(MigrationRule):
 
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
         node = statement.node
+        assert isinstance(node, ast.CreateFunctionStmt | ast.ViewStmt | ast.CreateTrigStmt)
         if node.replace:
             return
         if isinstance(node, ast.CreateFunctionStmt):
@@ -348,7 +353,7 @@ class MissingOrReplace(MigrationRule):
         elif isinstance(node, ast.ViewStmt):
             name = ctx.qualify(node.view)
         else:
-            name = node.trigname
+            name = node.trigname or ""
         yield self.at(statement, ctx, f"CREATE without OR REPLACE: {name} fails on a re-run",
                       object=name, fix="CREATE OR REPLACE (in a schema you own)")
 
@@ -388,9 +393,8 @@ class InlineSqlBodyWrongLanguage(MigrationRule):
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
         node = statement.node
         assert isinstance(node, ast.CreateFunctionStmt)
-        language = next((o.arg.sval for o in node.options or () if isinstance(o, ast.DefElem)
-                         and o.defname == "language" and isinstance(o.arg, ast.String)), "sql")
-        if node.sql_body is not None and language.lower() != "sql":
+        language = language_of(node)
+        if node.sql_body is not None and language != "sql":
             name = function_name(node, ctx)
             yield self.at(statement, ctx, f"function {name} has a SQL-standard body but LANGUAGE "
                           f"{language}: PostgreSQL refuses it", object=name,

@@ -16,7 +16,7 @@ from pglast import ast, enums
 
 from pgkeel.lint.migration.context import MigrationContext
 from pgkeel.lint.migration.rules._coltype import ColumnTypeRule
-from pgkeel.lint.migration.rules._ddl import ColumnType, statement_nodes
+from pgkeel.lint.migration.rules._ddl import ColumnType, dotted, statement_nodes
 from pgkeel.lint.migration.source import Statement
 from pgkeel.lint.rules.base import MigrationRule
 from pgkeel.report.findings import Finding, Severity
@@ -356,7 +356,7 @@ class BanCreateEnum(MigrationRule):
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
         node = statement.node
         assert isinstance(node, ast.CreateEnumStmt)
-        name = ".".join(n.sval for n in node.typeName)
+        name = dotted(node.typeName)
         yield self.at(statement, ctx, f"enum {name}: its labels can never be removed or "
                       "reordered", object=name,
                       fix="a lookup table with a foreign key, or text with a CHECK")
@@ -399,8 +399,9 @@ class DomainWithConstraint(MigrationRule):
 
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
         node = statement.node
-        names = node.domainname if isinstance(node, ast.CreateDomainStmt) else node.typeName
-        name = ".".join(n.sval for n in names)
+        assert isinstance(node, ast.CreateDomainStmt | ast.AlterDomainStmt)
+        name = dotted(node.domainname if isinstance(node, ast.CreateDomainStmt)
+                      else node.typeName)
         if isinstance(node, ast.CreateDomainStmt):
             if any(isinstance(c, ast.Constraint) and c.contype in (CT.CONSTR_CHECK,
                                                                    CT.CONSTR_NOTNULL)
@@ -449,7 +450,8 @@ class BanCurrentTime(MigrationRule):
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
         ops = (enums.SQLValueFunctionOp.SVFOP_CURRENT_TIME,
                enums.SQLValueFunctionOp.SVFOP_CURRENT_TIME_N)
-        if any(n.op in ops for n in statement_nodes(statement.node, ast.SQLValueFunction)):
+        if any(isinstance(n, ast.SQLValueFunction) and n.op in ops
+               for n in statement_nodes(statement.node, ast.SQLValueFunction)):
             yield self.at(statement, ctx, "CURRENT_TIME returns time with time zone, an offset "
                           "without a date", fix="now() or CURRENT_TIMESTAMP (timestamptz), or "
                           "LOCALTIME")

@@ -26,18 +26,18 @@ OT = enums.ObjectType
 _CASCADE = enums.DropBehavior.DROP_CASCADE
 
 #: The words DROP uses for the object types the rules below name.
-_KIND = {OT.OBJECT_TABLE: "table", OT.OBJECT_VIEW: "view", OT.OBJECT_MATVIEW: "view",
-         OT.OBJECT_SCHEMA: "schema", OT.OBJECT_TYPE: "type", OT.OBJECT_DOMAIN: "type",
-         OT.OBJECT_FUNCTION: "function", OT.OBJECT_PROCEDURE: "function",
-         OT.OBJECT_ROUTINE: "function", OT.OBJECT_INDEX: "index",
-         OT.OBJECT_SEQUENCE: "sequence"}
+_KIND: dict[object, str] = {
+    OT.OBJECT_TABLE: "table", OT.OBJECT_VIEW: "view", OT.OBJECT_MATVIEW: "view",
+    OT.OBJECT_SCHEMA: "schema", OT.OBJECT_TYPE: "type", OT.OBJECT_DOMAIN: "type",
+    OT.OBJECT_FUNCTION: "function", OT.OBJECT_PROCEDURE: "function",
+    OT.OBJECT_ROUTINE: "function", OT.OBJECT_INDEX: "index", OT.OBJECT_SEQUENCE: "sequence"}
 
 
 def _dropped(node: ast.DropStmt, ctx: MigrationContext) -> Iterator[str]:
     """Qualified names a DROP names (schemas unqualified; functions by name only)."""
     for obj in node.objects or ():
         if isinstance(obj, ast.String):
-            yield obj.sval
+            yield obj.sval or ""
         elif isinstance(obj, ast.ObjectWithArgs):
             yield qualify_dotted(dotted(obj.objname), ctx)
         elif isinstance(obj, ast.TypeName):
@@ -279,6 +279,7 @@ class BanDropDatabase(MigrationRule):
 
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
         node = statement.node
+        assert isinstance(node, ast.DropdbStmt | ast.DropTableSpaceStmt)
         what = f"DATABASE {node.dbname}" if isinstance(node, ast.DropdbStmt) \
             else f"TABLESPACE {node.tablespacename}"
         yield self.at(statement, ctx, f"DROP {what} in a migration destroys all of its data",

@@ -50,8 +50,13 @@ class Name:
     type: ColumnType | None = None
 
 
-def _last(names: tuple[ast.Node, ...]) -> str:
-    return names[-1].sval if names and isinstance(names[-1], ast.String) else ""
+def _last(names: tuple[ast.Node, ...] | None) -> str:
+    last = names[-1] if names else None
+    return (last.sval or "") if isinstance(last, ast.String) else ""
+
+
+def _rel(relation: ast.RangeVar | None) -> str:
+    return (relation.relname or "") if relation is not None else ""
 
 
 @once_per_statement
@@ -62,11 +67,11 @@ def names_given(node: ast.Node, ctx: MigrationContext) -> tuple[Name, ...]:
 
 def _names_given(node: ast.Node, ctx: MigrationContext) -> Iterator[Name]:
     if isinstance(node, ast.CreateStmt | ast.AlterTableStmt):
-        table = node.relation.relname
+        table = _rel(node.relation)
         if isinstance(node, ast.CreateStmt):
             yield Name("table", table)
         for new in new_columns(node, ctx):
-            yield Name("column", new.column.colname, table, type_of(new.column.typeName))
+            yield Name("column", new.column.colname or "", table, type_of(new.column.typeName))
             for con in new.column.constraints or ():
                 if isinstance(con, ast.Constraint) and con.conname:
                     yield Name("constraint", con.conname, table)
@@ -74,30 +79,29 @@ def _names_given(node: ast.Node, ctx: MigrationContext) -> Iterator[Name]:
             if con.conname:
                 yield Name("constraint", con.conname, table)
     elif isinstance(node, ast.IndexStmt) and node.idxname:
-        yield Name("index", node.idxname, node.relation.relname)
+        yield Name("index", node.idxname, _rel(node.relation))
     elif isinstance(node, ast.CreateSchemaStmt) and node.schemaname:
         yield Name("schema", node.schemaname)
     elif isinstance(node, ast.CreateSeqStmt):
-        yield Name("sequence", node.sequence.relname)
+        yield Name("sequence", _rel(node.sequence))
     elif isinstance(node, ast.CreateEnumStmt):
         yield Name("type", _last(node.typeName))
     elif isinstance(node, ast.CreateDomainStmt):
         yield Name("type", _last(node.domainname))
     elif isinstance(node, ast.CompositeTypeStmt):
-        yield Name("type", node.typevar.relname)
+        yield Name("type", _rel(node.typevar))
     elif isinstance(node, ast.ViewStmt):
-        yield Name("view", node.view.relname)
-    elif isinstance(node, ast.CreateTableAsStmt):
-        yield Name("view" if node.objtype == OT.OBJECT_MATVIEW else "table", node.into.rel.relname)
+        yield Name("view", _rel(node.view))
+    elif isinstance(node, ast.CreateTableAsStmt) and node.into is not None:
+        yield Name("view" if node.objtype == OT.OBJECT_MATVIEW else "table", _rel(node.into.rel))
     elif isinstance(node, ast.CreateFunctionStmt):
         yield Name("function", _last(node.funcname))
     elif isinstance(node, ast.CreateTrigStmt):
-        yield Name("trigger", node.trigname, node.relation.relname)
+        yield Name("trigger", node.trigname or "", _rel(node.relation))
     elif isinstance(node, ast.CreatePolicyStmt):
-        yield Name("policy", node.policy_name, node.table.relname)
+        yield Name("policy", node.policy_name or "", _rel(node.table))
     elif isinstance(node, ast.RenameStmt) and node.renameType in _RENAMED:
-        table = node.relation.relname if node.relation is not None else ""
-        yield Name(_RENAMED[node.renameType], node.newname, table)
+        yield Name(_RENAMED[node.renameType], node.newname or "", _rel(node.relation))
 
 
 _NAMING_NODES: tuple[type[ast.Node], ...] = (
@@ -226,6 +230,7 @@ class ImplicitConstraintName(MigrationRule):
 
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
         node = statement.node
+        assert isinstance(node, ast.AlterTableStmt | ast.IndexStmt)
         table = ctx.qualify(node.relation)
         if isinstance(node, ast.IndexStmt):
             if not node.idxname:
@@ -238,7 +243,8 @@ class ImplicitConstraintName(MigrationRule):
         unnamed += [c for new in new_columns(node, ctx) for c in new.column.constraints or ()
                     if isinstance(c, ast.Constraint) and c.contype in named and not c.conname]
         for con in unnamed:
-            kind = con.contype.name.removeprefix("CONSTR_").replace("_", " ")
+            kind = con.contype.name.removeprefix("CONSTR_").replace("_", " ") \
+                if con.contype is not None else "a"
             yield self.at(statement, ctx, f"{kind} constraint on {table} has no explicit name: "
                           "PostgreSQL generates one", object=table,
                           fix="ADD CONSTRAINT <name> ...")

@@ -13,7 +13,7 @@ from typing import ClassVar
 from pglast import ast
 
 from pgkeel.lint.migration.context import MigrationContext
-from pgkeel.lint.migration.rules._ddl import policies_in, role_names, walk
+from pgkeel.lint.migration.rules._ddl import dotted, policies_in, role_names, walk
 from pgkeel.lint.migration.source import Statement
 from pgkeel.lint.options import RuleOption
 from pgkeel.lint.rules.base import MigrationRule
@@ -21,18 +21,13 @@ from pgkeel.report.findings import Finding, Severity
 
 
 def _calls_per_row(expr: ast.Node | None, functions: set[str]) -> set[str]:
+    """The ``functions`` ``expr`` calls outside sub-selects (so once per row)."""
     found: set[str] = set()
-    stack: list[object] = [expr]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, tuple | list):
-            stack.extend(item)
-        elif isinstance(item, ast.Node) and not isinstance(item, ast.SubLink):
-            if isinstance(item, ast.FuncCall):
-                name = ".".join(n.sval for n in item.funcname)
-                if name in functions or name.removeprefix("pg_catalog.") in functions:
-                    found.add(name)
-            stack.extend(getattr(item, f, None) for f in item.__slots__)
+    for item in walk(expr, prune=(ast.SubLink,)):
+        if isinstance(item, ast.FuncCall):
+            name = dotted(item.funcname)
+            if name in functions or name.removeprefix("pg_catalog.") in functions:
+                found.add(name)
     return found
 
 
@@ -76,6 +71,7 @@ class RlsInitplan(MigrationRule):
 
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
         node = statement.node
+        assert isinstance(node, ast.CreatePolicyStmt | ast.AlterPolicyStmt)
         functions = set(ctx.option(self.id, "functions", self.options["functions"].default))
         calls = _calls_per_row(node.qual, functions) | _calls_per_row(node.with_check, functions)
         if calls:
@@ -141,8 +137,9 @@ class MultiplePermissivePoliciesDdl(MigrationRule):
         found = ctx.catalog.table(table) if ctx.catalog else None
         others += [(p.name, p.command.lower(), set(p.roles) or {"public"})
                    for p in (found.policies if found else ()) if p.permissive]
-        clash = sorted({name for name, cmd, their in others
-                        if name != node.policy_name and _commands_overlap(cmd, node.cmd_name)
+        clash = sorted({name or "" for name, cmd, their in others
+                        if name != node.policy_name
+                        and _commands_overlap(cmd or "all", node.cmd_name or "all")
                         and ("public" in roles | their or roles & their)})
         if clash:
             yield self.at(statement, ctx, f"policy {node.policy_name} is a second permissive "
@@ -200,7 +197,7 @@ class RlsPolicyAlwaysTrue(MigrationRule):
                                           or _always_true(node.with_check)):
             table = ctx.qualify(node.table)
             yield self.at(statement, ctx, f"policy {node.policy_name} on {table} lets every row "
-                          f"through for {node.cmd_name.upper()}", object=table,
+                          f"through for {(node.cmd_name or 'all').upper()}", object=table,
                           fix="a real predicate (owner, tenant, membership)")
 
 
@@ -244,8 +241,9 @@ class RlsUsesClientWritableClaims(MigrationRule):
 
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
         node = statement.node
+        assert isinstance(node, ast.CreatePolicyStmt | ast.AlterPolicyStmt)
         paths = list(ctx.option(self.id, "paths", ["user_metadata"]))
-        texts = [n.val.sval for n in walk((node.qual, node.with_check))
+        texts = [n.val.sval or "" for n in walk((node.qual, node.with_check))
                  if isinstance(n, ast.A_Const) and isinstance(n.val, ast.String)]
         used = sorted({p for p in paths for t in texts if p in t})
         if used:

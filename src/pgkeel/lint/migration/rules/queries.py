@@ -121,10 +121,15 @@ class NullComparison(MigrationRule):
 
 def _temporal_bound(node: ast.Node) -> bool:
     if isinstance(node, ast.TypeCast):
-        names = node.typeName.names if node.typeName else ()
-        return bool(names) and names[-1].sval in _TEMPORAL
+        names = node.typeName.names if node.typeName else None
+        return bool(names) and _temporal_name(names)
     return isinstance(node, ast.A_Const) and isinstance(node.val, ast.String) \
-        and bool(_DATE_LITERAL.match(node.val.sval))
+        and bool(_DATE_LITERAL.match(node.val.sval or ""))
+
+
+def _temporal_name(names: tuple[ast.Node, ...] | None) -> bool:
+    last = names[-1] if names else None
+    return isinstance(last, ast.String) and last.sval in _TEMPORAL
 
 
 class BetweenTimestamps(MigrationRule):
@@ -197,7 +202,7 @@ class StringifiedNull(MigrationRule):
 
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
         if any(isinstance(n, ast.A_Const) and isinstance(n.val, ast.String)
-               and n.val.sval.strip().upper() == "NULL"
+               and (n.val.sval or "").strip().upper() == "NULL"
                for n in statement_nodes(statement.node, ast.A_Const)):
             yield self.at(statement, ctx, "the string 'NULL' stores four letters, not a NULL",
                           fix="write NULL without quotes")

@@ -154,7 +154,8 @@ class RlsDisabledOnExposedTable(MigrationRule):
         exposed = ctx.option(self.id, "exposed_schemas", ["api"])
         for statement in ctx.earlier:
             node = statement.node
-            if not isinstance(node, ast.CreateStmt) or node.relation.relpersistence == "t":
+            if not isinstance(node, ast.CreateStmt) or node.relation is None \
+                    or node.relation.relpersistence == "t":
                 continue
             table = ctx.qualify(node.relation)
             if table.split(".")[0] in exposed and not _rls_enabled(ctx, table):
@@ -382,8 +383,9 @@ class UnprotectableRelationExposed(MigrationRule):
         for s in ctx.earlier:
             node = s.node
             if isinstance(node, ast.CreateTableAsStmt) and node.objtype == OT.OBJECT_MATVIEW:
-                found[ctx.qualify(node.into.rel)] = "materialized view"
-            elif isinstance(node, ast.CreateForeignTableStmt):
+                if node.into is not None:
+                    found[ctx.qualify(node.into.rel)] = "materialized view"
+            elif isinstance(node, ast.CreateForeignTableStmt) and node.base is not None:
                 found[ctx.qualify(node.base.relation)] = "foreign table"
         return found
 
@@ -400,7 +402,7 @@ def _revoked_from_public(ctx: MigrationContext, name: str, after: int) -> bool:
             continue
         for obj in node.objects or ():
             if isinstance(obj, ast.ObjectWithArgs):
-                parts = [p.sval for p in obj.objname]
+                parts = [p.sval or "" for p in obj.objname or ()]
                 qualified = ".".join(parts) if len(parts) > 1 else \
                     f"{ctx.search_path[0] if ctx.search_path else 'public'}.{parts[0]}"
                 if qualified == name:

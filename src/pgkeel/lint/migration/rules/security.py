@@ -41,7 +41,7 @@ def writable_schemas(ctx: MigrationContext) -> tuple[set[str], str]:
     decided: from the live catalog's schema ACLs, plus ``GRANT CREATE ON SCHEMA``
     earlier in the file; offline, ``public`` unless the target is PostgreSQL 15 or
     later (15 stopped granting CREATE on public to PUBLIC: release notes 15, E.16.2)."""
-    granted = {s.sval for stmt in ctx.earlier if isinstance(stmt.node, ast.GrantStmt)
+    granted = {s.sval or "" for stmt in ctx.earlier if isinstance(stmt.node, ast.GrantStmt)
                and stmt.node.is_grant and stmt.node.objtype == OT.OBJECT_SCHEMA
                and any(p.priv_name == "create" for p in stmt.node.privileges or ())
                for s in stmt.node.objects or () if isinstance(s, ast.String)}
@@ -402,9 +402,9 @@ class UnqualifiedReferenceInPrivilegedCode(MigrationRule):
         if not is_security_definer(node) or search_path_of(node) is not None \
                 or language_of(node) != "sql":
             return
-        names = sorted({n.funcname[-1].sval for n in _body(node)
-                        if isinstance(n, ast.FuncCall) and len(n.funcname) == 1}
-                       | {n.relname for n in _body(node)
+        names = sorted({n.funcname[-1].sval or "" for n in _body(node)
+                        if isinstance(n, ast.FuncCall) and n.funcname and len(n.funcname) == 1}
+                       | {n.relname or "" for n in _body(node)
                           if isinstance(n, ast.RangeVar) and not n.schemaname})
         if names:
             name = function_name(node, ctx)
@@ -486,7 +486,15 @@ def _dynamic_queries(tree: object) -> Iterator[str]:
                 stack.append(value)
 
 
-def _unquoted_variables(expr: ast.Node) -> bool:
+def _expression(text: str) -> ast.Node | None:
+    """The parse tree of one SQL expression (``SELECT <text>``'s target)."""
+    select = parse_sql(f"SELECT {text}")[0].stmt
+    target = select.targetList[0] if isinstance(select, ast.SelectStmt) \
+        and select.targetList else None
+    return target.val if isinstance(target, ast.ResTarget) else None
+
+
+def _unquoted_variables(expr: object) -> bool:
     """True when a string-building expression splices a variable in unquoted: an
     operand of ``||``/``concat()`` that is a variable, or a ``format('%s', var)``."""
     if isinstance(expr, ast.TypeCast):
@@ -496,7 +504,7 @@ def _unquoted_variables(expr: ast.Node) -> bool:
     if isinstance(expr, ast.A_Expr) and expr.name and expr.name[-1].sval == "||":
         return _unquoted_variables(expr.lexpr) or _unquoted_variables(expr.rexpr)
     if isinstance(expr, ast.FuncCall):
-        fn = expr.funcname[-1].sval
+        fn = expr.funcname[-1].sval if expr.funcname else ""
         args = expr.args or ()
         if fn in ("concat", "concat_ws"):
             return any(_unquoted_variables(a) for a in args)
@@ -549,8 +557,7 @@ class DynamicSqlInjection(MigrationRule):
             return
         try:
             tree = parse_plpgsql(statement.sql)
-            queries = [parse_sql(f"SELECT {q}")[0].stmt.targetList[0].val
-                       for q in _dynamic_queries(tree)]
+            queries = [_expression(q) for q in _dynamic_queries(tree)]
         except (ParseError, IndexError, AttributeError):
             return
         if any(_unquoted_variables(q) for q in queries):

@@ -178,8 +178,9 @@ class DuplicateIndexColumn(MigrationRule):
         if isinstance(node, ast.IndexStmt):
             lists.append([c for c in _index_columns(node) if c])
         else:
-            lists += [[k.sval for k in con.keys or ()] for con in table_constraints(node)
+            lists += [[k.sval or "" for k in con.keys or ()] for con in table_constraints(node)
                       if con.contype in (CT.CONSTR_PRIMARY, CT.CONSTR_UNIQUE)]
+        assert isinstance(node, ast.IndexStmt | ast.CreateStmt | ast.AlterTableStmt)
         table = ctx.qualify(node.relation)
         for cols in lists:
             for col, n in Counter(cols).items():
@@ -297,6 +298,7 @@ class ColumnAlignmentPadding(MigrationRule):
         now = _padding(widths)
         best = _padding(sorted(widths, key=lambda w: -w[1]))
         if now > best:
+            assert isinstance(statement.node, ast.CreateStmt)
             table = ctx.qualify(statement.node.relation)
             yield self.at(statement, ctx, f"the column order of {table} wastes {now - best} "
                           "bytes of alignment padding per row", object=table,

@@ -40,7 +40,8 @@ _ACTIONS = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL",
 def _is_plain_table(node: ast.CreateStmt) -> bool:
     """A permanent table that is not a partition (partitions get their keys from the
     parent) nor a typed table."""
-    return node.partbound is None and node.relation.relpersistence != "t" \
+    return node.partbound is None and node.relation is not None \
+        and node.relation.relpersistence != "t" \
         and node.ofTypename is None
 
 
@@ -152,6 +153,7 @@ class MandatoryColumns(MigrationRule):
 
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
         node = statement.node
+        assert isinstance(node, ast.CreateStmt | ast.AlterTableStmt)
         wanted = list(ctx.option(self.id, "columns", ["created_at", "updated_at"]))
         table = ctx.qualify(node.relation)
         if isinstance(node, ast.CreateStmt):
@@ -286,7 +288,7 @@ class UnloggedTable(MigrationRule):
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
         node = statement.node
         assert isinstance(node, ast.CreateStmt)
-        if node.relation.relpersistence == "u":
+        if node.relation is not None and node.relation.relpersistence == "u":
             table = ctx.qualify(node.relation)
             yield self.at(statement, ctx, f"{table} is UNLOGGED: emptied after a crash and not "
                           "replicated", object=table,
@@ -299,7 +301,7 @@ def _foreign_keys(node: ast.Node, ctx: MigrationContext
     for new in new_columns(node, ctx):
         for con in constraints_of(new.column):
             if con.contype == CT.CONSTR_FOREIGN:
-                yield new.table, (new.column.colname,), con
+                yield new.table, (new.column.colname or "",), con
     if isinstance(node, ast.CreateStmt | ast.AlterTableStmt):
         table = ctx.qualify(node.relation)
         for con in table_constraints(node):
@@ -347,7 +349,7 @@ class FkActionPolicy(MigrationRule):
         forbidden = {a.upper() for a in ctx.option(self.id, "forbidden", ["CASCADE"])}
         for table, cols, con in _foreign_keys(statement.node, ctx):
             for event, code in (("DELETE", con.fk_del_action), ("UPDATE", con.fk_upd_action)):
-                action = _ACTIONS.get(code, "NO ACTION")
+                action = _ACTIONS.get(code or "a", "NO ACTION")
                 if action in forbidden:
                     yield self.at(statement, ctx, f"foreign key on {table} ({', '.join(cols)}) "
                                   f"has ON {event} {action}, which the policy forbids",
@@ -361,7 +363,7 @@ def _primary_key(ctx: MigrationContext, table: str, node: ast.Node) -> tuple[str
         if isinstance(candidate, ast.CreateStmt) and ctx.qualify(candidate.relation) == table:
             for new in new_columns(candidate, ctx):
                 if any(c.contype == CT.CONSTR_PRIMARY for c in constraints_of(new.column)):
-                    return (new.column.colname,)
+                    return (new.column.colname or "",)
             for con in table_constraints(candidate):
                 if con.contype == CT.CONSTR_PRIMARY:
                     return tuple(k.sval for k in con.keys or ())
@@ -421,7 +423,7 @@ class FkTypeMismatch(MigrationRule):
             for col, ref in zip(cols, refs, strict=False):
                 mine = here.get((table, col)) or column_type_known(ctx, table, col)
                 theirs = here.get((parent, ref)) or column_type_known(ctx, parent, ref)
-                if _base(mine) and _base(theirs) and _base(mine) != _base(theirs):
+                if mine is not None and theirs is not None and _base(mine) != _base(theirs):
                     yield self.at(statement, ctx, f"{table}.{col} ({mine.name}) references "
                                   f"{parent}.{ref} ({theirs.name}): every check casts, and "
                                   "the narrower side overflows first", object=f"{table}.{col}",
@@ -512,7 +514,7 @@ class MultiColumnPartitioning(MigrationRule):
         if node.partspec is not None and len(node.partspec.partParams or ()) > 1:
             table = ctx.qualify(node.relation)
             yield self.at(statement, ctx, f"{table} is partitioned by "
-                          f"{len(node.partspec.partParams)} key columns", object=table,
+                          f"{len(node.partspec.partParams or ())} key columns", object=table,
                           fix="partition by one key column")
 
 
