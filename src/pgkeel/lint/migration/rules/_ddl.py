@@ -32,6 +32,7 @@ __all__ = [
     "is_ddl",
     "key_columns",
     "language_of",
+    "mentions",
     "new_columns",
     "new_in_file",
     "once_per_statement",
@@ -140,6 +141,24 @@ class _Walked:
 
 
 _LAST = _Walked()
+
+
+def mentions(statement: Statement, *words: str) -> bool:
+    """True when the statement's text contains one of ``words`` (lower case): a cheap
+    test before walking its tree for nodes only such text can produce."""
+    if _TEXT.statement is not statement:
+        _TEXT.statement, _TEXT.lower = statement, statement.sql.lower()
+    return any(w in _TEXT.lower for w in words)
+
+
+class _Lowered:
+    """The last statement :func:`mentions` read, in lower case."""
+
+    statement: Statement | None = None
+    lower: str = ""
+
+
+_TEXT = _Lowered()
 
 
 def once_per_statement(fn: Callable[[ast.Node, MigrationContext], T]

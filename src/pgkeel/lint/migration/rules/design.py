@@ -16,7 +16,7 @@ from pglast import ast, enums
 
 from pgkeel.lint.migration.context import MigrationContext
 from pgkeel.lint.migration.rules._coltype import ColumnTypeRule
-from pgkeel.lint.migration.rules._ddl import ColumnType, dotted, statement_nodes
+from pgkeel.lint.migration.rules._ddl import ColumnType, dotted, mentions, statement_nodes
 from pgkeel.lint.migration.source import Statement
 from pgkeel.lint.rules.base import MigrationRule
 from pgkeel.report.findings import Finding, Severity
@@ -450,7 +450,8 @@ class BanCurrentTime(MigrationRule):
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
         ops = (enums.SQLValueFunctionOp.SVFOP_CURRENT_TIME,
                enums.SQLValueFunctionOp.SVFOP_CURRENT_TIME_N)
-        if any(isinstance(n, ast.SQLValueFunction) and n.op in ops
+        if mentions(statement, "current_time") and any(
+               isinstance(n, ast.SQLValueFunction) and n.op in ops
                for n in statement_nodes(statement.node, ast.SQLValueFunction)):
             yield self.at(statement, ctx, "CURRENT_TIME returns time with time zone, an offset "
                           "without a date", fix="now() or CURRENT_TIMESTAMP (timestamptz), or "

@@ -130,6 +130,10 @@ class _NameRule(MigrationRule, abstract=True):
                               object=where, fix=self.remedy)
 
 
+#: Key words that can only be names when quoted (Appendix C: reserved, and reserved
+#: that can be function or type names).
+_KEYWORDS = frozenset(RESERVED_KEYWORDS) | frozenset(TYPE_FUNC_NAME_KEYWORDS)
+
 SNAKE_CASE = r"^[a-z_][a-z0-9_]*$"
 _DEFAULT_PATTERNS = {"table": SNAKE_CASE, "column": SNAKE_CASE, "constraint": SNAKE_CASE,
                      "index": r"^[a-z_][a-z0-9_]*_(idx|uidx|key|pkey|excl)$"}
@@ -319,7 +323,7 @@ class KeywordIdentifier(_NameRule):
 
     def problem(self, name: Name, ctx: MigrationContext) -> str | None:
         return "a reserved key word, so it must always be quoted" \
-            if name.name in RESERVED_KEYWORDS | TYPE_FUNC_NAME_KEYWORDS else None
+            if name.name in _KEYWORDS else None
 
 
 class SpecialCharacterIdentifier(_NameRule):

@@ -14,6 +14,7 @@ from pglast import ast, enums
 
 from pgkeel.lint.migration.context import MigrationContext
 from pgkeel.lint.migration.rules._ddl import (
+    mentions,
     statement_nodes,
 )
 from pgkeel.lint.migration.source import Statement
@@ -68,6 +69,8 @@ class NotInSubquery(MigrationRule):
     docs_url = "https://wiki.postgresql.org/wiki/Don%27t_Do_This#Don.27t_use_NOT_IN"
 
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
+        if not (mentions(statement, "select") and mentions(statement, "not")):
+            return
         for n in statement_nodes(statement.node, ast.BoolExpr):
             if isinstance(n, ast.BoolExpr) and n.boolop == enums.BoolExprType.NOT_EXPR \
                     and any(isinstance(a, ast.SubLink)
@@ -109,6 +112,8 @@ class NullComparison(MigrationRule):
     docs_url = "https://www.postgresql.org/docs/current/functions-comparison.html"
 
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
+        if not mentions(statement, "null"):
+            return
         for n in statement_nodes(statement.node, ast.A_Expr):
             if isinstance(n, ast.A_Expr) and n.kind == EK.AEXPR_OP \
                     and _op(n) in ("=", "<>", "!=") and any(
@@ -163,6 +168,8 @@ class BetweenTimestamps(MigrationRule):
     docs_url = "https://wiki.postgresql.org/wiki/Don%27t_Do_This#Don.27t_use_BETWEEN_.28especially_with_timestamps.29"
 
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
+        if not mentions(statement, "between"):
+            return
         for n in statement_nodes(statement.node, ast.A_Expr):
             if isinstance(n, ast.A_Expr) and n.kind in (EK.AEXPR_BETWEEN, EK.AEXPR_NOT_BETWEEN) \
                     and isinstance(n.rexpr, tuple) and any(_temporal_bound(b) for b in n.rexpr):
@@ -201,6 +208,8 @@ class StringifiedNull(MigrationRule):
     docs_url = "https://www.postgresql.org/docs/current/sql-syntax-lexical.html#SQL-SYNTAX-CONSTANTS"
 
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
+        if not mentions(statement, "null"):
+            return
         if any(isinstance(n, ast.A_Const) and isinstance(n.val, ast.String)
                and (n.val.sval or "").strip().upper() == "NULL"
                for n in statement_nodes(statement.node, ast.A_Const)):
