@@ -130,6 +130,9 @@ class RenamingTable(MigrationRule):
     docs_url = "https://www.postgresql.org/docs/current/sql-altertable.html"
     upstream = ("squawk:renaming-table",)
 
+    # Judged in finish(); check() runs only where a finding can start.
+    nodes: ClassVar[tuple[type[ast.Node], ...]] = (ast.RenameStmt,)
+
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
         return iter(())
 

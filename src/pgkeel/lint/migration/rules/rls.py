@@ -147,6 +147,9 @@ class RlsDisabledOnExposedTable(MigrationRule):
     upstream = ("splinter:rls_disabled_in_public",)
     options: ClassVar = {"exposed_schemas": EXPOSED}
 
+    # Judged in finish(); check() runs only where a finding can start.
+    nodes: ClassVar[tuple[type[ast.Node], ...]] = (ast.CreateStmt,)
+
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
         return iter(())
 
@@ -203,6 +206,9 @@ class PolicyExistsRlsDisabledDdl(MigrationRule):
     docs_url = "https://www.postgresql.org/docs/current/ddl-rowsecurity.html"
     upstream = ("splinter:policy_exists_rls_disabled",)
 
+    # Judged in finish(); check() runs only where a finding can start.
+    nodes: ClassVar[tuple[type[ast.Node], ...]] = (ast.CreatePolicyStmt,)
+
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
         return iter(())
 
@@ -251,6 +257,9 @@ class RlsEnabledNoPolicyDdl(MigrationRule):
     severity = Severity.INFO
     docs_url = "https://www.postgresql.org/docs/current/ddl-rowsecurity.html"
     upstream = ("splinter:rls_enabled_no_policy",)
+
+    # Judged in finish(); check() runs only where a finding can start.
+    nodes: ClassVar[tuple[type[ast.Node], ...]] = (ast.AlterTableStmt,)
 
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
         return iter(())
@@ -302,6 +311,9 @@ class RlsNotForced(MigrationRule):
     severity = Severity.WARNING
     opt_in = True
     docs_url = "https://www.postgresql.org/docs/current/sql-altertable.html"
+
+    # Judged in finish(); check() runs only where a finding can start.
+    nodes: ClassVar[tuple[type[ast.Node], ...]] = (ast.AlterTableStmt,)
 
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
         return iter(())
@@ -453,6 +465,9 @@ class SecurityDefinerExecutableByPublicDdl(MigrationRule):
     docs_url = "https://www.postgresql.org/docs/current/ddl-priv.html"
     upstream = ("splinter:anon_security_definer_function_executable",
                 "splinter:authenticated_security_definer_function_executable")
+
+    # Judged in finish(); check() runs only where a finding can start.
+    nodes: ClassVar[tuple[type[ast.Node], ...]] = (ast.CreateFunctionStmt,)
 
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
         return iter(())
