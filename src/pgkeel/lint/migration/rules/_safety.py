@@ -3,6 +3,11 @@ statements, sizes in messages, catalog look-ups by qualified name, validated CHE
 
 Kept apart from the rule modules so none of them imports another (rules are
 stateless; the registry sees only the rule classes).
+
+Version gates (``ctx.target_version`` None when unknown): an unknown target is taken
+as the oldest release the PostgreSQL project still supports, 14, so the gates of 11,
+12 and 14 count as passed, the 14.0-14.3 minors as not affected, and 18's features as
+absent (the fixes then give the recipe every release runs).
 """
 
 from __future__ import annotations

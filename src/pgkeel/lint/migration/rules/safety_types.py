@@ -125,7 +125,8 @@ class ChangeColumnTypeRewrite(MigrationRule):
     docs_url = f"{ALTER_DOCS}#SQL-ALTERTABLE-NOTES"
     upstream = ("squawk:changing-column-type",)
     options: ClassVar[dict[str, RuleOption]] = {
-        "timezone": RuleOption(str, "the TimeZone the migrations run with (e.g. UTC)", None)}
+        "timezone": RuleOption(str | None, "the TimeZone the migrations run with (e.g. UTC)",
+                               None)}
     nodes: ClassVar[tuple[type[ast.Node], ...]] = (ast.AlterTableStmt,)
 
     def check(self, statement: Statement, ctx: MigrationContext) -> Iterator[Finding]:
