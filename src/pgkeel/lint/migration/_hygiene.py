@@ -231,6 +231,8 @@ def _generated_names(node: ast.Node) -> list[str]:
     ``node``, before it shortens them (``ChooseIndexName``/``ChooseConstraintName`` in
     src/backend/commands/indexcmds.c: table, columns, then ``idx``, ``key``, ``pkey``,
     ``fkey``, ``check``)."""
+    if not isinstance(node, ast.IndexStmt | ast.CreateStmt | ast.AlterTableStmt):
+        return []
     names: list[str] = []
     if isinstance(node, ast.IndexStmt) and not node.idxname:
         columns = [p.name for p in node.indexParams or () if isinstance(p, ast.IndexElem)

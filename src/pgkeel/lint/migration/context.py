@@ -109,12 +109,14 @@ class CatalogFacts:
     snapshot: Snapshot
     blocking: Mapping[str, tuple[Blocker, ...]] = field(default_factory=dict)
     applied: Mapping[str, str] | None = None
+    # schema.name -> table, filled on first use (rules ask once per statement).
+    _tables: dict[str, Table] = field(default_factory=dict, compare=False, repr=False)
 
     def table(self, name: str) -> Table | None:
         """The table ``schema.name`` (qualified), or None when the database has none."""
-        schema, _, relname = name.partition(".")
-        return next((t for t in self.snapshot.tables
-                     if t.schema == schema and t.name == relname), None)
+        if not self._tables and self.snapshot.tables:
+            self._tables.update((f"{t.schema}.{t.name}", t) for t in self.snapshot.tables)
+        return self._tables.get(name)
 
 
 class MigrationContext:

@@ -50,6 +50,9 @@ class _Dispatch:
     def __init__(self, rules: Sequence[MigrationRule]) -> None:
         self.rules = tuple(rules)
         self.ids = frozenset(r.id for r in rules)
+        # Only the rules that judge a whole section are asked at its end.
+        self.finishing = tuple(r for r in rules
+                               if type(r).finish is not MigrationRule.finish)
         self._by_type: dict[type, tuple[MigrationRule, ...]] = {}
 
     def for_node(self, node: object) -> tuple[MigrationRule, ...]:
@@ -97,7 +100,7 @@ def lint_source(source: LintSource, rules: Sequence[MigrationRule], *,
             for rule in dispatch.for_node(statement.node):
                 findings += rule.check(statement, ctx)
             ctx.after(statement)
-        for rule in rules:
+        for rule in dispatch.finishing:
             findings += rule.finish(ctx)
     suppressions = suppress.find(source)
     if suppressions and BAD_SUPPRESSION in dispatch.ids:
