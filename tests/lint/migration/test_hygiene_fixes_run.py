@@ -14,11 +14,11 @@ from pglast.parser import split
 from pgkeel.catalog.introspect import snapshot
 from pgkeel.lint import registry
 from pgkeel.lint.migration.context import CatalogFacts
-from pgkeel.lint.migration.rules import hygiene, live
+from pgkeel.lint.migration.rules import hygiene, live, syntax
 from pgkeel.testing import TestCluster
 
-_RULES = [r for r in registry.migration_rules() if r.__module__ in (hygiene.__name__,
-                                                                     live.__name__)]
+_MODULES = (hygiene.__name__, live.__name__, syntax.__name__)
+_RULES = [r for r in registry.migration_rules() if r.__module__ in _MODULES]
 
 
 def _up(example: str) -> tuple[str, bool]:

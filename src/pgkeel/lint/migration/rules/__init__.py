@@ -7,7 +7,8 @@ every rule they define.
 - :mod:`.destructive`: drops and truncates that lose data (B);
 - :mod:`.compatibility`: renames, enum labels, dropped guarantees, unique keys over
   existing rows (B);
-- :mod:`.hygiene`: transactions, timeouts, parsing, file names (C);
+- :mod:`.hygiene`: transactions, timeouts, schemas, file names (C);
+- :mod:`.syntax`: parsing, version gates, identifiers, suppression comments (C);
 - :mod:`.design`, :mod:`.key_types`: column types in DDL (D);
 - :mod:`.structure`, :mod:`.shapes`: tables, keys, indexes and column shapes in DDL (D);
 - :mod:`.security`: functions, search_path and extensions in DDL (E);
@@ -41,9 +42,10 @@ from pgkeel.lint.migration.rules import (
     security,
     shapes,
     structure,
+    syntax,
 )
 
 __all__ = ["compatibility", "correctness", "design", "destructive", "hygiene", "key_types",
            "live", "naming", "policies", "queries", "rls", "safety", "safety_columns",
            "safety_constraints", "safety_scans", "safety_tables", "safety_transactions",
-           "safety_types", "security", "shapes", "structure"]
+           "safety_types", "security", "shapes", "structure", "syntax"]
