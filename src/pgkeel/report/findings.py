@@ -31,7 +31,7 @@ __all__ = [
 
 #: What a catalog finding points at; SARIF's ``logicalLocation.kind`` takes it as is.
 ObjectKind = Literal["table", "column", "constraint", "index", "view", "function", "schema",
-                     "policy", "extension"]
+                     "policy", "extension", "type", "database"]
 
 
 class Severity(StrEnum):

@@ -190,8 +190,8 @@ def test_check_answers_migrations_are_safe_to_run(tmp_path: Path,
     folder = tmp_path / "migrations"
     folder.mkdir()
     (folder / "20240101_create_t.sql").write_text(UP_DOWN.format(
-        up="CREATE TABLE t (id bigint);", down="DROP TABLE t;"))
-    assert item()["status"] == "pass"
+        up="CREATE TABLE t (id bigint PRIMARY KEY);", down="DROP TABLE t;"))
+    assert item()["status"] == "pass", item()
     (folder / "20240102_nested.sql").write_text(UP_DOWN.format(
         up="BEGIN;\nALTER TABLE t ADD COLUMN c int;\nCOMMIT;", down=""))
     failed = item()

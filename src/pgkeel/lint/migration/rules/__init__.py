@@ -4,12 +4,16 @@ every rule they define.
 - :mod:`.safety`, :mod:`.safety_constraints`, :mod:`.safety_scans`,
   :mod:`.safety_columns`, :mod:`.safety_types`, :mod:`.safety_tables`,
   :mod:`.safety_transactions`: locks, rewrites and scans (A);
-- :mod:`.destructive`: data loss, data-dependent and backward-incompatible changes (B);
+- :mod:`.destructive`: drops and truncates that lose data (B);
+- :mod:`.compatibility`: renames, enum labels, dropped guarantees, unique keys over
+  existing rows (B);
 - :mod:`.hygiene`: transactions, timeouts, schemas, file names (C);
 - :mod:`.syntax`: parsing, version gates, identifiers, suppression comments (C);
-- :mod:`.design`: types and structure in DDL (D);
-- :mod:`.security`: privileges and row-level security in DDL (E);
-- :mod:`.correctness`: SQL correctness and data changes (F);
+- :mod:`.design`, :mod:`.key_types`: column types in DDL (D);
+- :mod:`.structure`, :mod:`.shapes`: tables, keys, indexes and column shapes in DDL (D);
+- :mod:`.security`: functions, search_path and extensions in DDL (E);
+- :mod:`.rls`, :mod:`.policies`: row-level security, policies and API exposure in DDL (E);
+- :mod:`.correctness`, :mod:`.queries`: data changes and SQL correctness (F);
 - :mod:`.naming`: identifiers (G);
 - :mod:`.live`: what only the live database knows (its history, its sessions).
 """
@@ -17,12 +21,17 @@ every rule they define.
 from __future__ import annotations
 
 from pgkeel.lint.migration.rules import (
+    compatibility,
     correctness,
     design,
     destructive,
     hygiene,
+    key_types,
     live,
     naming,
+    policies,
+    queries,
+    rls,
     safety,
     safety_columns,
     safety_constraints,
@@ -31,9 +40,12 @@ from pgkeel.lint.migration.rules import (
     safety_transactions,
     safety_types,
     security,
+    shapes,
+    structure,
     syntax,
 )
 
-__all__ = ["correctness", "design", "destructive", "hygiene", "live", "naming", "safety",
-           "safety_columns", "safety_constraints", "safety_scans", "safety_tables",
-           "safety_transactions", "safety_types", "security", "syntax"]
+__all__ = ["compatibility", "correctness", "design", "destructive", "hygiene", "key_types",
+           "live", "naming", "policies", "queries", "rls", "safety", "safety_columns",
+           "safety_constraints", "safety_scans", "safety_tables", "safety_transactions",
+           "safety_types", "security", "shapes", "structure", "syntax"]
