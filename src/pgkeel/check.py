@@ -16,7 +16,7 @@ Checklist item                           How pgkeel answers it
 ======================================== ==============================================
 Schema follows 3NF normalization         the rules declaring it (normal-form rules)
 All foreign keys have indexes            the rules declaring it
-Migrations are reversible (UP/DOWN)      not checked until ``pgkeel migrate verify``
+Migrations are reversible (UP/DOWN)      ``pgkeel migrate verify`` on a scratch database
 Constraints enforce data integrity       the rules declaring it
 Queries use indexes (verify with EXPLAIN) not checked until ``pgkeel explain``/``advise``
 Backup strategy documented and tested    a recent backup verified by restore (backup/)
@@ -38,6 +38,7 @@ from collections import Counter
 from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import psycopg
@@ -83,9 +84,8 @@ CHECKLIST: tuple[_Item, ...] = (
     _Item(items.FK_INDEXES,
           scope="every foreign key has a valid, non-partial index leading with its columns"),
     _Item("Migrations are reversible (UP/DOWN)", rule_backed=False, not_checked=(
-        "needs `pgkeel migrate verify` (up, down, up on a scratch database), "
-        "not built yet; `pgkeel migrate status` already lists migrations without a down "
-        "section")),
+        "answered by `pgkeel migrate verify` (up, down, up on a scratch database) when "
+        "check is given the migrations folder (the CLI gives it when one exists)")),
     _Item(items.CONSTRAINTS,
           scope=("keys, types and constraints the rules read; whether NOT NULL, UNIQUE and "
                  "CHECK constraints match your domain rules needs review")),
@@ -246,7 +246,8 @@ def _holds_rows(conn: psycopg.Connection[Any], snap: Snapshot) -> bool:
 
 
 def check(target: str | psycopg.Connection[Any], config: CheckConfig | None = None, *,
-          read_rows: bool = True, settings: Settings | None = None) -> CheckResult:
+          read_rows: bool = True, settings: Settings | None = None,
+          migrations: tuple[str | None, Path] | None = None) -> CheckResult:
     """Audit the database at ``target`` (a libpq URI / DSN, or an open connection).
 
     Reads one catalog snapshot, runs every schema rule that ``config`` (the
@@ -257,7 +258,11 @@ def check(target: str | psycopg.Connection[Any], config: CheckConfig | None = No
     the items other features answer are filled in from them: "Migrations are safe to
     run" by linting the migrations folder against this database
     (:mod:`pgkeel.lint.migration.run`), the backup item from the backups directory
-    (:mod:`pgkeel.backup.checklist`). Returns a :class:`CheckResult`.
+    (:mod:`pgkeel.backup.checklist`). ``migrations`` is ``(server URL or None, migrations
+    folder)``: the reversibility item is then answered by verifying the folder on a
+    scratch database of that server
+    (:func:`pgkeel.migrations.verify_checklist.checklist_status`). Returns a
+    :class:`CheckResult`.
 
     Raises ``ConfigError``/``ConnectError`` when ``target`` is a DSN that does not
     parse or connect, and ``DatabaseError`` when a catalog query fails.
@@ -278,6 +283,12 @@ def check(target: str | psycopg.Connection[Any], config: CheckConfig | None = No
                          rows_seen=rows)
     answered = tuple(ChecklistItem(c.item, *features[c.item]) if c.item in features else c
                      for c in answered)
+    if migrations is not None:
+        from pgkeel.migrations.verify_checklist import ITEM, checklist_status
+
+        status, detail = checklist_status(*migrations)
+        answered = tuple(ChecklistItem(ITEM, status, detail) if i.item == ITEM else i
+                         for i in answered)
     return CheckResult(
         database=snap.database,
         server_version=snap.server_version,

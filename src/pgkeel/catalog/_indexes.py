@@ -89,7 +89,8 @@ SELECT i.indrelid, i.indexrelid, ic.relname, i.indkey::pg_catalog.int2[], i.indn
        NOT i.indisvalid AND EXISTS (
            SELECT 1 FROM pg_catalog.pg_stat_progress_create_index p
            WHERE p.index_relid = i.indexrelid),
-       CASE WHEN ic.relkind = 'i' THEN pg_catalog.pg_stat_get_numscans(i.indexrelid) END
+       CASE WHEN ic.relkind = 'i' THEN pg_catalog.pg_stat_get_numscans(i.indexrelid) END,
+       d.description
 FROM rel
 JOIN pg_catalog.pg_index i ON i.indrelid = rel.oid
 JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
@@ -99,6 +100,9 @@ LEFT JOIN pg_catalog.pg_constraint co
       AND co.contype IN ('p', 'u', 'x')
 LEFT JOIN (SELECT DISTINCT a.attrelid FROM pg_catalog.pg_attribute a
            WHERE a.attoptions IS NOT NULL) AS opt ON opt.attrelid = i.indexrelid
+LEFT JOIN pg_catalog.pg_description d
+       ON d.objoid = i.indexrelid AND d.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND d.objsubid = 0
 """
 
 _DEFINITIONS = """
@@ -184,7 +188,7 @@ def read_indexes(
     indexes: dict[int, list[Index]] = {}
     for (relid, oid, name, indkey, nkey, unique, primary, method, valid, size, expressions,
          predicate, constraint, nulls_nd, _relkind, classes, options, collations, _opts,
-         inherited, replica_identity, building, scans) in rows:
+         inherited, replica_identity, building, scans, comment) in rows:
         cols = attributes.get(relid, {})
         keys = tuple([cols[n][0] if n else None for n in indkey[:nkey]])
         include = tuple([cols[n][0] for n in indkey[nkey:]]) if len(indkey) > nkey else ()
@@ -195,7 +199,7 @@ def read_indexes(
             tuple([opclass_name.get(c, str(c)) for c in classes[:nkey]]),
             tuple([collation_name.get(c, str(c)) if c else None for c in collations[:nkey]]),
             tuple([_ORDERINGS.get(o & 3, "") for o in options[:nkey]]),
-            inherited, replica_identity, building, scans,
+            inherited, replica_identity, building, scans, comment,
         ))
     for items in indexes.values():
         items.sort(key=_name)

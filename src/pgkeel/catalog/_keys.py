@@ -38,9 +38,12 @@ SELECT co.conrelid, co.conname, co.contype, co.conkey, co.condeferrable, co.conv
        fn.nspname, fc.relname, co.confrelid, co.confkey,
        co.confdeltype, co.confupdtype, co.conindid,
        CASE WHEN co.contype = 'f' THEN (SELECT ri.relname FROM pg_catalog.pg_class ri
-                                        WHERE ri.oid = co.conindid) END
+                                        WHERE ri.oid = co.conindid) END,
+       d.description
 FROM rel
 JOIN pg_catalog.pg_constraint co ON co.conrelid = rel.oid
+LEFT JOIN pg_catalog.pg_description d
+       ON d.objoid = co.oid AND d.classoid = 'pg_catalog.pg_constraint'::pg_catalog.regclass
 LEFT JOIN pg_catalog.pg_class fc ON fc.oid = co.confrelid
 LEFT JOIN pg_catalog.pg_namespace fn ON fn.oid = fc.relnamespace
 WHERE co.contype IN ('p', 'u', 'c', 'f')
@@ -82,24 +85,26 @@ def read_keys(
         enforced=reader.since(180000, "co.conenforced", "true"))
     keys = Keys()
     for (relid, name, contype, conkey, deferrable, validated, enforced, check, ref_schema,
-         ref_table, ref_relid, ref_key, on_delete, on_update, index, ref_index
+         ref_table, ref_relid, ref_key, on_delete, on_update, index, ref_index, comment
          ) in reader.rows(query):
         cols = attributes.get(relid, {})
         columns = tuple(cols[n][0] for n in conkey or ())
         if contype == "p":
-            keys.primary[relid] = UniqueConstraint(name, columns, True, deferrable)
+            keys.primary[relid] = UniqueConstraint(name, columns, True, deferrable,
+                                                   comment=comment)
         elif contype == "u":
             keys.unique.setdefault(relid, []).append(UniqueConstraint(
-                name, columns, False, deferrable, index in nulls_not_distinct))
+                name, columns, False, deferrable, index in nulls_not_distinct,
+                comment=comment))
         elif contype == "c":
             keys.checks.setdefault(relid, []).append(
-                CheckConstraint(name, check, validated, enforced))
+                CheckConstraint(name, check, validated, enforced, comment=comment))
         else:
             ref_cols = attributes[ref_relid]
             keys.foreign.setdefault(relid, []).append(ForeignKey(
                 name, columns, ref_schema, ref_table, tuple([ref_cols[n][0] for n in ref_key]),
                 _ACTIONS[on_delete], _ACTIONS[on_update], validated, deferrable, enforced,
-                ref_index,
+                ref_index, comment=comment,
             ))
     _sort_by_name(keys.unique, keys.checks, keys.foreign)
     return keys

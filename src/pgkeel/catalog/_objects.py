@@ -30,8 +30,10 @@ __all__ = [
 ]
 
 _SCHEMAS = f"""
-SELECT n.nspname, pg_catalog.pg_get_userbyid(n.nspowner)
+SELECT n.nspname, pg_catalog.pg_get_userbyid(n.nspowner), d.description
 FROM pg_catalog.pg_namespace n
+LEFT JOIN pg_catalog.pg_description d
+       ON d.objoid = n.oid AND d.classoid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
 WHERE {user_namespace("n")} AND {not_extension_member("pg_namespace", "n.oid")}
 """
 
@@ -43,7 +45,8 @@ SELECT n.nspname, c.relname, pg_catalog.format_type(s.seqtypid, NULL),
        tn.nspname, tc.relname, a.attname,
        s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache, s.seqcycle,
        CASE WHEN pg_catalog.has_sequence_privilege(c.oid, 'SELECT,USAGE')
-            THEN pg_catalog.pg_sequence_last_value(c.oid) END
+            THEN pg_catalog.pg_sequence_last_value(c.oid) END,
+       pg_catalog.pg_get_userbyid(c.relowner), sd.description
 FROM pg_catalog.pg_sequence s
 JOIN pg_catalog.pg_class c ON c.oid = s.seqrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -54,25 +57,36 @@ LEFT JOIN pg_catalog.pg_depend d
 LEFT JOIN pg_catalog.pg_class tc ON tc.oid = d.refobjid
 LEFT JOIN pg_catalog.pg_namespace tn ON tn.oid = tc.relnamespace
 LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+LEFT JOIN pg_catalog.pg_description sd
+       ON sd.objoid = c.oid AND sd.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND sd.objsubid = 0
 WHERE {user_namespace("n")} AND {not_extension_member("pg_class", "c.oid")}
 """
 
 _FUNCTIONS = f"""
 SELECT n.nspname, p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid),
        COALESCE(pg_catalog.pg_get_function_result(p.oid), ''), l.lanname, p.prokind,
-       p.prosecdef, p.provolatile, NULLIF(p.prosrc, '')
+       p.prosecdef, p.provolatile, NULLIF(p.prosrc, ''),
+       pg_catalog.pg_get_userbyid(p.proowner), d.description
 FROM pg_catalog.pg_proc p
 JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
 JOIN pg_catalog.pg_language l ON l.oid = p.prolang
+LEFT JOIN pg_catalog.pg_description d
+       ON d.objoid = p.oid AND d.classoid = 'pg_catalog.pg_proc'::pg_catalog.regclass
+      AND d.objsubid = 0
 WHERE {user_namespace("n")} AND {not_extension_member("pg_proc", "p.oid")}
 """
 
 _ENUMS = f"""
 SELECT n.nspname, t.typname,
        ARRAY(SELECT e.enumlabel FROM pg_catalog.pg_enum e
-             WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder)
+             WHERE e.enumtypid = t.oid ORDER BY e.enumsortorder),
+       pg_catalog.pg_get_userbyid(t.typowner), d.description
 FROM pg_catalog.pg_type t
 JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+LEFT JOIN pg_catalog.pg_description d
+       ON d.objoid = t.oid AND d.classoid = 'pg_catalog.pg_type'::pg_catalog.regclass
+      AND d.objsubid = 0
 WHERE t.typtype = 'e' AND {user_namespace("n")}
   AND {not_extension_member("pg_type", "t.oid")}
 """
@@ -86,9 +100,13 @@ SELECT n.nspname, t.typname, pg_catalog.format_type(t.typbasetype, t.typtypmod),
        ARRAY(SELECT pg_catalog.pg_get_expr(co.conbin, 0) FROM pg_catalog.pg_constraint co
              WHERE co.contypid = t.oid AND co.contype = 'c' ORDER BY co.conname),
        ARRAY(SELECT co.convalidated FROM pg_catalog.pg_constraint co
-             WHERE co.contypid = t.oid AND co.contype = 'c' ORDER BY co.conname)
+             WHERE co.contypid = t.oid AND co.contype = 'c' ORDER BY co.conname),
+       pg_catalog.pg_get_userbyid(t.typowner), d.description
 FROM pg_catalog.pg_type t
 JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+LEFT JOIN pg_catalog.pg_description d
+       ON d.objoid = t.oid AND d.classoid = 'pg_catalog.pg_type'::pg_catalog.regclass
+      AND d.objsubid = 0
 WHERE t.typtype = 'd' AND {user_namespace("n")}
   AND {not_extension_member("pg_type", "t.oid")}
 """
@@ -109,7 +127,8 @@ _VOLATILITY: dict[str, Literal["immutable", "stable", "volatile"]] = {
 
 def read_schemas(reader: Reader) -> list[Schema]:
     """Return the user schemas, sorted by name."""
-    return sorted((Schema(name, owner) for name, owner in reader.rows(_SCHEMAS)),
+    return sorted((Schema(name, owner, comment=comment)
+                   for name, owner, comment in reader.rows(_SCHEMAS)),
                   key=lambda s: s.name)
 
 
@@ -118,8 +137,8 @@ def read_sequences(reader: Reader) -> list[Sequence]:
     return sorted(
         (Sequence(schema, name, data_type,
                   f"{tschema}.{table}.{column}" if column is not None else None,
-                  *options)
-         for schema, name, data_type, tschema, table, column, *options
+                  *options, owner=owner, comment=comment)
+         for schema, name, data_type, tschema, table, column, *options, owner, comment
          in reader.rows(_SEQUENCES)),
         key=lambda s: (s.schema, s.name),
     )
@@ -133,17 +152,17 @@ def read_functions(reader: Reader) -> list[Function]:
     """
     return sorted(
         (Function(schema, name, args, returns, language, _KINDS[kind], secdef,
-                  _VOLATILITY[volatility], source)
-         for schema, name, args, returns, language, kind, secdef, volatility, source
-         in reader.rows(_FUNCTIONS)),
+                  _VOLATILITY[volatility], source, owner=owner, comment=comment)
+         for schema, name, args, returns, language, kind, secdef, volatility, source, owner,
+         comment in reader.rows(_FUNCTIONS)),
         key=lambda f: (f.schema, f.name, f.arguments),
     )
 
 
 def read_enums(reader: Reader) -> list[Enum]:
     """Return the enum types, each with its labels in sort order."""
-    return sorted((Enum(schema, name, tuple(labels))
-                   for schema, name, labels in reader.rows(_ENUMS)),
+    return sorted((Enum(schema, name, tuple(labels), owner=owner, comment=comment)
+                   for schema, name, labels, owner, comment in reader.rows(_ENUMS)),
                   key=lambda e: (e.schema, e.name))
 
 
@@ -152,8 +171,9 @@ def read_domains(reader: Reader) -> list[Domain]:
     return sorted(
         (Domain(schema, name, base, nullable, default,
                 tuple(CheckConstraint(*check) for check in zip(names, exprs, valid,
-                                                              strict=True)))
-         for schema, name, base, nullable, default, names, exprs, valid
+                                                              strict=True)),
+                owner=owner, comment=comment)
+         for schema, name, base, nullable, default, names, exprs, valid, owner, comment
          in reader.rows(_DOMAINS)),
         key=lambda d: (d.schema, d.name),
     )

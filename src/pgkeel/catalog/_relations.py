@@ -35,7 +35,7 @@ SELECT c.oid, n.nspname, c.relname, c.relkind, c.relrowsecurity, c.relforcerowse
        pn.nspname, pc.relname,
        CASE WHEN c.relkind = 'p' THEN pg_catalog.pg_get_partkeydef(c.oid) END,
        pg_catalog.pg_get_expr(c.relpartbound, c.oid),
-       d.description
+       d.description, pg_catalog.pg_get_userbyid(c.relowner)
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_catalog.pg_class toast ON toast.oid = c.reltoastrelid
@@ -101,6 +101,7 @@ class Relation:
     partition_key: str | None
     partition_bound: str | None
     comment: str | None
+    owner: str | None = None
 
 
 # What constraints and index definitions need of a column: (name, type oid, collation
@@ -131,10 +132,10 @@ def read_relations(reader: Reader, *, exact_sizes: bool) -> list[Relation]:
             int(tuples) if tuples >= 0 else -1,
             size if relkind != "v" else None, viewdef,
             f"{parent_schema}.{parent}" if parent is not None else None,
-            partkey, bound, comment,
+            partkey, bound, comment, owner,
         )
         for (oid, schema, name, relkind, rls, forced, tuples, size, viewdef, parent_schema,
-             parent, partkey, bound, comment) in reader.rows(query)
+             parent, partkey, bound, comment, owner) in reader.rows(query)
     ]
 
 

@@ -16,11 +16,13 @@ __all__ = ["read_policies", "read_triggers"]
 
 _TRIGGERS = RELATIONS + """
 SELECT t.tgrelid, t.tgname, pn.nspname || '.' || p.proname, t.tgtype, t.tgenabled,
-       pg_catalog.pg_get_triggerdef(t.oid)
+       pg_catalog.pg_get_triggerdef(t.oid), d.description
 FROM rel
 JOIN pg_catalog.pg_trigger t ON t.tgrelid = rel.oid
 JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid
 JOIN pg_catalog.pg_namespace pn ON pn.oid = p.pronamespace
+LEFT JOIN pg_catalog.pg_description d
+       ON d.objoid = t.oid AND d.classoid = 'pg_catalog.pg_trigger'::pg_catalog.regclass
 WHERE NOT t.tgisinternal
 """
 
@@ -30,9 +32,11 @@ SELECT po.polrelid, po.polname, po.polcmd, po.polpermissive,
        ARRAY(SELECT CASE WHEN r = 0 THEN 'public' ELSE pg_catalog.pg_get_userbyid(r)::text END
              FROM pg_catalog.unnest(po.polroles) AS r),
        pg_catalog.pg_get_expr(po.polqual, po.polrelid),
-       pg_catalog.pg_get_expr(po.polwithcheck, po.polrelid)
+       pg_catalog.pg_get_expr(po.polwithcheck, po.polrelid), d.description
 FROM rel
 JOIN pg_catalog.pg_policy po ON po.polrelid = rel.oid
+LEFT JOIN pg_catalog.pg_description d
+       ON d.objoid = po.oid AND d.classoid = 'pg_catalog.pg_policy'::pg_catalog.regclass
 """
 
 # tgtype bits, from src/include/catalog/pg_trigger.h (TRIGGER_TYPE_*).
@@ -51,7 +55,7 @@ def read_triggers(reader: Reader) -> dict[int, list[Trigger]]:
     triggers set to fire on replica or always count as enabled.
     """
     triggers: dict[int, list[Trigger]] = {}
-    for relid, name, function, tgtype, enabled, definition in reader.rows(_TRIGGERS):
+    for relid, name, function, tgtype, enabled, definition, comment in reader.rows(_TRIGGERS):
         timing = "INSTEAD OF" if tgtype & _INSTEAD else "BEFORE" if tgtype & _BEFORE else "AFTER"
         triggers.setdefault(relid, []).append(Trigger(
             name=name,
@@ -61,6 +65,7 @@ def read_triggers(reader: Reader) -> dict[int, list[Trigger]]:
             level="ROW" if tgtype & _ROW else "STATEMENT",
             enabled=enabled != "D",
             definition=definition,
+            comment=comment,
         ))
     for items in triggers.values():
         items.sort(key=lambda t: t.name)
@@ -74,10 +79,10 @@ def read_policies(reader: Reader) -> dict[int, list[Policy]]:
     ``with_check`` are the expressions' text or None (PostgreSQL docs, "pg_policy").
     """
     policies: dict[int, list[Policy]] = {}
-    for relid, name, cmd, permissive, roles, using, check in reader.rows(_POLICIES):
+    for relid, name, cmd, permissive, roles, using, check, comment in reader.rows(_POLICIES):
         policies.setdefault(relid, []).append(Policy(
             name=name, command=_COMMANDS[cmd], permissive=permissive,
-            roles=tuple(sorted(roles)), using=using, with_check=check,
+            roles=tuple(sorted(roles)), using=using, with_check=check, comment=comment,
         ))
     for items in policies.values():
         items.sort(key=lambda p: p.name)

@@ -204,6 +204,7 @@ class _Parts:
             comment=rel.comment,
             partition_key=rel.partition_key,
             partition_bound=rel.partition_bound,
+            owner=rel.owner,
         )
 
     def view(self, rel: Relation) -> View:

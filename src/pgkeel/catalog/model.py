@@ -80,11 +80,13 @@ class Role:
 
 @dataclass(frozen=True, slots=True)
 class Schema:
-    """A namespace; ``owner`` is its owning role, ``grants`` its ACL (:class:`Grant`)."""
+    """A namespace; ``owner`` is its owning role, ``grants`` its ACL (:class:`Grant`),
+    ``comment`` its ``COMMENT ON SCHEMA``."""
 
     name: str
     owner: str
     grants: tuple[Grant, ...] = ()
+    comment: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +118,8 @@ class Column:
 class UniqueConstraint:
     """A PRIMARY KEY or UNIQUE constraint on ``columns`` (in key order).
 
-    ``nulls_not_distinct`` is True for ``UNIQUE NULLS NOT DISTINCT`` (PostgreSQL 15+).
+    ``nulls_not_distinct`` is True for ``UNIQUE NULLS NOT DISTINCT`` (PostgreSQL 15+);
+    ``comment`` its ``COMMENT ON CONSTRAINT``.
     """
 
     name: str
@@ -124,19 +127,22 @@ class UniqueConstraint:
     primary: bool
     deferrable: bool = False
     nulls_not_distinct: bool = False
+    comment: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class CheckConstraint:
     """A CHECK constraint; ``validated`` is False for ``NOT VALID`` ones.
 
-    ``enforced`` is False for ``NOT ENFORCED`` ones (PostgreSQL 18+; always True before).
+    ``enforced`` is False for ``NOT ENFORCED`` ones (PostgreSQL 18+; always True before);
+    ``comment`` its ``COMMENT ON CONSTRAINT``.
     """
 
     name: str
     expression: str
     validated: bool = True
     enforced: bool = True
+    comment: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +153,7 @@ class ForeignKey:
     ``NOT VALID`` ones, ``enforced`` False for ``NOT ENFORCED`` ones (PostgreSQL 18+).
     ``ref_index`` names the unique index of the referenced table the key depends on
     (``pg_constraint.conindid``): it cannot be dropped while the key exists.
+    ``comment`` is its ``COMMENT ON CONSTRAINT``.
     """
 
     name: str
@@ -160,6 +167,7 @@ class ForeignKey:
     deferrable: bool = False
     enforced: bool = True
     ref_index: str | None = None
+    comment: str | None = None
 
     @property
     def ref_qualified(self) -> str:
@@ -191,7 +199,7 @@ class Index:
     ``REINDEX`` is building right now (``pg_stat_progress_create_index``). ``scans``
     is ``pg_stat_user_indexes.idx_scan`` on this server since the statistics were
     reset (``Snapshot.stats_reset``), None for the index of a partitioned table; it
-    is not structure, so equality ignores it.
+    is not structure, so equality ignores it. ``comment`` is its ``COMMENT ON INDEX``.
     """
 
     name: str
@@ -214,11 +222,13 @@ class Index:
     replica_identity: bool = False
     building: bool = False
     scans: int | None = field(default=None, compare=False)
+    comment: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Trigger:
-    """A user trigger; ``timing`` BEFORE/AFTER/INSTEAD OF, ``events`` INSERT/UPDATE/..."""
+    """A user trigger; ``timing`` BEFORE/AFTER/INSTEAD OF, ``events`` INSERT/UPDATE/...;
+    ``comment`` its ``COMMENT ON TRIGGER``."""
 
     name: str
     function: str
@@ -227,11 +237,13 @@ class Trigger:
     level: Literal["ROW", "STATEMENT"]
     enabled: bool
     definition: str
+    comment: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Policy:
-    """A row-level security policy (PostgreSQL docs, "CREATE POLICY")."""
+    """A row-level security policy (PostgreSQL docs, "CREATE POLICY"); ``comment`` its
+    ``COMMENT ON POLICY``."""
 
     name: str
     command: Literal["ALL", "SELECT", "INSERT", "UPDATE", "DELETE"]
@@ -239,6 +251,7 @@ class Policy:
     roles: tuple[str, ...]
     using: str | None
     with_check: str | None
+    comment: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,7 +265,8 @@ class Table:
     a partitioned table, whose rows live in its partitions); ``partition_key`` is
     ``pg_get_partkeydef()`` of a
     partitioned table (``RANGE (payment_date)``) and ``partition_bound`` the ``FOR
-    VALUES ...`` clause of a partition.
+    VALUES ...`` clause of a partition; ``owner`` its owning role (None in snapshots
+    older than this field).
     """
 
     schema: str
@@ -275,6 +289,7 @@ class Table:
     partition_key: str | None = None
     partition_bound: str | None = None
     grants: tuple[Grant, ...] = ()
+    owner: str | None = None
 
     @property
     def qualified(self) -> str:
@@ -346,7 +361,8 @@ class Sequence:
     ``last_value`` is the last value written to disk (``pg_sequences.last_value``;
     with CACHE above 1 it runs ahead of the last value handed out): None before the
     first ``nextval``, or without the privilege to read it; it is not structure, so
-    equality ignores it.
+    equality ignores it. ``owner`` is its owning role and ``comment`` its comment (None
+    in snapshots older than these fields).
     """
 
     schema: str
@@ -360,6 +376,8 @@ class Sequence:
     cache: int | None = None
     cycle: bool = False
     last_value: int | None = field(default=None, compare=False)
+    owner: str | None = None
+    comment: str | None = None
 
     @property
     def qualified(self) -> str:
@@ -374,7 +392,8 @@ class Function:
     ``source`` is ``pg_proc.prosrc``: the body of a SQL or PL/pgSQL function (the
     link symbol of a C function), None for a SQL-standard body (``BEGIN ATOMIC``).
     ``config`` is ``proconfig``, the settings pinned by ``SET`` (``search_path=""``);
-    ``grants`` its ACL (:class:`Grant`).
+    ``grants`` its ACL (:class:`Grant`); ``owner`` its owning role and ``comment`` its
+    comment (None in snapshots older than these fields).
     """
 
     schema: str
@@ -388,6 +407,8 @@ class Function:
     source: str | None = None
     config: tuple[str, ...] = ()
     grants: tuple[Grant, ...] = ()
+    owner: str | None = None
+    comment: str | None = None
 
     @property
     def qualified(self) -> str:
@@ -397,11 +418,14 @@ class Function:
 
 @dataclass(frozen=True, slots=True)
 class Enum:
-    """An enum type; ``labels`` in sort order (PostgreSQL docs, "Enumerated Types")."""
+    """An enum type; ``labels`` in sort order (PostgreSQL docs, "Enumerated Types");
+    ``owner`` its owning role and ``comment`` its comment."""
 
     schema: str
     name: str
     labels: tuple[str, ...]
+    owner: str | None = None
+    comment: str | None = None
 
     @property
     def qualified(self) -> str:
@@ -413,7 +437,8 @@ class Enum:
 class Domain:
     """A domain over ``base_type`` (``format_type()`` text, e.g. ``integer``).
 
-    ``checks`` holds its CHECK constraints (PostgreSQL docs, "CREATE DOMAIN").
+    ``checks`` holds its CHECK constraints (PostgreSQL docs, "CREATE DOMAIN");
+    ``owner`` its owning role and ``comment`` its comment.
     """
 
     schema: str
@@ -422,6 +447,8 @@ class Domain:
     nullable: bool
     default: str | None = None
     checks: tuple[CheckConstraint, ...] = ()
+    owner: str | None = None
+    comment: str | None = None
 
     @property
     def qualified(self) -> str:

@@ -13,7 +13,19 @@ import typer
 from rich.markup import escape
 
 from pgkeel import __version__
-from pgkeel.cli import backup, check, db, inspect, lint, migrate, reach, rules
+from pgkeel.cli import (
+    backup,
+    check,
+    db,
+    inspect,
+    lint,
+    migrate,
+    migrate_drift,
+    migrate_verify,
+    reach,
+    rules,
+)
+from pgkeel.cli import seed as seed_cli
 from pgkeel.cli._common import err
 from pgkeel.errors import PgkeelError
 
@@ -46,6 +58,8 @@ def _root(
 
 
 app.add_typer(db.app, name="db")
+migrate.app.command("verify")(migrate_verify.verify_command)
+migrate.app.command("drift")(migrate_drift.drift_command)
 app.add_typer(migrate.app, name="migrate")
 app.add_typer(backup.app, name="backup")
 app.command("connect")(reach.connect_command)
@@ -54,6 +68,7 @@ app.command("inspect")(inspect.inspect_command)
 app.command("rules")(rules.rules_command)
 app.command("lint")(lint.lint_command)
 app.command("restore")(backup.restore_command)
+app.add_typer(seed_cli.app, name="seed")
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from pgkeel.check import CheckResult
+    from pgkeel.config import Settings
 
 __all__ = ["check_command"]
 
@@ -101,7 +102,8 @@ def check_command(
         note(f"loading the skill's e-commerce example into database {EXAMPLE_DATABASE} "
              f"on {redact(url)}")
         url = load_example(url)
-    result = check(url, config, read_rows=not no_data, settings=resolved)
+    result = check(url, config, read_rows=not no_data, settings=resolved,
+                   migrations=_migrations(resolved, url))
     if result.data_failures:
         # Said on stderr whatever the format: findings that need rows may be missing.
         shown = "; ".join(result.data_failures[:3])
@@ -126,6 +128,21 @@ def check_command(
         note("to audit your own database: pgkeel check --database-url "
              "postgresql://USER@HOST:5432/DBNAME (or set DATABASE_URL, or .env)")
     raise typer.Exit(1 if result.breaches(threshold) else 0)
+
+
+def _migrations(resolved: Settings, url: str) -> tuple[str | None, Path] | None:
+    """The migrations folder and the server to verify it on, or None without a folder.
+
+    The scratch database goes on the local cluster when it runs, else on the audited
+    database's server (as `pgkeel migrate verify` does), which needs CREATEDB there.
+    """
+    from pgkeel.target import local_cluster
+
+    directory = resolved.resolve(resolved.migrations_dir)
+    if not directory.is_dir():
+        return None
+    cluster = local_cluster(resolved)
+    return (cluster.url() if cluster.status().state == "running" else url), directory
 
 
 def _write_migration(result: CheckResult, directory: Path, name: str | None) -> None:

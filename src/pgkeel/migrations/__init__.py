@@ -47,6 +47,7 @@ if TYPE_CHECKING:
         status,
         validate,
     )
+    from pgkeel.migrations.verify import MigrationCheck, VerifyResult
 
 #: Each public name and the submodule that defines it.
 _HOMES = {
@@ -62,6 +63,8 @@ _HOMES = {
                      "UpResult", "baseline", "redo", "repair", "rollback", "up"), "runner"),
     **dict.fromkeys(("MigrationStatus", "StatusReport", "ValidateResult", "status",
                      "validate"), "status_report"),
+    # The function verify stays in its module: the name is the submodule's.
+    **dict.fromkeys(("MigrationCheck", "VerifyResult"), "verify"),
 }
 
 __all__ = [
@@ -74,6 +77,7 @@ __all__ = [
     "FileNote",
     "ImportReport",
     "Migration",
+    "MigrationCheck",
     "MigrationStatus",
     "Plan",
     "PlannedStatement",
@@ -87,6 +91,7 @@ __all__ = [
     "Step",
     "UpResult",
     "ValidateResult",
+    "VerifyResult",
     "baseline",
     "checksum",
     "discover",
