@@ -1,8 +1,9 @@
-"""``pgkeel seed generate``: fill the database with generated rows that fit the schema.
+"""``pgkeel seed``: seed files (``new``, ``run``) and generated rows (``generate``).
 
-Calls :func:`pgkeel.seed.fill` and prints the rows per table, the foreign keys set
-after their parents were loaded, and what could not be satisfied. Exit 0 when every
-table got its rows, 1 when the generator had to leave something out.
+``generate`` calls :func:`pgkeel.seed.fill` and prints the rows per table, the foreign
+keys set after their parents were loaded, and what could not be satisfied. Exit 0 when
+every table got its rows, 1 when the generator had to leave something out. ``run``
+calls :func:`pgkeel.seed.runner.run_seeds`; ``new`` :func:`pgkeel.seed.files.new_seed`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import typer
 from rich.markup import escape
 
-from pgkeel.cli._common import DatabaseUrl, ProjectDir, note, out, resolve_url
+from pgkeel.cli._common import DatabaseUrl, ProjectDir, note, out, resolve_url, settings
 
 __all__ = ["app"]
 
@@ -27,6 +28,62 @@ def _counts(values: list[str]) -> dict[str, int]:
                                      param_hint="--table")
         counts[table] = int(number)
     return counts
+
+
+@app.command("new")
+def new(
+    name: str = typer.Argument(..., help="What the file seeds, e.g. users."),
+    kind: str = typer.Option("sql", "--kind", help="sql, csv, json or py."),
+    project: ProjectDir = None,
+) -> None:
+    """Create the next seeds/NN_NAME file (a CSV or JSON one fills the table NAME).
+
+    Example: [bold]pgkeel seed new users --kind csv[/bold]
+    """
+    from pgkeel.seed.files import new_seed
+
+    resolved = settings(project=project)
+    path = new_seed(resolved.resolve(resolved.seed.directory), name, kind)
+    out.print(escape(str(path)))
+
+
+@app.command("run")
+def run(
+    database_url: DatabaseUrl = None,
+    project: ProjectDir = None,
+    specific: str | None = typer.Option(None, "--specific", metavar="NAME",
+                                        help="Run only this seed file."),
+    reset: bool = typer.Option(False, "--reset", help="Empty the seeded tables first "
+                               "(one TRUNCATE ... RESTART IDENTITY over exactly them)."),
+    changed_only: bool = typer.Option(False, "--changed-only",
+                                      help="Skip files unchanged since they last ran."),
+    force: bool = typer.Option(False, "--force",
+                               help="Allow --reset on a database marked as production."),
+) -> None:
+    """Run the seed files in name order in one transaction; a failure keeps nothing
+    and names the file, line and row.
+
+    Example: [bold]pgkeel seed run --reset[/bold]
+    """
+    from pgkeel.connect import connect
+    from pgkeel.seed.runner import run_seeds
+
+    resolved = settings(database_url, project)
+    url = resolve_url(database_url, project)
+    with connect(url) as conn:
+        report = run_seeds(conn, resolved.resolve(resolved.seed.directory),
+                           specific=specific, reset=reset, changed_only=changed_only,
+                           force=force, production=resolved.seed.production,
+                           lock_wait=resolved.lock_wait)
+    if report.truncated:
+        out.print(f"emptied {escape(', '.join(report.truncated))}")
+    for name, rows in report.ran:
+        out.print(f"ran {escape(name)}" + (f" ({rows} row(s))" if rows >= 0 else ""))
+    for name in report.skipped:
+        out.print(f"[dim]unchanged {escape(name)}[/dim]")
+    for sequence, value in report.sequences:
+        note(f"sequence {sequence} moved to {value}")
+    out.print(f"{len(report.ran)} seed file(s) run, {len(report.skipped)} unchanged")
 
 
 @app.command()
