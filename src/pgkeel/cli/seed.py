@@ -8,10 +8,13 @@ calls :func:`pgkeel.seed.runner.run_seeds`; ``new`` :func:`pgkeel.seed.files.new
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+from pathlib import Path
+
 import typer
 from rich.markup import escape
 
-from pgkeel.cli._common import DatabaseUrl, ProjectDir, note, out, resolve_url, settings
+from pgkeel.cli._common import DatabaseUrl, ProjectDir, err, note, out, resolve_url, settings
 
 __all__ = ["app"]
 
@@ -96,22 +99,48 @@ def generate(
         help="Fill only these tables (and the tables their foreign keys need), N rows "
         "each; repeat for several."),
     seed: int = typer.Option(0, "--seed", help="The same seed gives the same rows."),
+    sql_file: Path | None = typer.Option(
+        None, "--sql", metavar="FILE", help="Write the rows as a SQL script of COPY "
+        "blocks instead of loading them.", show_default=False),
+    fast: bool = typer.Option(False, "--fast", help="Drop secondary indexes around the "
+                              "load and rebuild them."),
 ) -> None:
     """Load generated rows into every table (or the --table ones), keeping every
     constraint: keys unique, foreign keys pointing at real rows, CHECKs true.
 
     Example: [bold]pgkeel seed generate --table orders=1000 --seed 7[/bold]
     """
+    from rich.progress import Progress
     from rich.table import Table
 
     from pgkeel.connect import connect
     from pgkeel.seed import fill
+    from pgkeel.seed.fast import without_secondary_indexes
+    from pgkeel.seed.runner import fix_sequences
+    from pgkeel.seed.script import write_script
 
     counts = _counts(table)
+    resolved = settings(database_url, project)
+    _check_providers(resolved.seed.columns)
     url = resolve_url(database_url, project)
-    with connect(url) as conn:
-        report = fill(conn, rows=rows, seed=seed, tables=list(counts) or None,
-                      counts=counts)
+    options = {"rows": rows, "seed": seed, "tables": list(counts) or None, "counts": counts,
+               "providers": resolved.seed.columns}
+    with connect(url) as conn, Progress(console=err, transient=True) as bar:
+        task = bar.add_task("generating", total=None)
+
+        def advance(name: str, loaded: int) -> None:
+            bar.update(task, advance=loaded, description=escape(name))
+
+        if sql_file is not None:
+            report = write_script(conn, sql_file, progress=advance, **options)
+        else:
+            with conn.transaction():
+                dropped = without_secondary_indexes(conn) if fast else nullcontext([])
+                with dropped as names:
+                    report = fill(conn, progress=advance, **options)
+                fix_sequences(conn, [t.table for t in report.tables])
+            for name in names:
+                note(f"index {name} dropped for the load and rebuilt")
     grid = Table(box=None, pad_edge=False, header_style="bold")
     grid.add_column("table")
     grid.add_column("rows", justify="right")
@@ -123,5 +152,23 @@ def generate(
     for problem in report.problems:
         out.print(f"[yellow]left out[/yellow] {escape(problem)}")
     total = sum(t.rows for t in report.tables)
-    out.print(f"{total} row(s) in {len(report.tables)} table(s), seed {seed}")
+    where = f", written to {escape(str(sql_file))}" if sql_file is not None else ""
+    out.print(f"{total} row(s) in {len(report.tables)} table(s), seed {seed}{where}")
     raise typer.Exit(1 if report.problems else 0)
+
+
+def _check_providers(columns: dict[str, str]) -> None:
+    """Refuse a ``[seed] columns`` entry naming no Faker provider (exit 2)."""
+    if not columns:
+        return
+    from faker import Faker
+
+    from pgkeel.errors import ConfigError
+
+    faker = Faker("en_US")
+    for column, provider in columns.items():
+        if column.count(".") not in (1, 2) or not callable(getattr(faker, provider, None)):
+            raise ConfigError(f"[seed] columns: {column!r} = {provider!r} is not "
+                              "\"table.column\" = a Faker provider",
+                              hint="e.g. \"users.nickname\" = \"user_name\"; providers: "
+                              "https://faker.readthedocs.io/en/master/providers.html")

@@ -36,7 +36,7 @@ from pgkeel.migrations.history_schema import ensure
 from pgkeel.migrations.lock import AdvisoryLock
 from pgkeel.seed.files import SeedFile, discover, load, tables_named
 
-__all__ = ["SeedRunReport", "is_production", "run_seeds"]
+__all__ = ["SeedRunReport", "fix_sequences", "is_production", "run_seeds"]
 
 _HISTORY_SCHEMA = "pgkeel"
 _PRODUCTION = re.compile(r"(^|[^a-z0-9])prod(uction)?([^a-z0-9]|$)", re.IGNORECASE)
@@ -110,7 +110,7 @@ def run_seeds(conn: psycopg.Connection[Any], directory: Path, *,
                     (seed.name, seed.checksum()))
             # Tables a .py file filled without declaring them are not known; the
             # declared and file-named ones are (resolved again: SQL may create them).
-            sequences = _fix_sequences(conn, _resolve(conn, todo))
+            sequences = fix_sequences(conn, _resolve(conn, todo))
     return SeedRunReport(tuple(ran), skipped, truncated, sequences)
 
 
@@ -198,7 +198,7 @@ def _truncate(conn: psycopg.Connection[Any], tables: list[str]) -> tuple[str, ..
     return tuple(ordered)
 
 
-def _fix_sequences(conn: psycopg.Connection[Any], tables: list[str]) -> tuple[tuple[str, int], ...]:
+def fix_sequences(conn: psycopg.Connection[Any], tables: list[str]) -> tuple[tuple[str, int], ...]:
     """``setval`` every serial/identity sequence of ``tables`` below its column's max."""
     moved = []
     for table in tables:
