@@ -20,7 +20,7 @@ Migrations are reversible (UP/DOWN)      ``pgkeel migrate verify`` on a scratch 
 Constraints enforce data integrity       the rules declaring it
 Queries use indexes (verify with EXPLAIN) not checked until ``pgkeel explain``/``advise``
 Backup strategy documented and tested    a recent backup verified by restore (backup/)
-Seed data available for development      not checked until ``pgkeel seed``
+Seed data available for development      ``pgkeel seed`` on a scratch database
 Row Level Security is strict             the rules declaring it
 Migrations are safe to run               ``pgkeel lint`` of the migrations folder
 ======================================== ==============================================
@@ -96,7 +96,9 @@ CHECKLIST: tuple[_Item, ...] = (
         "needs the project's settings (its [backup] directory): `pgkeel check` passes "
         "them, check(..., settings=...) from Python")),
     _Item("Seed data available for development", rule_backed=False, not_checked=(
-        "needs `pgkeel seed`, not built yet")),
+        "answered by seeding a scratch database built from the migrations when check is "
+        "given the migrations folder and the settings (the CLI gives both when a "
+        "migrations folder exists)")),
     _Item(items.RLS,
           scope="row-level security enabled, policies present and restrictive where used"),
     _Item("Migrations are safe to run", rule_backed=False, not_checked=(
@@ -261,8 +263,9 @@ def check(target: str | psycopg.Connection[Any], config: CheckConfig | None = No
     (:mod:`pgkeel.backup.checklist`). ``migrations`` is ``(server URL or None, migrations
     folder)``: the reversibility item is then answered by verifying the folder on a
     scratch database of that server
-    (:func:`pgkeel.migrations.verify_checklist.checklist_status`). Returns a
-    :class:`CheckResult`.
+    (:func:`pgkeel.migrations.verify_checklist.checklist_status`), and with ``settings``
+    too the seed item by seeding another (:func:`pgkeel.seed.checklist.checklist_status`).
+    Returns a :class:`CheckResult`.
 
     Raises ``ConfigError``/``ConnectError`` when ``target`` is a DSN that does not
     parse or connect, and ``DatabaseError`` when a catalog query fails.
@@ -288,6 +291,13 @@ def check(target: str | psycopg.Connection[Any], config: CheckConfig | None = No
 
         status, detail = checklist_status(*migrations)
         answered = tuple(ChecklistItem(ITEM, status, detail) if i.item == ITEM else i
+                         for i in answered)
+    if migrations is not None and settings is not None:
+        from pgkeel.seed.checklist import ITEM as SEEDED
+        from pgkeel.seed.checklist import checklist_status as seed_status
+
+        seeded = seed_status(*migrations, settings.resolve(settings.seed.directory))
+        answered = tuple(ChecklistItem(SEEDED, *seeded) if i.item == SEEDED else i
                          for i in answered)
     return CheckResult(
         database=snap.database,
