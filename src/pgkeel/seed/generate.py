@@ -29,6 +29,7 @@ from pgkeel.seed import _load
 from pgkeel.seed._checks import ColumnOrder, Rule, parse_check
 from pgkeel.seed._order import Edge, load_order
 from pgkeel.seed._values import ColumnSpec, column_spec, supported, value
+from pgkeel.seed.partial import PartialKeys
 
 __all__ = ["FillReport", "TableFill", "fill"]
 
@@ -232,9 +233,10 @@ class _Builder:
                 for u in (table.primary_key, *table.unique_constraints) if u is not None]
         keys += [_Key(tuple(i.columns), i.name, not i.nulls_not_distinct)  # type: ignore[arg-type]
                  for i in table.indexes
-                 if i.unique and i.constraint is None and None not in i.columns]
+                 if i.unique and i.constraint is None and None not in i.columns
+                 and not i.predicate]
         # A key holding a column the server fills (serial, identity) is unique by itself;
-        # a partial unique index is kept unique over every row, which is stricter.
+        # partial unique indexes are kept by pgkeel.seed.partial, over matching rows only.
         keys = [k for k in keys if all(c in self.specs for c in k.columns)]
         for k in keys:
             k.seen = _load.existing(self.conn, table, k.columns)
@@ -258,7 +260,11 @@ class _Builder:
             self.problems.append(
                 f"{self.table.qualified}: {count - len(rows)} rows left out, their unique "
                 f"keys ran out of values ({', '.join(k.name for k in self.keys)})")
+        partial = PartialKeys(self.conn, self.table, list(self.specs), self.domains)
+        rows, left_out = partial.keep(rows, lambda n: self._row(n + len(rows) * 11))
         rows = self._checked(rows)
+        rows, dropped = partial.keep(rows, None)  # a CHECK redraw may repeat a key
+        self.problems += left_out + dropped
         names = list(self.specs)
         _load.copy_rows(self.conn, self.table, names,
                         ([r[c] for c in names] for r in rows.values()))
