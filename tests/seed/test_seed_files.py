@@ -140,6 +140,12 @@ def test_failures_name_file_line_and_row(pg_database: TestDatabase, tmp_path: Pa
     assert "foreign key" in json_error.value.message
 
     (folder / "30_posts.json").write_text("[]\n")
+    (folder / "40_more.py").write_text("def seed(conn):\n    pass\n")
+    (folder / "35_tx.sql").write_text("INSERT INTO orgs VALUES (5, 'x');\nCOMMIT;\n")
+    with pg_database.connect() as conn, pytest.raises(SeedFileError) as tx_error:
+        run_seeds(conn, folder)
+    assert tx_error.value.line == 2 and "one transaction" in tx_error.value.message
+    (folder / "35_tx.sql").unlink()
     (folder / "40_more.py").write_text("def seed(conn):\n    x = 1\n    raise ValueError(x)\n")
     with pg_database.connect() as conn, pytest.raises(SeedFileError) as py_error:
         run_seeds(conn, folder)

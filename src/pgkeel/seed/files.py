@@ -199,6 +199,10 @@ def _load_sql(conn: psycopg.Connection[Any], seed: SeedFile) -> int:
     for statement in _split(seed, text):
         query = text[statement.start:statement.end]
         line = _line(text, statement.start)
+        if statement.kind == "TransactionStmt":
+            raise SeedFileError("BEGIN, COMMIT, ROLLBACK and savepoints would break the "
+                                "seed run's one transaction", path=seed.path, line=line,
+                                hint="remove it: every seed file runs in one transaction")
         data_line = _line(text, statement.data[0]) if statement.data else None
         try:
             with conn.cursor() as cur:
@@ -264,7 +268,8 @@ def _json_rows(seed: SeedFile, text: str) -> list[tuple[int, dict[str, Any]]]:
 def _load_json(conn: psycopg.Connection[Any], seed: SeedFile) -> int:
     text = seed.path.read_text(encoding="utf-8")
     table = _relation(seed.target)
-    for number, (line, row) in enumerate(_json_rows(seed, text), start=1):
+    rows = _json_rows(seed, text)
+    for number, (line, row) in enumerate(rows, start=1):
         columns = sql.SQL(", ").join(sql.Identifier(c) for c in row)
         # The table's row type converts each value as the column's input function does.
         query = sql.SQL("INSERT INTO {t} ({c}) SELECT {c} FROM "
@@ -275,7 +280,7 @@ def _load_json(conn: psycopg.Connection[Any], seed: SeedFile) -> int:
             raise SeedFileError((exc.diag.message_primary or str(exc)).strip(),
                                 path=seed.path, line=line, row=number,
                                 sqlstate=exc.sqlstate) from None
-    return len(_json_rows(seed, text))
+    return len(rows)
 
 
 def _module(seed: SeedFile) -> Any:
