@@ -87,3 +87,16 @@ def test_domain_with_check(pg_database: TestDatabase) -> None:
         assert report.problems == () and report.rows("public.review") == 300
         assert conn.execute("SELECT count(*) FROM review WHERE zip::text !~ '^[0-9]{5}$' "
                             "OR stars NOT BETWEEN 1 AND 5").fetchone() == (0,)
+
+
+def test_timestamps_keep_their_natural_order_without_a_check(pg_database: TestDatabase
+                                                             ) -> None:
+    with pg_database.connect() as conn:
+        conn.execute("CREATE TABLE account (id int PRIMARY KEY, email text NOT NULL,"
+                     " created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL,"
+                     " start_date date, end_date date)")
+        fill(conn, rows=300, seed=8)
+        assert conn.execute("SELECT count(*) FROM account WHERE created_at > updated_at"
+                            " OR start_date > end_date").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM account WHERE email LIKE '%@%'"
+                            ).fetchone() == (300,)  # Faker's email provider, by name

@@ -30,6 +30,7 @@ from pgkeel.seed._checks import ColumnOrder, Rule, parse_check
 from pgkeel.seed._order import Edge, load_order
 from pgkeel.seed._values import ColumnSpec, column_spec, supported, value
 from pgkeel.seed.partial import PartialKeys
+from pgkeel.seed.realism import natural_orders
 
 __all__ = ["FillReport", "TableFill", "fill"]
 
@@ -199,6 +200,7 @@ class _Builder:
         rules: dict[str, Rule] = {}
         for check in table.check_constraints:
             parse_check(check.expression, rules, self.orders)
+        self.orders += natural_orders(c.name for c in table.columns)
         for column in table.columns:
             if _server_fills(column):
                 continue
