@@ -29,7 +29,7 @@ COMMANDS = (
     ("db", "Manage the project's local PostgreSQL cluster (.pgkeel/pgdata)."),
     ("migrate", "Apply, roll back, check and repair SQL migrations."),
     ("backup", "Back up with pg_dump, prove each backup restores, keep the right ones."),
-    ("seed", "Development data: generated rows that satisfy the schema."),
+    ("seed", "Development data: seed files, and generated rows that satisfy the schema."),
 )
 
 _OPTIONS = (

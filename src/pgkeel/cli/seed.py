@@ -18,7 +18,7 @@ from pgkeel.cli._common import DatabaseUrl, ProjectDir, err, note, out, resolve_
 
 __all__ = ["app"]
 
-app = typer.Typer(help="Development data: generated rows that satisfy the schema.",
+app = typer.Typer(help="Development data: seed files, and generated rows that satisfy the schema.",
                   no_args_is_help=True)
 
 
