@@ -34,7 +34,7 @@ COMMANDS = (
     ("migrate", "Apply, roll back, check and repair SQL migrations."),
     ("backup", "Back up with pg_dump, prove each backup restores, keep the right ones."),
     ("advise", "Advice from the workload: indexes."),
-    ("seed", "Development data: generated rows that satisfy the schema."),
+    ("seed", "Development data: seed files, and generated rows that satisfy the schema."),
 )
 
 _OPTIONS = (

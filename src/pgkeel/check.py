@@ -20,7 +20,7 @@ Migrations are reversible (UP/DOWN)      ``pgkeel migrate verify`` on a scratch 
 Constraints enforce data integrity       the rules declaring it
 Queries use indexes (verify with EXPLAIN) the workload's plans (pgkeel.advisor.checklist)
 Backup strategy documented and tested    a recent backup verified by restore (backup/)
-Seed data available for development      not checked until ``pgkeel seed``
+Seed data available for development      ``pgkeel seed`` on a scratch database
 Row Level Security is strict             the rules declaring it
 Migrations are safe to run               ``pgkeel lint`` of the migrations folder
 ======================================== ==============================================
@@ -95,7 +95,9 @@ CHECKLIST: tuple[_Item, ...] = (
         "needs the project's settings (its [backup] directory): `pgkeel check` passes "
         "them, check(..., settings=...) from Python")),
     _Item("Seed data available for development", rule_backed=False, not_checked=(
-        "needs `pgkeel seed`, not built yet")),
+        "answered by seeding a scratch database built from the migrations when check is "
+        "given the migrations folder and the settings (the CLI gives both when a "
+        "migrations folder exists)")),
     _Item(items.RLS,
           scope="row-level security enabled, policies present and restrictive where used"),
     _Item("Migrations are safe to run", rule_backed=False, not_checked=(
@@ -260,7 +262,8 @@ def check(target: str | psycopg.Connection[Any], config: CheckConfig | None = No
     (:mod:`pgkeel.lint.migration.run`), "Migrations are reversible" by verifying the
     folder on a scratch database of the local cluster when it runs, else of the audited
     server (:mod:`pgkeel.migrations.verify_checklist`), the backup item from the
-    backups directory (:mod:`pgkeel.backup.checklist`). Returns a :class:`CheckResult`.
+    backups directory (:mod:`pgkeel.backup.checklist`), the seed item by seeding another
+    scratch database (:mod:`pgkeel.seed.checklist`). Returns a :class:`CheckResult`.
 
     Raises ``ConfigError``/``ConnectError`` when ``target`` is a DSN that does not
     parse or connect, and ``DatabaseError`` when a catalog query fails.
@@ -313,6 +316,8 @@ def _feature_answers(conn: psycopg.Connection[Any], database: str,
     from pgkeel.lint.migration.run import checklist_status as lint_status
     from pgkeel.migrations.verify_checklist import ITEM as REVERSIBLE
     from pgkeel.migrations.verify_checklist import checklist_status as verify_status
+    from pgkeel.seed.checklist import ITEM as SEEDED
+    from pgkeel.seed.checklist import checklist_status as seed_status
     from pgkeel.target import local_cluster
 
     folder = settings.resolve(settings.migrations_dir)
@@ -320,6 +325,7 @@ def _feature_answers(conn: psycopg.Connection[Any], database: str,
     server = cluster.url() if cluster.status().state == "running" else url
     return answers | {
         REVERSIBLE: verify_status(server, folder),
+        SEEDED: seed_status(server, folder, settings.resolve(settings.seed.directory)),
         SAFE: lint_status(conn, folder, lint_config(settings)),
         BACKUP_TESTED: backup_status(database, settings),
     }

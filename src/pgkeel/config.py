@@ -102,9 +102,26 @@ class BackupSettings(BaseModel):
         "check (a day plus slack for a daily job)")
 
 
+class SeedSettings(BaseModel):
+    """The ``[seed]`` table (``[tool.pgkeel.seed]`` in ``pyproject.toml``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    directory: Path = Field(default=Path("seeds"),
+                            description="seed files, relative to the project")
+    production: bool = Field(
+        default=False,
+        description="true marks the configured database as production: `seed run "
+        "--reset` refuses it without --force")
+    columns: dict[str, str] = Field(
+        default_factory=dict,
+        description="generated values per column: \"table.column\" (or \"schema.table."
+        "column\") = a Faker provider name, e.g. \"users.nickname\" = \"user_name\"")
+
+
 #: The tables of pgkeel.toml, by name, for error messages about their keys.
 _TABLES: dict[str, type[BaseModel]] = {"check": CheckSettings, "lint": LintTable,
-                                       "backup": BackupSettings}
+                                       "backup": BackupSettings, "seed": SeedSettings}
 
 
 class _Options(BaseModel):
@@ -139,6 +156,8 @@ class _Options(BaseModel):
                             description="[lint] table: what `pgkeel lint` runs")
     backup: BackupSettings = Field(default_factory=BackupSettings,
                                    description="[backup] table: where backups go")
+    seed: SeedSettings = Field(default_factory=SeedSettings,
+                               description="[seed] table: seed files and generated values")
 
     @field_validator("database_url")
     @classmethod
@@ -169,7 +188,8 @@ class Settings(_Options, BaseSettings):
     ``migrations_dir`` (Path), ``lock_timeout`` (seconds), ``lock_wait`` (seconds),
     ``check`` (the ``[check]`` table, :class:`CheckSettings`), ``lint`` (the ``[lint]``
     table, :class:`LintTable`), ``backup`` (the ``[backup]`` table,
-    :class:`BackupSettings`), ``root`` (the project
+    :class:`BackupSettings`), ``seed`` (the ``[seed]`` table, :class:`SeedSettings`),
+    ``root`` (the project
     directory), ``config_file`` (the ``pgkeel.toml``/``pyproject.toml`` read, or None).
     """
 

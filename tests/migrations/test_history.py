@@ -24,7 +24,7 @@ def test_ensure_creates_the_schema_once(pg_database: TestDatabase) -> None:
         assert history.exists(conn)
         tables = {r[0] for r in conn.execute(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'pgkeel'")}
-        assert tables == {"meta", "migrations", "events"}
+        assert tables == {"meta", "migrations", "events", "seed_runs"}
         row = conn.execute("SELECT value FROM pgkeel.meta WHERE key = 'history_format'"
                            ).fetchone()
         assert row == (str(history.FORMAT),)

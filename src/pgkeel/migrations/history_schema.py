@@ -97,6 +97,15 @@ _STEPS: tuple[str, ...] = (
     ALTER TABLE pgkeel.migrations
         ADD COLUMN IF NOT EXISTS down_noop boolean NOT NULL DEFAULT false;
     """,
+    # 3: seed files run (pgkeel.seed.runner), for `seed run --changed-only`.
+    """
+    CREATE TABLE IF NOT EXISTS pgkeel.seed_runs (
+        file     text PRIMARY KEY,
+        checksum text NOT NULL,
+        ran_at   timestamptz NOT NULL DEFAULT clock_timestamp(),
+        ran_by   text NOT NULL DEFAULT current_user
+    );
+    """,
 )
 FORMAT = len(_STEPS)
 

@@ -12,6 +12,7 @@ never validity (DESIGN.md principle 7).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -154,18 +155,38 @@ def _matching(pattern: str, rng: Random) -> str | None:
     (classes, ranges, quantifiers, anchors; PostgreSQL docs, "POSIX Regular
     Expressions"); None when Python cannot parse it. Repeats are kept short (``+`` and
     ``*`` at most 8 more than their minimum) so that values fit varchar limits."""
-    import re
+    parsed = _parsed(pattern)
+    if parsed is None:
+        return None
+    try:
+        # Xeger.xeger() parses the pattern again on every call, most of the cost of
+        # a value: build from the parse cached above (what xeger() does after parsing).
+        drawer = _short_xeger()(rng)
+        return str(drawer._build_string(parsed))
+    except (KeyError, IndexError):
+        return None
 
+
+@functools.cache
+def _parsed(pattern: str) -> Any:
+    """Python's parse of ``pattern`` (``re._parser``), None when it does not parse."""
+    from rstr.xeger import sre_parse  # the module rstr parses with, whatever the Python
+
+    try:
+        return sre_parse.parse(pattern)
+    except re.error:
+        return None
+
+
+@functools.cache
+def _short_xeger() -> Any:
     from rstr.xeger import Xeger  # imported here: only regex CHECKs need it
 
     class Short(Xeger):
         def _handle_repeat(self, start_range: int, end_range: int, value: str) -> str:
             return super()._handle_repeat(start_range, min(end_range, start_range + 8), value)
 
-    try:
-        return Short(rng).xeger(pattern)  # type: ignore[arg-type]
-    except (re.error, KeyError, IndexError):
-        return None
+    return Short
 
 
 def _bounds(spec: ColumnSpec, low: Any, high: Any, step: Any, convert: Any) -> tuple[Any, Any]:

@@ -14,7 +14,7 @@ to the server. One ``random.Random`` and one Faker per table, both seeded from
 from __future__ import annotations
 
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from random import Random
 from typing import Any
@@ -29,6 +29,8 @@ from pgkeel.seed import _load
 from pgkeel.seed._checks import ColumnOrder, Rule, parse_check
 from pgkeel.seed._order import Edge, load_order
 from pgkeel.seed._values import ColumnSpec, column_spec, supported, value
+from pgkeel.seed.partial import PartialKeys
+from pgkeel.seed.realism import natural_orders
 
 __all__ = ["FillReport", "TableFill", "fill"]
 
@@ -66,7 +68,9 @@ class FillReport:
 
 def fill(conn: psycopg.Connection[Any], *, rows: int = 3, seed: int = 0,
          tables: Sequence[str] | None = None,
-         counts: Mapping[str, int] | None = None) -> FillReport:
+         counts: Mapping[str, int] | None = None,
+         providers: Mapping[str, str] | None = None,
+         progress: Callable[[str, int], None] | None = None) -> FillReport:
     """Load ``rows`` generated rows into each table of the database ``conn`` reads.
 
     pgkeel's own migration history (schema ``pgkeel``) is never filled. ``tables``
@@ -76,7 +80,10 @@ def fill(conn: psycopg.Connection[Any], *, rows: int = 3, seed: int = 0,
     rows stay: new keys avoid them and foreign keys may point at them. Everything runs
     in one transaction (a savepoint inside the caller's) and ends with ``ANALYZE``.
     ``counts`` gives some tables (``schema.name``, or a partitioned table for each of
-    its partitions) their own number of rows instead of ``rows``.
+    its partitions) their own number of rows instead of ``rows``. ``providers`` maps
+    ``table.column`` or ``schema.table.column`` to the Faker provider its text values
+    come from (the ``[seed] columns`` setting), over the one the column's name suggests.
+    ``progress(table, rows)`` is called after each table is loaded.
 
     Returns a :class:`FillReport`. Raises :class:`pgkeel.seed.CycleError` for a cycle of
     NOT NULL non-deferrable foreign keys, ``UsageError`` for an unknown table name,
@@ -103,7 +110,8 @@ def fill(conn: psycopg.Connection[Any], *, rows: int = 3, seed: int = 0,
             tag = zlib.crc32(f"{seed}:{name}".encode())
             faker.seed_instance(tag)
             mine = [e for e in order.deferred if e.child == name]
-            builder = _Builder(conn, snap, table, Random(tag), faker, mine, leaves)
+            builder = _Builder(conn, snap, table, Random(tag), faker, mine, leaves,
+                               providers or {})
             try:
                 with conn.transaction():  # a table the server refuses leaves the others
                     loaded = builder.run(wanted.get(name, rows))
@@ -114,6 +122,8 @@ def fill(conn: psycopg.Connection[Any], *, rows: int = 3, seed: int = 0,
                 builder.problems.append(f"{name}: the server refused the generated rows: "
                                         f"{first}")
             done.append(TableFill(name, loaded))
+            if progress is not None:
+                progress(name, loaded)
             problems += builder.problems
         for edge in order.deferred:
             if edge.child in xids:
@@ -180,7 +190,8 @@ class _Builder:
     parents its foreign keys draw from."""
 
     def __init__(self, conn: psycopg.Connection[Any], snap: Snapshot, table: Table, rng: Random,
-                 faker: Any, deferred: list[Edge], leaves: dict[str, tuple[str, ...]]) -> None:
+                 faker: Any, deferred: list[Edge], leaves: dict[str, tuple[str, ...]],
+                 providers: Mapping[str, str]) -> None:
         self.conn, self.table, self.rng, self.faker = conn, table, rng, faker
         self.problems: list[str] = []
         self.specs: dict[str, ColumnSpec] = {}
@@ -189,10 +200,14 @@ class _Builder:
         rules: dict[str, Rule] = {}
         for check in table.check_constraints:
             parse_check(check.expression, rules, self.orders)
+        self.orders += natural_orders(c.name for c in table.columns)
         for column in table.columns:
             if _server_fills(column):
                 continue
             spec = column_spec(column, snap.domains, snap.enums)
+            spec.provider = providers.get(f"{table.schema}.{table.name}.{column.name}",
+                                          providers.get(f"{table.name}.{column.name}",
+                                                        spec.provider))
             if spec.domain is not None:
                 self.domains[column.name] = spec.domain
             if column.name in rules:
@@ -220,9 +235,10 @@ class _Builder:
                 for u in (table.primary_key, *table.unique_constraints) if u is not None]
         keys += [_Key(tuple(i.columns), i.name, not i.nulls_not_distinct)  # type: ignore[arg-type]
                  for i in table.indexes
-                 if i.unique and i.constraint is None and None not in i.columns]
+                 if i.unique and i.constraint is None and None not in i.columns
+                 and not i.predicate]
         # A key holding a column the server fills (serial, identity) is unique by itself;
-        # a partial unique index is kept unique over every row, which is stricter.
+        # partial unique indexes are kept by pgkeel.seed.partial, over matching rows only.
         keys = [k for k in keys if all(c in self.specs for c in k.columns)]
         for k in keys:
             k.seen = _load.existing(self.conn, table, k.columns)
@@ -246,7 +262,11 @@ class _Builder:
             self.problems.append(
                 f"{self.table.qualified}: {count - len(rows)} rows left out, their unique "
                 f"keys ran out of values ({', '.join(k.name for k in self.keys)})")
+        partial = PartialKeys(self.conn, self.table, list(self.specs), self.domains)
+        rows, left_out = partial.keep(rows, lambda n: self._row(n + len(rows) * 11))
         rows = self._checked(rows)
+        rows, dropped = partial.keep(rows, None)  # a CHECK redraw may repeat a key
+        self.problems += left_out + dropped
         names = list(self.specs)
         _load.copy_rows(self.conn, self.table, names,
                         ([r[c] for c in names] for r in rows.values()))
