@@ -78,6 +78,7 @@ def check_generated(url: str, tmp_path: Path, base_sql: str,
     runner.up(url, live)
     if exercise is not None:
         with connect(url) as conn:
+            conn.autocommit = False
             exercise(conn)
             conn.rollback()
     runner.rollback(url, live)

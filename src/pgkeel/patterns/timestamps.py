@@ -89,13 +89,15 @@ def generate(snapshot: Snapshot, names: Sequence[str]) -> Generated:
             down.append([f"DROP FUNCTION IF EXISTS {function}();"])
         group, undo = [], []
         if trigger is not None:
-            group.append(f"CREATE OR REPLACE TRIGGER {ident(trigger)} BEFORE UPDATE ON {target}\n"
+            group.append(f"CREATE OR REPLACE TRIGGER {ident(trigger)} BEFORE UPDATE "
+                         f"ON {target}\n"
                          "    FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*)\n"
                          f"    EXECUTE FUNCTION {function}();")
             undo.append(f"DROP TRIGGER IF EXISTS {ident(trigger)} ON {target};")
         if add:
             group.append(f"ALTER TABLE {target}\n" + ",\n".join(
-                f"    ADD COLUMN IF NOT EXISTS {ident(c)} timestamptz NOT NULL DEFAULT pg_catalog.now()"
+                f"    ADD COLUMN IF NOT EXISTS {ident(c)} timestamptz NOT NULL "
+                "DEFAULT pg_catalog.now()"
                 for c in add) + ";")
             undo.append(f"ALTER TABLE {target}\n" + ",\n".join(
                 f"    DROP COLUMN IF EXISTS {ident(c)}" for c in reversed(add)) + ";")
