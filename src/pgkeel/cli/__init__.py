@@ -18,6 +18,7 @@ from pgkeel.cli import (
     check,
     db,
     explain,
+    generate,
     inspect,
     lint,
     migrate,
@@ -73,6 +74,7 @@ app.command("restore")(backup.restore_command)
 app.command("explain")(explain.explain_command)
 app.command("slow")(slow.slow_command)
 app.add_typer(seed_cli.app, name="seed")
+app.add_typer(generate.app, name="generate")
 
 
 def main() -> None:
