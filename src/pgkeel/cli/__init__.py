@@ -25,6 +25,7 @@ from pgkeel.cli import (
     migrate_drift,
     migrate_verify,
     reach,
+    rls,
     rules,
     slow,
 )
@@ -75,6 +76,7 @@ app.command("explain")(explain.explain_command)
 app.command("slow")(slow.slow_command)
 app.add_typer(seed_cli.app, name="seed")
 app.add_typer(generate.app, name="generate")
+app.add_typer(rls.app, name="rls")
 
 
 def main() -> None:
