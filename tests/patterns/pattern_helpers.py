@@ -41,7 +41,7 @@ def rows(url: str) -> dict[str, list[str]]:
             "ORDER BY 1").fetchall()
         for (name,) in tables:
             out[name] = [r[0] for r in conn.execute(
-                f"SELECT t::text FROM {name} t ORDER BY 1").fetchall()]  # noqa: S608
+                f"SELECT t::text FROM {name} t ORDER BY 1").fetchall()]
     return out
 
 

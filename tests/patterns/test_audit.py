@@ -68,5 +68,5 @@ def test_refuses_a_table_without_primary_key(pg_database: TestDatabase) -> None:
     with connect(pg_database.url) as conn:
         conn.execute("CREATE TABLE public.events (at timestamptz, body text)")
         snap = read_catalog(conn)
-    with pytest.raises(UsageError, match="public.events has no primary key"):
+    with pytest.raises(UsageError, match=r"public\.events has no primary key"):
         audit.generate(snap, ["events"])

@@ -58,7 +58,7 @@ def test_rls_needs_auth_uid(pg_database: TestDatabase) -> None:
     with connect(pg_database.url) as conn:
         conn.execute(BASE)
         snap = read_catalog(conn)
-    with pytest.raises(UsageError, match="no auth.uid"):
+    with pytest.raises(UsageError, match=r"no auth\.uid"):
         rls.generate(snap, "projects", tenant_column="organization_id")
     with pytest.raises(UsageError, match="no column tenant_id"):
         rls.generate(snap, "projects", tenant_column="tenant_id", with_auth_stub=True)
