@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from rls_setup import protected
 
 from pgkeel.catalog.introspect import snapshot as read_catalog
 from pgkeel.connect import connect
-from pgkeel.rls import check_isolation, derive_personas, load_personas
+from pgkeel.errors import DatabaseError
+from pgkeel.rls import Persona, Personas, check_isolation, derive_personas, load_personas
 from pgkeel.testing import TestDatabase
 
 
@@ -77,3 +79,14 @@ def test_a_select_policy_without_membership_leaks_reads(pg_database: TestDatabas
     assert {(c.command, c.persona) for c in report.leaks} == {
         ("SELECT", "alice"), ("SELECT", "bob"), ("SELECT", "outsider")}
     assert report.rows_leaked == 50 + 50 + 100
+
+
+def test_a_role_that_cannot_be_taken_is_named(pg_database: TestDatabase,
+                                              tmp_path: Path) -> None:
+    protected(pg_database.url, tmp_path)
+    personas = Personas((Persona("ghost", "pgkeel_no_such_role"),))
+    with connect(pg_database.url) as conn, \
+            pytest.raises(DatabaseError, match=r"cannot act as persona ghost: role "
+                          r'"pgkeel_no_such_role" does not exist') as caught:
+        check_isolation(conn, read_catalog(conn), personas)
+    assert "GRANT pgkeel_no_such_role TO" in str(caught.value.hint)

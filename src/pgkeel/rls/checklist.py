@@ -29,16 +29,20 @@ def checklist_status(conn: psycopg.Connection[Any], settings: Settings
                      ) -> tuple[ChecklistStatus, str] | None:
     """``(status, detail)`` of ``pgkeel rls test`` with the project's personas file, or
     None when the project has none. ``fail`` on a leak or when ``auth.uid()`` did not
-    return a persona's id, ``pass`` otherwise. Raises ``UsageError`` for a broken
-    personas file."""
+    return a persona's id, ``pass`` otherwise, ``not checked`` (with pgkeel's reason)
+    when the file is broken or a persona's role cannot be taken."""
     from pgkeel.catalog.introspect import snapshot
+    from pgkeel.errors import PgkeelError
     from pgkeel.rls.personas import load_personas
     from pgkeel.rls.tester import check_isolation
 
     path = settings.resolve(PERSONAS_FILE)
     if not path.is_file():
         return None
-    report = check_isolation(conn, snapshot(conn), load_personas(path))
+    try:
+        report = check_isolation(conn, snapshot(conn), load_personas(path))
+    except PgkeelError as exc:
+        return "not checked", f"rls test ({PERSONAS_FILE}) could not run: {exc}"
     summary = (f"rls test ({PERSONAS_FILE}): rows leaked: {report.rows_leaked} in "
                f"{len(report.cases)} case(s) over {len(report.tables)} table(s)")
     if report.uid_problems:

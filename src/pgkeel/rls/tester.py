@@ -27,6 +27,7 @@ import psycopg
 from psycopg import sql
 
 from pgkeel.catalog.model import Snapshot, Table
+from pgkeel.errors import DatabaseError
 from pgkeel.rls.personas import Persona, Personas
 
 __all__ = ["COMMANDS", "Case", "Outcome", "RlsReport", "check_isolation"]
@@ -102,7 +103,15 @@ def _policies(table: Table, command: str, role: str) -> tuple[str, ...]:
 
 
 def _impersonate(conn: psycopg.Connection[Any], persona: Persona) -> None:
-    conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(persona.role)))
+    try:
+        conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(persona.role)))
+    except psycopg.Error as exc:
+        raise DatabaseError(
+            f"cannot act as persona {persona.name}: {exc.diag.message_primary}",
+            sqlstate=exc.sqlstate,
+            hint=f"create role {persona.role}, and connect as a role that may SET ROLE to "
+            f"it (GRANT {persona.role} TO the connecting role), as PostgREST's "
+            "authenticator does") from exc
     conn.execute("SELECT set_config('request.jwt.claims', %s, true), "
                  "set_config('request.jwt.claim.sub', %s, true), "
                  "set_config('request.jwt.claim.role', %s, true)",
@@ -214,8 +223,9 @@ def check_isolation(conn: psycopg.Connection[Any], snapshot: Snapshot, personas:
     ``conn`` must be allowed to ``SET ROLE`` to each persona's role (a superuser, or
     PostgREST's authenticator); nothing it does is kept (each persona's work runs in
     a transaction that is rolled back). Tables with RLS but without
-    ``personas.tenant_column`` are listed in ``skipped``. Raises ``psycopg.Error``
-    only for failures outside the tested statements (a role that does not exist).
+    ``personas.tenant_column`` are listed in ``skipped``. Raises ``DatabaseError`` when
+    ``conn`` cannot act as a persona's role (missing, or not granted), and
+    ``psycopg.Error`` for failures outside the tested statements.
     """
     column = personas.tenant_column
     rls_tables = [t for t in snapshot.tables if t.rls_enabled and t.schema not in
