@@ -32,6 +32,8 @@ COMMANDS = (
     ("migrate", "Apply, roll back, check and repair SQL migrations."),
     ("backup", "Back up with pg_dump, prove each backup restores, keep the right ones."),
     ("seed", "Development data: generated rows that satisfy the schema."),
+    ("generate", "Write a reviewed, reversible migration for a common pattern."),
+    ("rls", "Row Level Security: prove tenant isolation."),
 )
 
 _OPTIONS = (
