@@ -19,6 +19,7 @@ from pgkeel.catalog.model import Snapshot, Table
 from pgkeel.errors import UsageError
 from pgkeel.lint.rules._catalog import SET_UPDATED_AT
 from pgkeel.patterns._common import Generated, comment, draft, find_table
+from pgkeel.report.findings import Finding
 from pgkeel.sqltext import ident, qualified_ident
 
 __all__ = ["RULES", "generate", "reported_tables"]
@@ -30,11 +31,10 @@ _FUNCTION_BODY = ("RETURNS trigger LANGUAGE plpgsql SET search_path = '' AS $$\n
                   "BEGIN\n    NEW.updated_at := pg_catalog.now();\n    RETURN NEW;\nEND\n$$;")
 
 
-def reported_tables(snapshot: Snapshot, findings: Iterable[object]) -> list[str]:
-    """The ``schema.table`` names of the tables ``findings`` (of :data:`RULES`) name,
-    in the snapshot's order, once each."""
-    named = {str(getattr(f, "object", "")) for f in findings
-             if getattr(f, "rule", None) in RULES}
+def reported_tables(snapshot: Snapshot, findings: Iterable[Finding]) -> list[str]:
+    """The ``schema.table`` names of the tables ``findings`` of :data:`RULES` name, in
+    the snapshot's order, once each."""
+    named = {f.object for f in findings if f.rule in RULES and f.object}
     return [t.qualified for t in snapshot.tables
             if t.qualified in named or f"{t.schema}.{t.name}" in named]
 
