@@ -55,8 +55,10 @@ def timestamps_command(
     database_url: DatabaseUrl = None,
     project: ProjectDir = None,
 ) -> None:
-    """Add created_at/updated_at (timestamptz NOT NULL DEFAULT now()) and one shared
-    trigger stamping updated_at on real changes only.
+    """Add created_at/updated_at and a trigger stamping updated_at on real changes.
+
+    Columns are timestamptz NOT NULL DEFAULT now(); one shared trigger function per
+    schema, fired WHEN (OLD.* IS DISTINCT FROM NEW.*).
 
     Example: [bold]pgkeel generate timestamps orders customers[/bold]
     """
@@ -88,9 +90,9 @@ def soft_delete_command(
     database_url: DatabaseUrl = None,
     project: ProjectDir = None,
 ) -> None:
-    """Add deleted_at, turn unique constraints into partial unique indexes, add a
-    live-rows index and view; notes name the ON CONFLICT clauses and foreign keys to
-    review.
+    """Make a table soft-deletable: deleted_at, partial unique indexes, a live view.
+
+    Notes name the ON CONFLICT clauses and foreign keys to review.
 
     Example: [bold]pgkeel generate soft-delete projects[/bold]
     """
@@ -105,8 +107,9 @@ def audit_command(
     database_url: DatabaseUrl = None,
     project: ProjectDir = None,
 ) -> None:
-    """Track every change of the tables in audit.record_version (supa_audit's design,
-    no extension). Tables without a primary key are refused.
+    """Track every change of the tables in audit.record_version.
+
+    supa_audit's design, no extension. Tables without a primary key are refused.
 
     Example: [bold]pgkeel generate audit orders order_items[/bold]
     """
@@ -128,8 +131,10 @@ def rls_command(
     database_url: DatabaseUrl = None,
     project: ProjectDir = None,
 ) -> None:
-    """Enable RLS with one policy per command for authenticated, checking membership
-    of the row's tenant with (select auth.uid()); add the indexes the policies need.
+    """Isolate a table's rows by tenant: RLS and one membership policy per command.
+
+    Policies for authenticated check membership of the row's tenant with
+    (select auth.uid()); the indexes the policies need are added.
 
     Example: [bold]pgkeel generate rls projects --tenant-column organization_id[/bold]
     """

@@ -66,9 +66,10 @@ def test_command(
     database_url: DatabaseUrl = None,
     project: ProjectDir = None,
 ) -> None:
-    """Act as each persona the way PostgREST does (SET LOCAL ROLE, request.jwt.claims,
-    rolled back) on every table with RLS, for SELECT, INSERT, UPDATE and DELETE, and
-    report every other tenant's row a persona can read or change. Exits 1 on a leak.
+    """Prove tenant isolation: act as each persona and report cross-tenant rows.
+
+    Like PostgREST (SET LOCAL ROLE, request.jwt.claims, rolled back), on every table
+    with RLS, for SELECT, INSERT, UPDATE and DELETE. Exits 1 on a leak.
 
     Example: [bold]pgkeel rls test --personas personas.yaml[/bold]
     """
