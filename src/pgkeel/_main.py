@@ -35,6 +35,8 @@ COMMANDS = (
     ("backup", "Back up with pg_dump, prove each backup restores, keep the right ones."),
     ("advise", "Advice from the workload: indexes."),
     ("seed", "Development data: seed files, and generated rows that satisfy the schema."),
+    ("generate", "Write a reviewed, reversible migration for a common pattern."),
+    ("rls", "Row Level Security: prove tenant isolation."),
 )
 
 _OPTIONS = (

@@ -21,7 +21,8 @@ Constraints enforce data integrity       the rules declaring it
 Queries use indexes (verify with EXPLAIN) the workload's plans (pgkeel.advisor.checklist)
 Backup strategy documented and tested    a recent backup verified by restore (backup/)
 Seed data available for development      ``pgkeel seed`` on a scratch database
-Row Level Security is strict             the rules declaring it
+Row Level Security is strict             the rules declaring it, and ``pgkeel rls test``
+                                         with the project's ``rls-personas.yaml``
 Migrations are safe to run               ``pgkeel lint`` of the migrations folder
 ======================================== ==============================================
 
@@ -279,12 +280,16 @@ def check(target: str | psycopg.Connection[Any], config: CheckConfig | None = No
         rows = read_rows and _holds_rows(conn, kept)
         url = target if isinstance(target, str) else None
         features = _feature_answers(conn, snap.database, config, settings, url)
+        personas = _personas_answer(conn, settings) if settings else None
     failures = tuple(sorted(set(failed)))
     ran = selected_rules(config, snap.server_version_num)
     answered = checklist(findings, ran, data_read=read_rows, data_failures=failures,
                          rows_seen=rows)
     answered = tuple(ChecklistItem(c.item, *features[c.item]) if c.item in features else c
                      for c in answered)
+    if personas is not None:
+        answered = tuple(_with_personas(c, personas) if c.item == items.RLS else c
+                         for c in answered)
     return CheckResult(
         database=snap.database,
         server_version=snap.server_version,
@@ -296,6 +301,22 @@ def check(target: str | psycopg.Connection[Any], config: CheckConfig | None = No
         data_failures=failures,
         snapshot=kept,
     )
+
+
+def _personas_answer(conn: psycopg.Connection[Any], settings: Settings
+                     ) -> tuple[ChecklistStatus, str] | None:
+    """``pgkeel rls test``'s answer with the project's personas file, or None."""
+    from pgkeel.rls.checklist import checklist_status
+
+    return checklist_status(conn, settings)
+
+
+def _with_personas(item: ChecklistItem, personas: tuple[ChecklistStatus, str]
+                   ) -> ChecklistItem:
+    """The RLS item with the persona proof added to the rules' answer."""
+    from pgkeel.rls.checklist import merge
+
+    return ChecklistItem(item.item, *merge((item.status, item.detail), personas), item.rules)
 
 
 def _feature_answers(conn: psycopg.Connection[Any], database: str,

@@ -20,12 +20,14 @@ from pgkeel.cli import (
     db,
     docs,
     explain,
+    generate,
     inspect,
     lint,
     migrate,
     migrate_drift,
     migrate_verify,
     reach,
+    rls,
     rules,
     slow,
 )
@@ -77,6 +79,8 @@ app.command("restore")(backup.restore_command)
 app.command("explain")(explain.explain_command)
 app.command("slow")(slow.slow_command)
 app.add_typer(seed_cli.app, name="seed")
+app.add_typer(generate.app, name="generate")
+app.add_typer(rls.app, name="rls")
 
 
 def main() -> None:
