@@ -99,6 +99,20 @@ def test_syntax_error_keeps_linting_the_other_statements() -> None:
         ("syntax-error", 2, 24), ("require-concurrent-index", 3, 1)]
 
 
+@pytest.mark.parametrize(("up", "expected"), [
+    ("selec 1;\nCREATE INDEX t_b_idx ON t (b);",  # a typo of a keyword
+     [("require-concurrent-index", 3), ("syntax-error", 2)]),
+    ("CREATE INDEX t_b_idx ON t (b);\n-- note\ngarbage here;",  # words, no statement
+     [("require-concurrent-index", 2), ("syntax-error", 4)]),
+])
+def test_a_statement_the_scanner_cannot_start_is_a_syntax_error(
+        up: str, expected: list[tuple[str, int]]) -> None:
+    # pglast's scanner splitter drops a piece that begins with a plain identifier;
+    # PostgreSQL would refuse the file, so the linter must not call it clean.
+    text = MIGRATION.format(up=up, down="")
+    assert rules_of(text, rules=["syntax-error", "require-concurrent-index"]) == expected
+
+
 def test_set_local_lock_timeout_expires_at_commit() -> None:
     text = ("-- migrate:up transaction:false\n"
             "BEGIN;\nSET LOCAL lock_timeout = '1s';\nALTER TABLE t ADD COLUMN c int;\n"
