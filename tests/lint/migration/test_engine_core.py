@@ -90,6 +90,18 @@ def test_down_section_is_linted_like_up() -> None:
         ("require-concurrent-index", 4)]
 
 
+def test_down_section_undoing_the_up_s_set_not_null_or_default_is_no_finding() -> None:
+    # The down section restores the column the up section found; a down section that
+    # drops a NOT NULL or default the up section did not add is still reported.
+    up = ("ALTER TABLE t ALTER COLUMN a SET NOT NULL;\n"
+          "ALTER TABLE t ALTER COLUMN b SET DEFAULT 1;")
+    down = ("ALTER TABLE t ALTER COLUMN a DROP NOT NULL, ALTER COLUMN b DROP DEFAULT;\n"
+            "ALTER TABLE t ALTER COLUMN b DROP NOT NULL, ALTER COLUMN a DROP DEFAULT;")
+    assert rules_of(MIGRATION.format(up=up, down=down),
+                    rules=["ban-drop-not-null", "ban-drop-default"]) == [
+        ("ban-drop-default", 6), ("ban-drop-not-null", 6)]
+
+
 def test_syntax_error_keeps_linting_the_other_statements() -> None:
     text = MIGRATION.format(up="ALTER TABLE t ADD COLUMN;\nCREATE INDEX t_b_idx ON t (b);",
                             down="")
