@@ -90,6 +90,18 @@ def test_down_section_is_linted_like_up() -> None:
         ("require-concurrent-index", 4)]
 
 
+def test_down_section_undoing_the_up_s_set_not_null_or_default_is_no_finding() -> None:
+    # The down section restores the column the up section found; a down section that
+    # drops a NOT NULL or default the up section did not add is still reported.
+    up = ("ALTER TABLE t ALTER COLUMN a SET NOT NULL;\n"
+          "ALTER TABLE t ALTER COLUMN b SET DEFAULT 1;")
+    down = ("ALTER TABLE t ALTER COLUMN a DROP NOT NULL, ALTER COLUMN b DROP DEFAULT;\n"
+            "ALTER TABLE t ALTER COLUMN b DROP NOT NULL, ALTER COLUMN a DROP DEFAULT;")
+    assert rules_of(MIGRATION.format(up=up, down=down),
+                    rules=["ban-drop-not-null", "ban-drop-default"]) == [
+        ("ban-drop-default", 6), ("ban-drop-not-null", 6)]
+
+
 def test_syntax_error_keeps_linting_the_other_statements() -> None:
     text = MIGRATION.format(up="ALTER TABLE t ADD COLUMN;\nCREATE INDEX t_b_idx ON t (b);",
                             down="")
@@ -97,6 +109,20 @@ def test_syntax_error_keeps_linting_the_other_statements() -> None:
                                                   "require-concurrent-index"]))
     assert [(f.rule, f.line, f.column) for f in found] == [
         ("syntax-error", 2, 24), ("require-concurrent-index", 3, 1)]
+
+
+@pytest.mark.parametrize(("up", "expected"), [
+    ("selec 1;\nCREATE INDEX t_b_idx ON t (b);",  # a typo of a keyword
+     [("require-concurrent-index", 3), ("syntax-error", 2)]),
+    ("CREATE INDEX t_b_idx ON t (b);\n-- note\ngarbage here;",  # words, no statement
+     [("require-concurrent-index", 2), ("syntax-error", 4)]),
+])
+def test_a_statement_the_scanner_cannot_start_is_a_syntax_error(
+        up: str, expected: list[tuple[str, int]]) -> None:
+    # pglast's scanner splitter drops a piece that begins with a plain identifier;
+    # PostgreSQL would refuse the file, so the linter must not call it clean.
+    text = MIGRATION.format(up=up, down="")
+    assert rules_of(text, rules=["syntax-error", "require-concurrent-index"]) == expected
 
 
 def test_set_local_lock_timeout_expires_at_commit() -> None:

@@ -174,6 +174,22 @@ def test_size_of_the_live_table_scales_the_finding(tmp_path: Path,
     assert finding["severity"] == "info" and "holds about 0 rows" in finding["message"]
 
 
+def test_a_never_analysed_table_is_not_called_empty(tmp_path: Path,
+                                                    pg_database: TestDatabase) -> None:
+    # reltuples is -1 until the first ANALYZE (PostgreSQL 14+): the rows are unknown,
+    # not 0, and the severity stays the rule's own.
+    with psycopg.connect(pg_database.url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE t (id bigint, b text) WITH (autovacuum_enabled = false);"
+                     "INSERT INTO t SELECT g, g::text FROM generate_series(1, 20000) g")
+    (tmp_path / "idx.sql").write_text("CREATE INDEX t_b_idx ON t (b);\n")
+    done = pgkeel("lint", "idx.sql", "-d", pg_database.url, "--format", "json",
+                  cwd=tmp_path)
+    finding = next(f for f in json.loads(done.stdout)["findings"]
+                   if f["rule"] == "require-concurrent-index")
+    assert finding["severity"] == "warning"
+    assert "public.t holds an unknown number of rows (never analyzed)" in finding["message"]
+
+
 def test_check_answers_migrations_are_safe_to_run(tmp_path: Path,
                                                   pg_database: TestDatabase) -> None:
     url = pg_database.url

@@ -362,6 +362,28 @@ def test_the_set_not_null_fix_runs_and_sets_not_null_without_a_scan(copy_url: st
     assert row is not None and row[0] is True
 
 
+def test_the_set_not_null_fix_reuses_an_existing_not_valid_check(copy_url: str) -> None:
+    """A NOT VALID ``CHECK (a IS NOT NULL)`` is already on the table (the first
+    migration of the recipe ran): the fix validates it rather than adding it again,
+    which would fail with 'constraint already exists', and it runs on rows."""
+    rule = "set-not-null-scan"
+    with psycopg.connect(copy_url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE t ADD CONSTRAINT t_a_nn CHECK (a IS NOT NULL) NOT VALID")
+        [finding] = lint_text("-- migrate:up\nALTER TABLE t ALTER COLUMN a SET NOT NULL;\n",
+                              rules=selected_rules([rule]),
+                              catalog=CatalogFacts(snapshot(conn)))
+        assert "t_a_nn (NOT VALID)" in finding.message
+        assert NEXT_MIGRATION not in (finding.fix or "")
+        with conn.transaction():  # the runner wraps the migration
+            for statement in split(finding.fix or ""):
+                conn.execute(statement)
+        row = conn.execute("SELECT attnotnull, (SELECT count(*) FROM pg_constraint WHERE "
+                           "conrelid = 't'::regclass AND conname = 't_a_nn') FROM "
+                           "pg_attribute WHERE attrelid = 't'::regclass AND attname = 'a'"
+                           ).fetchone()
+    assert row == (True, 0)
+
+
 def test_tablespace_moves_copy_unless_already_there(pg_cluster: TestCluster,
                                                     copy_url: str) -> None:
     """A move to another tablespace writes a new file; a move to pg_default, where the

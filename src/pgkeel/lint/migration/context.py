@@ -233,8 +233,9 @@ class MigrationContext:
         found = self.catalog.table(table) if self.catalog else None
         if found is None:
             return severity, ""
-        words = f"{table} holds about {max(found.row_estimate, 0):,} rows, " \
-                f"{_size(found.size_bytes)}"
+        rows = f"about {found.row_estimate:,} rows" if found.row_estimate >= 0 \
+            else "an unknown number of rows (never analyzed)"
+        words = f"{table} holds {rows}, {_size(found.size_bytes)}"
         if found.size_bytes >= self.settings.large_table_bytes:
             return Severity.ERROR, words
         if 0 <= found.row_estimate <= self.settings.small_table_rows:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Literal
 
 from pglast import ast, parse_sql
-from pglast.parser import ParseError, split
+from pglast.parser import ParseError, scan, split
 
 from pgkeel.lint.migration._tree import parse
 from pgkeel.migrations._markers import MarkerError, find_markers
@@ -181,6 +181,14 @@ def _tolerant(text: str, begin: int, stop: int,
     except ParseError as exc:  # the scanner itself failed (an unterminated quote ...)
         at = exc.args[1] if len(exc.args) > 1 and exc.args[1] is not None else 0
         return (), (SyntaxProblem(str(exc.args[0]), *lines.position(begin + at)),)
+    # The scanner splitter silently drops a piece that starts with a plain identifier
+    # ("selec 1;", "garbage;"): whatever lies between the pieces is checked too.
+    ends = [0, *(piece.stop for piece in pieces)]
+    for gap_start, gap_stop in zip(ends, [*(piece.start for piece in pieces), len(chunk)],
+                                   strict=True):
+        problem = _stray(chunk, gap_start, gap_stop)
+        if problem is not None:
+            problems.append(SyntaxProblem(problem[0], *lines.position(begin + problem[1])))
     for piece in pieces:
         sql = chunk[piece]
         try:
@@ -196,4 +204,21 @@ def _tolerant(text: str, begin: int, stop: int,
                                   raw.stmt_len or len(sql) - raw.stmt_location, raw.stmt,
                                   len(statements))
                        for raw in parsed]
+    problems.sort(key=lambda problem: (problem.line, problem.column))
     return tuple(statements), tuple(problems)
+
+
+def _stray(chunk: str, start: int, stop: int) -> tuple[str, int] | None:
+    """PostgreSQL's message and the ``chunk`` index of the first token between ``start``
+    and ``stop`` that is neither a comment nor a ``;``, or None when there is none."""
+    for token in scan(chunk[start:stop]):
+        if token.name in ("SQL_COMMENT", "C_COMMENT", "ASCII_59"):
+            continue
+        at = start + token.start
+        try:
+            parse_sql(chunk[at:stop])
+        except ParseError as exc:
+            where = exc.args[1] if len(exc.args) > 1 and exc.args[1] is not None else 0
+            return str(exc.args[0]), at + where
+        return None  # the parser accepts it: nothing the splitter lost
+    return None

@@ -48,6 +48,26 @@ def _undoes_up_rename(ctx: MigrationContext, node: ast.RenameStmt) -> bool:
     return False
 
 
+def _undoes_up_set(ctx: MigrationContext, table: str, column: str | None,
+                   subtype: enums.AlterTableType) -> bool:
+    """True when, in a down section, the file's up section ran ``subtype`` (SET NOT NULL,
+    or SET DEFAULT with a value) on ``table``.``column``: dropping it restores the column
+    the up section found, so running code from before the up never relied on it."""
+    if ctx.section.direction != "down":
+        return False
+    for section in ctx.source.sections:
+        for statement in section.statements if section.direction == "up" else ():
+            up = statement.node
+            if isinstance(up, ast.AlterTableStmt) and up.relation is not None \
+                    and ctx.qualify(up.relation) == table \
+                    and any(isinstance(cmd, ast.AlterTableCmd) and cmd.subtype == subtype
+                            and cmd.name == column
+                            and (subtype != AT.AT_ColumnDefault or cmd.def_ is not None)
+                            for cmd in up.cmds or ()):
+                return True
+    return False
+
+
 class RenamingColumn(MigrationRule):
     """RENAME COLUMN breaks application versions that still use the old name.
 
@@ -413,7 +433,8 @@ class BanDropNotNull(MigrationRule):
         table = ctx.qualify(node.relation)
         for cmd in node.cmds or ():
             if cmd.subtype == AT.AT_DropNotNull \
-                    and not created_in_file(ctx, "column", f"{table}.{cmd.name}"):
+                    and not created_in_file(ctx, "column", f"{table}.{cmd.name}") \
+                    and not _undoes_up_set(ctx, table, cmd.name, AT.AT_SetNotNull):
                 yield self.at(statement, ctx, f"DROP NOT NULL on {table}.{cmd.name}: code that "
                               "relies on the column never being NULL will meet NULLs",
                               object=f"{table}.{cmd.name}",
@@ -617,7 +638,8 @@ class BanDropDefault(MigrationRule):
         table = ctx.qualify(node.relation)
         for cmd in node.cmds or ():
             if cmd.subtype == AT.AT_ColumnDefault and cmd.def_ is None \
-                    and not created_in_file(ctx, "column", f"{table}.{cmd.name}"):
+                    and not created_in_file(ctx, "column", f"{table}.{cmd.name}") \
+                    and not _undoes_up_set(ctx, table, cmd.name, AT.AT_ColumnDefault):
                 yield self.at(statement, ctx, f"DROP DEFAULT on {table}.{cmd.name}: inserts that "
                               "omit the column now store NULL, or fail if it is NOT NULL",
                               object=f"{table}.{cmd.name}",

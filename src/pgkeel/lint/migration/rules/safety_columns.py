@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from pglast import ast
-from pglast.visitors import Visitor
 
 from pgkeel.lint.migration.context import MigrationContext
+from pgkeel.lint.migration.rules._ddl import walk
 from pgkeel.lint.migration.rules._safety import (
     ALTER_DOCS,
     AT,
@@ -64,17 +64,6 @@ def _default(column: ast.ColumnDef) -> ast.Node | None:
     return None
 
 
-class _Calls(Visitor):
-    """Collects the function names an expression calls."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.names: list[str] = []
-
-    def visit_FuncCall(self, ancestors: object, node: ast.FuncCall) -> None:
-        self.names.append(dotted(node.funcname))
-
-
 def volatility(expr: ast.Node, ctx: MigrationContext) -> tuple[str, str | None]:
     """``("volatile" | "unknown" | "stable", function)`` for a DEFAULT expression: the
     worst of the functions it calls, and which one decided it.
@@ -85,10 +74,11 @@ def volatility(expr: ast.Node, ctx: MigrationContext) -> tuple[str, str | None]:
     non-catalog schema that is none of these is "unknown" offline. Constants,
     ``CURRENT_TIMESTAMP`` and operators are not volatile.
     """
-    calls = _Calls()
-    calls(expr)
+    # walk, not pglast.visitors: that module imports pglast's printers (start-up time).
+    calls = sorted((n for n in walk(expr) if isinstance(n, ast.FuncCall)),
+                   key=lambda call: call.location or 0)
     worst: tuple[str, str | None] = ("stable", None)
-    for name in calls.names:
+    for name in (dotted(call.funcname) for call in calls):
         kind = _function_volatility(name, ctx)
         if kind == "volatile":
             return kind, name

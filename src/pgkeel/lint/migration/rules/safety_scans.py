@@ -18,6 +18,7 @@ from pgkeel.lint.migration.rules._safety import (
     ALTER_DOCS,
     AT,
     alter_cmds,
+    check_expression,
     column_of,
     conjuncts,
     default_partition,
@@ -111,11 +112,37 @@ class SetNotNullScan(MigrationRule):
             severity, size = scaled(ctx, self.severity, table)
             gate = "" if proof_counts else f" (target {version}: before 12 a CHECK cannot " \
                 "spare the scan)"
+            pending = _not_valid_check(ctx, table, column) if proof_counts else None
             yield self.at(statement, ctx,
                           f"SET NOT NULL on {table}.{column} scans every row under ACCESS "
-                          f"EXCLUSIVE and fails if any is NULL{size}{gate}",
+                          f"EXCLUSIVE and fails if any is NULL{size}{gate}"
+                          + (f"; {pending} (NOT VALID) would prove it once validated"
+                             if pending else ""),
                           object=f"{table}.{column}", severity=severity,
-                          fix=not_null_recipe(table, column, version))
+                          fix=not_null_recipe(table, column, version) if pending is None
+                          else _validate_recipe(table, column, pending))
+
+
+def _not_valid_check(ctx: MigrationContext, table: str, column: str) -> str | None:
+    """The name of a NOT VALID CHECK of the live catalog proving ``column IS NOT NULL``:
+    the first half of the recipe is already done, and adding it again would fail with
+    'constraint ... already exists'."""
+    live = ctx.catalog.table(table) if ctx.catalog else None
+    for check in live.check_constraints if live else ():
+        expr = None if check.validated else check_expression(check)
+        if expr is not None and proves_not_null(expr, column):
+            return check.name
+    return None
+
+
+def _validate_recipe(table: str, column: str, check: str) -> str:
+    """The second half of :func:`not_null_recipe` for an existing NOT VALID ``check``."""
+    schema, _, relname = table.partition(".")
+    target = f"{quote_ident(schema)}.{quote_ident(relname)}"
+    name = quote_ident(check)
+    return (f"ALTER TABLE {target} VALIDATE CONSTRAINT {name}; "
+            f"ALTER TABLE {target} ALTER COLUMN {quote_ident(column)} SET NOT NULL; "
+            f"ALTER TABLE {target} DROP CONSTRAINT {name};")
 
 
 def not_null_recipe(table: str, column: str, version: int | None = None) -> str:

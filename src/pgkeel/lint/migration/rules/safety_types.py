@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from pglast import ast
-from pglast.visitors import Visitor
 
 from pgkeel.lint.migration.context import MigrationContext
+from pgkeel.lint.migration.rules._ddl import walk
 from pgkeel.lint.migration.rules._safety import (
     ALTER_DOCS,
     AT,
@@ -207,17 +207,6 @@ def _identity_using(expr: ast.Node, column: str) -> bool:
     return isinstance(expr, ast.ColumnRef) and column_of(expr) == column
 
 
-class _Columns(Visitor):
-    def __init__(self) -> None:
-        super().__init__()
-        self.names: set[str] = set()
-
-    def visit_ColumnRef(self, ancestors: object, node: ast.ColumnRef) -> None:
-        name = column_of(node)
-        if name:
-            self.names.add(name)
-
-
 class TypeChangeUsingOtherColumn(MigrationRule):
     """ALTER COLUMN x TYPE ... USING an expression that never mentions x.
 
@@ -262,11 +251,11 @@ class TypeChangeUsingOtherColumn(MigrationRule):
             if cmd.subtype != AT.AT_AlterColumnType or not isinstance(defined, ast.ColumnDef) \
                     or defined.raw_default is None or not cmd.name:
                 continue
-            seen = _Columns()
-            seen(defined.raw_default)
-            if cmd.name in seen.names:
+            seen = {name for name in (column_of(n) for n in walk(defined.raw_default)
+                                      if isinstance(n, ast.ColumnRef)) if name}
+            if cmd.name in seen:
                 continue
-            others = ", ".join(sorted(seen.names)) or "no column"
+            others = ", ".join(sorted(seen)) or "no column"
             yield self.at(statement, ctx,
                           f"USING for {table}.{cmd.name} reads {others}, never {cmd.name}: "
                           f"every value of {cmd.name} is replaced",
