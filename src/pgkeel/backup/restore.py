@@ -38,7 +38,7 @@ from pgkeel.backup import tools
 from pgkeel.backup.compare import Comparison, compare
 from pgkeel.backup.facts import column_max, read_facts
 from pgkeel.backup.manifest import Manifest
-from pgkeel.backup.toc import select_entries, toc_entries
+from pgkeel.backup.toc import clean_order, select_entries, toc_entries
 from pgkeel.connect import connect
 from pgkeel.errors import DatabaseError, Refused, UsageError
 
@@ -216,9 +216,13 @@ def restore_into(manifest: Manifest, backup: Path, url: str, *, clean: bool = Fa
     if manifest.format == "plain":
         args += ["-f", "-"]
     with tempfile.TemporaryDirectory(prefix="pgkeel-restore-") as scratch:
-        if pairs:
-            chosen = select_entries(toc_entries(pg_bin.tool("pg_restore"), archive),
-                                    manifest.facts, set(pairs), extensions=not clean)
+        if pairs or clean:  # (a plain backup refused both in _command)
+            chosen = toc_entries(pg_bin.tool("pg_restore"), archive)
+            if pairs:
+                chosen = select_entries(chosen, manifest.facts, set(pairs),
+                                        extensions=not clean)
+            if clean:
+                chosen = clean_order(chosen)
             listing = Path(scratch) / "toc.list"
             listing.write_text("\n".join(chosen) + "\n", encoding="utf-8")
             args.insert(-1, f"--use-list={listing}")

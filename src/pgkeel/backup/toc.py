@@ -17,7 +17,7 @@ from typing import Any
 from pgkeel.backup.manifest import BackupDamaged
 from pgkeel.backup.tools import last_error
 
-__all__ = ["select_entries", "toc_entries", "toc_sha256"]
+__all__ = ["clean_order", "select_entries", "toc_entries", "toc_sha256"]
 
 
 def toc_entries(pg_restore: Path, archive: Path) -> list[str]:
@@ -77,3 +77,34 @@ def select_entries(entries: list[str], facts: dict[str, Any],
         if len(parts) == 4 and parts[3].startswith(tuple(prefixes)):
             chosen.append(line)
     return chosen
+
+
+def clean_order(entries: list[str]) -> list[str]:
+    """``entries`` with partitions' constraints placed before their parents', for ``--clean``.
+
+    pg_dump writes a partition's primary key or unique constraint as its own entry,
+    sorted after the parent's, and attaches its index to the parent's (``INDEX
+    ATTACH``). ``pg_restore --clean`` drops in the reverse of the restore order, so it
+    drops the partition's constraint first, which PostgreSQL refuses while the
+    parent's holds it ("cannot drop inherited constraint"; PostgreSQL docs, ``ALTER
+    TABLE``, ``ATTACH PARTITION``). ``pg_restore --use-list`` restores in the list's
+    order (PostgreSQL docs, ``pg_restore``, ``-L``): with the partitions' constraints
+    first, the parent's is dropped first and takes theirs along (``IF EXISTS`` then
+    skips them), and creation still works (the parent's is added ``ONLY``, then
+    attached). Returns the same lines, reordered only inside the ``CONSTRAINT`` block.
+    """
+    # "3471; 0 0 INDEX ATTACH public p_2022_pkey postgres" -> "public p_2022_pkey"
+    attached = {line.split(" INDEX ATTACH ", 1)[1].rsplit(" ", 1)[0]
+                for line in entries if " INDEX ATTACH " in line}
+    slots, partitions, others = [], [], []
+    for at, line in enumerate(entries):
+        parts = line.split(" ", 4)  # "3433;", "2606", "16593", "CONSTRAINT", tag + owner
+        if len(parts) == 5 and parts[3] == "CONSTRAINT":
+            tag = parts[4].rsplit(" ", 1)[0]  # "public payment_p2022_01 payment_p2022_01_pkey"
+            schema, name = tag.split(" ", 1)[0], tag.rsplit(" ", 1)[-1]
+            slots.append(at)
+            (partitions if f"{schema} {name}" in attached else others).append(line)
+    ordered = list(entries)
+    for at, line in zip(slots, partitions + others, strict=True):
+        ordered[at] = line
+    return ordered
