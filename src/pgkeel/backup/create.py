@@ -87,16 +87,21 @@ def _stamp_dir(parent: Path, now: datetime) -> tuple[str, Path]:
 
 
 def _resolve_tables(conn: Any, tables: Sequence[str]) -> set[tuple[str, str]]:
+    """The tables named, each with its partitions at every level: ``pg_dump --table``
+    of a partitioned table dumps the parent alone, which holds no rows (PostgreSQL
+    docs, ``pg_dump``, ``--table-and-children``, only from 16 on)."""
     found: set[tuple[str, str]] = set()
     for name in tables:
-        row = conn.execute(
+        rows = conn.execute(
             "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n "
-            "ON n.oid = c.relnamespace WHERE c.oid = to_regclass(%s)", (name,)).fetchone()
-        if row is None:
+            "ON n.oid = c.relnamespace WHERE c.oid = to_regclass(%s) OR c.oid IN "
+            "(SELECT relid FROM pg_partition_tree(to_regclass(%s)))",
+            (name, name)).fetchall()
+        if not rows:
             raise UsageError(f"--table {name}: no such table in this database",
                              hint="give a table name as in psql's \\dt, schema-qualified "
                              "if it is not on the search_path")
-        found.add((row[0], row[1]))
+        found.update((row[0], row[1]) for row in rows)
     return found
 
 
