@@ -56,3 +56,19 @@ def test_table_backup_of_partitioned_table_has_its_rows(
     with target.connect() as conn:
         assert conn.execute("SELECT count(*) FROM payment").fetchone() == (600,)
         assert conn.execute("SELECT to_regclass('other')").fetchone() == (None,)
+
+
+def test_restore_of_one_partitioned_table_brings_its_partitions(
+        pg_database: TestDatabase, target: TestDatabase, tmp_path: Path) -> None:
+    with pg_database.connect() as conn:
+        conn.execute(PARTITIONED)
+    made = create_backup(pg_database.url, tmp_path)
+    result = restore_into(made.manifest, made.path, target.url, tables=["payment"])
+    assert result.comparison.ok, result.comparison.failures
+    with target.connect() as conn:
+        assert conn.execute("SELECT count(*) FROM payment").fetchone() == (600,)
+        assert conn.execute("SELECT count(*) FROM payment_2022_h2").fetchone() == (184,)
+        # The partitions' keys are attached to the parent's, as in the source.
+        assert conn.execute("SELECT count(*) FROM pg_inherits h JOIN pg_class c ON c.oid = "
+                            "h.inhrelid WHERE c.relkind IN ('i', 'I')").fetchone() == (4,)
+        assert conn.execute("SELECT to_regclass('other')").fetchone() == (None,)

@@ -45,6 +45,9 @@ def toc_sha256(pg_restore: Path, archive: Path) -> str:
 # dumpConstraint, dumpRule, dumpPolicy...: "CONSTRAINT public account account_pkey").
 _TABLE_TYPES = ("TABLE", "TABLE DATA", "ROW SECURITY", "POLICY", "CONSTRAINT",
                 "CHECK CONSTRAINT", "FK CONSTRAINT", "TRIGGER", "DEFAULT")
+# Entry types whose tag is "schema name" (a partition attached to its parent, a
+# partition's index attached to the parent's: pg_dump's dumpTableAttach, dumpIndexAttach).
+_ATTACH_TYPES = ("TABLE ATTACH", "INDEX ATTACH")
 _SEQUENCE_TYPES = ("SEQUENCE", "SEQUENCE SET", "SEQUENCE OWNED BY")
 
 
@@ -67,6 +70,8 @@ def select_entries(entries: list[str], facts: dict[str, Any],
             continue
         prefixes += [f"{kind} {key[0]} {key[1]} " for kind in _TABLE_TYPES]
         prefixes += [f"INDEX {key[0]} {index} " for index in table.get("indexes", ())]
+        prefixes += [f"{kind} {key[0]} {name} " for kind in _ATTACH_TYPES
+                     for name in (key[1], *table.get("indexes", ()))]
     for seq in facts["sequences"]:
         if any((c["schema"], c["table"]) in tables for c in seq["columns"]):
             prefixes += [f"{kind} {seq['schema']} {seq['name']} " for kind in _SEQUENCE_TYPES]
