@@ -39,6 +39,7 @@ from pgkeel import __version__
 from pgkeel.backup import tools
 from pgkeel.backup.facts import EXACT_MAX_PAGES, feeding_sequences, read_facts
 from pgkeel.backup.manifest import Manifest, file_entry, read_manifest, write_manifest
+from pgkeel.backup.store import directory_name
 from pgkeel.backup.toc import toc_sha256
 from pgkeel.connect import connect
 from pgkeel.errors import DatabaseError, UsageError
@@ -196,7 +197,7 @@ def create_backup(
         only = _resolve_tables(conn, tables) if tables else None
         named = sorted(only | feeding_sequences(conn, only)) if only else []
         conn.rollback()
-        parent = root / database
+        parent = root / directory_name(database)
         try:
             parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             stamp, partial = _stamp_dir(parent, started)
