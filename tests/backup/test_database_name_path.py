@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pgkeel.backup.create import create_backup
 from pgkeel.backup.store import find_backup, list_backups
+from pgkeel.backup.verify import verify_backup
 from pgkeel.testing import TestCluster
 
 
@@ -27,5 +28,8 @@ def test_backup_of_database_named_with_slashes_stays_inside(pg_cluster: TestClus
         assert [e.path for e in list_backups(root, name)] == [made.path]
         assert find_backup(root, "latest", name).path == made.path
         assert sorted(p.name for p in tmp_path.iterdir()) == ["backups"]
+        assert sorted(p.name for p in made.path.iterdir()) == ["%2E.%2Fescape.dump",
+                                                               "manifest.json"]
+        assert verify_backup(made.path, url).ok
     finally:
         pg_cluster.drop_database(name)

@@ -62,6 +62,7 @@ class CreateResult:
 
 
 def _archive_name(database: str, archive_format: str, compression: str) -> str:
+    database = directory_name(database)  # a file name too: no "/" may lead elsewhere
     if archive_format == "directory":
         return f"{database}.dir"
     if archive_format == "plain":
