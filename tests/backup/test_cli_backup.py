@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shlex
+import sys
 from pathlib import Path
 
 from backup_helpers import pgkeel
@@ -93,7 +95,8 @@ def test_config_directory_and_usage_errors(pg_database: TestDatabase,
 def test_schedule_prints_cron_and_units(tmp_path: Path) -> None:
     done = pgkeel("backup", "schedule", "--cron", "0 2 * * *", "--project", str(tmp_path))
     assert done.returncode == 0, done.stderr
-    assert f"0 2 * * * cd {tmp_path} && pgkeel backup create" in done.stdout
+    assert (f"0 2 * * * cd {tmp_path} && {shlex.quote(sys.executable)} -m pgkeel backup "
+            "create") in done.stdout
     assert "OnCalendar=*-*-* 02:00:00" in done.stdout
     done = pgkeel("backup", "schedule", "--cron", "0 2 * *", "--project", str(tmp_path))
     assert done.returncode == 2

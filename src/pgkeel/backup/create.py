@@ -39,6 +39,7 @@ from pgkeel import __version__
 from pgkeel.backup import tools
 from pgkeel.backup.facts import EXACT_MAX_PAGES, feeding_sequences, read_facts
 from pgkeel.backup.manifest import Manifest, file_entry, read_manifest, write_manifest
+from pgkeel.backup.store import directory_name
 from pgkeel.backup.toc import toc_sha256
 from pgkeel.connect import connect
 from pgkeel.errors import DatabaseError, UsageError
@@ -61,6 +62,7 @@ class CreateResult:
 
 
 def _archive_name(database: str, archive_format: str, compression: str) -> str:
+    database = directory_name(database)  # a file name too: no "/" may lead elsewhere
     if archive_format == "directory":
         return f"{database}.dir"
     if archive_format == "plain":
@@ -87,16 +89,21 @@ def _stamp_dir(parent: Path, now: datetime) -> tuple[str, Path]:
 
 
 def _resolve_tables(conn: Any, tables: Sequence[str]) -> set[tuple[str, str]]:
+    """The tables named, each with its partitions at every level: ``pg_dump --table``
+    of a partitioned table dumps the parent alone, which holds no rows (PostgreSQL
+    docs, ``pg_dump``, ``--table-and-children``, only from 16 on)."""
     found: set[tuple[str, str]] = set()
     for name in tables:
-        row = conn.execute(
+        rows = conn.execute(
             "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n "
-            "ON n.oid = c.relnamespace WHERE c.oid = to_regclass(%s)", (name,)).fetchone()
-        if row is None:
+            "ON n.oid = c.relnamespace WHERE c.oid = to_regclass(%s) OR c.oid IN "
+            "(SELECT relid FROM pg_partition_tree(to_regclass(%s)))",
+            (name, name)).fetchall()
+        if not rows:
             raise UsageError(f"--table {name}: no such table in this database",
                              hint="give a table name as in psql's \\dt, schema-qualified "
                              "if it is not on the search_path")
-        found.add((row[0], row[1]))
+        found.update((row[0], row[1]) for row in rows)
     return found
 
 
@@ -191,7 +198,7 @@ def create_backup(
         only = _resolve_tables(conn, tables) if tables else None
         named = sorted(only | feeding_sequences(conn, only)) if only else []
         conn.rollback()
-        parent = root / database
+        parent = root / directory_name(database)
         try:
             parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             stamp, partial = _stamp_dir(parent, started)

@@ -11,7 +11,9 @@ table, except the exact row counts):
   ``estimate`` (``pg_class.reltuples``; ``-1`` never analysed, PostgreSQL docs
   "pg_class"), ``rows`` (exact ``count(*)`` when the table has at most
   ``exact_max_pages`` pages, else null), ``rls``/``rls_forced``, ``policies`` and
-  ``indexes`` (names: a restore of chosen tables picks their TOC entries by them);
+  ``indexes`` (names: a restore of chosen tables picks their TOC entries by them),
+  ``partition_of`` (``[schema, name]`` of the parent of a partition, else null: a
+  restore of a partitioned table takes its partitions along);
 - ``sequences``: ``last_value`` (``pg_sequences``: null until first used) and the
   columns it feeds (``OWNED BY``, identity, or a column default calling it);
 - ``constraints``: count per type and the ``NOT VALID`` ones (``convalidated``).
@@ -41,7 +43,10 @@ SELECT n.nspname, c.relname, c.relkind::text, c.reltuples::bigint, c.relpages,
        c.relrowsecurity, c.relforcerowsecurity,
        (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid),
        (SELECT coalesce(array_agg(i.relname::text ORDER BY i.relname), '{{}}') FROM pg_index x
-        JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = c.oid)
+        JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = c.oid),
+       (SELECT json_build_array(pn.nspname, p.relname) FROM pg_inherits h
+        JOIN pg_class p ON p.oid = h.inhparent JOIN pg_namespace pn ON pn.oid = p.relnamespace
+        WHERE h.inhrelid = c.oid AND c.relispartition)
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p') AND {_USER}
   AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
@@ -125,7 +130,7 @@ def read_facts(conn: psycopg.Connection[Any], *, exact_max_pages: int = EXACT_MA
     needs rolling back).
     """
     tables = []
-    for schema, name, kind, estimate, pages, rls, forced, policies, indexes in \
+    for schema, name, kind, estimate, pages, rls, forced, policies, indexes, parent in \
             conn.execute(_TABLES):
         if only is not None and (schema, name) not in only:
             continue
@@ -137,7 +142,7 @@ def read_facts(conn: psycopg.Connection[Any], *, exact_max_pages: int = EXACT_MA
         tables.append({"schema": schema, "name": name, "kind": kind,
                        "estimate": estimate if kind == "r" else None, "rows": rows,
                        "rls": rls, "rls_forced": forced, "policies": policies,
-                       "indexes": indexes})
+                       "indexes": indexes, "partition_of": parent})
     sequences = []
     for schema, name, last, columns in conn.execute(_SEQUENCES):
         if only is not None and not any((c[0], c[1]) in only for c in columns):

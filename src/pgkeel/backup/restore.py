@@ -38,7 +38,7 @@ from pgkeel.backup import tools
 from pgkeel.backup.compare import Comparison, compare
 from pgkeel.backup.facts import column_max, read_facts
 from pgkeel.backup.manifest import Manifest
-from pgkeel.backup.toc import select_entries, toc_entries
+from pgkeel.backup.toc import clean_order, select_entries, toc_entries
 from pgkeel.connect import connect
 from pgkeel.errors import DatabaseError, Refused, UsageError
 
@@ -179,6 +179,32 @@ def _resync(conn: psycopg.Connection[Any]) -> tuple[str, ...]:
     return tuple(fixed)
 
 
+def _with_partitions(pairs: list[tuple[str, str]],
+                     facts: dict[str, Any]) -> list[tuple[str, str]]:
+    """``pairs`` and the partitions, at every level, of the partitioned ones among them.
+
+    A partitioned table holds no rows itself (PostgreSQL docs, "Table Partitioning"):
+    restoring it alone restores none. Raises ``UsageError`` for a partitioned table of
+    a backup whose manifest predates the ``partition_of`` fact.
+    """
+    chosen = list(pairs)
+    for table in facts["tables"]:
+        if (table["schema"], table["name"]) in pairs and table["kind"] == "p" \
+                and "partition_of" not in table:
+            raise UsageError(f"--table {table['schema']}.{table['name']} is partitioned, and "
+                             "this backup's manifest does not say which its partitions are",
+                             hint="name each partition with --table too")
+    grown = True
+    while grown:
+        grown = False
+        for table in facts["tables"]:
+            key, parent = (table["schema"], table["name"]), table.get("partition_of")
+            if parent and tuple(parent) in chosen and key not in chosen:
+                chosen.append(key)
+                grown = True
+    return chosen
+
+
 def restore_into(manifest: Manifest, backup: Path, url: str, *, clean: bool = False,
                  no_owner: bool = False, tables: Sequence[str] = (),
                  data_only: bool = False, jobs: int = 1,
@@ -196,8 +222,8 @@ def restore_into(manifest: Manifest, backup: Path, url: str, *, clean: bool = Fa
     that is dropped after its comparison needs neither). Checksums are not checked
     here: :func:`pgkeel.backup.verify.verify_files` first.
     """
-    pairs = [(t.split(".", 1)[0], t.split(".", 1)[1]) if "." in t else ("public", t)
-             for t in tables]
+    pairs = _with_partitions([(t.split(".", 1)[0], t.split(".", 1)[1]) if "." in t
+                              else ("public", t) for t in tables], manifest.facts)
     with connect(url) as conn:
         problems = preflight(conn, manifest, clean=clean, no_owner=no_owner,
                              data_only=data_only)
@@ -216,9 +242,13 @@ def restore_into(manifest: Manifest, backup: Path, url: str, *, clean: bool = Fa
     if manifest.format == "plain":
         args += ["-f", "-"]
     with tempfile.TemporaryDirectory(prefix="pgkeel-restore-") as scratch:
-        if pairs:
-            chosen = select_entries(toc_entries(pg_bin.tool("pg_restore"), archive),
-                                    manifest.facts, set(pairs), extensions=not clean)
+        if pairs or clean:  # (a plain backup refused both in _command)
+            chosen = toc_entries(pg_bin.tool("pg_restore"), archive)
+            if pairs:
+                chosen = select_entries(chosen, manifest.facts, set(pairs),
+                                        extensions=not clean)
+            if clean:
+                chosen = clean_order(chosen)
             listing = Path(scratch) / "toc.list"
             listing.write_text("\n".join(chosen) + "\n", encoding="utf-8")
             args.insert(-1, f"--use-list={listing}")

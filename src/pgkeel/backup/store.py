@@ -26,8 +26,8 @@ from typing import Any
 from pgkeel.backup.manifest import MANIFEST, Manifest, read_manifest, read_verification
 from pgkeel.errors import PgkeelError, UsageError
 
-__all__ = ["PIN_FILE", "BackupEntry", "PrunePlan", "find_backup", "list_backups", "pin",
-           "prune"]
+__all__ = ["PIN_FILE", "BackupEntry", "PrunePlan", "directory_name", "find_backup",
+           "list_backups", "pin", "prune"]
 
 PIN_FILE = "pinned"
 
@@ -73,6 +73,18 @@ def _entry(path: Path) -> BackupEntry:
                        read_verification(path), (path / PIN_FILE).exists())
 
 
+def directory_name(database: str) -> str:
+    """The directory under the backups root that holds ``database``'s backups.
+
+    A database name may hold any character (PostgreSQL docs, "Identifiers and Key
+    Words", quoted identifiers): ``/`` (and ``%``, to keep names apart) are
+    percent-encoded, and so is a leading ``.``, so that no name (``..``, ``../x``,
+    ``a/b``) leads out of the root or into another database's directory, or hides it.
+    """
+    safe = database.replace("%", "%25").replace("/", "%2F")
+    return "%2E" + safe[1:] if safe.startswith(".") else safe
+
+
 def list_backups(root: Path, database: str | None = None) -> list[BackupEntry]:
     """Every backup under ``root`` (of ``database`` only, when given), oldest first.
 
@@ -81,7 +93,7 @@ def list_backups(root: Path, database: str | None = None) -> list[BackupEntry]:
     """
     if not root.is_dir():
         return []
-    parents = [root / database] if database else sorted(p for p in root.iterdir()
+    parents = [root / directory_name(database)] if database else sorted(p for p in root.iterdir()
                                                         if p.is_dir())
     found = [_entry(d) for parent in parents if parent.is_dir()
              for d in sorted(parent.iterdir())

@@ -17,7 +17,7 @@ from typing import Any
 from pgkeel.backup.manifest import BackupDamaged
 from pgkeel.backup.tools import last_error
 
-__all__ = ["select_entries", "toc_entries", "toc_sha256"]
+__all__ = ["clean_order", "select_entries", "toc_entries", "toc_sha256"]
 
 
 def toc_entries(pg_restore: Path, archive: Path) -> list[str]:
@@ -45,6 +45,9 @@ def toc_sha256(pg_restore: Path, archive: Path) -> str:
 # dumpConstraint, dumpRule, dumpPolicy...: "CONSTRAINT public account account_pkey").
 _TABLE_TYPES = ("TABLE", "TABLE DATA", "ROW SECURITY", "POLICY", "CONSTRAINT",
                 "CHECK CONSTRAINT", "FK CONSTRAINT", "TRIGGER", "DEFAULT")
+# Entry types whose tag is "schema name" (a partition attached to its parent, a
+# partition's index attached to the parent's: pg_dump's dumpTableAttach, dumpIndexAttach).
+_ATTACH_TYPES = ("TABLE ATTACH", "INDEX ATTACH")
 _SEQUENCE_TYPES = ("SEQUENCE", "SEQUENCE SET", "SEQUENCE OWNED BY")
 
 
@@ -67,6 +70,8 @@ def select_entries(entries: list[str], facts: dict[str, Any],
             continue
         prefixes += [f"{kind} {key[0]} {key[1]} " for kind in _TABLE_TYPES]
         prefixes += [f"INDEX {key[0]} {index} " for index in table.get("indexes", ())]
+        prefixes += [f"{kind} {key[0]} {name} " for kind in _ATTACH_TYPES
+                     for name in (key[1], *table.get("indexes", ()))]
     for seq in facts["sequences"]:
         if any((c["schema"], c["table"]) in tables for c in seq["columns"]):
             prefixes += [f"{kind} {seq['schema']} {seq['name']} " for kind in _SEQUENCE_TYPES]
@@ -77,3 +82,34 @@ def select_entries(entries: list[str], facts: dict[str, Any],
         if len(parts) == 4 and parts[3].startswith(tuple(prefixes)):
             chosen.append(line)
     return chosen
+
+
+def clean_order(entries: list[str]) -> list[str]:
+    """``entries`` with partitions' constraints placed before their parents', for ``--clean``.
+
+    pg_dump writes a partition's primary key or unique constraint as its own entry,
+    sorted after the parent's, and attaches its index to the parent's (``INDEX
+    ATTACH``). ``pg_restore --clean`` drops in the reverse of the restore order, so it
+    drops the partition's constraint first, which PostgreSQL refuses while the
+    parent's holds it ("cannot drop inherited constraint"; PostgreSQL docs, ``ALTER
+    TABLE``, ``ATTACH PARTITION``). ``pg_restore --use-list`` restores in the list's
+    order (PostgreSQL docs, ``pg_restore``, ``-L``): with the partitions' constraints
+    first, the parent's is dropped first and takes theirs along (``IF EXISTS`` then
+    skips them), and creation still works (the parent's is added ``ONLY``, then
+    attached). Returns the same lines, reordered only inside the ``CONSTRAINT`` block.
+    """
+    # "3471; 0 0 INDEX ATTACH public p_2022_pkey postgres" -> "public p_2022_pkey"
+    attached = {line.split(" INDEX ATTACH ", 1)[1].rsplit(" ", 1)[0]
+                for line in entries if " INDEX ATTACH " in line}
+    slots, partitions, others = [], [], []
+    for at, line in enumerate(entries):
+        parts = line.split(" ", 4)  # "3433;", "2606", "16593", "CONSTRAINT", tag + owner
+        if len(parts) == 5 and parts[3] == "CONSTRAINT":
+            tag = parts[4].rsplit(" ", 1)[0]  # "public payment_p2022_01 payment_p2022_01_pkey"
+            schema, name = tag.split(" ", 1)[0], tag.rsplit(" ", 1)[-1]
+            slots.append(at)
+            (partitions if f"{schema} {name}" in attached else others).append(line)
+    ordered = list(entries)
+    for at, line in zip(slots, partitions + others, strict=True):
+        ordered[at] = line
+    return ordered

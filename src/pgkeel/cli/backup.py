@@ -8,6 +8,8 @@ protect data (damaged backup, non-empty restore target, missing roles).
 from __future__ import annotations
 
 import json
+import shlex
+import sys
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -286,8 +288,11 @@ def schedule_command(
     """
     from pgkeel.backup.schedule import schedule
 
+    # cron's PATH is /usr/bin:/bin (crontab(5)): a bare `pgkeel` from a virtualenv is
+    # not on it, so the job names this interpreter, which has this pgkeel installed.
     plan = schedule(cron, settings(project=project).root, keep_daily=keep_daily,
-                    keep_weekly=keep_weekly, keep_monthly=keep_monthly)
+                    keep_weekly=keep_weekly, keep_monthly=keep_monthly,
+                    pgkeel=f"{shlex.quote(sys.executable)} -m pgkeel")
     typer.echo(f"# crontab -e\n{plan.crontab}\n")
     typer.echo(f"# /etc/systemd/system/pgkeel-backup.service\n{plan.service}")
     typer.echo(f"# /etc/systemd/system/pgkeel-backup.timer\n{plan.timer}")
