@@ -30,10 +30,13 @@ def test_version_and_help() -> None:
         assert group in shown
 
 
-def test_fast_root_help_is_the_help_typer_would_show() -> None:
+def test_fast_root_help_is_the_help_typer_would_show(monkeypatch: pytest.MonkeyPatch) -> None:
     # `pgkeel --help` is answered without loading Typer (pgkeel._main): its command
     # list and summary must be the ones the Typer app registers.
     import typer.main
+
+    # The usage line names argv[0]; a test worker's is not the console script's.
+    monkeypatch.setattr(sys, "argv", ["pgkeel"])
 
     from pgkeel._main import COMMANDS, root_help
     from pgkeel.cli import app

@@ -15,6 +15,7 @@ from pgkeel.catalog.model import Snapshot
 from pgkeel.connect import connect
 from pgkeel.lint.migration.config import LintConfig
 from pgkeel.lint.migration.context import LintSettings
+from pgkeel.lint.migration.live import catalog_facts
 from pgkeel.lint.migration.run import lint_paths
 from pgkeel.migrations import runner
 from pgkeel.migrations._write import MigrationDraft, write_migrations
@@ -60,7 +61,9 @@ def check_generated(url: str, tmp_path: Path, base_sql: str,
     live = tmp_path / "live"
     (path,) = write_migrations(live, [generated.draft])
 
-    result = lint_paths([path], LintConfig(LintSettings()))
+    with connect(url) as conn:  # as `pgkeel lint -d URL`: the target's catalog and version
+        facts = catalog_facts(conn)
+    result = lint_paths([path], LintConfig(LintSettings()), catalog=facts)
     bad = [f for f in result.findings if f.severity in (Severity.ERROR, Severity.WARNING)]
     assert not bad, [f"{f.rule}: {f.message} (line {f.line})" for f in bad]
 

@@ -80,6 +80,8 @@ def _convert(snapshot: Snapshot, table: Table, unique: UniqueConstraint,
                  f"23505 when a live row has taken its ({cols})")
     up = [*_build(table, partial, f"CREATE UNIQUE INDEX CONCURRENTLY {ident(partial)} ON "
                   f"{target} ({cols}){nulls} WHERE {_LIVE};"),
+          # The guarantee is not lost: the partial index above enforces it among live rows.
+          f"-- pgkeel:disable drop-constraint -- {partial} now enforces it among live rows\n"
           f"ALTER TABLE {target} DROP CONSTRAINT IF EXISTS {ident(unique.name)};"]
     down = [*_build(table, unique.name, f"CREATE UNIQUE INDEX CONCURRENTLY "
                     f"{ident(unique.name)} ON {target} ({cols}){nulls};"),
