@@ -10,10 +10,10 @@ the file, the line and the closest known names.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from pgkeel.errors import ConfigError
 from pgkeel.lint import registry
+from pgkeel.lint._rule_table import RuleTable
 from pgkeel.lint.migration.context import LintSettings
 
 if TYPE_CHECKING:
@@ -54,51 +54,16 @@ def lint_config(settings: Settings, *, target_version: int | None = None) -> Lin
     """
     table: LintTable = settings.lint
     path = settings.config_file
-    rules = {r.id: r for r in registry.migration_rules()}
-    known = sorted(rules)
-
-    def fail(message: str, loc: tuple[str, ...], hint: str) -> ConfigError:
-        from pgkeel.config import line_of
-
-        line = line_of(path, ("lint", *loc)) if path is not None else None
-        return ConfigError(message, path=path, line=line, hint=hint)
-
-    def known_id(rule_id: str, loc: tuple[str, ...]) -> str:
-        from pgkeel.lint.config import close_matches
-
-        if rule_id not in rules:
-            raise fail(f"unknown migration rule id {rule_id!r} in lint.{loc[0]}", loc,
-                       f"{close_matches(rule_id, known)}`pgkeel rules` lists every rule")
-        return rule_id
-
-    enable = {known_id(r, ("enable",)) for r in table.enable}
-    disable = {known_id(r, ("disable",)) for r in table.disable}
-    both = sorted(enable & disable)
-    if both:
-        raise fail(f"rule {both[0]!r} is both enabled and disabled in [lint]", ("disable",),
-                   "keep it in one of lint.enable and lint.disable")
-    options: dict[str, dict[str, Any]] = {}
-    for rule_id, values in table.options.items():
-        declared = rules[known_id(rule_id, ("options", rule_id))].options
-        checked: dict[str, Any] = {}
-        for key, value in values.items():
-            loc = ("options", rule_id, key)
-            if key not in declared:
-                names = ", ".join(sorted(declared)) or "none"
-                raise fail(f"rule {rule_id!r} has no option {key!r}", loc,
-                           f"its options: {names}")
-            try:
-                checked[key] = declared[key].validate(value)
-            except ValueError as exc:
-                raise fail(f"lint.options.{rule_id}.{key}: {exc}", loc,
-                           f"{key} is {declared[key].help} "
-                           f"({declared[key].describe_type()})") from None
-        options[rule_id] = checked
+    rules = RuleTable("lint", {r.id: r for r in registry.migration_rules()}, path,
+                      noun="migration rule")
+    enable, disable = rules.selection(table.enable, table.disable)
+    options = rules.options(table.options)
     target = target_version if target_version is not None else table.target_version
     try:
         target = version_num(target) if target is not None else None
     except ValueError as exc:
-        raise fail(str(exc), ("target_version",), "give the major version, e.g. 15") from None
+        raise rules.fail(str(exc), ("target_version",),
+                         "give the major version, e.g. 15") from None
     lock_ms = table.runner_lock_timeout_ms
     if lock_ms is None:
         lock_ms = round(settings.lock_timeout * 1000)
@@ -109,5 +74,5 @@ def lint_config(settings: Settings, *, target_version: int | None = None) -> Lin
                         runner_lock_timeout_ms=lock_ms or None,
                         runner_statement_timeout_ms=table.runner_statement_timeout_ms or None,
                         options=options)
-    return LintConfig(lint, frozenset(enable), frozenset(disable))
+    return LintConfig(lint, enable, disable)
 
